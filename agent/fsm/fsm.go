@@ -1,0 +1,242 @@
+package fsm
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-msgpack/v2/codec"
+	"github.com/hashicorp/raft"
+
+	"conclave/agent/state"
+	"conclave/agent/structs"
+)
+
+// FSM applies raft entries to the state store. It implements
+// raft.BatchingFSM so one leader batch is applied in one call.
+type FSM struct {
+	logger hclog.Logger
+
+	// mu guards state, which Restore swaps for a new store.
+	mu    sync.RWMutex
+	state *state.Store
+}
+
+// New returns an FSM over an empty store.
+func New(logger hclog.Logger) *FSM {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &FSM{logger: logger.Named("fsm"), state: state.New()}
+}
+
+// State returns the current store. Callers must fetch it for every read: a
+// restore replaces it (and abandons the old one, waking its watchers).
+func (f *FSM) State() *state.Store {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.state
+}
+
+// Apply applies one committed entry.
+func (f *FSM) Apply(l *raft.Log) any {
+	if l.Type != raft.LogCommand || len(l.Data) == 0 {
+		return nil
+	}
+	return f.apply(f.State(), l.Index, l.Data)
+}
+
+// ApplyBatch applies a leader batch in order. Runs of KV writes share one
+// state-store transaction: under load most of a batch is KV writes, and
+// one commit per batch instead of per write is most of the FSM's cost.
+func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	st := f.State()
+	out := make([]any, len(logs))
+	var (
+		run    []state.KVSWrite
+		runPos []int
+	)
+	flush := func() {
+		if len(run) == 0 {
+			return
+		}
+		for i, r := range st.KVSApplyBatch(run) {
+			out[runPos[i]] = r
+		}
+		run, runPos = run[:0], runPos[:0]
+	}
+	for i, l := range logs {
+		if l.Type != raft.LogCommand || len(l.Data) == 0 {
+			continue
+		}
+		if structs.MessageType(l.Data[0]) == structs.KVSRequestType {
+			req := new(structs.KVSRequest)
+			mustDecode(structs.KVSRequestType, l.Index, l.Data[1:], req)
+			run = append(run, state.KVSWrite{Index: l.Index, Req: req})
+			runPos = append(runPos, i)
+			continue
+		}
+		flush()
+		out[i] = f.apply(st, l.Index, l.Data)
+	}
+	flush()
+	return out
+}
+
+// apply dispatches on the type byte. A decode failure means a corrupt or
+// foreign log: continuing would diverge from the other servers, so it panics
+// as raft's contract expects.
+func (f *FSM) apply(st *state.Store, idx uint64, buf []byte) any {
+	t, body := structs.MessageType(buf[0]), buf[1:]
+	switch t {
+	case structs.KVSRequestType:
+		var req structs.KVSRequest
+		mustDecode(t, idx, body, &req)
+		return st.KVSApplyBatch([]state.KVSWrite{{Index: idx, Req: &req}})[0]
+	case structs.TxnRequestType:
+		var req structs.TxnRequest
+		mustDecode(t, idx, body, &req)
+		results, errs := st.TxnRW(idx, req.Ops)
+		return structs.TxnResponse{Results: results, Errors: errs}
+	case structs.TombstoneRequestType:
+		var req structs.TombstoneRequest
+		mustDecode(t, idx, body, &req)
+		return st.ReapTombstones(req.ReapIndex)
+	default:
+		panic(fmt.Sprintf("fsm: unknown message type %d at index %d", t, idx))
+	}
+}
+
+func mustDecode(t structs.MessageType, idx uint64, body []byte, out any) {
+	if err := structs.Decode(body, out); err != nil {
+		panic(fmt.Sprintf("fsm: decode type %d at index %d: %v", t, idx, err))
+	}
+}
+
+// Snapshot records types. The stream is a header, then (type, record) pairs
+// until EOF; unknown types stop a restore with an error rather than silently
+// dropping data.
+type recordType uint8
+
+const (
+	recordKV        recordType = 1
+	recordTombstone recordType = 2
+	recordIndex     recordType = 3
+)
+
+type snapshotHeader struct {
+	LastIndex uint64
+}
+
+type indexRecord struct {
+	Table string
+	Index uint64
+}
+
+// Snapshot captures the store; raft calls Persist on another goroutine while
+// writes continue.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	return &snapshot{sn: f.State().Snapshot()}, nil
+}
+
+type snapshot struct {
+	sn *state.Snapshot
+}
+
+func (s *snapshot) Persist(sink raft.SnapshotSink) error {
+	if err := s.write(sink); err != nil {
+		_ = sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (s *snapshot) write(w io.Writer) error {
+	enc := codec.NewEncoder(w, structs.MsgpackHandle)
+	if err := enc.Encode(snapshotHeader{LastIndex: s.sn.LatestIndex()}); err != nil {
+		return fmt.Errorf("snapshot header: %w", err)
+	}
+	put := func(t recordType, v any) error {
+		if _, err := w.Write([]byte{byte(t)}); err != nil {
+			return err
+		}
+		return enc.Encode(v)
+	}
+	if err := s.sn.KVs(func(e *structs.DirEntry) error { return put(recordKV, e) }); err != nil {
+		return fmt.Errorf("snapshot kvs: %w", err)
+	}
+	if err := s.sn.Tombstones(func(t state.Tombstone) error { return put(recordTombstone, t) }); err != nil {
+		return fmt.Errorf("snapshot tombstones: %w", err)
+	}
+	if err := s.sn.Indexes(func(table string, idx uint64) error {
+		return put(recordIndex, indexRecord{Table: table, Index: idx})
+	}); err != nil {
+		return fmt.Errorf("snapshot indexes: %w", err)
+	}
+	return nil
+}
+
+func (s *snapshot) Release() { s.sn.Close() }
+
+// Restore replaces the store with the snapshot's contents.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	st := state.New()
+	r := st.Restore()
+	defer r.Abort()
+
+	// One buffered reader serves both the type bytes and the decoder, so
+	// neither reads ahead of the other.
+	br := bufio.NewReader(rc)
+	dec := codec.NewDecoder(br, structs.MsgpackHandle)
+	var hdr snapshotHeader
+	if err := dec.Decode(&hdr); err != nil {
+		return fmt.Errorf("snapshot header: %w", err)
+	}
+	var typ [1]byte
+	for {
+		if _, err := io.ReadFull(br, typ[:]); err == io.EOF {
+			break
+		} else if err != nil {
+			return fmt.Errorf("snapshot record: %w", err)
+		}
+		switch recordType(typ[0]) {
+		case recordKV:
+			var e structs.DirEntry
+			if err := dec.Decode(&e); err != nil {
+				return fmt.Errorf("snapshot kv: %w", err)
+			}
+			if err := r.KV(&e); err != nil {
+				return err
+			}
+		case recordTombstone:
+			var t state.Tombstone
+			if err := dec.Decode(&t); err != nil {
+				return fmt.Errorf("snapshot tombstone: %w", err)
+			}
+			if err := r.Tombstone(t); err != nil {
+				return err
+			}
+		case recordIndex:
+			var ir indexRecord
+			if err := dec.Decode(&ir); err != nil {
+				return fmt.Errorf("snapshot index: %w", err)
+			}
+			if err := r.Index(ir.Table, ir.Index); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("snapshot: unknown record type %d", typ[0])
+		}
+	}
+	r.Commit()
+
+	f.mu.Lock()
+	old := f.state
+	f.state = st
+	f.mu.Unlock()
+	old.Abandon()
+	return nil
+}

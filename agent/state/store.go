@@ -1,0 +1,91 @@
+package state
+
+import (
+	"fmt"
+
+	memdb "github.com/hashicorp/go-memdb"
+)
+
+// Store is the state store. It is safe for concurrent use: memdb gives
+// readers lock-free snapshots and serialises writers.
+type Store struct {
+	db *memdb.MemDB
+
+	// abandonCh is closed when the store is replaced by a snapshot restore,
+	// so every blocking query on it wakes and re-runs on the new store.
+	abandonCh chan struct{}
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{db: newDB(), abandonCh: make(chan struct{})}
+}
+
+// AbandonCh is closed once this store has been replaced.
+func (s *Store) AbandonCh() <-chan struct{} { return s.abandonCh }
+
+// Abandon tells blocking queries to move to the store that replaced this one.
+func (s *Store) Abandon() { close(s.abandonCh) }
+
+// maxIndexTxn returns the highest write index of the named tables.
+func maxIndexTxn(tx *memdb.Txn, tables ...string) uint64 {
+	var max uint64
+	for _, t := range tables {
+		raw, err := tx.First(tableIndex, "id", t)
+		if err != nil || raw == nil {
+			continue
+		}
+		if v := raw.(*indexEntry).Value; v > max {
+			max = v
+		}
+	}
+	return max
+}
+
+// maxIndexWatchTxn is maxIndexTxn that also watches the index rows.
+func maxIndexWatchTxn(tx *memdb.Txn, ws memdb.WatchSet, tables ...string) uint64 {
+	var max uint64
+	for _, t := range tables {
+		ch, raw, err := tx.FirstWatch(tableIndex, "id", t)
+		if err != nil {
+			continue
+		}
+		ws.Add(ch)
+		if raw != nil && raw.(*indexEntry).Value > max {
+			max = raw.(*indexEntry).Value
+		}
+	}
+	return max
+}
+
+// setIndexTxn records that table was written at idx. Indexes only grow.
+func setIndexTxn(tx *memdb.Txn, table string, idx uint64) error {
+	raw, err := tx.First(tableIndex, "id", table)
+	if err != nil {
+		return fmt.Errorf("index lookup: %w", err)
+	}
+	if raw != nil && raw.(*indexEntry).Value >= idx {
+		return nil
+	}
+	if err := tx.Insert(tableIndex, &indexEntry{Key: table, Value: idx}); err != nil {
+		return fmt.Errorf("index update: %w", err)
+	}
+	return nil
+}
+
+// LatestIndex is the highest index any table was written at.
+func (s *Store) LatestIndex() uint64 {
+	tx := s.db.Txn(false)
+	defer tx.Abort()
+	var max uint64
+	it, err := tx.Get(tableIndex, "id")
+	if err != nil {
+		return 0
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if v := raw.(*indexEntry).Value; v > max {
+			max = v
+		}
+	}
+	return max
+}

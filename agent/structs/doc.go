@@ -1,0 +1,6 @@
+// Package structs holds the wire and request types shared by the HTTP
+// transport, the RPC endpoints, the raft FSM and the state store.
+//
+// It may import only the standard library and small codec helpers: every
+// other agent package imports it, so it must stay a leaf.
+package structs

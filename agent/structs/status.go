@@ -1,0 +1,10 @@
+package structs
+
+// DCSpecificRequest is a request that names only a datacenter.
+type DCSpecificRequest struct {
+	Datacenter string
+	QueryOptions
+}
+
+// RequestDatacenter names the datacenter the request is for.
+func (r *DCSpecificRequest) RequestDatacenter() string { return r.Datacenter }

@@ -1,0 +1,99 @@
+package structs
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// MessageType is the first byte of every raft log entry: it tells the FSM
+// which request type the msgpack body decodes into.
+type MessageType uint8
+
+const (
+	KVSRequestType       MessageType = 1
+	TxnRequestType       MessageType = 2
+	TombstoneRequestType MessageType = 3
+)
+
+// Limits that Consul documents and clients depend on.
+const (
+	// MaxKVSize is the largest value a single key may hold (Consul's
+	// kv_max_value_size default, 512 KiB).
+	MaxKVSize = 512 * 1024
+	// MaxTxnOps is the most operations one transaction may carry.
+	MaxTxnOps = 64
+	// DefaultQueryTime is the blocking-query wait when the client names none.
+	DefaultQueryTime = 5 * time.Minute
+	// MaxQueryTime caps any blocking-query wait a client asks for.
+	MaxQueryTime = 10 * time.Minute
+)
+
+// Errors the HTTP layer maps onto status codes. Keep the texts: Consul
+// clients match some of them literally.
+var (
+	ErrNoLeader          = errors.New("No cluster leader")
+	ErrPermissionDenied  = errors.New("Permission denied")
+	ErrValueTooLarge     = fmt.Errorf("Value exceeds %d byte limit", MaxKVSize)
+	ErrNotReadyForReads  = errors.New("Not ready to serve consistent reads")
+	ErrUnknownDatacenter = errors.New("No path to datacenter")
+)
+
+// QueryOptions are the read-side knobs every read request carries.
+type QueryOptions struct {
+	// Token is the ACL token (X-Consul-Token, Authorization: Bearer, ?token).
+	Token string
+	// MinQueryIndex makes the read block until the result's index passes it.
+	MinQueryIndex uint64
+	// MaxQueryTime bounds the block; zero means DefaultQueryTime.
+	MaxQueryTime time.Duration
+	// AllowStale lets any server answer from its own state.
+	AllowStale bool
+	// RequireConsistent makes the leader confirm leadership with a quorum
+	// before it answers.
+	RequireConsistent bool
+	// Filter is a go-bexpr expression applied to the result.
+	Filter string
+}
+
+// IsRead lets the RPC layer tell reads from writes without a type switch.
+func (q *QueryOptions) IsRead() bool { return true }
+
+// TokenSecret returns the request's token for the authorization seam.
+func (q *QueryOptions) TokenSecret() string { return q.Token }
+
+// WriteRequest is embedded by every write.
+type WriteRequest struct {
+	Token string
+}
+
+// IsRead is false for writes: they always go to the leader.
+func (w *WriteRequest) IsRead() bool { return false }
+
+// TokenSecret returns the request's token for the authorization seam.
+func (w *WriteRequest) TokenSecret() string { return w.Token }
+
+// QueryMeta is returned with every read: it becomes the X-Consul-* headers.
+type QueryMeta struct {
+	// Index is the raft index the result reflects (X-Consul-Index).
+	Index uint64
+	// LastContact is how long since this server heard from the leader; zero
+	// on the leader itself (X-Consul-LastContact, in milliseconds).
+	LastContact time.Duration
+	// KnownLeader tells whether the answering server knows a leader.
+	KnownLeader bool
+}
+
+// RPCInfo is what the RPC layer needs to route any request.
+type RPCInfo interface {
+	IsRead() bool
+	AllowStaleRead() bool
+	TokenSecret() string
+	RequestDatacenter() string
+}
+
+// AllowStaleRead tells the RPC layer whether any server may answer.
+func (q *QueryOptions) AllowStaleRead() bool { return q.AllowStale }
+
+// AllowStaleRead is false for writes.
+func (w *WriteRequest) AllowStaleRead() bool { return false }
