@@ -1,0 +1,138 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/rpc"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	"github.com/hashicorp/yamux"
+
+	"conclave/agent/pool"
+)
+
+// listen accepts connections on the server port and routes each by its first
+// byte: raft connections go to the raft layer, multiplexed RPC sessions are
+// served here.
+func (s *Server) listen(ln net.Listener) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-s.shutdownCh:
+				return
+			default:
+			}
+			s.logger.Error("failed to accept connection", "error", err)
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		go s.handleConn(conn)
+	}
+}
+
+func (s *Server) handleConn(conn net.Conn) {
+	// A peer that connects and says nothing must not hold a goroutine forever.
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var b [1]byte
+	if _, err := io.ReadFull(conn, b[:]); err != nil {
+		conn.Close()
+		return
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	switch pool.RPCType(b[0]) {
+	case pool.RPCRaft:
+		s.raftLayer.handoff(conn)
+	case pool.RPCMultiplex:
+		s.serveMultiplex(conn)
+	default:
+		s.logger.Warn("unknown connection type", "byte", b[0], "from", conn.RemoteAddr())
+		conn.Close()
+	}
+}
+
+func (s *Server) serveMultiplex(conn net.Conn) {
+	sess, err := yamux.Server(conn, pool.YamuxConfig())
+	if err != nil {
+		conn.Close()
+		return
+	}
+	defer sess.Close()
+	for {
+		stream, err := sess.Accept()
+		if err != nil {
+			return
+		}
+		go s.serveStream(s.rpcServer, stream)
+	}
+}
+
+func (s *Server) serveStream(srv *rpc.Server, stream net.Conn) {
+	codec := pool.NewServerCodec(stream)
+	defer codec.Close()
+	for {
+		if err := srv.ServeRequest(codec); err != nil {
+			return
+		}
+	}
+}
+
+// raftLayer is raft's StreamLayer over the shared server port.
+type raftLayer struct {
+	addr   net.Addr
+	connCh chan net.Conn
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+var _ raft.StreamLayer = (*raftLayer)(nil)
+
+func newRaftLayer(addr net.Addr) *raftLayer {
+	return &raftLayer{addr: addr, connCh: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+func (l *raftLayer) handoff(c net.Conn) {
+	select {
+	case l.connCh <- c:
+	case <-l.closed:
+		c.Close()
+	}
+}
+
+func (l *raftLayer) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.connCh:
+		return c, nil
+	case <-l.closed:
+		return nil, errors.New("raft layer closed")
+	}
+}
+
+func (l *raftLayer) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *raftLayer) Addr() net.Addr { return l.addr }
+
+func (l *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	conn, err := net.DialTimeout("tcp", string(addr), timeout)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Write([]byte{byte(pool.RPCRaft)}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// hclogWriter lets raft's network transport log through hclog.
+func hclogWriter(l hclog.Logger) io.Writer {
+	return l.StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})
+}

@@ -1,0 +1,194 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/rpc"
+	"reflect"
+	"time"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	"conclave/agent/acl"
+	"github.com/hashicorp/raft"
+
+	"conclave/agent/state"
+	"conclave/agent/structs"
+)
+
+// RPC calls an endpoint in-process, through the same net/rpc dispatch that
+// serves remote calls, so both paths run identical code.
+func (s *Server) RPC(method string, args, reply any) error {
+	codec := &inmemCodec{method: method, args: args, reply: reply}
+	if err := s.rpcServer.ServeRequest(codec); err != nil {
+		return err
+	}
+	return codec.err
+}
+
+// inmemCodec hands args and reply across without encoding them.
+type inmemCodec struct {
+	method string
+	args   any
+	reply  any
+	err    error
+}
+
+func (c *inmemCodec) ReadRequestHeader(req *rpc.Request) error {
+	req.ServiceMethod = c.method
+	return nil
+}
+
+func (c *inmemCodec) ReadRequestBody(args any) error {
+	if args == nil {
+		return nil
+	}
+	reflect.Indirect(reflect.ValueOf(args)).Set(reflect.Indirect(reflect.ValueOf(c.args)))
+	return nil
+}
+
+func (c *inmemCodec) WriteResponse(resp *rpc.Response, reply any) error {
+	if resp.Error != "" {
+		c.err = errors.New(resp.Error)
+		return nil
+	}
+	reflect.Indirect(reflect.ValueOf(c.reply)).Set(reflect.Indirect(reflect.ValueOf(reply)))
+	return nil
+}
+
+func (c *inmemCodec) Close() error { return nil }
+
+// forward sends the request where it must be served: another datacenter, or
+// the leader. It returns true when it handled the request.
+func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (bool, error) {
+	if dc := info.RequestDatacenter(); dc != "" && dc != s.config.Datacenter {
+		// Servers of other datacenters are found through the WAN pool; with
+		// none known there is no path.
+		return true, fmt.Errorf("%w %q", structs.ErrUnknownDatacenter, dc)
+	}
+	if info.IsRead() && info.AllowStaleRead() {
+		return false, nil
+	}
+	// An election in progress is normal for a moment: wait a little for a
+	// leader rather than failing at once, but never hang.
+	deadline := time.Now().Add(s.config.RPCHoldTimeout)
+	for {
+		if s.IsLeader() {
+			return false, nil
+		}
+		if leader := s.Leader(); leader != "" {
+			return true, s.pool.RPC(leader, method, args, reply)
+		}
+		if time.Now().After(deadline) {
+			return true, structs.ErrNoLeader
+		}
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-s.shutdownCh:
+			return true, structs.ErrNoLeader
+		}
+	}
+}
+
+// authorize resolves the request's token; endpoints then ask the returned
+// Authorizer about the resources they touch.
+func (s *Server) authorize(info structs.RPCInfo) (acl.Authorizer, error) {
+	return s.config.ACLResolver.ResolveToken(info.TokenSecret())
+}
+
+// raftApply commits one command and returns what the FSM returned. The
+// reply is sent only after raft has stored the entry on a quorum's disks
+// and applied it here.
+func (s *Server) raftApply(t structs.MessageType, msg any) (any, error) {
+	buf, err := structs.Encode(t, msg)
+	if err != nil {
+		return nil, err
+	}
+	f := s.raft.Apply(buf, 30*time.Second)
+	if err := f.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return nil, structs.ErrNoLeader
+		}
+		return nil, err
+	}
+	if err, ok := f.Response().(error); ok {
+		return nil, err
+	}
+	return f.Response(), nil
+}
+
+// queryFn runs a read against one store; it fills the reply and its index.
+type queryFn func(ws memdb.WatchSet, st *state.Store) error
+
+// blockingQuery is the one helper every read runs through. Without a
+// MinQueryIndex it runs fn once. With one, it re-runs fn each time a watched
+// channel fires until the index passes MinQueryIndex or the wait runs out.
+func (s *Server) blockingQuery(q *structs.QueryOptions, m *structs.QueryMeta, fn queryFn) error {
+	if err := s.readReady(q); err != nil {
+		return err
+	}
+	var ctx context.Context = context.Background()
+	if q.MinQueryIndex > 0 {
+		wait := q.MaxQueryTime
+		if wait <= 0 {
+			wait = structs.DefaultQueryTime
+		}
+		if wait > structs.MaxQueryTime {
+			wait = structs.MaxQueryTime
+		}
+		// Jitter spreads out the herd of clients whose waits started together.
+		wait += rand.N(wait/16 + 1)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, wait)
+		defer cancel()
+	}
+	for {
+		st := s.fsm.State()
+		ws := memdb.NewWatchSet()
+		ws.Add(st.AbandonCh())
+		err := fn(ws, st)
+		s.setQueryMeta(m)
+		if m.Index == 0 {
+			// Index 0 would make a client's next query non-blocking and
+			// spin; 1 is below every real index.
+			m.Index = 1
+		}
+		if err != nil || q.MinQueryIndex == 0 || m.Index > q.MinQueryIndex {
+			return err
+		}
+		if ws.WatchCtx(ctx) != nil {
+			// Timed out: return what we have, as Consul does.
+			return nil
+		}
+	}
+}
+
+// readReady checks the consistency mode before a read: stale reads go
+// anywhere; default reads need a leader that has caught up; consistent reads
+// also confirm leadership with a quorum.
+func (s *Server) readReady(q *structs.QueryOptions) error {
+	if q.AllowStale {
+		return nil
+	}
+	if q.RequireConsistent {
+		if err := s.raft.VerifyLeader().Error(); err != nil {
+			return structs.ErrNoLeader
+		}
+	}
+	if !s.readyForReads.Load() {
+		return structs.ErrNotReadyForReads
+	}
+	return nil
+}
+
+func (s *Server) setQueryMeta(m *structs.QueryMeta) {
+	if s.IsLeader() {
+		m.LastContact = 0
+		m.KnownLeader = true
+		return
+	}
+	m.LastContact = s.LastContact()
+	m.KnownLeader = s.Leader() != ""
+}
