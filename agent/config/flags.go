@@ -1,0 +1,158 @@
+package config
+
+import (
+	"bytes"
+	"encoding/csv"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// flagKeys maps each `conclave agent` flag that sets a config key to that
+// key. Load applies a flag only when it was given (fs.Changed), through the
+// same setter and validation as a file, so a flag's default never overrides
+// a file.
+var flagKeys = []struct{ flag, key string }{
+	{"server", "server"},
+	{"bootstrap", "bootstrap"},
+	{"bootstrap-expect", "bootstrap_expect"},
+	{"data-dir", "data_dir"},
+	{"node", "node_name"},
+	{"node-id", "node_id"},
+	{"datacenter", "datacenter"},
+	{"bind", "bind_addr"},
+	{"client", "client_addr"},
+	{"advertise", "advertise_addr"},
+	{"http-port", "ports.http"},
+	{"dns-port", "ports.dns"},
+	{"server-port", "ports.server"},
+	{"serf-lan-port", "ports.serf_lan"},
+	{"serf-wan-port", "ports.serf_wan"},
+	{"log-level", "log_level"},
+	{"join", "start_join"},
+	{"retry-join", "retry_join"},
+	{"retry-interval", "retry_interval"},
+	{"retry-max", "retry_max"},
+	{"join-wan", "start_join_wan"},
+	{"retry-join-wan", "retry_join_wan"},
+}
+
+// AddFlags registers the `conclave agent` flags on fs. Names are pflag's
+// double-dash form; the command layer turns Consul's `-node` into `--node`.
+// The defaults shown in help are Default()'s; Load reads only flags that
+// were given.
+func AddFlags(fs *pflag.FlagSet) {
+	d := Default()
+
+	fs.Bool("dev", false, "Run a single in-memory server for development: state is lost on exit.")
+	fs.Bool("server", false, "Run in server mode: hold raft state and answer RPCs.")
+	fs.Bool("bootstrap", false, "Let this server elect itself leader alone. Set on at most one server.")
+	fs.Int("bootstrap-expect", 0, "Wait for this many servers before the first leader election.")
+	fs.String("data-dir", "", "Directory for the agent's state (raft log, snapshots, node ID). Required unless -dev.")
+	fs.String("node", "", "Name of this node, unique in the datacenter (default: the host name).")
+	fs.String("node-id", "", "UUID of this node (default: the one in the data directory, or a new one).")
+	fs.String("datacenter", d.Datacenter, "Datacenter this agent belongs to.")
+	fs.String("bind", d.BindAddr, "Address to bind for cluster traffic (gossip, raft, RPC).")
+	fs.String("client", d.ClientAddr, "Address(es), space-separated, where the HTTP and DNS servers listen.")
+	fs.String("advertise", "", "Address other agents use to reach this one (default: the bind address).")
+	fs.Int("http-port", d.Ports.HTTP, "Port of the HTTP API; -1 disables it.")
+	fs.Int("dns-port", d.Ports.DNS, "Port of the DNS server; -1 disables it.")
+	fs.Int("server-port", d.Ports.Server, "Port for raft and RPC between servers.")
+	fs.Int("serf-lan-port", d.Ports.SerfLAN, "Port for LAN gossip.")
+	fs.Int("serf-wan-port", d.Ports.SerfWAN, "Port for WAN gossip between datacenters; -1 disables it.")
+	fs.String("log-level", d.LogLevel, "Log level: trace, debug, info, warn or error.")
+
+	// -config-file and -config-dir share one ordered list: files load in
+	// the order they appear across both flags, as in Consul.
+	var paths []configPath
+	fs.Var(&pathFlag{all: &paths}, "config-file",
+		"Read configuration from this JSON or HCL `file`; repeatable, later files win.")
+	fs.Var(&pathFlag{all: &paths, dir: true}, "config-dir",
+		"Read every *.json and *.hcl file in this `directory`, in lexical order; repeatable.")
+	for _, name := range []string{"config-file", "config-dir"} {
+		fs.Lookup(name).DefValue = "" // no "(default [])" in help
+	}
+	fs.String("config-format", "", "Read config files without a .json or .hcl extension as this `format` (json or hcl).")
+
+	fs.StringArray("join", nil, "Join the agent at this `address` at start-up; repeatable.")
+	fs.StringArray("retry-join", nil, "Like -join, but keep retrying this `address` until it succeeds; repeatable.")
+	fs.Duration("retry-interval", d.RetryInterval, "Time to wait between -retry-join attempts.")
+	fs.Int("retry-max", 0, "Give up -retry-join after this many attempts; 0 retries for ever.")
+	fs.StringArray("join-wan", nil, "Join the server at this WAN `address` at start-up; repeatable.")
+	fs.StringArray("retry-join-wan", nil, "Like -join-wan, but keep retrying this `address` until it succeeds; repeatable.")
+}
+
+// configPath is one -config-file or -config-dir argument. Both may name a
+// file or a directory; Load looks at what is there, as Consul does.
+type configPath struct {
+	path string
+	dir  bool // given as -config-dir; only String() cares
+}
+
+// pathFlag is the value of -config-file and -config-dir. Values are never
+// split on commas. Type and String follow pflag's stringArray so
+// fs.GetStringArray works on either flag.
+type pathFlag struct {
+	all *[]configPath
+	dir bool
+}
+
+func (p *pathFlag) Set(s string) error {
+	*p.all = append(*p.all, configPath{path: s, dir: p.dir})
+	return nil
+}
+
+func (p *pathFlag) Type() string { return "stringArray" }
+
+func (p *pathFlag) String() string {
+	if p.all == nil {
+		return "[]"
+	}
+	var own []string
+	for _, c := range *p.all {
+		if c.dir == p.dir {
+			own = append(own, c.path)
+		}
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	_ = w.Write(own) // a bytes.Buffer does not fail
+	w.Flush()
+	return "[" + strings.TrimSuffix(b.String(), "\n") + "]"
+}
+
+// configPaths returns the -config-file and -config-dir values in
+// command-line order. A FlagSet that has only one of them, or has them as
+// plain string arrays, still works.
+func configPaths(fs *pflag.FlagSet) []configPath {
+	for _, name := range []string{"config-file", "config-dir"} {
+		if f := fs.Lookup(name); f != nil {
+			if p, ok := f.Value.(*pathFlag); ok && p.all != nil {
+				return *p.all
+			}
+		}
+	}
+	var out []configPath
+	for _, name := range []string{"config-file", "config-dir"} {
+		if !fs.Changed(name) {
+			continue
+		}
+		vals, err := fs.GetStringArray(name)
+		if err != nil {
+			continue
+		}
+		for _, v := range vals {
+			out = append(out, configPath{path: v, dir: name == "config-dir"})
+		}
+	}
+	return out
+}
+
+// flagValue returns a given flag's value in the form setters accept: a
+// []string for repeatable flags, else the flag's string form.
+func flagValue(f *pflag.Flag) any {
+	if s, ok := f.Value.(pflag.SliceValue); ok {
+		return s.GetSlice()
+	}
+	return f.Value.String()
+}

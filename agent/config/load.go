@@ -1,0 +1,315 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// Load builds the agent's configuration from fs, which must have been
+// parsed (AddFlags registers the flags it reads; missing ones count as not
+// given). Later sources win:
+//
+//	Default() < -dev defaults < config files in command-line order < given flags
+//
+// List keys (retry_join, ...) append instead. It returns the warnings worth
+// printing (unknown keys, skipped files, questionable values) even when it
+// fails. The error, if any, is one line naming the source, key and reason.
+//
+// Load has one side effect: it creates data_dir if missing, to prove it is
+// writable before anything else starts.
+func Load(fs *pflag.FlagSet) (*Config, []string, error) {
+	l := &loader{cfg: Default(), origin: map[string]string{}}
+	if err := l.load(fs); err != nil {
+		return nil, l.warnings, err
+	}
+	return l.cfg, l.warnings, nil
+}
+
+// loader carries one Load: the config being built, where each key's current
+// value came from (for error messages about cross-key checks) and warnings.
+type loader struct {
+	cfg      *Config
+	origin   map[string]string
+	warnings []string
+}
+
+// devDefaults are what -dev changes before any file is read: a lone server
+// on loopback with fast raft timers, logging at debug as Consul's -dev does.
+var devDefaults = []struct {
+	key string
+	val any
+}{
+	{"server", true},
+	{"bootstrap", true},
+	{"bind_addr", "127.0.0.1"},
+	{"client_addr", "127.0.0.1"},
+	{"performance.raft_multiplier", 1},
+	{"log_level", "debug"},
+}
+
+func (l *loader) load(fs *pflag.FlagSet) error {
+	if fs.Changed("dev") {
+		dev, err := fs.GetBool("dev")
+		if err != nil {
+			return &Error{Source: "flag -dev", Err: err}
+		}
+		if dev {
+			l.cfg.DevMode = true
+			for _, d := range devDefaults {
+				if err := l.set("flag -dev", d.key, d.val); err != nil {
+					return err
+				}
+			}
+		}
+	}
+
+	format := ""
+	if f := fs.Lookup("config-format"); f != nil && f.Changed {
+		format = strings.ToLower(strings.TrimSpace(f.Value.String()))
+		if format != "json" && format != "hcl" {
+			return &Error{Source: "flag -config-format", Err: fmt.Errorf("%q is not json or hcl", f.Value.String())}
+		}
+	}
+	for _, p := range configPaths(fs) {
+		if err := l.loadPath(p.path, format); err != nil {
+			return err
+		}
+	}
+
+	for _, fk := range flagKeys {
+		f := fs.Lookup(fk.flag)
+		if f == nil || !f.Changed {
+			continue
+		}
+		if err := l.set("flag -"+fk.flag, fk.key, flagValue(f)); err != nil {
+			return err
+		}
+	}
+
+	return l.finish()
+}
+
+// loadPath reads a file, or each *.json and *.hcl file of a directory in
+// lexical order. Other files in a directory are skipped with a warning
+// unless -config-format says how to read them; subdirectories are ignored.
+func (l *loader) loadPath(path, format string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return &Error{Source: path, Err: fmt.Errorf("cannot read: %w", pathReason(err))}
+	}
+	if !fi.IsDir() {
+		return l.loadFile(path, format)
+	}
+	entries, err := os.ReadDir(path) // sorted by name
+	if err != nil {
+		return &Error{Source: path, Err: fmt.Errorf("cannot read directory: %w", pathReason(err))}
+	}
+	for _, e := range entries {
+		file := filepath.Join(path, e.Name())
+		fi, err := os.Stat(file) // follows symlinks
+		if err != nil {
+			return &Error{Source: file, Err: fmt.Errorf("cannot read: %w", pathReason(err))}
+		}
+		if fi.IsDir() {
+			continue
+		}
+		if formatOf(file) == "" && format == "" {
+			l.warnf("config: %s: skipped: not a .json or .hcl file (set -config-format to read it)", file)
+			continue
+		}
+		if err := l.loadFile(file, format); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// formatOf returns the format a file's extension names, or "".
+func formatOf(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json":
+		return "json"
+	case ".hcl":
+		return "hcl"
+	}
+	return ""
+}
+
+// loadFile decodes one file with viper and merges it into the config.
+func (l *loader) loadFile(path, forced string) error {
+	format := formatOf(path)
+	if format == "" {
+		format = forced
+	}
+	if format == "" {
+		return &Error{Source: path, Err: errors.New("unknown format: name the file *.json or *.hcl, or set -config-format")}
+	}
+
+	// Viper lower-cases keys, but only inside plain maps (not inside HCL
+	// blocks), and splits keys on dots; values kept in Config.Raw, such as
+	// service meta, are case-sensitive and may contain dots. So viper reads
+	// and parses the file, and the codec keeps its own copy of the document
+	// for us.
+	codec := &keepCodec{format: format}
+	reg := viper.NewCodecRegistry()
+	if err := reg.RegisterCodec(format, codec); err != nil {
+		return &Error{Source: path, Err: err}
+	}
+	v := viper.NewWithOptions(viper.WithCodecRegistry(reg))
+	v.SetConfigFile(path)
+	v.SetConfigType(format)
+	if err := v.ReadInConfig(); err != nil {
+		var parse viper.ConfigParseError
+		if errors.As(err, &parse) {
+			return &Error{Source: path, Err: fmt.Errorf("invalid %s: %w", strings.ToUpper(format), parse.Unwrap())}
+		}
+		return &Error{Source: path, Err: fmt.Errorf("cannot read: %w", pathReason(err))}
+	}
+	l.cfg.Sources = append(l.cfg.Sources, path)
+	return l.merge(path, "", codec.doc)
+}
+
+// merge applies every key of doc (a file or a block inside it, then prefix
+// is "block."). Keys are visited in sorted order so the first error and the
+// warnings do not depend on map order. Key names are matched
+// case-insensitively, as Consul does.
+func (l *loader) merge(src, prefix string, doc map[string]any) error {
+	names := make([]string, 0, len(doc))
+	for k := range doc {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v := doc[name]
+		key := prefix + strings.ToLower(name)
+		switch {
+		case v == nil:
+			// JSON null: leave the value as it was.
+		case prefix == "" && blocks[key]:
+			b, ok := asBlock(v)
+			if !ok {
+				return &Error{Source: src, Key: key, Err: fmt.Errorf("%s is not an object of keys", show(v))}
+			}
+			if err := l.merge(src, key+".", b); err != nil {
+				return err
+			}
+		case prefix == "" && rawKeys[key]:
+			l.cfg.Raw = append(l.cfg.Raw, RawValue{Source: src, Key: key, Value: v})
+		case keys[key] != nil && !strings.Contains(name, "."):
+			if err := l.set(src, key, v); err != nil {
+				return err
+			}
+		default:
+			l.warnf("config: %s: unknown key %q (ignored)", src, prefix+name)
+		}
+	}
+	return nil
+}
+
+// set stores v under key and remembers src as where it came from.
+func (l *loader) set(src, key string, v any) error {
+	if err := keys[key](l.cfg, v); err != nil {
+		return &Error{Source: src, Key: key, Err: err}
+	}
+	l.origin[key] = src
+	return nil
+}
+
+func (l *loader) warnf(format string, args ...any) {
+	l.warnings = append(l.warnings, fmt.Sprintf(format, args...))
+}
+
+// pathReason strips the path from an *fs.PathError: messages already name
+// the file, so "no such file or directory" is enough.
+func pathReason(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// keepCodec is a viper codec for JSON or HCL that also keeps the document
+// it decoded, before viper rewrites its keys.
+type keepCodec struct {
+	format string
+	doc    map[string]any
+}
+
+func (k *keepCodec) Decode(b []byte, v map[string]any) error {
+	if err := k.decode(b, v); err != nil {
+		return err
+	}
+	// Decode again rather than copy: viper mutates v's nested maps in place.
+	k.doc = map[string]any{}
+	return k.decode(b, k.doc)
+}
+
+func (k *keepCodec) decode(b []byte, v map[string]any) error {
+	if k.format == "hcl" {
+		return hcl.Unmarshal(b, &v)
+	}
+	err := json.Unmarshal(b, &v)
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		line, col := position(b, syn.Offset)
+		return fmt.Errorf("line %d, column %d: %w", line, col, err)
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) && typ.Field == "" {
+		return fmt.Errorf("the top level must be an object, not %s", typ.Value)
+	}
+	return err
+}
+
+// Encode is never used: the agent does not write config files.
+func (k *keepCodec) Encode(map[string]any) ([]byte, error) {
+	return nil, errors.New("config: writing config files is not supported")
+}
+
+// position returns the 1-based line and column of the byte a JSON
+// SyntaxError blames: its Offset counts the bytes read, that one included.
+func position(b []byte, offset int64) (line, col int) {
+	i := int(min(max(offset-1, 0), int64(len(b))))
+	before := string(b[:i])
+	line = 1 + strings.Count(before, "\n")
+	col = i - strings.LastIndexByte(before, '\n')
+	return line, col
+}
+
+// Error is a configuration problem that stops start-up. It prints as one
+// line: "config: SOURCE: KEY: REASON", leaving out what is unknown.
+type Error struct {
+	// Source is a file path or "flag -NAME"; empty for a value that was
+	// never set (a missing data_dir).
+	Source string
+	// Key is the Consul key, "ports.http" for nested ones; empty when the
+	// whole file is at fault.
+	Key string
+	Err error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("config: ")
+	if e.Source != "" {
+		b.WriteString(e.Source + ": ")
+	}
+	if e.Key != "" {
+		b.WriteString(e.Key + ": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
