@@ -1,0 +1,351 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	gohttp "net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-uuid"
+	"github.com/hashicorp/raft"
+
+	"conclave/agent/acl"
+	"conclave/agent/config"
+	httpapi "conclave/agent/http"
+	"conclave/agent/server"
+	"conclave/version"
+)
+
+// Agent is one running conclave agent.
+type Agent struct {
+	config *config.Config
+	logger hclog.Logger
+	nodeID string
+
+	acls   acl.Resolver
+	server *server.Server
+
+	httpServers []*gohttp.Server
+	httpAddrs   []net.Addr
+	serverAddr  *net.TCPAddr
+
+	shutdownOnce sync.Once
+	wg           sync.WaitGroup
+}
+
+// New validates what the config alone cannot (the node ID on disk) and
+// prepares an agent; Start brings it up.
+func New(cfg *config.Config, logger hclog.Logger) (*Agent, error) {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	a := &Agent{config: cfg, logger: logger, acls: acl.DisabledResolver{}}
+	id, err := a.loadNodeID()
+	if err != nil {
+		return nil, err
+	}
+	a.nodeID = id
+	return a, nil
+}
+
+// loadNodeID returns the configured node ID, or the one persisted in the
+// data dir, or a new one that it persists: raft knows a server by this ID,
+// so it must survive restarts and address changes.
+func (a *Agent) loadNodeID() (string, error) {
+	if a.config.NodeID != "" {
+		return strings.ToLower(a.config.NodeID), nil
+	}
+	var path string
+	if a.config.DataDir != "" {
+		path = filepath.Join(a.config.DataDir, "node-id")
+		if buf, err := os.ReadFile(path); err == nil {
+			id := strings.TrimSpace(string(buf))
+			if _, err := uuid.ParseUUID(id); err != nil {
+				return "", fmt.Errorf("node ID in %s is not a UUID: %w", path, err)
+			}
+			return id, nil
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("read node ID: %w", err)
+		}
+	}
+	id, err := uuid.GenerateUUID()
+	if err != nil {
+		return "", fmt.Errorf("generate node ID: %w", err)
+	}
+	if path != "" {
+		if err := os.MkdirAll(a.config.DataDir, 0o700); err != nil {
+			return "", fmt.Errorf("data dir: %w", err)
+		}
+		if err := os.WriteFile(path, []byte(id), 0o600); err != nil {
+			return "", fmt.Errorf("persist node ID: %w", err)
+		}
+	}
+	return id, nil
+}
+
+// Start opens the listeners and starts the server. On error it undoes what
+// it started.
+func (a *Agent) Start() (err error) {
+	defer func() {
+		if err != nil {
+			a.Shutdown()
+		}
+	}()
+	if a.config.Server {
+		if err := a.startServer(); err != nil {
+			return err
+		}
+	} else {
+		return fmt.Errorf("client agents (server = false) need a cluster to join, which this build does not support yet; start with -server -bootstrap or -dev")
+	}
+	return a.startHTTP()
+}
+
+func (a *Agent) startServer() error {
+	bind := net.JoinHostPort(a.config.BindAddr, strconv.Itoa(a.config.Ports.Server))
+	ln, err := net.Listen("tcp", bind)
+	if err != nil {
+		return fmt.Errorf("server port %s: %w", bind, err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	adv, err := a.advertiseIP()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	a.serverAddr = &net.TCPAddr{IP: adv, Port: port}
+
+	srv, err := server.New(&server.Config{
+		NodeName:      a.config.NodeName,
+		NodeID:        a.nodeID,
+		Datacenter:    a.config.Datacenter,
+		DataDir:       a.config.DataDir,
+		Listener:      ln,
+		AdvertiseAddr: a.serverAddr,
+		Bootstrap:     a.config.Bootstrap || a.config.DevMode,
+		RaftConfig:    a.raftConfig(),
+		TombstoneTTL:  a.config.TombstoneTTL,
+		ACLResolver:   a.acls,
+		Logger:        a.logger,
+	})
+	if err != nil {
+		return err
+	}
+	a.server = srv
+	return nil
+}
+
+// raftConfig scales raft's timers by raft_multiplier as Consul does. A lone
+// bootstrapped server has nobody to disagree with, so it uses short timers
+// and leads within a few hundred milliseconds of starting.
+func (a *Agent) raftConfig() *raft.Config {
+	rc := raft.DefaultConfig()
+	m := time.Duration(a.config.RaftMultiplier)
+	if m < 1 {
+		m = 1
+	}
+	rc.HeartbeatTimeout = 1000 * time.Millisecond * m
+	rc.ElectionTimeout = 1000 * time.Millisecond * m
+	rc.LeaderLeaseTimeout = 500 * time.Millisecond * m
+	if a.config.DevMode || a.config.Bootstrap {
+		rc.HeartbeatTimeout = 100 * time.Millisecond
+		rc.ElectionTimeout = 100 * time.Millisecond
+		rc.LeaderLeaseTimeout = 100 * time.Millisecond
+	}
+	rc.SnapshotThreshold = uint64(a.config.RaftSnapshotThreshold)
+	rc.SnapshotInterval = a.config.RaftSnapshotInterval
+	rc.TrailingLogs = uint64(a.config.RaftTrailingLogs)
+	// Concurrent writes queue up and the leader takes up to this many per
+	// batch: one disk write (and fsync) for the lot.
+	rc.MaxAppendEntries = 256
+	rc.BatchApplyCh = true
+	return rc
+}
+
+// advertiseIP is the address other agents should use for this one.
+func (a *Agent) advertiseIP() (net.IP, error) {
+	addr := a.config.AdvertiseAddr
+	if addr == "" {
+		addr = a.config.BindAddr
+	}
+	ip := net.ParseIP(addr)
+	if ip == nil {
+		return nil, fmt.Errorf("advertise address %q is not an IP address", addr)
+	}
+	if !ip.IsUnspecified() {
+		return ip, nil
+	}
+	// Bound to every interface: advertise the first private IPv4 address,
+	// as Consul does, falling back to loopback on a machine with none.
+	ifaces, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, fmt.Errorf("list interface addresses: %w", err)
+	}
+	for _, ia := range ifaces {
+		if n, ok := ia.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsPrivate() {
+			return n.IP, nil
+		}
+	}
+	return net.IPv4(127, 0, 0, 1), nil
+}
+
+func (a *Agent) startHTTP() error {
+	if a.config.Ports.HTTP < 0 {
+		return nil
+	}
+	handler := httpapi.New(a, a.logger)
+	for _, addr := range a.httpListenAddrs() {
+		var (
+			ln  net.Listener
+			err error
+		)
+		if path, ok := strings.CutPrefix(addr, "unix://"); ok {
+			_ = os.Remove(path)
+			ln, err = net.Listen("unix", path)
+		} else {
+			ln, err = net.Listen("tcp", addr)
+		}
+		if err != nil {
+			return fmt.Errorf("http listener %s: %w", addr, err)
+		}
+		srv := &gohttp.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 30 * time.Second,
+			ErrorLog:          a.logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+		}
+		a.httpServers = append(a.httpServers, srv)
+		a.httpAddrs = append(a.httpAddrs, ln.Addr())
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, gohttp.ErrServerClosed) {
+				a.logger.Error("http server stopped", "error", err)
+			}
+		}()
+	}
+	return nil
+}
+
+// httpListenAddrs expands addresses.http, or client_addr (which may list
+// several addresses), with the HTTP port.
+func (a *Agent) httpListenAddrs() []string {
+	if a.config.HTTPAddr != "" && strings.HasPrefix(a.config.HTTPAddr, "unix://") {
+		return []string{a.config.HTTPAddr}
+	}
+	hosts := strings.Fields(a.config.ClientAddr)
+	if a.config.HTTPAddr != "" {
+		hosts = strings.Fields(a.config.HTTPAddr)
+	}
+	out := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		out = append(out, net.JoinHostPort(h, strconv.Itoa(a.config.Ports.HTTP)))
+	}
+	return out
+}
+
+// HTTPAddr is the first HTTP listener's address (host:port or socket path).
+func (a *Agent) HTTPAddr() string {
+	if len(a.httpAddrs) == 0 {
+		return ""
+	}
+	return a.httpAddrs[0].String()
+}
+
+// ServerAddr is the advertised server (raft + RPC) address.
+func (a *Agent) ServerAddr() string {
+	if a.serverAddr == nil {
+		return ""
+	}
+	return a.serverAddr.String()
+}
+
+// Server is the embedded server, or nil on a client agent.
+func (a *Agent) Server() *server.Server { return a.server }
+
+// RPC is the single request path: HTTP handlers and everything else in the
+// agent call endpoints only through here.
+func (a *Agent) RPC(method string, args, reply any) error {
+	if a.server == nil {
+		return errors.New("no server available to serve " + method)
+	}
+	return a.server.RPC(method, args, reply)
+}
+
+// ResolveToken is the authorization seam for agent-local endpoints.
+func (a *Agent) ResolveToken(token string) (acl.Authorizer, error) {
+	return a.acls.ResolveToken(token)
+}
+
+// Self describes this agent for /v1/agent/self.
+func (a *Agent) Self() *httpapi.Self {
+	host, port := "", 0
+	if a.serverAddr != nil {
+		host, port = a.serverAddr.IP.String(), a.serverAddr.Port
+	}
+	self := &httpapi.Self{
+		Config: map[string]any{
+			"Datacenter":        a.config.Datacenter,
+			"PrimaryDatacenter": a.config.Datacenter,
+			"NodeName":          a.config.NodeName,
+			"NodeID":            a.nodeID,
+			"Server":            a.config.Server,
+			"Revision":          version.GitCommit,
+			"Version":           version.Number(),
+		},
+		Member: map[string]any{
+			"Name":   a.config.NodeName,
+			"Addr":   host,
+			"Port":   port,
+			"Status": 1,
+			"Tags": map[string]string{
+				"dc":    a.config.Datacenter,
+				"id":    a.nodeID,
+				"role":  "consul",
+				"build": version.Number(),
+			},
+		},
+		Stats: map[string]map[string]string{},
+		Meta:  map[string]string{},
+	}
+	if a.server != nil {
+		self.Stats["raft"] = a.server.Stats()
+		self.Stats["consul"] = map[string]string{
+			"server":            "true",
+			"leader":            strconv.FormatBool(a.server.IsLeader()),
+			"leader_addr":       a.server.Leader(),
+			"known_datacenters": "1",
+		}
+	}
+	return self
+}
+
+// Shutdown stops listeners, then the server. It is safe to call twice.
+func (a *Agent) Shutdown() error {
+	var err error
+	a.shutdownOnce.Do(func() {
+		// In-flight requests get a short grace period to get their replies
+		// out. It must stay short: blocking queries would hold it for
+		// minutes, and net/http counts a connection that never sent a
+		// request as busy for its first 5 s.
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		for _, s := range a.httpServers {
+			if e := s.Shutdown(ctx); e != nil {
+				s.Close()
+			}
+		}
+		if a.server != nil {
+			err = a.server.Shutdown()
+		}
+		a.wg.Wait()
+	})
+	return err
+}

@@ -1,0 +1,111 @@
+package agent
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/pflag"
+
+	"conclave/agent/config"
+	"conclave/version"
+)
+
+// CLI is the `conclave agent` command's engine. main hands it to the command
+// tree, which registers its flags and calls Run.
+type CLI struct{}
+
+// AddFlags registers the agent's flags.
+func (CLI) AddFlags(fs *pflag.FlagSet) { config.AddFlags(fs) }
+
+// Run loads the configuration, starts the agent and serves until a signal
+// says stop. SIGHUP reloads what can change at run time (the log level).
+func (CLI) Run(fs *pflag.FlagSet, stdout, stderr io.Writer) error {
+	cfg, warnings, err := config.Load(fs)
+	if err != nil {
+		return err
+	}
+	level := hclog.LevelFromString(cfg.LogLevel)
+	logger := hclog.New(&hclog.LoggerOptions{
+		Name:   "agent",
+		Level:  level,
+		Output: stderr,
+		// raft and serf log through this same logger, so one level and one
+		// format cover everything.
+	})
+	for _, w := range warnings {
+		logger.Warn(w)
+	}
+	a, err := New(cfg, logger)
+	if err != nil {
+		return err
+	}
+	// Catch signals before starting, so one sent during start-up is not lost.
+	sigCh := make(chan os.Signal, 4)
+	signal.Notify(sigCh, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigCh)
+
+	if err := a.Start(); err != nil {
+		return err
+	}
+	fmt.Fprint(stderr, a.banner())
+	logger.Info("agent started", "version", version.Human())
+
+	for sig := range sigCh {
+		if sig == syscall.SIGHUP {
+			a.reload(fs, logger)
+			continue
+		}
+		logger.Info("caught signal, shutting down", "signal", sig)
+		go func() {
+			// A second signal means: stop now.
+			<-sigCh
+			logger.Warn("second signal, exiting at once")
+			os.Exit(1)
+		}()
+		if err := a.Shutdown(); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		logger.Info("shutdown complete")
+		return nil
+	}
+	return nil
+}
+
+// reload re-reads the configuration; only the log level applies without a
+// restart so far, and an invalid config leaves the running one untouched.
+func (a *Agent) reload(fs *pflag.FlagSet, logger hclog.Logger) {
+	cfg, warnings, err := config.Load(fs)
+	if err != nil {
+		logger.Error("reload failed, keeping the running configuration", "error", err)
+		return
+	}
+	for _, w := range warnings {
+		logger.Warn(w)
+	}
+	logger.SetLevel(hclog.LevelFromString(cfg.LogLevel))
+	logger.Info("configuration reloaded", "log_level", cfg.LogLevel)
+}
+
+func (a *Agent) banner() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "==> Conclave agent running!\n")
+	fmt.Fprintf(&b, "           Version: '%s'\n", version.Human())
+	fmt.Fprintf(&b, "           Node ID: '%s'\n", a.nodeID)
+	fmt.Fprintf(&b, "         Node name: '%s'\n", a.config.NodeName)
+	fmt.Fprintf(&b, "        Datacenter: '%s'\n", a.config.Datacenter)
+	fmt.Fprintf(&b, "            Server: %t (Bootstrap: %t)\n", a.config.Server, a.config.Bootstrap || a.config.DevMode)
+	fmt.Fprintf(&b, "       Client Addr: [%s] (HTTP: %d, DNS: %d)\n", a.config.ClientAddr, a.config.Ports.HTTP, a.config.Ports.DNS)
+	fmt.Fprintf(&b, "      Cluster Addr: %s\n", a.ServerAddr())
+	if a.config.DataDir == "" {
+		fmt.Fprintf(&b, "          Data Dir: (in memory: nothing survives a restart)\n")
+	} else {
+		fmt.Fprintf(&b, "          Data Dir: %s\n", a.config.DataDir)
+	}
+	fmt.Fprintf(&b, "\n==> Log data will now stream in as it occurs:\n\n")
+	return b.String()
+}

@@ -1,0 +1,9 @@
+// Package http is the agent's HTTP API: Consul's /v1 paths, parameters,
+// JSON shapes, status codes and X-Consul-* headers.
+//
+// Handlers are thin: parse the request into a structs request, make one
+// Backend.RPC call, encode the reply. All routes live in one table
+// (routes.go). The package knows nothing of raft or the state store.
+//
+// It may import agent/structs, agent/acl and libraries.
+package http

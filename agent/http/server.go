@@ -1,0 +1,250 @@
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	gohttp "net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"conclave/agent/acl"
+	"conclave/agent/structs"
+)
+
+// Backend is what the handlers need from the agent.
+type Backend interface {
+	// RPC makes one request on the agent's single request path.
+	RPC(method string, args, reply any) error
+	// Self describes this agent for /v1/agent/self.
+	Self() *Self
+	// ResolveToken is the authorization seam for agent-local endpoints.
+	ResolveToken(token string) (acl.Authorizer, error)
+}
+
+// Self is what /v1/agent/self reports.
+type Self struct {
+	Config map[string]any
+	Member map[string]any
+	Stats  map[string]map[string]string
+	Meta   map[string]string
+}
+
+// Handler serves the HTTP API.
+type Handler struct {
+	backend Backend
+	logger  hclog.Logger
+	exact   map[string]*route
+	prefix  []*route
+}
+
+// handlerFunc returns the value to encode as JSON, or an error. A nil value
+// with a nil error means the handler wrote the response itself.
+type handlerFunc func(w gohttp.ResponseWriter, r *gohttp.Request) (any, error)
+
+type route struct {
+	path    string
+	methods []string
+	fn      handlerFunc
+}
+
+// New builds the handler with every route of routes.go.
+func New(b Backend, logger hclog.Logger) *Handler {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	h := &Handler{backend: b, logger: logger.Named("http"), exact: map[string]*route{}}
+	h.registerRoutes()
+	return h
+}
+
+func (h *Handler) handle(path string, methods []string, fn handlerFunc) {
+	r := &route{path: path, methods: methods, fn: fn}
+	if strings.HasSuffix(path, "/") {
+		h.prefix = append(h.prefix, r)
+		return
+	}
+	h.exact[path] = r
+}
+
+// ServeHTTP routes by exact path, then by longest prefix. It does not clean
+// paths (as net/http's ServeMux would): KV keys may contain "//" or "..".
+func (h *Handler) ServeHTTP(w gohttp.ResponseWriter, r *gohttp.Request) {
+	rt := h.exact[r.URL.Path]
+	if rt == nil {
+		for _, p := range h.prefix {
+			if strings.HasPrefix(r.URL.Path, p.path) && (rt == nil || len(p.path) > len(rt.path)) {
+				rt = p
+			}
+		}
+	}
+	if rt == nil {
+		gohttp.Error(w, fmt.Sprintf("Not found: %s", r.URL.Path), gohttp.StatusNotFound)
+		return
+	}
+	if !allowed(rt.methods, r.Method) {
+		w.Header().Set("Allow", strings.Join(rt.methods, ", "))
+		gohttp.Error(w, fmt.Sprintf("method %s not allowed", r.Method), gohttp.StatusMethodNotAllowed)
+		return
+	}
+	defer func() {
+		// A handler bug must cost one request, never the agent.
+		if p := recover(); p != nil {
+			h.logger.Error("panic in handler", "path", r.URL.Path, "panic", p)
+			gohttp.Error(w, "internal error", gohttp.StatusInternalServerError)
+		}
+	}()
+	out, err := rt.fn(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if out != nil {
+		writeJSON(w, r, out)
+	}
+}
+
+func allowed(methods []string, m string) bool {
+	for _, x := range methods {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+func writeJSON(w gohttp.ResponseWriter, r *gohttp.Request, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	var (
+		buf []byte
+		err error
+	)
+	if _, pretty := queryOf(r)["pretty"]; pretty {
+		buf, err = json.MarshalIndent(v, "", "    ")
+	} else {
+		buf, err = json.Marshal(v)
+	}
+	if err != nil {
+		gohttp.Error(w, fmt.Sprintf("encode response: %v", err), gohttp.StatusInternalServerError)
+		return
+	}
+	_, _ = w.Write(buf)
+}
+
+// codedError carries an HTTP status chosen by the handler.
+type codedError struct {
+	code int
+	msg  string
+}
+
+func (e *codedError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &codedError{code: gohttp.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+}
+
+func tooLarge(format string, args ...any) error {
+	return &codedError{code: gohttp.StatusRequestEntityTooLarge, msg: fmt.Sprintf(format, args...)}
+}
+
+// writeError maps an error to Consul's status codes. Errors that crossed
+// RPC have lost their identity, so the well-known ones match by text.
+func (h *Handler) writeError(w gohttp.ResponseWriter, r *gohttp.Request, err error) {
+	code := gohttp.StatusInternalServerError
+	var ce *codedError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &ce):
+		code = ce.code
+	case isErr(err, structs.ErrPermissionDenied):
+		code = gohttp.StatusForbidden
+	case isErr(err, structs.ErrValueTooLarge):
+		code = gohttp.StatusRequestEntityTooLarge
+	case strings.HasPrefix(msg, "missing key name"), strings.HasPrefix(msg, "unsupported KV operation"):
+		code = gohttp.StatusBadRequest
+	}
+	if code == gohttp.StatusInternalServerError {
+		h.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	gohttp.Error(w, msg, code)
+}
+
+func isErr(err, target error) bool {
+	return errors.Is(err, target) || strings.Contains(err.Error(), target.Error())
+}
+
+// queryOf parses the query string once per request and keeps it in
+// r.Form (which nothing else fills: handlers never call ParseForm), so the
+// handful of lookups a request makes do not each re-parse it.
+func queryOf(r *gohttp.Request) url.Values {
+	if r.Form == nil {
+		r.Form = r.URL.Query()
+	}
+	return r.Form
+}
+
+// parseDC fills the datacenter from ?dc.
+func parseDC(r *gohttp.Request) string { return queryOf(r).Get("dc") }
+
+// token finds the request's ACL token: X-Consul-Token, then
+// Authorization: Bearer, then ?token.
+func token(r *gohttp.Request) string {
+	if t := r.Header.Get("X-Consul-Token"); t != "" {
+		return t
+	}
+	if a := r.Header.Get("Authorization"); a != "" {
+		if t, ok := strings.CutPrefix(a, "Bearer "); ok {
+			return strings.TrimSpace(t)
+		}
+	}
+	return queryOf(r).Get("token")
+}
+
+// parseQuery fills read options from the request: consistency, blocking
+// and filter parameters.
+func parseQuery(r *gohttp.Request, q *structs.QueryOptions) error {
+	vals := queryOf(r)
+	q.Token = token(r)
+	_, stale := vals["stale"]
+	_, consistent := vals["consistent"]
+	if stale && consistent {
+		return badRequest("Cannot specify ?stale with ?consistent, conflicting semantics.")
+	}
+	q.AllowStale, q.RequireConsistent = stale, consistent
+	if v := vals.Get("index"); v != "" {
+		idx, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return badRequest("Invalid index: %q is not an unsigned integer", v)
+		}
+		q.MinQueryIndex = idx
+	}
+	if v := vals.Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return badRequest("Invalid wait time: %q (use a duration such as 30s or 5m)", v)
+		}
+		q.MaxQueryTime = d
+	}
+	q.Filter = vals.Get("filter")
+	return nil
+}
+
+// setMeta writes the X-Consul-* headers of a read.
+func setMeta(w gohttp.ResponseWriter, q *structs.QueryOptions, m *structs.QueryMeta) {
+	hdr := w.Header()
+	hdr.Set("X-Consul-Index", strconv.FormatUint(m.Index, 10))
+	hdr.Set("X-Consul-KnownLeader", strconv.FormatBool(m.KnownLeader))
+	hdr.Set("X-Consul-LastContact", strconv.FormatInt(m.LastContact.Milliseconds(), 10))
+	switch {
+	case q.AllowStale:
+		hdr.Set("X-Consul-Effective-Consistency", "stale")
+	case q.RequireConsistent:
+		hdr.Set("X-Consul-Effective-Consistency", "consistent")
+	default:
+		hdr.Set("X-Consul-Effective-Consistency", "leader")
+	}
+}

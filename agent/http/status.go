@@ -1,0 +1,41 @@
+package http
+
+import (
+	gohttp "net/http"
+
+	"conclave/agent/structs"
+)
+
+// statusLeader serves /v1/status/leader: the leader's server address, or
+// "" when none is known.
+func (h *Handler) statusLeader(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	args := structs.DCSpecificRequest{Datacenter: parseDC(r)}
+	var out string
+	if err := h.backend.RPC("Status.Leader", &args, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// statusPeers serves /v1/status/peers: the raft voters' server addresses.
+func (h *Handler) statusPeers(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	args := structs.DCSpecificRequest{Datacenter: parseDC(r)}
+	var out []string
+	if err := h.backend.RPC("Status.Peers", &args, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// agentSelf serves /v1/agent/self.
+func (h *Handler) agentSelf(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	authz, err := h.backend.ResolveToken(token(r))
+	if err != nil {
+		return nil, err
+	}
+	self := h.backend.Self()
+	if name, _ := self.Config["NodeName"].(string); !authz.AgentRead(name) {
+		return nil, structs.ErrPermissionDenied
+	}
+	return self, nil
+}

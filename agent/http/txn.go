@@ -1,0 +1,104 @@
+package http
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	gohttp "net/http"
+
+	"conclave/agent/structs"
+)
+
+// txnOpJSON is one element of the /v1/txn body.
+type txnOpJSON struct {
+	KV      *txnKVJSON
+	Node    json.RawMessage
+	Service json.RawMessage
+	Check   json.RawMessage
+}
+
+type txnKVJSON struct {
+	Verb    structs.KVOp
+	Key     string
+	Value   []byte
+	Flags   uint64
+	Index   uint64
+	Session string
+}
+
+// maxTxnBody bounds the request: 64 operations of the largest value, base64
+// encoded, plus framing.
+const maxTxnBody = structs.MaxTxnOps*structs.MaxKVSize*4/3 + 1<<20
+
+// txn serves PUT /v1/txn.
+func (h *Handler) txn(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	if r.ContentLength > maxTxnBody {
+		return nil, tooLarge("Request body (%d bytes) too large, max size: %d bytes", r.ContentLength, maxTxnBody)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxTxnBody+1))
+	if err != nil {
+		return nil, badRequest("Failed to read body: %v", err)
+	}
+	var in []txnOpJSON
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, badRequest("Failed to parse body: %v", err)
+	}
+	if len(in) > structs.MaxTxnOps {
+		return nil, tooLarge("Transaction contains too many operations (%d > %d)", len(in), structs.MaxTxnOps)
+	}
+	ops := make(structs.TxnOps, 0, len(in))
+	for i, op := range in {
+		switch {
+		case op.KV != nil:
+		case op.Node != nil || op.Service != nil || op.Check != nil:
+			return nil, badRequest("Operation %d: Node, Service and Check operations are not supported; only KV operations are", i)
+		default:
+			return nil, badRequest("Operation %d: missing operation type (expected a KV object)", i)
+		}
+		if len(op.KV.Value) > structs.MaxKVSize {
+			return nil, tooLarge("Value for key %q is too large (%d > %d bytes)", op.KV.Key, len(op.KV.Value), structs.MaxKVSize)
+		}
+		ops = append(ops, &structs.TxnOp{KV: &structs.TxnKVOp{
+			Verb: op.KV.Verb,
+			DirEnt: structs.DirEntry{
+				Key:         op.KV.Key,
+				Value:       op.KV.Value,
+				Flags:       op.KV.Flags,
+				Session:     op.KV.Session,
+				ModifyIndex: op.KV.Index,
+			},
+		}})
+	}
+
+	var resp structs.TxnResponse
+	if structs.TxnHasWrites(ops) {
+		args := structs.TxnRequest{Datacenter: parseDC(r), Ops: ops}
+		args.Token = token(r)
+		if err := h.backend.RPC("Txn.Apply", &args, &resp); err != nil {
+			return nil, err
+		}
+	} else {
+		args := structs.TxnReadRequest{Datacenter: parseDC(r), Ops: ops}
+		if err := parseQuery(r, &args.QueryOptions); err != nil {
+			return nil, err
+		}
+		var out structs.TxnReadResponse
+		if err := h.backend.RPC("Txn.Read", &args, &out); err != nil {
+			return nil, err
+		}
+		setMeta(w, &args.QueryOptions, &out.QueryMeta)
+		resp = out.TxnResponse
+	}
+	if len(resp.Errors) > 0 {
+		// Rolled back: Consul answers 409 with the errors and no results.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(gohttp.StatusConflict)
+		buf, err := json.Marshal(structs.TxnResponse{Errors: resp.Errors})
+		if err != nil {
+			return nil, fmt.Errorf("encode txn errors: %w", err)
+		}
+		_, _ = w.Write(buf)
+		return nil, nil
+	}
+	return resp, nil
+}

@@ -1,0 +1,78 @@
+package testutil
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"conclave/agent"
+	"conclave/agent/config"
+	"conclave/agent/structs"
+)
+
+// AgentOptions tune a test agent; the zero value is an in-memory dev server.
+type AgentOptions struct {
+	// DataDir makes the agent durable; empty keeps it in memory.
+	DataDir string
+	// NodeName defaults to "test-node".
+	NodeName string
+	// Tweak edits the config just before the agent starts.
+	Tweak func(*config.Config)
+}
+
+// TestAgent is a running in-process agent.
+type TestAgent struct {
+	*agent.Agent
+	Config *config.Config
+}
+
+// NewAgent starts a single-server agent on 127.0.0.1 with every port chosen
+// by the kernel, waits until it leads and serves reads, and stops it when the
+// test ends.
+func NewAgent(t testing.TB, opts AgentOptions) *TestAgent {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DevMode = opts.DataDir == ""
+	cfg.Server, cfg.Bootstrap = true, true
+	cfg.DataDir = opts.DataDir
+	cfg.NodeName = opts.NodeName
+	if cfg.NodeName == "" {
+		cfg.NodeName = "test-node"
+	}
+	cfg.BindAddr, cfg.ClientAddr = "127.0.0.1", "127.0.0.1"
+	cfg.Ports.HTTP, cfg.Ports.Server = 0, 0
+	cfg.RaftMultiplier = 1
+	if opts.Tweak != nil {
+		opts.Tweak(cfg)
+	}
+	level := hclog.Off
+	if os.Getenv("CONCLAVE_TEST_LOG") != "" {
+		level = hclog.Debug
+	}
+	logger := hclog.New(&hclog.LoggerOptions{Name: cfg.NodeName, Level: level, Output: os.Stderr})
+	a, err := agent.New(cfg, logger)
+	if err != nil {
+		t.Fatalf("agent.New() = %v", err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatalf("agent.Start() = %v", err)
+	}
+	t.Cleanup(func() { _ = a.Shutdown() })
+	ta := &TestAgent{Agent: a, Config: cfg}
+	WaitForLeader(t, ta)
+	return ta
+}
+
+// WaitForLeader retries until the agent answers a default-consistency read.
+func WaitForLeader(t testing.TB, a *TestAgent) {
+	t.Helper()
+	Retry(t, 10*time.Second, func() error {
+		var out structs.IndexedDirEntries
+		return a.RPC("KVS.Get", &structs.KeyRequest{Key: "testutil/ready"}, &out)
+	})
+}
+
+// HTTPURL is the agent's HTTP base URL.
+func (a *TestAgent) HTTPURL() string { return "http://" + a.HTTPAddr() }
