@@ -1,0 +1,24 @@
+// Package commands is conclave's command tree, built on cobra and shaped
+// like the GitHub CLI's: per command an XOptions struct (flags and
+// dependencies), a constructor NewCmdX(f *Factory, runF func(*XOptions) error)
+// and a plain xRun(opts) error that does the work. root.go is the only place
+// subcommands are wired.
+//
+// Commands reach the outside world only through the Factory: IOStreams for
+// stdin/stdout/stderr (no command touches os.Stdout), Getenv for the
+// environment and HTTPClient for the agent. There is no package-level
+// mutable state, so tests run in parallel.
+//
+// Consul compatibility lives here too:
+//   - normalize.go rewrites Consul's single-dash long flags (-recurse) into
+//     pflag's form before cobra parses;
+//   - httpflags.go is the one place that resolves -http-addr, -token, ...
+//     against CONCLAVE_* and CONSUL_* environment variables;
+//   - exit.go maps failures to exit codes (0 ok, 1 error, 2 no match,
+//     3 agent unreachable) and prints them on stderr.
+//
+// Imports: conclave/client, conclave/version, cobra, pflag and the standard
+// library. It must never import conclave/agent/... (layering_test.go checks):
+// the daemon reaches this package only through the AgentRunner interface,
+// wired by cmd/conclave/main.go.
+package commands

@@ -1,0 +1,71 @@
+package commands
+
+import (
+	"github.com/spf13/cobra"
+)
+
+// NewCmdRoot builds the whole command tree. It is the only place
+// subcommands are wired. agent may be nil in builds or tests without the
+// daemon; `agent` then fails with a message.
+func NewCmdRoot(f *Factory, agent AgentRunner) *cobra.Command {
+	name := f.AppName
+	if name == "" {
+		name = "conclave"
+	}
+	var showVersion bool
+	root := &cobra.Command{
+		Use:   name + " <command> [args]",
+		Short: "Service discovery, health checking and a KV store, compatible with Consul",
+		Long: `conclave is a Consul-compatible agent and its command line in one binary.
+Commands, flags, output and the HTTP API are Consul's: scripts and
+programs written for Consul work unmodified, also when this binary is
+installed (or linked) as "consul".
+
+Flags are written with one dash or two: -recurse and --recurse are the same.
+
+Commands that talk to an agent find it through -http-addr, or the
+environment variables CONCLAVE_HTTP_ADDR / CONSUL_HTTP_ADDR (default
+127.0.0.1:8500); -token, CONCLAVE_HTTP_TOKEN / CONSUL_HTTP_TOKEN and the
+TLS variables work the same way. A flag beats CONCLAVE_*, which beats
+CONSUL_*.
+
+` + exitStatusHelp,
+		Example: `  $ conclave agent -dev
+  $ conclave kv put redis/config/connections 5
+  $ conclave kv get redis/config/connections
+  $ conclave version`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		CompletionOptions: cobra.CompletionOptions{
+			DisableDefaultCmd: true, // ours is wired below, like every command
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if showVersion {
+				return versionRun(&VersionOptions{IO: f.IOStreams, Format: "pretty"})
+			}
+			return cmd.Help()
+		},
+	}
+	root.Flags().BoolVarP(&showVersion, "version", "v", false, "Print the version and exit.")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &flagError{err: err, cmdPath: c.CommandPath()}
+	})
+	root.SetHelpFunc(func(c *cobra.Command, _ []string) { renderHelp(c, c.OutOrStdout()) })
+	root.SetUsageFunc(func(c *cobra.Command) error { renderHelp(c, c.ErrOrStderr()); return nil })
+
+	kv := NewCmdKV(f)
+	kv.AddCommand(
+		NewCmdKVDelete(f, nil),
+		NewCmdKVExport(f, nil),
+		NewCmdKVGet(f, nil),
+		NewCmdKVImport(f, nil),
+		NewCmdKVPut(f, nil),
+	)
+	root.AddCommand(
+		NewCmdAgent(f, agent),
+		NewCmdCompletion(f, nil),
+		kv,
+		NewCmdVersion(f, nil),
+	)
+	return root
+}
