@@ -1,0 +1,417 @@
+// Command kv is the `make bench` driver: it runs the same KV load against a
+// single-member etcd and a single durable conclave server on loopback, prints
+// both side by side with the conclave/etcd ratios, and measures how fast a
+// `conclave agent -dev` becomes usable and how much memory it holds when idle.
+//
+// It is a report, not a test: missed targets do not change the exit status.
+// Exit status 1 means something could not run (a server did not start, too
+// many operations failed, the run timed out, ...); 2 means bad flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	conclaveBin string
+	etcdBin     string
+	systems     string
+	clients     int
+	ops         int
+	warmup      int
+	keys        int
+	valueSize   int
+	etcdConns   int
+	devRuns     int
+	idle        time.Duration
+	skipDev     bool
+	timeout     time.Duration
+	tmpBase     string
+	maxErrRate  float64
+}
+
+func parseFlags() options {
+	var o options
+	flag.StringVar(&o.conclaveBin, "conclave", "bench/.bin/conclave", "path to the conclave binary")
+	flag.StringVar(&o.etcdBin, "etcd", "/usr/bin/etcd", "path to the etcd binary")
+	flag.StringVar(&o.systems, "systems", "etcd,conclave", "comma-separated systems to load: etcd, conclave")
+	flag.IntVar(&o.clients, "clients", 64, "concurrent clients")
+	flag.IntVar(&o.ops, "ops", 20000, "measured operations of each kind (PUT, GET) per system")
+	flag.IntVar(&o.warmup, "warmup", 1000, "unmeasured warm-up operations before each measured phase")
+	flag.IntVar(&o.keys, "keys", 1000, "distinct keys (bench/k0000 ...)")
+	flag.IntVar(&o.valueSize, "value-size", 128, "value size in bytes")
+	flag.IntVar(&o.etcdConns, "etcd-conns", 1, "gRPC connections shared by the etcd clients")
+	flag.IntVar(&o.devRuns, "dev-runs", 5, "runs of `conclave agent -dev` for the ready-time median")
+	flag.DurationVar(&o.idle, "idle", 3*time.Second, "idle time before reading the dev agent's RSS")
+	flag.BoolVar(&o.skipDev, "skip-dev", false, "skip the -dev ready time and idle RSS measurements")
+	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "upper bound for the whole run")
+	flag.StringVar(&o.tmpBase, "tmp", "", "parent directory for temporary data dirs (default: $TMPDIR or /tmp)")
+	flag.Float64Var(&o.maxErrRate, "max-error-rate", 0.01, "fraction of failed operations above which a phase counts as not run")
+	flag.Parse()
+	if o.clients < 1 || o.ops < 1 || o.keys < 1 || o.valueSize < 1 || o.etcdConns < 1 || o.warmup < 0 || o.devRuns < 0 {
+		fmt.Fprintln(os.Stderr, "kv: -clients, -ops, -keys, -value-size and -etcd-conns must be positive; -warmup and -dev-runs non-negative")
+		os.Exit(2)
+	}
+	for _, s := range splitSystems(o.systems) {
+		if s != "etcd" && s != "conclave" {
+			fmt.Fprintf(os.Stderr, "kv: unknown system %q in -systems\n", s)
+			os.Exit(2)
+		}
+	}
+	return o
+}
+
+func splitSystems(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (o options) has(system string) bool {
+	for _, s := range splitSystems(o.systems) {
+		if s == system {
+			return true
+		}
+	}
+	return false
+}
+
+func main() {
+	o := parseFlags()
+	os.Exit(run(o))
+}
+
+func run(o options) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+
+	root, err := os.MkdirTemp(o.tmpBase, "conclave-bench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "kv:", err)
+		return 1
+	}
+	defer os.RemoveAll(root)
+
+	b := &bench{o: o, root: root, value: makeValue(o.valueSize), keys: makeKeys(o.keys)}
+	defer b.stopAll()
+
+	code := b.run(ctx)
+	if ctx.Err() != nil && code == 0 {
+		code = 1
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		fmt.Fprintf(os.Stderr, "kv: run exceeded -timeout %s\n", o.timeout)
+	}
+	return code
+}
+
+type phaseResult struct {
+	kind, system string
+	ops          int
+	elapsed      time.Duration
+	p50, p99     time.Duration
+	errors       int64
+	firstErr     string
+}
+
+func (r phaseResult) opsPerSec() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.ops) / r.elapsed.Seconds()
+}
+
+type devResult struct {
+	ready []time.Duration
+	rssKB []int64
+}
+
+type bench struct {
+	o     options
+	root  string
+	value []byte
+	keys  []string
+
+	mu    sync.Mutex
+	procs []*proc
+
+	results []phaseResult
+	dev     *devResult
+}
+
+func (b *bench) track(p *proc) {
+	b.mu.Lock()
+	b.procs = append(b.procs, p)
+	b.mu.Unlock()
+}
+
+// stopAll stops every process this run started that is still alive.
+func (b *bench) stopAll() {
+	b.mu.Lock()
+	ps := b.procs
+	b.procs = nil
+	b.mu.Unlock()
+	for _, p := range ps {
+		p.stop(5 * time.Second)
+	}
+}
+
+func (b *bench) run(ctx context.Context) int {
+	failed := false
+	fail := func(format string, args ...any) {
+		failed = true
+		fmt.Fprintf(os.Stderr, "kv: "+format+"\n", args...)
+	}
+
+	fmt.Printf("KV benchmark: %d clients, %d-byte values, %d keys, %d measured ops per kind (after %d warm-up), %d CPUs\n",
+		b.o.clients, b.o.valueSize, b.o.keys, b.o.ops, b.o.warmup, numCPU())
+
+	// The -dev measurements go first, while the machine is otherwise quiet.
+	if b.o.has("conclave") && !b.o.skipDev && b.o.devRuns > 0 {
+		if err := b.measureDev(ctx); err != nil {
+			fail("dev agent: %v", err)
+		}
+	}
+	if b.o.has("etcd") && ctx.Err() == nil {
+		if err := b.runEtcd(ctx); err != nil {
+			fail("etcd: %v", err)
+		}
+	}
+	if b.o.has("conclave") && ctx.Err() == nil {
+		if err := b.runConclave(ctx); err != nil {
+			fail("conclave: %v", err)
+		}
+	}
+	b.report()
+	for _, r := range b.results {
+		if float64(r.errors) > b.o.maxErrRate*float64(r.ops) {
+			fail("%s %s: %d of %d operations failed (first: %s)", r.kind, r.system, r.errors, r.ops, r.firstErr)
+		}
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// loadTarget is one system under load.
+type loadTarget interface {
+	name() string
+	put(ctx context.Context, key string, value []byte) error
+	get(ctx context.Context, key string) error
+}
+
+// runLoad runs the PUT then GET phases against t, each preceded by warm-up.
+func (b *bench) runLoad(ctx context.Context, t loadTarget) error {
+	for _, kind := range []string{"PUT", "GET"} {
+		op := func(ctx context.Context, key string) error { return t.put(ctx, key, b.value) }
+		if kind == "GET" {
+			op = t.get
+		}
+		if b.o.warmup > 0 {
+			if _, err := b.phase(ctx, kind, t.name(), b.o.warmup, op); err != nil {
+				return fmt.Errorf("%s warm-up: %w", kind, err)
+			}
+		}
+		r, err := b.phase(ctx, kind, t.name(), b.o.ops, op)
+		if err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
+		b.results = append(b.results, r)
+		fmt.Printf("  %s %-8s %9.0f ops/s  p50 %s  p99 %s  errors %d\n",
+			r.kind, r.system, r.opsPerSec(), fmtDur(r.p50), fmtDur(r.p99), r.errors)
+	}
+	return nil
+}
+
+// phase runs n operations spread over the configured clients. Operation i
+// uses key i mod len(keys), so every key is touched and concurrent clients
+// mostly hit different keys.
+func (b *bench) phase(ctx context.Context, kind, system string, n int, op func(context.Context, string) error) (phaseResult, error) {
+	lat := make([]time.Duration, n)
+	var next, errCount atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := 0; c < b.o.clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return
+				}
+				key := b.keys[int(i)%len(b.keys)]
+				t0 := time.Now()
+				err := op(ctx, key)
+				lat[i] = time.Since(t0)
+				if err != nil {
+					if errCount.Add(1) == 1 {
+						firstErr.Store(err.Error())
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return phaseResult{}, err
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	r := phaseResult{
+		kind: kind, system: system, ops: n, elapsed: elapsed,
+		p50: percentile(lat, 0.50), p99: percentile(lat, 0.99),
+		errors: errCount.Load(),
+	}
+	if s, ok := firstErr.Load().(string); ok {
+		r.firstErr = s
+	}
+	return r, nil
+}
+
+// percentile returns the nearest-rank percentile of sorted durations.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(p*float64(len(sorted))+0.999999) - 1
+	rank = max(0, min(rank, len(sorted)-1))
+	return sorted[rank]
+}
+
+func (b *bench) find(kind, system string) (phaseResult, bool) {
+	for _, r := range b.results {
+		if r.kind == kind && r.system == system {
+			return r, true
+		}
+	}
+	return phaseResult{}, false
+}
+
+func (b *bench) report() {
+	fmt.Println()
+	const row = "%-4s  %-22s  %10s  %9s  %9s  %6s\n"
+	fmt.Printf(row, "kind", "system", "ops/s", "p50", "p99", "errors")
+	for _, kind := range []string{"PUT", "GET"} {
+		for _, system := range []string{"etcd", "conclave"} {
+			label := system
+			if kind == "GET" {
+				label += map[string]string{"etcd": " (linearizable)", "conclave": " (default)"}[system]
+			}
+			r, ok := b.find(kind, system)
+			if !ok {
+				if b.o.has(system) {
+					fmt.Printf(row, kind, label, "-", "-", "-", "-")
+				}
+				continue
+			}
+			fmt.Printf(row, kind, label, fmt.Sprintf("%.0f", r.opsPerSec()), fmtDur(r.p50), fmtDur(r.p99), fmt.Sprint(r.errors))
+		}
+	}
+	fmt.Println()
+
+	ratio := func(kind, label string, target float64) {
+		c, ok1 := b.find(kind, "conclave")
+		e, ok2 := b.find(kind, "etcd")
+		if !ok1 || !ok2 || e.opsPerSec() == 0 {
+			fmt.Printf("%s = n/a (target >= %.1fx)\n", label, target)
+			return
+		}
+		v := c.opsPerSec() / e.opsPerSec()
+		fmt.Printf("%s = %.2fx (target >= %.1fx) %s\n", label, v, target, verdict(v >= target))
+	}
+	ratio("PUT", "PUT conclave/etcd", 1.0)
+	ratio("GET", "GET conclave(default)/etcd(linearizable)", 2.0)
+
+	if d := b.dev; d != nil && len(d.ready) > 0 {
+		med := medianDur(d.ready)
+		var runs []string
+		for _, r := range d.ready {
+			runs = append(runs, fmtDur(r))
+		}
+		fmt.Printf("-dev agent ready = %s median of %d (target <= 1s) %s  [runs: %s]\n",
+			fmtDur(med), len(d.ready), verdict(med <= time.Second), strings.Join(runs, " "))
+		if len(d.rssKB) > 0 {
+			kb := medianInt(d.rssKB)
+			mib := float64(kb) / 1024
+			fmt.Printf("idle agent RSS = %.1f MiB (VmRSS %d kB, median of %d, after %s idle; target <= 40 MiB) %s\n",
+				mib, kb, len(d.rssKB), b.o.idle, verdict(mib <= 40))
+		}
+	} else if b.o.has("conclave") && !b.o.skipDev {
+		fmt.Println("-dev agent ready = n/a (target <= 1s)")
+		fmt.Println("idle agent RSS = n/a (target <= 40 MiB)")
+	}
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "[met]"
+	}
+	return "[MISSED]"
+}
+
+func medianDur(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func medianInt(xs []int64) int64 {
+	s := append([]int64(nil), xs...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
+	}
+}
+
+func makeValue(n int) []byte {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	v := make([]byte, n)
+	for i := range v {
+		v[i] = alphabet[rand.IntN(len(alphabet))]
+	}
+	return v
+}
+
+func makeKeys(n int) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("bench/k%04d", i)
+	}
+	return keys
+}

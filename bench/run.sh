@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# KV benchmark: conclave vs etcd, side by side in the same run.
+# Called by `make bench`; see bench/README.md.
+#
+# Environment:
+#   BENCH_SYSTEMS  systems to load (default "etcd,conclave"; "etcd" skips conclave)
+#   ETCD_BIN       etcd binary (default: etcd on PATH, else /usr/bin/etcd)
+# Extra arguments are passed to the driver (bench/kv), e.g. `-ops 5000`.
+#
+# Exit status: 0 when everything ran (missed targets are only reported),
+# non-zero when something could not be installed, built or run.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
+systems=${BENCH_SYSTEMS:-etcd,conclave}
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# 1. etcd (Debian package etcd-server, binary /usr/bin/etcd), only if missing.
+etcd_bin=${ETCD_BIN:-$(command -v etcd || true)}
+[[ -z $etcd_bin && -x /usr/bin/etcd ]] && etcd_bin=/usr/bin/etcd
+if [[ ,$systems, == *,etcd,* && -z $etcd_bin ]]; then
+	sudo=()
+	if [[ $(id -u) -ne 0 ]]; then
+		command -v sudo >/dev/null || die "etcd is missing and installing it needs root (apt-get install etcd-server)"
+		sudo=(sudo)
+	fi
+	log "installing etcd-server (apt-get)"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null \
+		|| die "apt-get update failed"
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q etcd-server >/dev/null \
+		|| die "apt-get install etcd-server failed"
+	[[ -x /usr/bin/etcd ]] || die "etcd-server installed but /usr/bin/etcd is missing"
+	etcd_bin=/usr/bin/etcd
+fi
+
+mkdir -p "$here/.bin"
+
+# 2. conclave, from the repo root.
+if [[ ,$systems, == *,conclave,* ]]; then
+	log "building conclave"
+	(cd "$root" && go build -o bench/.bin/conclave ./cmd/conclave) || die "could not build ./cmd/conclave"
+fi
+
+# 3. The driver lives in its own module (bench/go.mod) so the etcd client and
+#    grpc stay out of the main module.
+log "building the benchmark driver"
+(cd "$here" && go build -o .bin/kvbench ./kv) || die "could not build bench/kv"
+
+log "running (${systems})"
+cd "$root"
+exec "$here/.bin/kvbench" \
+	-systems "$systems" \
+	-conclave "$here/.bin/conclave" \
+	-etcd "${etcd_bin:-/usr/bin/etcd}" \
+	"$@"
