@@ -16,12 +16,17 @@ import (
 	"conclave/agent/structs"
 )
 
-// Backend is what the handlers need from the agent.
+// Backend is what the handlers need from the agent: a few small interfaces,
+// each declared beside the handlers that use it.
 type Backend interface {
+	rpcBackend
+	selfBackend
+}
+
+// rpcBackend is the agent's single request path and authorization seam.
+type rpcBackend interface {
 	// RPC makes one request on the agent's single request path.
 	RPC(method string, args, reply any) error
-	// Self describes this agent for /v1/agent/self.
-	Self() *Self
 	// ResolveToken is the authorization seam for agent-local endpoints.
 	ResolveToken(token string) (acl.Authorizer, error)
 }

@@ -27,6 +27,12 @@ func (h *Handler) statusPeers(_ gohttp.ResponseWriter, r *gohttp.Request) (any, 
 	return out, nil
 }
 
+// selfBackend describes the local agent.
+type selfBackend interface {
+	// Self describes this agent for /v1/agent/self.
+	Self() *Self
+}
+
 // agentSelf serves /v1/agent/self.
 func (h *Handler) agentSelf(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
 	authz, err := h.backend.ResolveToken(token(r))

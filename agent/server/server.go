@@ -129,9 +129,10 @@ func New(cfg *Config) (_ *Server, err error) {
 
 func (s *Server) registerEndpoints() error {
 	for name, ep := range map[string]any{
-		"KVS":    &KVS{srv: s},
-		"Txn":    &Txn{srv: s},
-		"Status": &Status{srv: s},
+		"KVS":     &KVS{srv: s},
+		"Txn":     &Txn{srv: s},
+		"Status":  &Status{srv: s},
+		"Catalog": &Catalog{srv: s},
 	} {
 		if err := s.rpcServer.RegisterName(name, ep); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

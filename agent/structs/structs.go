@@ -14,6 +14,12 @@ const (
 	KVSRequestType       MessageType = 1
 	TxnRequestType       MessageType = 2
 	TombstoneRequestType MessageType = 3
+
+	// 10-19: cluster membership and autopilot.
+	// 20-29: catalog.
+	RegisterRequestType   MessageType = 20
+	DeregisterRequestType MessageType = 21
+	// 30-39: sessions, events and the rest of the agent's tools.
 )
 
 // Limits that Consul documents and clients depend on.
