@@ -4,7 +4,7 @@ BIN       := bin/conclave
 GOFLAGS   ?=
 export GOTOOLCHAIN := local
 
-.PHONY: all build dev test vet bench completions clean
+.PHONY: all build dev test test-deps vet bench jepsen completions clean
 
 all: build
 
@@ -20,8 +20,27 @@ vet:
 
 # vet, then every test with the race detector. The timeout bounds a hung
 # test; CI must stay well under 20 minutes on 2 cores.
-test: vet
+test: test-deps vet
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# What tests need beyond Go, installed with apt-get when missing: iproute2
+# (ip netns, veth, bridges) for the partition tests in jepsen/. Without
+# root nothing is installed and those tests skip with a message.
+test-deps:
+	@command -v ip >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "test-deps: ip (iproute2) is missing and installing it needs root; partition tests will skip" >&2; \
+	  else \
+	    echo "==> installing iproute2 (apt-get)" >&2 && \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q iproute2 >/dev/null; \
+	  fi; }
+
+# The long Jepsen-style run (several minutes): more clients and faults,
+# each read mode on its own, partitions in network namespaces (as root),
+# and the deliberately broken build that must fail. See jepsen/doc.go.
+jepsen: test-deps
+	CONCLAVE_JEPSEN=long $(GO) test -count=1 -timeout 60m -v ./jepsen/
 
 # Side-by-side benchmarks (conclave vs etcd); installs etcd if missing.
 # A report, not a test: exits 0 when a target is missed. See bench/README.md.

@@ -37,6 +37,13 @@ type Agent struct {
 	httpAddrs   []net.Addr
 	serverAddr  *net.TCPAddr
 
+	// cluster is gossip, joins and the client RPC path (cluster.go).
+	cluster agentCluster
+	// dns is the DNS interface (dns_glue.go).
+	dns agentDNS
+	// local is this agent's own services and checks (local_glue.go).
+	local agentLocal
+
 	shutdownOnce sync.Once
 	wg           sync.WaitGroup
 }
@@ -48,6 +55,7 @@ func New(cfg *config.Config, logger hclog.Logger) (*Agent, error) {
 		logger = hclog.NewNullLogger()
 	}
 	a := &Agent{config: cfg, logger: logger, acls: acl.DisabledResolver{}}
+	a.cluster.shutdownCh = make(chan struct{})
 	id, err := a.loadNodeID()
 	if err != nil {
 		return nil, err
@@ -103,10 +111,19 @@ func (a *Agent) Start() (err error) {
 		if err := a.startServer(); err != nil {
 			return err
 		}
-	} else {
-		return fmt.Errorf("client agents (server = false) need a cluster to join, which this build does not support yet; start with -server -bootstrap or -dev")
+	} else if err := a.startClient(); err != nil {
+		return err
 	}
-	return a.startHTTP()
+	if err := a.startLocal(); err != nil {
+		return err
+	}
+	if err := a.startHTTP(); err != nil {
+		return err
+	}
+	if err := a.startDNS(); err != nil {
+		return err
+	}
+	return a.startJoins()
 }
 
 func (a *Agent) startServer() error {
@@ -122,6 +139,11 @@ func (a *Agent) startServer() error {
 		return err
 	}
 	a.serverAddr = &net.TCPAddr{IP: adv, Port: port}
+	cluster, err := a.serverClusterConfig()
+	if err != nil {
+		ln.Close()
+		return err
+	}
 
 	srv, err := server.New(&server.Config{
 		NodeName:      a.config.NodeName,
@@ -134,6 +156,7 @@ func (a *Agent) startServer() error {
 		RaftConfig:    a.raftConfig(),
 		TombstoneTTL:  a.config.TombstoneTTL,
 		ACLResolver:   a.acls,
+		Cluster:       cluster,
 		Logger:        a.logger,
 	})
 	if err != nil {
@@ -143,9 +166,11 @@ func (a *Agent) startServer() error {
 	return nil
 }
 
-// raftConfig scales raft's timers by raft_multiplier as Consul does. A lone
-// bootstrapped server has nobody to disagree with, so it uses short timers
-// and leads within a few hundred milliseconds of starting.
+// raftConfig scales raft's timers by raft_multiplier as Consul does. A dev
+// agent is a lone server with nobody to disagree with, so it uses short
+// timers and leads within a few hundred milliseconds of starting. Any other
+// server may be joined by more (even a -bootstrap one), and raft's leader
+// lease cannot be changed at run time, so it keeps the scaled timers.
 func (a *Agent) raftConfig() *raft.Config {
 	rc := raft.DefaultConfig()
 	m := time.Duration(a.config.RaftMultiplier)
@@ -155,7 +180,7 @@ func (a *Agent) raftConfig() *raft.Config {
 	rc.HeartbeatTimeout = 1000 * time.Millisecond * m
 	rc.ElectionTimeout = 1000 * time.Millisecond * m
 	rc.LeaderLeaseTimeout = 500 * time.Millisecond * m
-	if a.config.DevMode || a.config.Bootstrap {
+	if a.config.DevMode {
 		rc.HeartbeatTimeout = 100 * time.Millisecond
 		rc.ElectionTimeout = 100 * time.Millisecond
 		rc.LeaderLeaseTimeout = 100 * time.Millisecond
@@ -274,7 +299,7 @@ func (a *Agent) Server() *server.Server { return a.server }
 // agent call endpoints only through here.
 func (a *Agent) RPC(method string, args, reply any) error {
 	if a.server == nil {
-		return errors.New("no server available to serve " + method)
+		return a.clientRPC(method, args, reply)
 	}
 	return a.server.RPC(method, args, reply)
 }
@@ -286,10 +311,6 @@ func (a *Agent) ResolveToken(token string) (acl.Authorizer, error) {
 
 // Self describes this agent for /v1/agent/self.
 func (a *Agent) Self() *httpapi.Self {
-	host, port := "", 0
-	if a.serverAddr != nil {
-		host, port = a.serverAddr.IP.String(), a.serverAddr.Port
-	}
 	self := &httpapi.Self{
 		Config: map[string]any{
 			"Datacenter":        a.config.Datacenter,
@@ -300,20 +321,9 @@ func (a *Agent) Self() *httpapi.Self {
 			"Revision":          version.GitCommit,
 			"Version":           version.Number(),
 		},
-		Member: map[string]any{
-			"Name":   a.config.NodeName,
-			"Addr":   host,
-			"Port":   port,
-			"Status": 1,
-			"Tags": map[string]string{
-				"dc":    a.config.Datacenter,
-				"id":    a.nodeID,
-				"role":  "consul",
-				"build": version.Number(),
-			},
-		},
-		Stats: map[string]map[string]string{},
-		Meta:  map[string]string{},
+		Member: a.selfMember(),
+		Stats:  map[string]map[string]string{},
+		Meta:   map[string]string{},
 	}
 	if a.server != nil {
 		self.Stats["raft"] = a.server.Stats()
@@ -324,6 +334,7 @@ func (a *Agent) Self() *httpapi.Self {
 			"known_datacenters": "1",
 		}
 	}
+	a.clusterStats(self.Stats)
 	return self
 }
 
@@ -331,6 +342,7 @@ func (a *Agent) Self() *httpapi.Self {
 func (a *Agent) Shutdown() error {
 	var err error
 	a.shutdownOnce.Do(func() {
+		a.closeShutdownCh()
 		// In-flight requests get a short grace period to get their replies
 		// out. It must stay short: blocking queries would hold it for
 		// minutes, and net/http counts a connection that never sent a
@@ -342,9 +354,12 @@ func (a *Agent) Shutdown() error {
 				s.Close()
 			}
 		}
+		a.stopDNS()
+		a.stopLocal()
 		if a.server != nil {
 			err = a.server.Shutdown()
 		}
+		a.stopClient()
 		a.wg.Wait()
 	})
 	return err

@@ -44,6 +44,8 @@ func (CLI) Run(fs *pflag.FlagSet, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// PUT /v1/agent/reload re-reads the same flags and files as SIGHUP.
+	a.SetReloadFunc(func() error { return a.reload(fs, logger) })
 	// Catch signals before starting, so one sent during start-up is not lost.
 	sigCh := make(chan os.Signal, 4)
 	signal.Notify(sigCh, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -55,7 +57,23 @@ func (CLI) Run(fs *pflag.FlagSet, stdout, stderr io.Writer) error {
 	fmt.Fprint(stderr, a.banner())
 	logger.Info("agent started", "version", version.Human())
 
-	for sig := range sigCh {
+	for {
+		var sig os.Signal
+		select {
+		case sig = <-sigCh:
+		case <-a.ShutdownCh():
+			// Stopped on its own: /v1/agent/leave, or retry-join gave up.
+			// Shutdown waits for the one in progress.
+			err := a.Shutdown()
+			if e := a.Err(); e != nil {
+				return e
+			}
+			if err != nil {
+				return fmt.Errorf("shutdown: %w", err)
+			}
+			logger.Info("shutdown complete")
+			return nil
+		}
 		if sig == syscall.SIGHUP {
 			a.reload(fs, logger)
 			continue
@@ -67,28 +85,36 @@ func (CLI) Run(fs *pflag.FlagSet, stdout, stderr io.Writer) error {
 			logger.Warn("second signal, exiting at once")
 			os.Exit(1)
 		}()
+		if a.leaveOnSignal(sig) {
+			_ = a.Leave()
+		}
 		if err := a.Shutdown(); err != nil {
 			return fmt.Errorf("shutdown: %w", err)
 		}
 		logger.Info("shutdown complete")
 		return nil
 	}
-	return nil
 }
 
-// reload re-reads the configuration; only the log level applies without a
-// restart so far, and an invalid config leaves the running one untouched.
-func (a *Agent) reload(fs *pflag.FlagSet, logger hclog.Logger) {
+// reload re-reads the configuration and applies what can change at run
+// time: the log level and the services and checks of the config files. An
+// invalid config leaves the running one untouched.
+func (a *Agent) reload(fs *pflag.FlagSet, logger hclog.Logger) error {
 	cfg, warnings, err := config.Load(fs)
 	if err != nil {
 		logger.Error("reload failed, keeping the running configuration", "error", err)
-		return
+		return err
 	}
 	for _, w := range warnings {
 		logger.Warn(w)
 	}
 	logger.SetLevel(hclog.LevelFromString(cfg.LogLevel))
+	if err := a.reloadLocal(cfg); err != nil {
+		logger.Error("reload: applying services and checks failed", "error", err)
+		return err
+	}
 	logger.Info("configuration reloaded", "log_level", cfg.LogLevel)
+	return nil
 }
 
 func (a *Agent) banner() string {

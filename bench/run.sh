@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# KV benchmark: conclave vs etcd, side by side in the same run.
-# Called by `make bench`; see bench/README.md.
+# Benchmarks: conclave vs etcd side by side in the same run (single node,
+# then 3-node clusters), then conclave's gossip, failover and client-agent
+# figures. Called by `make bench`; see bench/README.md.
 #
 # Environment:
 #   BENCH_SYSTEMS  systems to load (default "etcd,conclave"; "etcd" skips conclave)
@@ -52,8 +53,12 @@ log "building the benchmark driver"
 
 log "running (${systems})"
 cd "$root"
-exec "$here/.bin/kvbench" \
-	-systems "$systems" \
-	-conclave "$here/.bin/conclave" \
-	-etcd "${etcd_bin:-/usr/bin/etcd}" \
-	"$@"
+kv=("$here/.bin/kvbench" -systems "$systems" -conclave "$here/.bin/conclave" -etcd "${etcd_bin:-/usr/bin/etcd}")
+status=0
+"${kv[@]}" "$@" || status=1
+"${kv[@]}" -scenario cluster "$@" || status=1      # 3 servers vs 3 etcd members
+[[ ,$systems, != *,conclave,* ]] || "${kv[@]}" -scenario gossip "$@" || status=1   # 50 agents, client RSS
+[[ ,$systems, != *,conclave,* ]] || "${kv[@]}" -scenario failover "$@" || status=1 # leader kill -> write
+bash "$here/catalog.sh" || status=1                 # health watchers, registration rate (issue 4)
+bash "$here/dns.sh" || status=1                     # DNS service lookups vs NSD (issue 4)
+exit $status

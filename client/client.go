@@ -262,6 +262,12 @@ type QueryOptions struct {
 	RequireConsistent bool
 	// Filter is a go-bexpr expression applied by the agent (?filter=).
 	Filter string
+	// NodeMeta keeps only nodes carrying every key/value (?node-meta=k:v,
+	// repeated; catalog and health reads).
+	NodeMeta map[string]string
+	// Near asks for results sorted by round-trip time from that node
+	// (?near=; "_agent" is the agent's own node).
+	Near string
 }
 
 // WriteOptions tune a write.
@@ -368,6 +374,7 @@ func (r *request) applyQuery(c *Client, q *QueryOptions) {
 	if q.Filter != "" {
 		r.set("filter", q.Filter)
 	}
+	r.applyCatalogQuery(q)
 }
 
 func (r *request) applyWrite(c *Client, w *WriteOptions) {

@@ -2,7 +2,8 @@
 // HTTP API. The CLI (commands/) and the operator tools (template/, lock/,
 // exec/, watch/, replicate/) talk to agents only through it.
 //
-// It mirrors the API by resource: c.KV(), c.Txn(), c.Status(), c.Agent().
+// It mirrors the API by resource: c.KV(), c.Txn(), c.Status(), c.Agent(),
+// c.Catalog(), c.Health().
 // Calls take a context first. Reads return (value, *QueryMeta, error) and a
 // missing key is (nil, meta, nil); writes return (result, *WriteMeta, error).
 // Errors are wrapped with %w so callers can test them with errors.As:

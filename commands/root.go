@@ -61,10 +61,39 @@ CONSUL_*.
 		NewCmdKVImport(f, nil),
 		NewCmdKVPut(f, nil),
 	)
+	catalog := NewCmdCatalog(f)
+	catalog.AddCommand(
+		NewCmdCatalogDatacenters(f, nil),
+		NewCmdCatalogNodes(f, nil),
+		NewCmdCatalogServices(f, nil),
+	)
+	raft := NewCmdOperatorRaft(f)
+	raft.AddCommand(
+		NewCmdRaftListPeers(f, nil),
+		NewCmdRaftRecover(f, agent, nil),
+		NewCmdRaftRemovePeer(f, nil),
+	)
+	operator := NewCmdOperator(f)
+	operator.AddCommand(raft)
+	services := NewCmdServices(f)
+	services.AddCommand(
+		NewCmdServicesDeregister(f, nil),
+		NewCmdServicesRegister(f, nil),
+	)
 	root.AddCommand(
 		NewCmdAgent(f, agent),
+		catalog,
 		NewCmdCompletion(f, nil),
+		NewCmdForceLeave(f, nil),
+		NewCmdInfo(f, nil),
+		NewCmdJoin(f, nil),
 		kv,
+		NewCmdLeave(f, nil),
+		NewCmdMaint(f, nil),
+		NewCmdMembers(f, nil),
+		operator,
+		NewCmdReload(f, nil),
+		services,
 		NewCmdVersion(f, nil),
 	)
 	return root

@@ -91,6 +91,16 @@ type Config struct {
 	StartJoinWAN []string
 	RetryJoinWAN []string
 
+	// Cluster holds gossip_lan, gossip_wan and autopilot (cluster.go).
+	Cluster ClusterConfig
+
+	// DNS holds domain, alt_domain, recursors and dns_config (dns.go).
+	DNS DNSConfig
+
+	// Local holds service/services/check/checks, enable_script_checks,
+	// enable_local_script_checks and check_update_interval (services.go).
+	Local LocalConfig
+
 	// Raw holds, in file order, the values of keys that are accepted but not
 	// modelled yet (services, checks, watches, dns_config, acl, ...; see
 	// rawKeys). Values are as decoded, keys inside them keep their case.
@@ -136,6 +146,9 @@ func Default() *Config {
 		RaftTrailingLogs:      10240,
 		TombstoneTTL:          15 * time.Minute,
 		RetryInterval:         30 * time.Second,
+		Cluster:               defaultCluster(),
+		DNS:                   defaultDNS(),
+		Local:                 defaultLocal(),
 		Ports: Ports{
 			HTTP:    8500,
 			HTTPS:   -1,

@@ -61,6 +61,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Int("serf-lan-port", d.Ports.SerfLAN, "Port for LAN gossip.")
 	fs.Int("serf-wan-port", d.Ports.SerfWAN, "Port for WAN gossip between datacenters; -1 disables it.")
 	fs.String("log-level", d.LogLevel, "Log level: trace, debug, info, warn or error.")
+	addDNSFlags(fs)
 
 	// -config-file and -config-dir share one ordered list: files load in
 	// the order they appear across both flags, as in Consul.

@@ -70,16 +70,12 @@ var blocks = map[string]bool{
 // modelled; moving one into keys is all it takes.
 var rawKeys = map[string]bool{
 	"acl":                        true,
-	"alt_domain":                 true,
 	"check":                      true,
 	"checks":                     true,
-	"dns_config":                 true,
-	"domain":                     true,
 	"enable_local_script_checks": true,
 	"enable_script_checks":       true,
 	"encrypt":                    true,
 	"limits":                     true,
-	"recursors":                  true,
 	"service":                    true,
 	"services":                   true,
 	"telemetry":                  true,

@@ -61,6 +61,12 @@ func (l *loader) finish() error {
 	if err := l.checkPorts(); err != nil {
 		return err
 	}
+	if err := l.finishDNS(); err != nil {
+		return err
+	}
+	if err := l.finishLocal(); err != nil {
+		return err
+	}
 
 	switch level := strings.ToLower(strings.TrimSpace(c.LogLevel)); level {
 	case "trace", "debug", "info", "warn", "error":

@@ -104,6 +104,8 @@ func (f *FSM) apply(st *state.Store, idx uint64, buf []byte) any {
 		var req structs.TombstoneRequest
 		mustDecode(t, idx, body, &req)
 		return st.ReapTombstones(req.ReapIndex)
+	case structs.RegisterRequestType, structs.DeregisterRequestType:
+		return applyCatalog(st, t, idx, body)
 	default:
 		panic(fmt.Sprintf("fsm: unknown message type %d at index %d", t, idx))
 	}
@@ -170,6 +172,9 @@ func (s *snapshot) write(w io.Writer) error {
 	if err := s.sn.Tombstones(func(t state.Tombstone) error { return put(recordTombstone, t) }); err != nil {
 		return fmt.Errorf("snapshot tombstones: %w", err)
 	}
+	if err := writeCatalog(s.sn, put); err != nil {
+		return err
+	}
 	if err := s.sn.Indexes(func(table string, idx uint64) error {
 		return put(recordIndex, indexRecord{Table: table, Index: idx})
 	}); err != nil {
@@ -225,6 +230,10 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 				return fmt.Errorf("snapshot index: %w", err)
 			}
 			if err := r.Index(ir.Table, ir.Index); err != nil {
+				return err
+			}
+		case recordNode, recordService, recordCheck:
+			if err := restoreCatalog(recordType(typ[0]), dec, r); err != nil {
 				return err
 			}
 		default:

@@ -30,6 +30,10 @@ func (h *Handler) kvs(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
 }
 
 func (h *Handler) kvsGet(w gohttp.ResponseWriter, r *gohttp.Request, key string) (any, error) {
+	if key == "" {
+		// As Consul: reading the whole store takes ?recurse or ?keys.
+		return nil, badRequest("Missing key name")
+	}
 	args := structs.KeyRequest{Datacenter: parseDC(r), Key: key}
 	if err := parseQuery(r, &args.QueryOptions); err != nil {
 		return nil, err

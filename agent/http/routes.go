@@ -1,6 +1,10 @@
 package http
 
-import gohttp "net/http"
+import (
+	gohttp "net/http"
+
+	"conclave/agent/structs"
+)
 
 var (
 	get    = []string{gohttp.MethodGet}
@@ -16,4 +20,41 @@ func (h *Handler) registerRoutes() {
 	h.handle("/v1/status/leader", get, h.statusLeader)
 	h.handle("/v1/status/peers", get, h.statusPeers)
 	h.handle("/v1/agent/self", get, h.agentSelf)
+	// Gossip membership and raft peers (agent_members.go, operator.go).
+	h.handle("/v1/agent/members", get, h.agentMembers)
+	h.handle("/v1/agent/join/", put, h.agentJoin)
+	h.handle("/v1/agent/leave", put, h.agentLeave)
+	h.handle("/v1/agent/force-leave/", put, h.agentForceLeave)
+	h.handle("/v1/catalog/datacenters", get, h.catalogDatacenters)
+	h.handle("/v1/operator/raft/configuration", get, h.operatorRaftConfiguration)
+	h.handle("/v1/operator/raft/peer", []string{gohttp.MethodDelete}, h.operatorRaftPeer)
+	// Catalog and health (catalog.go, health.go).
+	h.handle("/v1/catalog/register", put, h.catalogRegister)
+	h.handle("/v1/catalog/deregister", put, h.catalogDeregister)
+	h.handle("/v1/catalog/nodes", get, h.catalogNodes)
+	h.handle("/v1/catalog/services", get, h.catalogServices)
+	h.handle("/v1/catalog/service/", get, h.catalogServiceNodes)
+	h.handle("/v1/catalog/node/", get, h.catalogNode)
+	h.handle("/v1/catalog/node-services/", get, h.catalogNodeServiceList)
+	h.handle("/v1/health/node/", get, h.healthNode)
+	h.handle("/v1/health/checks/", get, h.healthChecks)
+	h.handle("/v1/health/service/", get, h.healthService)
+	h.handle("/v1/health/state/", get, h.healthState)
+	// The agent's own services and checks (agent_services.go).
+	h.handle("/v1/agent/services", get, h.agentServices)
+	h.handle("/v1/agent/service/", get, h.agentService)
+	h.handle("/v1/agent/service/register", put, h.agentServiceRegister)
+	h.handle("/v1/agent/service/deregister/", put, h.agentServiceDeregister)
+	h.handle("/v1/agent/service/maintenance/", put, h.agentServiceMaintenance)
+	h.handle("/v1/agent/checks", get, h.agentChecks)
+	h.handle("/v1/agent/check/register", put, h.agentCheckRegister)
+	h.handle("/v1/agent/check/deregister/", put, h.agentCheckDeregister)
+	h.handle("/v1/agent/check/pass/", put, h.agentCheckTTL(structs.HealthPassing))
+	h.handle("/v1/agent/check/warn/", put, h.agentCheckTTL(structs.HealthWarning))
+	h.handle("/v1/agent/check/fail/", put, h.agentCheckTTL(structs.HealthCritical))
+	h.handle("/v1/agent/check/update/", put, h.agentCheckUpdate)
+	h.handle("/v1/agent/maintenance", put, h.agentNodeMaintenance)
+	h.handle("/v1/agent/reload", put, h.agentReload)
+	h.handle("/v1/agent/health/service/id/", get, h.agentHealthServiceByID)
+	h.handle("/v1/agent/health/service/name/", get, h.agentHealthServiceByName)
 }

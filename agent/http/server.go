@@ -21,6 +21,8 @@ import (
 type Backend interface {
 	rpcBackend
 	selfBackend
+	clusterBackend
+	agentLocalBackend
 }
 
 // rpcBackend is the agent's single request path and authorization seam.
@@ -45,6 +47,9 @@ type Handler struct {
 	logger  hclog.Logger
 	exact   map[string]*route
 	prefix  []*route
+	// reads lets identical blocking reads share one RPC and one encoding
+	// (read.go).
+	reads readFlights
 }
 
 // handlerFunc returns the value to encode as JSON, or an error. A nil value
@@ -167,6 +172,8 @@ func (h *Handler) writeError(w gohttp.ResponseWriter, r *gohttp.Request, err err
 		code = ce.code
 	case isErr(err, structs.ErrPermissionDenied):
 		code = gohttp.StatusForbidden
+	case isErr(err, structs.ErrBadRequest):
+		code = gohttp.StatusBadRequest
 	case isErr(err, structs.ErrValueTooLarge):
 		code = gohttp.StatusRequestEntityTooLarge
 	case strings.HasPrefix(msg, "missing key name"), strings.HasPrefix(msg, "unsupported KV operation"):

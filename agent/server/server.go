@@ -50,6 +50,8 @@ type Config struct {
 	RPCHoldTimeout time.Duration
 	// ACLResolver turns tokens into authorizers (default: allow all).
 	ACLResolver acl.Resolver
+	// Cluster is gossip, bootstrap-expect and autopilot (cluster.go).
+	Cluster ClusterConfig
 	// Logger receives server and raft logs.
 	Logger hclog.Logger
 }
@@ -74,6 +76,8 @@ type Server struct {
 	readyForReads atomic.Bool
 	// leaderNotify receives raft's leadership changes.
 	leaderNotify chan bool
+	// cluster is gossip, the router and autopilot (cluster.go).
+	cluster clusterState
 
 	shutdownCh   chan struct{}
 	shutdownOnce sync.Once
@@ -111,14 +115,21 @@ func New(cfg *Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.raftLayer = newRaftLayer(cfg.AdvertiseAddr)
+	if err := s.setupRaft(); err != nil {
+		return nil, err
+	}
+	// Accept connections only once raft exists: an RPC from a peer must
+	// never find a half-built server. Peers that connect earlier wait in
+	// the listen backlog.
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		s.listen(cfg.Listener)
 	}()
-	if err := s.setupRaft(); err != nil {
+	if err := s.setupCluster(); err != nil {
 		return nil, err
 	}
+	s.setupCatalogReconcile()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -129,10 +140,12 @@ func New(cfg *Config) (_ *Server, err error) {
 
 func (s *Server) registerEndpoints() error {
 	for name, ep := range map[string]any{
-		"KVS":     &KVS{srv: s},
-		"Txn":     &Txn{srv: s},
-		"Status":  &Status{srv: s},
-		"Catalog": &Catalog{srv: s},
+		"KVS":      &KVS{srv: s},
+		"Txn":      &Txn{srv: s},
+		"Status":   &Status{srv: s},
+		"Catalog":  &Catalog{srv: s},
+		"Health":   &Health{srv: s},
+		"Operator": &Operator{srv: s},
 	} {
 		if err := s.rpcServer.RegisterName(name, ep); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)
@@ -154,6 +167,8 @@ func (s *Server) setupRaft() error {
 		MaxPool: 3,
 		Timeout: 10 * time.Second,
 		Logger:  s.config.Logger.Named("raft.net"),
+		// Dial servers where gossip says they are now (cluster.go).
+		ServerAddressProvider: &s.cluster.lookup,
 	})
 
 	var (
@@ -180,6 +195,9 @@ func (s *Server) setupRaft() error {
 		snaps = fss
 	}
 
+	if err := s.recoverPeersJSON(&rc, logs, stable, snaps); err != nil {
+		return err
+	}
 	if s.config.Bootstrap {
 		has, err := raft.HasExistingState(logs, stable, snaps)
 		if err != nil {
@@ -252,6 +270,7 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 	}
 	s.readyForReads.Store(true)
 	s.logger.Info("cluster leadership acquired")
+	defer s.startClusterLeader(stop)()
 
 	// Tombstones must outlive the blocking queries that could still need
 	// them; reaping at the index seen one TTL ago keeps each for at least
@@ -309,6 +328,7 @@ func (s *Server) Shutdown() error {
 	var err error
 	s.shutdownOnce.Do(func() {
 		close(s.shutdownCh)
+		s.shutdownCluster()
 		if s.config.Listener != nil {
 			s.config.Listener.Close()
 		}

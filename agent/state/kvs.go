@@ -52,6 +52,9 @@ func kvsListTxn(tx *memdb.Txn, ws memdb.WatchSet, prefix string) (uint64, struct
 	)
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		e := raw.(*structs.DirEntry)
+		if !underPrefix(e.Key, prefix) {
+			continue
+		}
 		out = append(out, e)
 		if e.ModifyIndex > idx {
 			idx = e.ModifyIndex
@@ -100,6 +103,12 @@ func (s *Store) KVSListKeys(ws memdb.WatchSet, prefix, sep string) (uint64, []st
 	return idx, keys, nil
 }
 
+// underPrefix filters what an "id_prefix" scan returns. memdb stores string
+// keys NUL-terminated and matches prefixes on those bytes, so a prefix that
+// ends in NUL also matches the key without it: "a\x00" finds "a". Without
+// this, a list of "a\x00" would show "a" and a delete-tree would remove it.
+func underPrefix(key, prefix string) bool { return strings.HasPrefix(key, prefix) }
+
 func tombstoneIndexTxn(tx *memdb.Txn, ws memdb.WatchSet, prefix string) (uint64, error) {
 	it, err := tx.Get(tableTombstones, "id_prefix", prefix)
 	if err != nil {
@@ -108,7 +117,7 @@ func tombstoneIndexTxn(tx *memdb.Txn, ws memdb.WatchSet, prefix string) (uint64,
 	ws.Add(it.WatchCh())
 	var idx uint64
 	for raw := it.Next(); raw != nil; raw = it.Next() {
-		if t := raw.(*tombstone); t.Index > idx {
+		if t := raw.(*tombstone); t.Index > idx && underPrefix(t.Key, prefix) {
 			idx = t.Index
 		}
 	}
@@ -260,7 +269,9 @@ func kvsDeleteTreeTxn(tx *memdb.Txn, idx uint64, prefix string) error {
 	}
 	var keys []string
 	for raw := it.Next(); raw != nil; raw = it.Next() {
-		keys = append(keys, raw.(*structs.DirEntry).Key)
+		if k := raw.(*structs.DirEntry).Key; underPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
 	}
 	for _, k := range keys {
 		if err := kvsDeleteTxn(tx, idx, k); err != nil {

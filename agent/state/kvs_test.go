@@ -600,3 +600,41 @@ func TestAbandonCh(t *testing.T) {
 	s.Abandon()
 	mustFire(t, ws, "abandoned store")
 }
+
+// TestKVSPrefixEndingInNUL covers memdb's NUL-terminated string index: a
+// prefix ending in NUL matches the key without it on the raw bytes, and the
+// store must not treat that key as under the prefix.
+func TestKVSPrefixEndingInNUL(t *testing.T) {
+	t.Parallel()
+	s := testStore(t, "a", "a\x00b", "ab")
+	if _, ents := list(t, s, "a\x00"); !slices.Equal(keysOf(ents), []string{"a\x00b"}) {
+		t.Errorf("KVSList(%q) = %q, want [a\\x00b]", "a\x00", keysOf(ents))
+	}
+	for _, sep := range []string{"", "/", "b"} {
+		_, keys, err := s.KVSListKeys(nil, "a\x00", sep)
+		if err != nil {
+			t.Fatalf("KVSListKeys(%q, %q) error = %v", "a\x00", sep, err)
+		}
+		if !slices.Equal(keys, []string{"a\x00b"}) {
+			t.Errorf("KVSListKeys(%q, %q) = %q, want [a\\x00b]", "a\x00", sep, keys)
+		}
+	}
+	if _, _, err := s.KVSListKeys(nil, "ab\x00", "x"); err != nil {
+		t.Errorf("KVSListKeys(%q) error = %v", "ab\x00", err)
+	}
+	if err := s.KVSDelete(4, "a"); err != nil {
+		t.Fatalf("KVSDelete() = %v", err)
+	}
+	if idx, _ := list(t, s, "a\x00"); idx != 2 {
+		t.Errorf("KVSList(%q) index = %d, want 2: the tombstone of %q is not under it", "a\x00", idx, "a")
+	}
+	if err := s.KVSSet(5, &structs.DirEntry{Key: "a", Value: []byte("a")}); err != nil {
+		t.Fatalf("KVSSet() = %v", err)
+	}
+	if err := s.KVSDeleteTree(6, "a\x00"); err != nil {
+		t.Fatalf("KVSDeleteTree() = %v", err)
+	}
+	if _, ents := list(t, s, ""); !slices.Equal(keysOf(ents), []string{"a", "ab"}) {
+		t.Errorf("after KVSDeleteTree(%q), keys = %q, want [a ab]", "a\x00", keysOf(ents))
+	}
+}

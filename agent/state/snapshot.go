@@ -22,9 +22,22 @@ func (s *Store) Snapshot() *Snapshot {
 // Close releases the view.
 func (sn *Snapshot) Close() { sn.tx.Abort() }
 
-// LatestIndex is the highest table index in the view.
+// LatestIndex is the highest table index in the view, over every table
+// (tables registered by other files included).
 func (sn *Snapshot) LatestIndex() uint64 {
-	return maxIndexTxn(sn.tx, tableKVs, tableTombstones)
+	var max uint64
+	_ = sn.Indexes(func(_ string, idx uint64) error {
+		max = maxU64(max, idx)
+		return nil
+	})
+	return max
+}
+
+func maxU64(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
 }
 
 // KVs calls fn for every entry in key order.

@@ -14,6 +14,9 @@ type Store struct {
 	// abandonCh is closed when the store is replaced by a snapshot restore,
 	// so every blocking query on it wakes and re-runs on the new store.
 	abandonCh chan struct{}
+
+	// health remembers assembled health entries (catalog_read.go).
+	health healthMemo
 }
 
 // New returns an empty store.

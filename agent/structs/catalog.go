@@ -45,6 +45,9 @@ type ServiceAddress struct {
 // NodeService is a service instance on a node (/v1/agent/services,
 // /v1/catalog/node/<node>).
 type NodeService struct {
+	// Kind is "" for a typical service (Consul's connect kinds are not
+	// supported); kept so ?filter selectors on Kind work.
+	Kind              string `json:",omitempty"`
 	ID                string
 	Service           string
 	Tags              []string
@@ -101,6 +104,7 @@ type ServiceNode struct {
 	Datacenter               string
 	TaggedAddresses          map[string]string
 	NodeMeta                 map[string]string
+	ServiceKind              string
 	ServiceID                string
 	ServiceName              string
 	ServiceTags              []string
@@ -174,6 +178,8 @@ type ServiceSpecificRequest struct {
 	// ServiceTags filters to instances carrying every tag listed.
 	ServiceTags []string
 	TagFilter   bool
+	// PassingOnly drops instances with any check not passing (?passing).
+	PassingOnly bool
 	// Source is the agent asking, for ?near=_agent sorting.
 	Source string
 	QueryOptions

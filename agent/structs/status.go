@@ -3,6 +3,8 @@ package structs
 // DCSpecificRequest is a request that names only a datacenter.
 type DCSpecificRequest struct {
 	Datacenter string
+	// NodeMetaFilters keeps only nodes carrying every key:value (?node-meta).
+	NodeMetaFilters map[string]string
 	QueryOptions
 }
 

@@ -40,6 +40,12 @@ type options struct {
 	timeout     time.Duration
 	tmpBase     string
 	maxErrRate  float64
+
+	// scenario picks the run: kv (the single-node comparison above),
+	// cluster, gossip or failover (cluster.go, gossip.go, failover.go).
+	scenario     string
+	agents       int
+	failoverRuns int
 }
 
 func parseFlags() options {
@@ -59,7 +65,20 @@ func parseFlags() options {
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "upper bound for the whole run")
 	flag.StringVar(&o.tmpBase, "tmp", "", "parent directory for temporary data dirs (default: $TMPDIR or /tmp)")
 	flag.Float64Var(&o.maxErrRate, "max-error-rate", 0.01, "fraction of failed operations above which a phase counts as not run")
+	flag.StringVar(&o.scenario, "scenario", "kv", "what to run: kv (single node vs etcd), cluster (3 servers vs 3 etcd members), gossip (50 agents: membership, failure detection, client RSS), failover (leader kill to first write)")
+	flag.IntVar(&o.agents, "agents", 50, "agents in -scenario gossip (1 server, the rest clients)")
+	flag.IntVar(&o.failoverRuns, "failover-runs", 5, "leader kills in -scenario failover")
 	flag.Parse()
+	switch o.scenario {
+	case "kv", "cluster", "gossip", "failover":
+	default:
+		fmt.Fprintf(os.Stderr, "kv: unknown -scenario %q\n", o.scenario)
+		os.Exit(2)
+	}
+	if o.agents < 3 || o.failoverRuns < 1 {
+		fmt.Fprintln(os.Stderr, "kv: -agents must be at least 3 and -failover-runs positive")
+		os.Exit(2)
+	}
 	if o.clients < 1 || o.ops < 1 || o.keys < 1 || o.valueSize < 1 || o.etcdConns < 1 || o.warmup < 0 || o.devRuns < 0 {
 		fmt.Fprintln(os.Stderr, "kv: -clients, -ops, -keys, -value-size and -etcd-conns must be positive; -warmup and -dev-runs non-negative")
 		os.Exit(2)
@@ -175,6 +194,14 @@ func (b *bench) stopAll() {
 }
 
 func (b *bench) run(ctx context.Context) int {
+	switch b.o.scenario {
+	case "cluster":
+		return b.runClusterScenario(ctx)
+	case "gossip":
+		return b.runGossipScenario(ctx)
+	case "failover":
+		return b.runFailoverScenario(ctx)
+	}
 	failed := false
 	fail := func(format string, args ...any) {
 		failed = true

@@ -43,6 +43,9 @@ func NewAgent(t testing.TB, opts AgentOptions) *TestAgent {
 	}
 	cfg.BindAddr, cfg.ClientAddr = "127.0.0.1", "127.0.0.1"
 	cfg.Ports.HTTP, cfg.Ports.Server = 0, 0
+	cfg.Ports.DNS = 0 // kernel-chosen as well; Agent.DNSAddr tells which
+	// Gossip too: kernel-chosen ports, and no WAN pool for a lone agent.
+	cfg.Ports.SerfLAN, cfg.Ports.SerfWAN = 0, -1
 	cfg.RaftMultiplier = 1
 	if opts.Tweak != nil {
 		opts.Tweak(cfg)

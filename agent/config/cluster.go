@@ -1,0 +1,172 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// ClusterConfig holds the gossip and autopilot settings (Consul's
+// gossip_lan, gossip_wan and autopilot blocks) and what the agent needs to
+// know about how leave_on_terminate and skip_leave_on_interrupt were set.
+type ClusterConfig struct {
+	// GossipLAN and GossipWAN tune the two gossip pools. A zero field keeps
+	// memberlist's default for that pool (LAN: probe every 1s, WAN: 5s).
+	GossipLAN GossipConfig
+	GossipWAN GossipConfig
+
+	// Autopilot configures dead-server cleanup and server promotion.
+	Autopilot AutopilotConfig
+	// AutopilotInterval is how often autopilot re-checks server health and
+	// promotes or prunes (zero: autopilot's 2s health, 10s reconcile). Not a
+	// config key: tests shorten it.
+	AutopilotInterval time.Duration
+
+	// LeaveOnTerminateSet and SkipLeaveOnInterruptSet are true when the
+	// key was given: Consul's defaults for both depend on server mode, so
+	// "not set" and "set to false" differ.
+	LeaveOnTerminateSet     bool
+	SkipLeaveOnInterruptSet bool
+}
+
+// GossipConfig is one gossip_lan / gossip_wan block. Zero means "the
+// pool's default".
+type GossipConfig struct {
+	// GossipNodes is how many nodes each gossip round talks to
+	// (gossip_nodes; LAN default 3, WAN 4).
+	GossipNodes int
+	// GossipInterval is the time between gossip rounds (gossip_interval;
+	// LAN 200ms, WAN 500ms).
+	GossipInterval time.Duration
+	// ProbeInterval is the time between failure-detection probes
+	// (probe_interval; LAN 1s, WAN 5s).
+	ProbeInterval time.Duration
+	// ProbeTimeout is how long a probe waits for an ack (probe_timeout;
+	// LAN 500ms, WAN 3s).
+	ProbeTimeout time.Duration
+	// SuspicionMult scales how long a suspected node has to refute before
+	// it is declared failed (suspicion_mult; LAN 4, WAN 6).
+	SuspicionMult int
+	// RetransmitMult scales how often a broadcast is retransmitted
+	// (retransmit_mult; default 4).
+	RetransmitMult int
+	// DeadNodeReclaimTime is how long after a node failed its name may come
+	// back from another address (default 30s). Not a config key: tests
+	// shorten it.
+	DeadNodeReclaimTime time.Duration
+}
+
+// AutopilotConfig is the autopilot block. Defaults are Consul's.
+type AutopilotConfig struct {
+	// CleanupDeadServers removes failed servers from raft once a
+	// replacement joins or they stay failed (cleanup_dead_servers, true).
+	CleanupDeadServers bool
+	// LastContactThreshold: a server that has not heard from the leader for
+	// longer is unhealthy (last_contact_threshold, 200ms).
+	LastContactThreshold time.Duration
+	// MaxTrailingLogs: a server further behind the leader's log is
+	// unhealthy (max_trailing_logs, 250).
+	MaxTrailingLogs int
+	// MinQuorum: autopilot never prunes below this many voters
+	// (min_quorum, 0 = no floor).
+	MinQuorum int
+	// ServerStabilizationTime: how long a new server must be healthy before
+	// it becomes a voter (server_stabilization_time, 10s).
+	ServerStabilizationTime time.Duration
+}
+
+// defaultCluster is ClusterConfig's part of Default().
+func defaultCluster() ClusterConfig {
+	return ClusterConfig{Autopilot: AutopilotConfig{
+		CleanupDeadServers:      true,
+		LastContactThreshold:    200 * time.Millisecond,
+		MaxTrailingLogs:         250,
+		ServerStabilizationTime: 10 * time.Second,
+	}}
+}
+
+func init() {
+	blocks["gossip_lan"] = true
+	blocks["gossip_wan"] = true
+	blocks["autopilot"] = true
+	for _, pool := range []struct {
+		name string
+		g    func(*Config) *GossipConfig
+	}{
+		{"gossip_lan", func(c *Config) *GossipConfig { return &c.Cluster.GossipLAN }},
+		{"gossip_wan", func(c *Config) *GossipConfig { return &c.Cluster.GossipWAN }},
+	} {
+		g := pool.g
+		keys[pool.name+".gossip_nodes"] = setPositiveInt(func(c *Config) *int { return &g(c).GossipNodes })
+		keys[pool.name+".gossip_interval"] = setPositiveDuration(func(c *Config) *time.Duration { return &g(c).GossipInterval })
+		keys[pool.name+".probe_interval"] = setPositiveDuration(func(c *Config) *time.Duration { return &g(c).ProbeInterval })
+		keys[pool.name+".probe_timeout"] = setPositiveDuration(func(c *Config) *time.Duration { return &g(c).ProbeTimeout })
+		keys[pool.name+".suspicion_mult"] = setPositiveInt(func(c *Config) *int { return &g(c).SuspicionMult })
+		keys[pool.name+".retransmit_mult"] = setPositiveInt(func(c *Config) *int { return &g(c).RetransmitMult })
+	}
+	ap := func(c *Config) *AutopilotConfig { return &c.Cluster.Autopilot }
+	keys["autopilot.cleanup_dead_servers"] = setBool(func(c *Config) *bool { return &ap(c).CleanupDeadServers })
+	keys["autopilot.last_contact_threshold"] = setPositiveDuration(func(c *Config) *time.Duration { return &ap(c).LastContactThreshold })
+	keys["autopilot.max_trailing_logs"] = setPositiveInt(func(c *Config) *int { return &ap(c).MaxTrailingLogs })
+	keys["autopilot.min_quorum"] = setNonNegativeInt(func(c *Config) *int { return &ap(c).MinQuorum })
+	keys["autopilot.server_stabilization_time"] = setPositiveDuration(func(c *Config) *time.Duration { return &ap(c).ServerStabilizationTime })
+
+	// Remember that these two were given, whatever their value.
+	notePresence("leave_on_terminate", func(c *Config) { c.Cluster.LeaveOnTerminateSet = true })
+	notePresence("skip_leave_on_interrupt", func(c *Config) { c.Cluster.SkipLeaveOnInterruptSet = true })
+}
+
+// notePresence wraps key's setter so a successful set also calls mark.
+func notePresence(key string, mark func(*Config)) {
+	inner := keys[key]
+	if inner == nil {
+		return
+	}
+	keys[key] = func(c *Config, v any) error {
+		if err := inner(c, v); err != nil {
+			return err
+		}
+		mark(c)
+		return nil
+	}
+}
+
+func setPositiveInt(field func(*Config) *int) setter {
+	return func(c *Config, v any) error {
+		n, ok := toInt(v)
+		if !ok {
+			return fmt.Errorf("%s is not an integer", show(v))
+		}
+		if n < 1 {
+			return fmt.Errorf("must be at least 1, got %d", n)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func setNonNegativeInt(field func(*Config) *int) setter {
+	return func(c *Config, v any) error {
+		n, ok := toInt(v)
+		if !ok {
+			return fmt.Errorf("%s is not an integer", show(v))
+		}
+		if n < 0 {
+			return fmt.Errorf("must not be negative, got %d", n)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func setPositiveDuration(field func(*Config) *time.Duration) setter {
+	inner := setDuration(field)
+	return func(c *Config, v any) error {
+		if err := inner(c, v); err != nil {
+			return err
+		}
+		if d := *field(c); d <= 0 {
+			return fmt.Errorf("must be positive, got %s", d)
+		}
+		return nil
+	}
+}

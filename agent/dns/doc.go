@@ -1,0 +1,18 @@
+// Package dns is the agent's DNS interface: Consul's .consul domain forms
+// served over UDP and TCP with github.com/miekg/dns.
+//
+// It is a thin transport, like agent/http: parse the question into a
+// lookup, make one Backend.RPC call (Health.ServiceNodes,
+// Catalog.NodeServices or Catalog.ListNodes), turn the reply into records.
+// What it adds is DNS-only: health filtering for DNS (critical never,
+// warning with only_passing), shuffling, TTLs, truncation for UDP, EDNS0,
+// and forwarding names outside the domain to the configured recursors.
+//
+// Files: server.go (listeners, the ServeDNS entry point), parse.go (query
+// names into lookups), answer.go (records for each form), size.go
+// (truncation and EDNS0), recurse.go (recursors), cache.go (service results
+// kept fresh by blocking queries).
+//
+// It may import agent/structs and libraries; never agent/server,
+// agent/state or agent/config (the agent converts its config into Config).
+package dns

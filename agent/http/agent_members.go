@@ -1,0 +1,172 @@
+package http
+
+import (
+	"errors"
+	gohttp "net/http"
+	"strings"
+
+	"github.com/hashicorp/serf/serf"
+
+	"conclave/agent/structs"
+)
+
+// clusterBackend is the agent's gossip membership.
+type clusterBackend interface {
+	// LANMembers and WANMembers list a pool as this agent sees it; a
+	// client agent is in no WAN pool.
+	LANMembers() []serf.Member
+	WANMembers() []serf.Member
+	// JoinLAN and JoinWAN join a pool through the agents at addrs and say
+	// how many answered; they fail only when none did.
+	JoinLAN(addrs []string) (int, error)
+	JoinWAN(addrs []string) (int, error)
+	// Leave leaves the cluster gracefully, then shuts the agent down once
+	// the reply is out.
+	Leave() error
+	// ForceLeave moves a failed member to the left state (prune: forgets
+	// it entirely; wan: only the WAN pool, where names are "node.dc").
+	ForceLeave(node string, prune, wan bool) error
+}
+
+// flagParam reads a boolean query parameter the way Consul does: present
+// means true ("?wan", "?wan=1", "?wan=true"), unless it says false or 0.
+func flagParam(r *gohttp.Request, name string) bool {
+	vals, ok := queryOf(r)[name]
+	if !ok {
+		return false
+	}
+	v := ""
+	if len(vals) > 0 {
+		v = strings.ToLower(vals[0])
+	}
+	return v != "false" && v != "0"
+}
+
+// allSegments is the ?segment value that means every segment.
+const allSegments = "_all"
+
+// agentMembers serves /v1/agent/members: the LAN pool (default) or the
+// WAN pool (?wan), filtered to the nodes the token may read.
+func (h *Handler) agentMembers(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	authz, err := h.backend.ResolveToken(token(r))
+	if err != nil {
+		return nil, err
+	}
+	wan := flagParam(r, "wan")
+	segment := queryOf(r).Get("segment")
+	switch {
+	case wan && segment != "":
+		return nil, badRequest("Cannot provide a segment with wan=true")
+	case segment != "" && segment != allSegments:
+		return nil, badRequest("Network segments are not supported: segment %q does not exist (use \"\" or %q)", segment, allSegments)
+	}
+	if f := queryOf(r).Get("filter"); f != "" {
+		return nil, badRequest("?filter is not supported on /v1/agent/members yet")
+	}
+	members := h.backend.LANMembers()
+	if wan {
+		members = h.backend.WANMembers()
+	}
+	out := make([]serf.Member, 0, len(members))
+	for _, m := range members {
+		node := m.Name
+		if wan {
+			// WAN members are "node.dc"; the token's rules name the node.
+			if dc := m.Tags["dc"]; dc != "" {
+				node = strings.TrimSuffix(node, "."+dc)
+			}
+		}
+		if authz.NodeRead(node) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// agentWritable checks agent:write on this agent.
+func (h *Handler) agentWritable(r *gohttp.Request) error {
+	authz, err := h.backend.ResolveToken(token(r))
+	if err != nil {
+		return err
+	}
+	name, _ := h.backend.Self().Config["NodeName"].(string)
+	if !authz.AgentWrite(name) {
+		return structs.ErrPermissionDenied
+	}
+	return nil
+}
+
+// agentJoin serves PUT /v1/agent/join/<address>[?wan].
+func (h *Handler) agentJoin(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	addr := strings.TrimPrefix(r.URL.Path, "/v1/agent/join/")
+	if addr == "" {
+		return nil, badRequest("Missing address to join: use /v1/agent/join/<address>")
+	}
+	if err := h.agentWritable(r); err != nil {
+		return nil, err
+	}
+	join := h.backend.JoinLAN
+	if flagParam(r, "wan") {
+		join = h.backend.JoinWAN
+	}
+	if _, err := join([]string{addr}); err != nil {
+		if strings.Contains(err.Error(), "Must be a server") {
+			return nil, badRequest("%s", err.Error())
+		}
+		return nil, err
+	}
+	return nil, nil
+}
+
+// agentLeave serves PUT /v1/agent/leave: a graceful leave, then shutdown.
+func (h *Handler) agentLeave(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	if err := h.agentWritable(r); err != nil {
+		return nil, err
+	}
+	return nil, h.backend.Leave()
+}
+
+// agentForceLeave serves PUT /v1/agent/force-leave/<node>[?prune][&wan].
+func (h *Handler) agentForceLeave(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	node := strings.TrimPrefix(r.URL.Path, "/v1/agent/force-leave/")
+	if node == "" {
+		return nil, badRequest("Missing node name: use /v1/agent/force-leave/<node>")
+	}
+	authz, err := h.backend.ResolveToken(token(r))
+	if err != nil {
+		return nil, err
+	}
+	if !authz.OperatorWrite() {
+		return nil, structs.ErrPermissionDenied
+	}
+	err = h.backend.ForceLeave(node, flagParam(r, "prune"), flagParam(r, "wan"))
+	switch {
+	case err == nil:
+		return nil, nil
+	case strings.Contains(err.Error(), "No node found"):
+		return nil, &codedError{code: gohttp.StatusNotFound, msg: "agent: " + err.Error()}
+	case errors.Is(err, errNotServer) || strings.Contains(err.Error(), "Must be a server"):
+		return nil, badRequest("%s", err.Error())
+	}
+	return nil, err
+}
+
+// errNotServer matches the agent's error for WAN requests on a client.
+var errNotServer = errors.New("Must be a server")
+
+// catalogDatacenters serves /v1/catalog/datacenters: every datacenter the
+// answering server knows through the WAN pool, its own first.
+func (h *Handler) catalogDatacenters(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	args := structs.DCSpecificRequest{}
+	if err := parseQuery(r, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	var out []string
+	if err := h.backend.RPC("Catalog.ListDatacenters", &args, &out); err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out, nil
+}

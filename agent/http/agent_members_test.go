@@ -1,0 +1,58 @@
+package http_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"conclave/internal/testutil"
+)
+
+func TestMembershipEndpoints(t *testing.T) {
+	t.Parallel()
+	a := testutil.NewAgent(t, testutil.AgentOptions{NodeName: "members-node"})
+	c := newClient(a)
+	tests := []struct {
+		method, path string
+		wantStatus   int
+		wantBody     string // substring
+	}{
+		{"GET", "/v1/agent/members", 200, `"Name":"members-node"`},
+		{"GET", "/v1/agent/members?segment=_all", 200, `"role":"consul"`},
+		{"GET", "/v1/agent/members?wan=1", 200, `[]`},
+		{"GET", "/v1/agent/members?wan=1&segment=x", 400, "Cannot provide a segment with wan=true"},
+		{"GET", "/v1/agent/members?segment=alpha", 400, `segment "alpha"`},
+		{"PUT", "/v1/agent/members", 405, "method PUT not allowed"},
+		{"PUT", "/v1/agent/join/", 400, "Missing address to join"},
+		{"PUT", "/v1/agent/force-leave/", 400, "Missing node name"},
+		{"PUT", "/v1/agent/force-leave/ghost", 404, `No node found with name: "ghost"`},
+		{"GET", "/v1/catalog/datacenters", 200, `["dc1"]`},
+		{"GET", "/v1/operator/raft/configuration", 200, `"Node":"members-node"`},
+		{"GET", "/v1/operator/raft/configuration?stale", 200, `"Leader":true`},
+		{"DELETE", "/v1/operator/raft/peer", 400, "Must specify either ?id"},
+		{"DELETE", "/v1/operator/raft/peer?id=a&address=b", 400, "only one of ?id or ?address"},
+		{"DELETE", "/v1/operator/raft/peer?address=10.9.9.9:8300", 404, `address "10.9.9.9:8300" was not found in the Raft configuration`},
+		{"GET", "/v1/status/leader?dc=elsewhere", 500, `No path to datacenter "elsewhere"`},
+	}
+	for _, tc := range tests {
+		r := c.do(t, tc.method, tc.path, nil)
+		if r.status != tc.wantStatus || !strings.Contains(r.body, tc.wantBody) {
+			t.Errorf("%s %s = %d %q, want %d with %q", tc.method, tc.path, r.status, r.body, tc.wantStatus, tc.wantBody)
+		}
+	}
+
+	// A member is in serf's JSON shape, which Consul's clients decode.
+	r := c.do(t, "GET", "/v1/agent/members", nil)
+	var members []map[string]any
+	if err := json.Unmarshal([]byte(r.body), &members); err != nil || len(members) != 1 {
+		t.Fatalf("GET /v1/agent/members = %q, %v, want one member", r.body, err)
+	}
+	for _, k := range []string{"Name", "Addr", "Port", "Tags", "Status", "ProtocolMin", "ProtocolMax", "ProtocolCur", "DelegateMin", "DelegateMax", "DelegateCur"} {
+		if _, ok := members[0][k]; !ok {
+			t.Errorf("member lacks %q: %v", k, members[0])
+		}
+	}
+	if members[0]["Addr"] != "127.0.0.1" || members[0]["Status"] != float64(1) {
+		t.Errorf("member Addr, Status = %v, %v, want 127.0.0.1, 1", members[0]["Addr"], members[0]["Status"])
+	}
+}

@@ -1,0 +1,169 @@
+package http
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	gohttp "net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"conclave/agent/structs"
+)
+
+// readFlights coalesces identical blocking reads. A thousand clients
+// watching one service send the same request (path, query, index, token);
+// without sharing, a change wakes a thousand RPCs that each read the
+// service, encode it to JSON and compress it. With sharing, the first
+// request of a kind runs the RPC and everyone who asked the same thing
+// while it was waiting gets the very bytes it produced.
+//
+// A request joins a flight only while the flight's RPC is running. The
+// RPC may make its last read of the state a moment before a joiner
+// arrives; the joiner then still gets an index past the one it asked
+// with, which is all a blocking query promises, and its next query sees
+// anything later. Reads without ?index are never shared: they must see
+// every write that completed before them.
+type readFlights struct {
+	mu sync.Mutex
+	m  map[string]*readFlight
+}
+
+type readFlight struct {
+	done chan struct{}
+	// Set before done is closed, read-only afterwards.
+	meta structs.QueryMeta
+	body []byte
+	err  error
+
+	gzOnce sync.Once
+	gz     []byte
+}
+
+// join returns the flight for key and whether this caller leads it (runs
+// the RPC and must call land).
+func (rf *readFlights) join(key string) (*readFlight, bool) {
+	rf.mu.Lock()
+	defer rf.mu.Unlock()
+	if f, ok := rf.m[key]; ok {
+		return f, false
+	}
+	if rf.m == nil {
+		rf.m = map[string]*readFlight{}
+	}
+	f := &readFlight{done: make(chan struct{})}
+	rf.m[key] = f
+	return f, true
+}
+
+// close stops new requests from joining f.
+func (rf *readFlights) close(key string, f *readFlight) {
+	rf.mu.Lock()
+	defer rf.mu.Unlock()
+	if rf.m[key] == f {
+		delete(rf.m, key)
+	}
+}
+
+// gzipLevel trades CPU for bytes. Compression runs once per flight while
+// the bytes go to every waiter. On a 5,000-instance health reply (3.4 MB
+// of JSON) level 1 gives 257 KB in 22 ms, level 2 187 KB in 32 ms, the
+// default 171 KB in 44 ms: level 2 buys most of the saving.
+const gzipLevel = 2
+
+// gzipped compresses the body once, for every client that accepts gzip.
+func (f *readFlight) gzipped() []byte {
+	f.gzOnce.Do(func() {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzipLevel)
+		_, _ = zw.Write(f.body)
+		_ = zw.Close()
+		f.gz = buf.Bytes()
+	})
+	return f.gz
+}
+
+// readFunc makes the RPC of a read and returns the value to encode and
+// the reply's meta.
+type readFunc func() (any, *structs.QueryMeta, error)
+
+// serveRead runs a catalog or health read and writes its reply: JSON with
+// the X-Consul-* headers, gzip-compressed when the client accepts it (as
+// Consul's API does). Blocking reads are shared as readFlights describes.
+func (h *Handler) serveRead(w gohttp.ResponseWriter, r *gohttp.Request, q *structs.QueryOptions, fn readFunc) (any, error) {
+	var f *readFlight
+	if q.MinQueryIndex == 0 {
+		f = &readFlight{}
+		f.fill(fn, r)
+	} else {
+		key := r.URL.Path + "?" + r.URL.RawQuery + "\x00" + q.Token
+		var lead bool
+		if f, lead = h.reads.join(key); lead {
+			f.fill(fn, r)
+			h.reads.close(key, f)
+			close(f.done)
+		} else {
+			select {
+			case <-f.done:
+			case <-r.Context().Done():
+				return nil, nil // the client left; nobody to answer
+			}
+		}
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
+	setMeta(w, q, &f.meta)
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/json")
+	hdr.Add("Vary", "Accept-Encoding")
+	body := f.body
+	if len(body) >= gzipMinSize && acceptsGzip(r) {
+		body = f.gzipped()
+		hdr.Set("Content-Encoding", "gzip")
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	_, _ = w.Write(body)
+	return nil, nil
+}
+
+// gzipMinSize: below this, compressing costs more than it saves.
+const gzipMinSize = 1024
+
+// fill runs the RPC and encodes its result.
+func (f *readFlight) fill(fn readFunc, r *gohttp.Request) {
+	out, meta, err := fn()
+	if err != nil {
+		f.err = err
+		return
+	}
+	f.meta = *meta
+	if _, pretty := queryOf(r)["pretty"]; pretty {
+		f.body, err = json.MarshalIndent(out, "", "    ")
+	} else {
+		f.body, err = json.Marshal(out)
+	}
+	if err != nil {
+		f.err = fmt.Errorf("encode response: %w", err)
+	}
+}
+
+// acceptsGzip tells whether the client listed gzip in Accept-Encoding
+// (Go's HTTP client, and so the official Consul client, always does).
+func acceptsGzip(r *gohttp.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for _, part := range strings.Split(v, ",") {
+			name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+				continue
+			}
+			if q, ok := strings.CutPrefix(strings.ReplaceAll(params, " ", ""), "q="); ok && q == "0" {
+				return false
+			}
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,174 @@
+package agent
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"conclave/agent/checks"
+	"conclave/agent/structs"
+)
+
+// Services and checks registered through the HTTP API are kept in
+// data_dir/services and data_dir/checks, one JSON file each, and
+// registered again when the agent starts: Consul documents that they
+// survive restarts, and tools (registrator, `services register`) count on
+// it. Config-file definitions are not persisted: the files are their
+// source. In dev mode (no data_dir) nothing is written.
+
+type persistedService struct {
+	Token   string
+	Service *structs.ServiceDefinition
+}
+
+type persistedCheck struct {
+	Token string
+	// Check is the check as registered; for a maintenance check it is all
+	// there is.
+	Check *structs.HealthCheck
+	// Definition says how the check runs; nil for maintenance checks.
+	Definition *structs.CheckDefinition `json:",omitempty"`
+}
+
+func (a *Agent) persistPath(kind, id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return filepath.Join(a.local.persistDir, kind, hex.EncodeToString(sum[:16])+".json")
+}
+
+func (a *Agent) persist(kind, id string, v any) {
+	if a.local.persistDir == "" {
+		return
+	}
+	path := a.persistPath(kind, id)
+	buf, err := json.Marshal(v)
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(path), 0o700)
+	}
+	if err == nil {
+		err = checks.WriteFileAtomic(path, buf)
+	}
+	if err != nil {
+		// The registration stands; only a restart would lose it.
+		a.logger.Warn("persisting a registration failed; it will not survive a restart", "kind", kind, "id", id, "error", err)
+	}
+}
+
+func (a *Agent) unpersist(kind, id string) {
+	if a.local.persistDir == "" {
+		return
+	}
+	if err := os.Remove(a.persistPath(kind, id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		a.logger.Warn("removing a persisted registration failed", "kind", kind, "id", id, "error", err)
+	}
+}
+
+func (a *Agent) persistService(id string, def *structs.ServiceDefinition, token string) {
+	a.persist("services", id, persistedService{Token: token, Service: def})
+}
+
+func (a *Agent) unpersistService(id string) { a.unpersist("services", id) }
+
+func (a *Agent) persistCheck(hc *structs.HealthCheck, def *structs.CheckDefinition, token string) {
+	a.persist("checks", hc.CheckID, persistedCheck{Token: token, Check: hc, Definition: def})
+}
+
+func (a *Agent) unpersistCheck(id string) {
+	a.unpersist("checks", id)
+	if err := a.local.ttlStore.Delete(id); err != nil {
+		a.logger.Warn("removing a TTL check's saved state failed", "check", id, "error", err)
+	}
+}
+
+// readPersisted decodes every *.json file of data_dir/<kind>, in name
+// order, calling fn with the file's path and content. Unreadable files
+// are skipped with a warning: one bad file must not keep the agent down.
+func (a *Agent) readPersisted(kind string, fn func(path string, buf []byte)) {
+	dir := filepath.Join(a.local.persistDir, kind)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			a.logger.Warn("reading persisted registrations failed", "dir", dir, "error", err)
+		}
+		return
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if !e.IsDir() && filepath.Ext(e.Name()) == ".json" {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p := filepath.Join(dir, n)
+		buf, err := os.ReadFile(p)
+		if err != nil {
+			a.logger.Warn("reading a persisted registration failed", "file", p, "error", err)
+			continue
+		}
+		fn(p, buf)
+	}
+}
+
+// restorePersisted registers the services, then the checks, that the HTTP
+// API registered in earlier runs. A config-file definition with the same
+// ID wins, and the stale file goes, as in Consul.
+func (a *Agent) restorePersisted() {
+	if a.local.persistDir == "" {
+		return
+	}
+	a.readPersisted("services", func(path string, buf []byte) {
+		var p persistedService
+		if err := json.Unmarshal(buf, &p); err != nil || p.Service == nil {
+			a.logger.Warn("skipping an unreadable persisted service", "file", path, "error", err)
+			return
+		}
+		id := p.Service.NodeService().ID
+		if a.local.state.Service(id) != nil {
+			_ = os.Remove(path)
+			return
+		}
+		if err := a.addService(p.Service, sourceAPI, p.Token, false, false); err != nil {
+			a.logger.Warn("restoring a persisted service failed", "service", id, "error", err)
+		}
+	})
+	a.readPersisted("checks", func(path string, buf []byte) {
+		var p persistedCheck
+		if err := json.Unmarshal(buf, &p); err != nil || p.Check == nil {
+			a.logger.Warn("skipping an unreadable persisted check", "file", path, "error", err)
+			return
+		}
+		id := p.Check.CheckID
+		if a.local.state.Check(id) != nil {
+			if rec := a.local.checks[id]; rec != nil && rec.source == sourceConfig {
+				_ = os.Remove(path)
+			}
+			return
+		}
+		if p.Check.ServiceID != "" && a.local.state.Service(p.Check.ServiceID) == nil {
+			a.logger.Warn("dropping a persisted check whose service is gone", "check", id, "service", p.Check.ServiceID)
+			_ = os.Remove(path)
+			return
+		}
+		var err error
+		if p.Definition == nil {
+			err = a.restoreMaintenance(p.Check, p.Token)
+		} else {
+			err = a.addCheck(p.Definition, sourceAPI, p.Token, false)
+		}
+		if err != nil {
+			a.logger.Warn("restoring a persisted check failed", "check", id, "error", err)
+		}
+	})
+}
+
+func (a *Agent) restoreMaintenance(hc *structs.HealthCheck, token string) error {
+	l := &a.local
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := *hc
+	return a.addMaintenanceLocked(&c, token)
+}

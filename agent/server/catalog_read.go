@@ -1,0 +1,222 @@
+package server
+
+import (
+	"sort"
+
+	memdb "github.com/hashicorp/go-memdb"
+
+	"conclave/agent/acl"
+	"conclave/agent/state"
+	"conclave/agent/structs"
+)
+
+// Catalog reads. Each one: forward, authorize, parse the filter, then one
+// blocking query whose function reads the state store and narrows the
+// result by node meta, ACL and filter (in that order, as Consul does).
+// ?near is accepted by the HTTP layer but not applied: there are no
+// network coordinates yet (see docs/ARCHITECTURE.md).
+
+// ListNodes lists the nodes of the datacenter (/v1/catalog/nodes).
+func (c *Catalog) ListNodes(args *structs.DCSpecificRequest, reply *structs.IndexedNodes) error {
+	if done, err := c.srv.forward("Catalog.ListNodes", args, args, reply); done {
+		return err
+	}
+	authz, err := c.srv.authorize(args)
+	if err != nil {
+		return err
+	}
+	flt, err := newFilter(args.Filter)
+	if err != nil {
+		return err
+	}
+	return c.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+		func(ws memdb.WatchSet, st *state.Store) error {
+			idx, nodes, err := st.Nodes(ws)
+			if err != nil {
+				return err
+			}
+			out := make(structs.Nodes, 0, len(nodes))
+			for _, n := range nodes {
+				if n.MatchesMeta(args.NodeMetaFilters) && authz.NodeRead(n.Node) {
+					out = append(out, n)
+				}
+			}
+			if out, err = applyFilter(flt, out); err != nil {
+				return err
+			}
+			reply.Index, reply.Nodes = idx, out
+			return nil
+		})
+}
+
+// ListServices maps each service name to the union of its tags
+// (/v1/catalog/services). A filter runs against each instance, as in
+// Consul, so only services with a matching instance are listed.
+func (c *Catalog) ListServices(args *structs.DCSpecificRequest, reply *structs.IndexedServices) error {
+	if done, err := c.srv.forward("Catalog.ListServices", args, args, reply); done {
+		return err
+	}
+	authz, err := c.srv.authorize(args)
+	if err != nil {
+		return err
+	}
+	flt, err := newFilter(args.Filter)
+	if err != nil {
+		return err
+	}
+	return c.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+		func(ws memdb.WatchSet, st *state.Store) error {
+			var (
+				idx      uint64
+				services map[string][]string
+				err      error
+			)
+			if args.Filter == "" {
+				idx, services, err = st.ServicesByNodeMeta(ws, args.NodeMetaFilters)
+			} else {
+				idx, services, err = filteredServices(ws, st, args.NodeMetaFilters, flt)
+			}
+			if err != nil {
+				return err
+			}
+			for name := range services {
+				if !authz.ServiceRead(name) {
+					delete(services, name)
+				}
+			}
+			reply.Index, reply.Services = idx, services
+			return nil
+		})
+}
+
+// filteredServices builds the name → tags map from the instances that
+// pass the node-meta filter and the expression.
+func filteredServices(ws memdb.WatchSet, st *state.Store, meta map[string]string, flt *resultFilter) (uint64, map[string][]string, error) {
+	idx, rows, err := st.AllServiceNodes(ws)
+	if err != nil {
+		return 0, nil, err
+	}
+	kept := make(structs.ServiceNodes, 0, len(rows))
+	for _, sn := range rows {
+		if matchesMeta(sn.NodeMeta, meta) {
+			kept = append(kept, sn)
+		}
+	}
+	if kept, err = applyFilter(flt, kept); err != nil {
+		return 0, nil, err
+	}
+	sets := map[string]map[string]bool{}
+	for _, sn := range kept {
+		if sets[sn.ServiceName] == nil {
+			sets[sn.ServiceName] = map[string]bool{}
+		}
+		for _, t := range sn.ServiceTags {
+			sets[sn.ServiceName][t] = true
+		}
+	}
+	out := make(map[string][]string, len(sets))
+	for name, set := range sets {
+		tags := make([]string, 0, len(set))
+		for t := range set {
+			tags = append(tags, t)
+		}
+		sort.Strings(tags)
+		out[name] = tags
+	}
+	return idx, out, nil
+}
+
+func matchesMeta(have, want map[string]string) bool {
+	n := structs.Node{Meta: have}
+	return n.MatchesMeta(want)
+}
+
+// ServiceNodes lists a service's instances with their nodes
+// (/v1/catalog/service/<name>).
+func (c *Catalog) ServiceNodes(args *structs.ServiceSpecificRequest, reply *structs.IndexedServiceNodes) error {
+	if done, err := c.srv.forward("Catalog.ServiceNodes", args, args, reply); done {
+		return err
+	}
+	if args.ServiceName == "" {
+		return structs.BadRequestf("missing service name")
+	}
+	authz, err := c.srv.authorize(args)
+	if err != nil {
+		return err
+	}
+	flt, err := newFilter(args.Filter)
+	if err != nil {
+		return err
+	}
+	return c.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+		func(ws memdb.WatchSet, st *state.Store) error {
+			idx, rows, err := st.ServiceNodes(ws, args.ServiceName, args.ServiceTags)
+			if err != nil {
+				return err
+			}
+			out := make(structs.ServiceNodes, 0, len(rows))
+			if authz.ServiceRead(args.ServiceName) {
+				for _, sn := range rows {
+					if matchesMeta(sn.NodeMeta, args.NodeMetaFilters) && authz.NodeRead(sn.Node) {
+						out = append(out, sn)
+					}
+				}
+			}
+			if out, err = applyFilter(flt, out); err != nil {
+				return err
+			}
+			reply.Index, reply.ServiceNodes = idx, out
+			return nil
+		})
+}
+
+// NodeServices returns a node and its instances (/v1/catalog/node/<node>);
+// NodeServices is nil when the node does not exist or may not be read. A
+// filter runs against each instance.
+func (c *Catalog) NodeServices(args *structs.NodeSpecificRequest, reply *structs.IndexedNodeServices) error {
+	if done, err := c.srv.forward("Catalog.NodeServices", args, args, reply); done {
+		return err
+	}
+	if args.Node == "" {
+		return structs.BadRequestf("missing node name")
+	}
+	authz, err := c.srv.authorize(args)
+	if err != nil {
+		return err
+	}
+	flt, err := newFilter(args.Filter)
+	if err != nil {
+		return err
+	}
+	return c.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+		func(ws memdb.WatchSet, st *state.Store) error {
+			idx, ns, err := st.NodeServices(ws, args.Node)
+			if err != nil {
+				return err
+			}
+			reply.Index, reply.NodeServices = idx, nil
+			if ns == nil || !authz.NodeRead(ns.Node.Node) {
+				return nil
+			}
+			services := make(map[string]*structs.NodeService, len(ns.Services))
+			for id, s := range ns.Services {
+				if authz.ServiceRead(s.Service) {
+					services[id] = s
+				}
+			}
+			if services, err = applyFilter(flt, services); err != nil {
+				return err
+			}
+			reply.NodeServices = &structs.NodeServices{Node: ns.Node, Services: services}
+			return nil
+		})
+}
+
+// mayReadCheck is the ACL rule for every check listing: the node, and for
+// a service check the service too.
+func mayReadCheck(authz acl.Authorizer, hc *structs.HealthCheck) bool {
+	if !authz.NodeRead(hc.Node) {
+		return false
+	}
+	return hc.ServiceID == "" || authz.ServiceRead(hc.ServiceName)
+}

@@ -1,0 +1,224 @@
+package structs
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/go-uuid"
+)
+
+// ConsulServiceID is the service the leader registers on every server.
+// Like serfHealth it belongs to the leader: anti-entropy must leave it be.
+const ConsulServiceID = "consul"
+
+// ErrBadRequest marks an error caused by the request itself. Errors lose
+// their type when they cross RPC, so the HTTP layer recognises this text
+// inside the message and answers 400 instead of 500.
+var ErrBadRequest = errors.New("Bad request")
+
+// badRequest formats an error that wraps ErrBadRequest.
+func badRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
+}
+
+// BadRequestf is badRequest for other packages (state, server) whose
+// errors are the client's fault.
+func BadRequestf(format string, args ...any) error { return badRequest(format, args...) }
+
+// ValidStatus tells whether s is a status a check may be registered with.
+// An empty status is allowed on registration: it means critical, as in
+// Consul, so a new check never counts as healthy before it has run.
+func ValidStatus(s string) bool {
+	switch s {
+	case "", HealthPassing, HealthWarning, HealthCritical:
+		return true
+	}
+	return false
+}
+
+// Validate is the one place a catalog registration is checked before it
+// reaches raft. Checks that need the catalog's state (a check naming a
+// service the node does not have) are made by the state store.
+func (r *RegisterRequest) Validate() error {
+	if r.Node == "" {
+		return badRequest("missing node name (Node)")
+	}
+	if r.Address == "" && !r.SkipNodeUpdate {
+		return badRequest("missing node address (Address) for node %q; set SkipNodeUpdate to register only services or checks", r.Node)
+	}
+	if r.ID != "" {
+		if _, err := uuid.ParseUUID(r.ID); err != nil {
+			return badRequest("node ID %q is not a 36-character UUID: %v", r.ID, err)
+		}
+	}
+	if s := r.Service; s != nil {
+		if s.Service == "" {
+			return badRequest("missing service name (Service.Service) for service %q on node %q", s.ID, r.Node)
+		}
+		if s.Port < 0 || s.Port > 65535 {
+			return badRequest("service %q port %d is out of range 0-65535", s.Service, s.Port)
+		}
+		// {0, 0} is what clients that cannot leave the field out send
+		// (the official client's catalog registration): it means default.
+		if w := s.Weights; w != nil && *w != (Weights{}) && (w.Passing < 1 || w.Warning < 0) {
+			return badRequest("service %q weights {Passing: %d, Warning: %d}: Passing must be at least 1 and Warning at least 0", s.Service, w.Passing, w.Warning)
+		}
+	}
+	for _, c := range r.allChecks() {
+		if c.CheckID == "" && c.Name == "" {
+			return badRequest("check on node %q has neither CheckID nor Name", r.Node)
+		}
+		if !ValidStatus(c.Status) {
+			return badRequest("check %q has status %q: must be passing, warning or critical", c.idOrName(), c.Status)
+		}
+		if c.Node != "" && !strings.EqualFold(c.Node, r.Node) {
+			return badRequest("check %q names node %q but the registration is for node %q", c.idOrName(), c.Node, r.Node)
+		}
+	}
+	return nil
+}
+
+func (c *HealthCheck) idOrName() string {
+	if c.CheckID != "" {
+		return c.CheckID
+	}
+	return c.Name
+}
+
+// allChecks is Check and Checks together.
+func (r *RegisterRequest) allChecks() HealthChecks {
+	if r.Check == nil {
+		return r.Checks
+	}
+	return append(HealthChecks{r.Check}, r.Checks...)
+}
+
+// SetDefaults fills what Consul fills on registration: the datacenter, a
+// service ID from its name, default weights, a check ID from its name and
+// the check's node. It runs on the server before raft, so every server
+// applies the same entry.
+func (r *RegisterRequest) SetDefaults(dc string) {
+	if r.Datacenter == "" {
+		r.Datacenter = dc
+	}
+	if s := r.Service; s != nil {
+		if s.ID == "" {
+			s.ID = s.Service
+		}
+		if s.Weights == nil || *s.Weights == (Weights{}) {
+			s.Weights = &Weights{Passing: 1, Warning: 1}
+		}
+	}
+	for _, c := range r.allChecks() {
+		if c.CheckID == "" {
+			c.CheckID = c.Name
+		}
+		if c.Node == "" {
+			c.Node = r.Node
+		}
+	}
+}
+
+// Validate checks a deregistration.
+func (r *DeregisterRequest) Validate() error {
+	if r.Node == "" {
+		return badRequest("missing node name (Node)")
+	}
+	return nil
+}
+
+// ValidHealthState tells whether s names a state /v1/health/state serves.
+func ValidHealthState(s string) bool {
+	switch s {
+	case HealthAny, HealthPassing, HealthWarning, HealthCritical:
+		return true
+	}
+	return false
+}
+
+// Validate checks a health state read.
+func (r *ChecksInStateRequest) Validate() error {
+	if !ValidHealthState(r.State) {
+		return badRequest("unsupported state %q: must be any, passing, warning or critical", r.State)
+	}
+	return nil
+}
+
+// ToServiceNode flattens an instance and its node into one catalog row.
+func (s *NodeService) ToServiceNode(n *Node) *ServiceNode {
+	sn := &ServiceNode{
+		ServiceKind:              s.Kind,
+		ServiceID:                s.ID,
+		ServiceName:              s.Service,
+		ServiceTags:              s.Tags,
+		ServiceAddress:           s.Address,
+		ServiceTaggedAddresses:   s.TaggedAddresses,
+		ServiceMeta:              s.Meta,
+		ServicePort:              s.Port,
+		ServiceEnableTagOverride: s.EnableTagOverride,
+		ServiceWeights:           Weights{Passing: 1, Warning: 1},
+		CreateIndex:              s.CreateIndex,
+		ModifyIndex:              s.ModifyIndex,
+	}
+	if s.Weights != nil {
+		sn.ServiceWeights = *s.Weights
+	}
+	if n != nil {
+		sn.ID = n.ID
+		sn.Node = n.Node
+		sn.Address = n.Address
+		sn.Datacenter = n.Datacenter
+		sn.TaggedAddresses = n.TaggedAddresses
+		sn.NodeMeta = n.Meta
+	}
+	return sn
+}
+
+// HasTags tells whether the instance carries every tag, compared without
+// regard to case as Consul does for ?tag.
+func (s *NodeService) HasTags(tags []string) bool {
+	for _, want := range tags {
+		found := false
+		for _, t := range s.Tags {
+			if strings.EqualFold(t, want) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// MatchesMeta tells whether the node carries every key:value of filters.
+func (n *Node) MatchesMeta(filters map[string]string) bool {
+	for k, v := range filters {
+		got, ok := n.Meta[k]
+		if !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// AggregatedStatus is the worst status of the checks: critical beats
+// warning beats passing; no checks at all is passing.
+func (hcs HealthChecks) AggregatedStatus() string {
+	out := HealthPassing
+	for _, c := range hcs {
+		switch c.Status {
+		case HealthCritical, HealthMaintenance:
+			return HealthCritical
+		case HealthWarning:
+			out = HealthWarning
+		case HealthPassing:
+		default:
+			// An unknown status is not healthy.
+			return HealthCritical
+		}
+	}
+	return out
+}

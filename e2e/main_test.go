@@ -1,0 +1,35 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"conclave/internal/testutil"
+)
+
+// conclaveBin is the binary built once for the whole test run.
+var conclaveBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+// run builds the binary into a temporary directory that outlives every
+// test, and removes it afterwards. The binary is built without -race: the
+// tests exercise its behaviour, and the race detector would only slow the
+// child agents down.
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "conclave-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	conclaveBin, err = testutil.BuildBinary(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	return m.Run()
+}

@@ -1,0 +1,49 @@
+package testutil
+
+import (
+	"testing"
+
+	"github.com/hashicorp/consul/api"
+	"github.com/spf13/pflag"
+
+	"conclave/agent/config"
+)
+
+// APIClient is the official Consul client pointed at a, built the way any
+// program written for Consul builds it.
+func APIClient(t testing.TB, a *TestAgent) *api.Client {
+	t.Helper()
+	cfg := api.DefaultConfig()
+	cfg.Address = a.HTTPAddr()
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		t.Fatalf("api.NewClient(%q) = %v", cfg.Address, err)
+	}
+	return c
+}
+
+// LoadLocalConfig reads the service and check definitions (and the script
+// and check_update_interval settings) of the config files in dir, exactly
+// as `agent -config-dir=dir` would, for a test agent's Tweak:
+//
+//	Tweak: func(c *config.Config) { c.Local = testutil.LoadLocalConfig(t, dir) }
+func LoadLocalConfig(t testing.TB, dir string) config.LocalConfig {
+	t.Helper()
+	cfg, err := LoadConfigDir(dir)
+	if err != nil {
+		t.Fatalf("loading %s: %v", dir, err)
+	}
+	return cfg.Local
+}
+
+// LoadConfigDir loads a dev agent's config with -config-dir=dir and
+// returns Load's error as is (for tests of bad files and reloads).
+func LoadConfigDir(dir string) (*config.Config, error) {
+	fs := pflag.NewFlagSet("agent", pflag.ContinueOnError)
+	config.AddFlags(fs)
+	if err := fs.Parse([]string{"--dev", "--config-dir", dir}); err != nil {
+		return nil, err
+	}
+	cfg, _, err := config.Load(fs)
+	return cfg, err
+}

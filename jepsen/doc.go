@@ -1,0 +1,30 @@
+// Package jepsen checks that conclave loses no acknowledged write and stays
+// linearizable while servers are killed, paused and partitioned.
+//
+// It runs the built binary as real processes: a cluster of servers (each
+// on its own loopback IP, or in its own network namespace), concurrent
+// clients doing get, put and cas over the HTTP API, and a nemesis that
+// injects faults. Every operation is recorded with its call and return
+// time; a write whose answer was lost is recorded as open-ended, as
+// porcupine expects. github.com/anishathalye/porcupine then checks the
+// history against a per-key register model with CAS. Zero violations is the
+// only pass; on a violation the visualization is written to a temporary
+// HTML file whose path the test prints.
+//
+// The tests (see the _test files) are:
+//
+//   - TestLinearizable: the check above; ~20 s of load in `make test`, a
+//     long run with more clients and faults in `make jepsen`
+//     (CONCLAVE_JEPSEN=long).
+//   - TestLeaderLoss: SIGKILL the leader of 3 servers; a new one takes over
+//     and every acknowledged write is still there.
+//   - TestPartition: network namespaces; the leader is cut off, the
+//     minority refuses writes, the majority goes on, and after healing all
+//     converge with no acknowledged write lost. Needs root.
+//   - TestCheckerCatchesAckBeforeCommit: a binary built with
+//     -tags jepsen_broken acknowledges writes before raft commits them; the
+//     checker must report a violation, or the test fails.
+//
+// Only tests use this package. It imports no conclave package: it sees the
+// agent exactly as a user does.
+package jepsen
