@@ -7,7 +7,8 @@ import (
 )
 
 // Backend is the one request path into the agent (Agent.RPC). It is called
-// concurrently, once or twice per query, and may block for as long as the
+// concurrently: once or twice for a query the service cache cannot answer,
+// and by the cache's blocking refreshes; it may block as long as the
 // endpoint does.
 type Backend interface {
 	RPC(method string, args, reply any) error
@@ -77,9 +78,9 @@ type Config struct {
 	RecursorTimeout time.Duration
 
 	// DisableServiceCache makes every service lookup a direct read instead
-	// of a cache hit (see cache.go). Not a Consul key: the cache is never
-	// staler than a stale read, so there is no reason to turn it off
-	// except to test the direct path.
+	// of a cache hit (see cache.go). Not a Consul key: the cache is no
+	// staler than a stale read (give or take one watch wake-up), so there
+	// is no reason to turn it off except to test the direct path.
 	DisableServiceCache bool
 }
 

@@ -8,11 +8,15 @@
 // warning with only_passing), shuffling, TTLs, truncation for UDP, EDNS0,
 // and forwarding names outside the domain to the configured recursors.
 //
-// Files: server.go (listeners, the ServeDNS entry point), parse.go (query
-// names into lookups), answer.go (records for each form), size.go
-// (truncation and EDNS0), recurse.go (recursors), cache.go (service results
+// Files: server.go (listeners, answer(): the one entry for every query),
+// udp.go (batched UDP reads and writes), fast.go (the hand-packed reply to
+// A/AAAA questions for cached services), parse.go (query names into
+// lookups), answer.go (records for each form), size.go (answer limits,
+// truncation, EDNS0), recurse.go (recursors), cache.go (service results
 // kept fresh by blocking queries).
 //
-// It may import agent/structs and libraries; never agent/server,
-// agent/state or agent/config (the agent converts its config into Config).
+// It may import agent/structs and libraries (miekg/dns, golang.org/x/net);
+// never agent/server, agent/state or agent/config: the agent converts its
+// configuration into Config (agent/dns_glue.go). Its tests may use
+// internal/testutil for a real agent.
 package dns

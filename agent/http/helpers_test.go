@@ -85,14 +85,20 @@ type result struct {
 	err error
 }
 
-func (c *client) get(t *testing.T, path string) reply { t.Helper(); return c.do(t, "GET", path, nil) }
+func (c *client) get(t *testing.T, path string) reply {
+	t.Helper()
+	return c.do(t, "GET", path, nil)
+}
 
 func (c *client) put(t *testing.T, path, body string) reply {
 	t.Helper()
 	return c.do(t, "PUT", path, strings.NewReader(body))
 }
 
-func (c *client) del(t *testing.T, path string) reply { t.Helper(); return c.do(t, "DELETE", path, nil) }
+func (c *client) del(t *testing.T, path string) reply {
+	t.Helper()
+	return c.do(t, "DELETE", path, nil)
+}
 
 // mustPut writes a key and fails unless the agent answered 200 true.
 func (c *client) mustPut(t *testing.T, path, body string) {

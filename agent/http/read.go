@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"conclave/agent/structs"
 )
@@ -96,12 +97,12 @@ func (h *Handler) serveRead(w gohttp.ResponseWriter, r *gohttp.Request, q *struc
 	var f *readFlight
 	if q.MinQueryIndex == 0 {
 		f = &readFlight{}
-		f.fill(fn, r)
+		f.fill(fn, r, &h.entries)
 	} else {
 		key := r.URL.Path + "?" + r.URL.RawQuery + "\x00" + q.Token
 		var lead bool
 		if f, lead = h.reads.join(key); lead {
-			f.fill(fn, r)
+			f.fill(fn, r, &h.entries)
 			h.reads.close(key, f)
 			close(f.done)
 		} else {
@@ -133,21 +134,92 @@ func (h *Handler) serveRead(w gohttp.ResponseWriter, r *gohttp.Request, q *struc
 const gzipMinSize = 1024
 
 // fill runs the RPC and encodes its result.
-func (f *readFlight) fill(fn readFunc, r *gohttp.Request) {
+func (f *readFlight) fill(fn readFunc, r *gohttp.Request, memo *entryMemo) {
 	out, meta, err := fn()
 	if err != nil {
 		f.err = err
 		return
 	}
 	f.meta = *meta
-	if _, pretty := queryOf(r)["pretty"]; pretty {
+	_, pretty := queryOf(r)["pretty"]
+	switch list, ok := out.(structs.CheckServiceNodes); {
+	case pretty:
 		f.body, err = json.MarshalIndent(out, "", "    ")
-	} else {
+	case ok:
+		f.body, err = memo.encode(r.URL.Path, list)
+	default:
 		f.body, err = json.Marshal(out)
 	}
 	if err != nil {
 		f.err = fmt.Errorf("encode response: %w", err)
 	}
+}
+
+// entryMemo keeps the JSON of each /v1/health/service entry from the last
+// reply of each path. The state store hands out the same immutable Node,
+// Service and Checks for an instance until something about it changes
+// (state.healthMemo), so their identity names one exact encoding: after a
+// check flip on a service of 5,000 instances, one entry is encoded and
+// 4,999 are copied. A reply that crossed the network between agents has
+// fresh pointers and is simply encoded in full.
+type entryMemo struct {
+	mu sync.Mutex
+	m  map[string]map[entryKey][]byte
+}
+
+// entryKey identifies an entry by its parts. Holding the pointers keeps
+// them alive, so an address is never reused for other content while it is
+// a key.
+type entryKey struct {
+	node    *structs.Node
+	service *structs.NodeService
+	checks  **structs.HealthCheck // the Checks slice's array
+	n       int
+}
+
+// maxMemoPaths bounds the memo: past it, it starts over.
+const maxMemoPaths = 512
+
+// encode returns exactly what json.Marshal(list) would.
+func (em *entryMemo) encode(path string, list structs.CheckServiceNodes) ([]byte, error) {
+	em.mu.Lock()
+	old := em.m[path]
+	em.mu.Unlock()
+	next := make(map[entryKey][]byte, len(list))
+	size := 2
+	for _, b := range old {
+		size += len(b) + 1
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	buf.WriteByte('[')
+	for i, e := range list {
+		k := entryKey{node: e.Node, service: e.Service, checks: unsafe.SliceData(e.Checks), n: len(e.Checks)}
+		b, ok := old[k]
+		if !ok {
+			var err error
+			if b, err = json.Marshal(e); err != nil {
+				return nil, err
+			}
+		}
+		next[k] = b
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(b)
+	}
+	buf.WriteByte(']')
+	em.mu.Lock()
+	defer em.mu.Unlock()
+	switch {
+	case len(next) == 0:
+		delete(em.m, path)
+	default:
+		if em.m == nil || len(em.m) >= maxMemoPaths {
+			em.m = map[string]map[entryKey][]byte{}
+		}
+		em.m[path] = next
+	}
+	return buf.Bytes(), nil
 }
 
 // acceptsGzip tells whether the client listed gzip in Accept-Encoding

@@ -47,9 +47,10 @@ type Handler struct {
 	logger  hclog.Logger
 	exact   map[string]*route
 	prefix  []*route
-	// reads lets identical blocking reads share one RPC and one encoding
-	// (read.go).
-	reads readFlights
+	// reads lets identical blocking reads share one RPC and one encoding;
+	// entries remembers the JSON of health entries (read.go).
+	reads   readFlights
+	entries entryMemo
 }
 
 // handlerFunc returns the value to encode as JSON, or an error. A nil value

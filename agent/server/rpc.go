@@ -142,6 +142,9 @@ func (s *Server) blockingQuery(q *structs.QueryOptions, m *structs.QueryMeta, fn
 		st := s.fsm.State()
 		ws := memdb.NewWatchSet()
 		ws.Add(st.AbandonCh())
+		// A shutting-down server must not keep blocked readers for the
+		// rest of their wait: they get what there is now.
+		ws.Add(s.shutdownCh)
 		err := fn(ws, st)
 		s.setQueryMeta(m)
 		if m.Index == 0 {
@@ -155,6 +158,11 @@ func (s *Server) blockingQuery(q *structs.QueryOptions, m *structs.QueryMeta, fn
 		if ws.WatchCtx(ctx) != nil {
 			// Timed out: return what we have, as Consul does.
 			return nil
+		}
+		select {
+		case <-s.shutdownCh:
+			return nil
+		default:
 		}
 	}
 }
