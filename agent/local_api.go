@@ -16,6 +16,11 @@ func (a *Agent) AgentLocalServices() map[string]*structs.NodeService {
 	return a.local.state.Services()
 }
 
+// AgentLocalService returns a copy of one of this agent's services, or nil.
+func (a *Agent) AgentLocalService(id string) *structs.NodeService {
+	return a.local.state.Service(id)
+}
+
 // AgentLocalChecks returns copies of this agent's checks by ID.
 func (a *Agent) AgentLocalChecks() map[string]*structs.HealthCheck {
 	return a.local.state.Checks()

@@ -34,6 +34,10 @@ const (
 type agentLocal struct {
 	state *local.State
 
+	// files orders writes to the persisted registration files (see
+	// persistLater); taken after mu, never before.
+	files fileLocks
+
 	// mu serialises changes, so runners, local state and the files in
 	// data_dir always agree.
 	mu       sync.Mutex

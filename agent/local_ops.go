@@ -24,10 +24,23 @@ func (a *Agent) addService(def *structs.ServiceDefinition, source, token string,
 
 	l := &a.local
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	flush, err := a.addServiceLocked(def, ns, defs, source, token, replaceChecks, persist)
+	l.mu.Unlock()
+	// The files are written after the state lock is released, so
+	// concurrent registrations fsync in parallel instead of queueing
+	// behind each other; flush holds the files' locks, taken under the
+	// state lock, so file order still follows state order.
+	if flush != nil {
+		flush()
+	}
+	return err
+}
+
+func (a *Agent) addServiceLocked(def *structs.ServiceDefinition, ns *structs.NodeService, defs []*structs.CheckDefinition, source, token string, replaceChecks, persist bool) (func(), error) {
+	l := &a.local
 	for _, cd := range defs {
 		if err := a.checkAllowedLocked(cd, source); err != nil {
-			return err
+			return nil, err
 		}
 	}
 
@@ -49,7 +62,7 @@ func (a *Agent) addService(def *structs.ServiceDefinition, source, token string,
 			}
 		}
 		if id == structs.SerfCheckID {
-			return &structs.AgentError{Code: http.StatusBadRequest, Msg: fmt.Sprintf("check ID %q is reserved for the cluster's own health check", id)}
+			return nil, &structs.AgentError{Code: http.StatusBadRequest, Msg: fmt.Sprintf("check ID %q is reserved for the cluster's own health check", id)}
 		}
 		name := cd.Name
 		if name == "" {
@@ -84,22 +97,24 @@ func (a *Agent) addService(def *structs.ServiceDefinition, source, token string,
 		}
 	}
 	if err := l.state.AddServiceWithChecks(ns, token, specs); err != nil {
-		return &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
+		return nil, &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
 	}
 	l.services[ns.ID] = &serviceRecord{source: source, token: token, def: def}
 	for _, p := range plan {
 		l.checks[p.hc.CheckID] = &checkRecord{source: source, token: orToken(p.def.Token, token), def: p.def, check: p.hc}
 		a.startRunnerLocked(p.hc, p.def, orToken(p.def.Token, token))
 	}
-	if persist {
-		bare := *def
-		bare.Check, bare.Checks = nil, nil
-		a.persistService(ns.ID, &bare, token)
-		for _, p := range plan {
-			a.persistCheck(p.hc, p.def, orToken(p.def.Token, token))
-		}
+	if !persist || l.persistDir == "" {
+		return nil, nil
 	}
-	return nil
+	bare := *def
+	bare.Check, bare.Checks = nil, nil
+	files := []persistedFile{{kind: "services", id: ns.ID, v: persistedService{Token: token, Service: &bare}}}
+	for _, p := range plan {
+		hc := *p.hc
+		files = append(files, persistedFile{kind: "checks", id: hc.CheckID, v: persistedCheck{Token: orToken(p.def.Token, token), Check: &hc, Definition: p.def}})
+	}
+	return a.persistLater(files), nil
 }
 
 func orToken(tok, fallback string) string {

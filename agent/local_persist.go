@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"conclave/agent/checks"
 	"conclave/agent/structs"
@@ -43,8 +45,35 @@ func (a *Agent) persist(kind, id string, v any) {
 	if a.local.persistDir == "" {
 		return
 	}
-	path := a.persistPath(kind, id)
-	buf, err := json.Marshal(v)
+	a.persistLater([]persistedFile{{kind: kind, id: id, v: v}})()
+}
+
+// persistedFile is one registration to write to data_dir.
+type persistedFile struct {
+	kind, id string
+	v        any
+}
+
+// persistLater takes the files' locks now (the caller holds the state
+// lock, which fixes the order of writes to one file) and returns a
+// function that writes them and releases the locks; it may run after the
+// state lock is released.
+func (a *Agent) persistLater(files []persistedFile) func() {
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = a.persistPath(f.kind, f.id)
+	}
+	unlock := a.local.lockFiles(paths)
+	return func() {
+		defer unlock()
+		for i, f := range files {
+			a.writePersisted(paths[i], f)
+		}
+	}
+}
+
+func (a *Agent) writePersisted(path string, f persistedFile) {
+	buf, err := json.Marshal(f.v)
 	if err == nil {
 		err = os.MkdirAll(filepath.Dir(path), 0o700)
 	}
@@ -53,7 +82,35 @@ func (a *Agent) persist(kind, id string, v any) {
 	}
 	if err != nil {
 		// The registration stands; only a restart would lose it.
-		a.logger.Warn("persisting a registration failed; it will not survive a restart", "kind", kind, "id", id, "error", err)
+		a.logger.Warn("persisting a registration failed; it will not survive a restart", "kind", f.kind, "id", f.id, "error", err)
+	}
+}
+
+// fileLocks order writes and removals of one persisted file. Paths map
+// onto a fixed set of stripes; lockFiles takes each stripe once, in
+// index order, so two callers never wait on each other in a cycle.
+type fileLocks [64]sync.Mutex
+
+func (l *agentLocal) lockFiles(paths []string) (unlock func()) {
+	var idx []int
+	seen := map[int]bool{}
+	for _, p := range paths {
+		h := fnv.New32a()
+		h.Write([]byte(p))
+		i := int(h.Sum32() % uint32(len(l.files)))
+		if !seen[i] {
+			seen[i] = true
+			idx = append(idx, i)
+		}
+	}
+	sort.Ints(idx)
+	for _, i := range idx {
+		l.files[i].Lock()
+	}
+	return func() {
+		for _, i := range idx {
+			l.files[i].Unlock()
+		}
 	}
 }
 
@@ -61,7 +118,9 @@ func (a *Agent) unpersist(kind, id string) {
 	if a.local.persistDir == "" {
 		return
 	}
-	if err := os.Remove(a.persistPath(kind, id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	path := a.persistPath(kind, id)
+	defer a.local.lockFiles([]string{path})()
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		a.logger.Warn("removing a persisted registration failed", "kind", kind, "id", id, "error", err)
 	}
 }

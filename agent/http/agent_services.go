@@ -26,6 +26,9 @@ import (
 type agentLocalBackend interface {
 	// AgentLocalServices and AgentLocalChecks return copies by ID.
 	AgentLocalServices() map[string]*structs.NodeService
+	// AgentLocalService returns a copy of one service, or nil; lookups of
+	// one ID must not copy every service (registration is a hot path).
+	AgentLocalService(id string) *structs.NodeService
 	AgentLocalChecks() map[string]*structs.HealthCheck
 	// AgentLocalWatch returns a channel closed at the next change of
 	// services or checks (hash-based blocking reads).
@@ -160,7 +163,7 @@ func (h *Handler) agentService(w gohttp.ResponseWriter, r *gohttp.Request) (any,
 	for {
 		// Watch before reading, so a change in between is not missed.
 		watch := h.backend.AgentLocalWatch()
-		s := h.backend.AgentLocalServices()[id]
+		s := h.backend.AgentLocalService(id)
 		if s == nil {
 			return nil, &codedError{code: gohttp.StatusNotFound, msg: fmt.Sprintf("unknown service ID: %s", id)}
 		}
@@ -269,7 +272,7 @@ func (h *Handler) agentServiceRegister(_ gohttp.ResponseWriter, r *gohttp.Reques
 		return nil, structs.ErrPermissionDenied
 	}
 	// Taking over an ID also needs write on the service it replaces.
-	if old := h.backend.AgentLocalServices()[def.NodeService().ID]; old != nil && !authz.ServiceWrite(old.Service) {
+	if old := h.backend.AgentLocalService(def.NodeService().ID); old != nil && !authz.ServiceWrite(old.Service) {
 		return nil, structs.ErrPermissionDenied
 	}
 	vals := queryOf(r)
@@ -288,7 +291,7 @@ func (h *Handler) agentServiceRegister(_ gohttp.ResponseWriter, r *gohttp.Reques
 // lookupService finds a local service for an update, or answers 404 with
 // Consul's message.
 func (h *Handler) lookupService(id string) (*structs.NodeService, error) {
-	s := h.backend.AgentLocalServices()[id]
+	s := h.backend.AgentLocalService(id)
 	if s == nil {
 		return nil, &codedError{code: gohttp.StatusNotFound,
 			msg: fmt.Sprintf("Unknown service ID %q. Ensure that the service ID is passed, not the service name.", id)}
@@ -398,7 +401,7 @@ func (h *Handler) agentCheckRegister(_ gohttp.ResponseWriter, r *gohttp.Request)
 	node, _ := h.backend.AgentLocalInfo()
 	target := &structs.HealthCheck{}
 	if def.ServiceID != "" {
-		s := h.backend.AgentLocalServices()[def.ServiceID]
+		s := h.backend.AgentLocalService(def.ServiceID)
 		if s == nil {
 			return nil, &codedError{code: gohttp.StatusNotFound, msg: fmt.Sprintf("ServiceID %q does not exist", def.ServiceID)}
 		}
@@ -580,7 +583,7 @@ func (h *Handler) agentHealthServiceByID(w gohttp.ResponseWriter, r *gohttp.Requ
 	if err != nil {
 		return nil, err
 	}
-	s := h.backend.AgentLocalServices()[id]
+	s := h.backend.AgentLocalService(id)
 	if s == nil {
 		reason := fmt.Sprintf("ServiceId %s not found", id)
 		writeHealth(w, r, gohttp.StatusNotFound, reason, &agentServiceHealth{AggregatedStatus: structs.HealthCritical, Checks: []*structs.HealthCheck{}})

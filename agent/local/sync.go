@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	"conclave/agent/structs"
@@ -290,6 +291,9 @@ func copyStringMap(m map[string]string) map[string]string {
 	return out
 }
 
+// maxConcurrentSyncOps bounds the catalog writes one sync has in flight.
+const maxConcurrentSyncOps = 64
+
 // syncChangesLocked pushes every out-of-sync entry: the node first, then
 // service removals and registrations, then check removals and
 // registrations. Requests carry copies, so the servers never share memory
@@ -365,29 +369,50 @@ func (s *State) syncChangesLocked() error {
 		s.logger.Debug("synced node info")
 	}
 	// Removals first, so an ID that moved between services is free again.
+	// Within a pass the requests go out concurrently (bounded): raft
+	// commits concurrent writes in one batch, so a burst of registrations
+	// costs a few commits instead of one round trip each.
+	var (
+		errMu sync.Mutex
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, maxConcurrentSyncOps)
+	)
+	keepLocked := func(err error) {
+		errMu.Lock()
+		keep(err)
+		errMu.Unlock()
+	}
 	for pass := 0; pass < 2; pass++ {
 		for _, op := range ops {
 			if (pass == 0) != (op.deregister != nil) {
 				continue
 			}
-			if op.deregister != nil {
-				err := s.rpc.RPC("Catalog.Deregister", op.deregister, &struct{}{})
-				if err != nil && !isUnknown(err) {
-					s.logger.Warn("deregistering from the catalog failed", "service", op.serviceID, "check", op.checkID, "error", err)
-					keep(err)
-					continue
+			if op.register != nil {
+				op.register.SkipNodeUpdate = nodeInSync
+			}
+			sem <- struct{}{}
+			wg.Add(1)
+			go func(op syncOp) {
+				defer func() { <-sem; wg.Done() }()
+				if op.deregister != nil {
+					err := s.rpc.RPC("Catalog.Deregister", op.deregister, &struct{}{})
+					if err != nil && !isUnknown(err) {
+						s.logger.Warn("deregistering from the catalog failed", "service", op.serviceID, "check", op.checkID, "error", err)
+						keepLocked(err)
+						return
+					}
+					s.doneDeregister(op)
+					return
 				}
-				s.doneDeregister(op)
-				continue
-			}
-			op.register.SkipNodeUpdate = nodeInSync
-			if err := s.rpc.RPC("Catalog.Register", op.register, &struct{}{}); err != nil {
-				s.logger.Warn("registering in the catalog failed", "service", op.serviceID, "check", op.checkID, "error", err)
-				keep(err)
-				continue
-			}
-			s.doneRegister(op)
+				if err := s.rpc.RPC("Catalog.Register", op.register, &struct{}{}); err != nil {
+					s.logger.Warn("registering in the catalog failed", "service", op.serviceID, "check", op.checkID, "error", err)
+					keepLocked(err)
+					return
+				}
+				s.doneRegister(op)
+			}(op)
 		}
+		wg.Wait()
 	}
 	return firstErr
 }
