@@ -13,9 +13,11 @@
 //
 // The tests (see the _test files) are:
 //
-//   - TestLinearizable: the check above; ~20 s of load in `make test`, a
-//     long run with more clients and faults in `make jepsen`
-//     (CONCLAVE_JEPSEN=long).
+//   - TestLinearizable: the check above; ~20 s of load in `make test`
+//     (in network namespaces with partitions too when run as root, else on
+//     loopback), and in `make jepsen` (CONCLAVE_JEPSEN=long) two minutes
+//     each of default reads, ?consistent reads and partitions, with more
+//     clients and longer faults.
 //   - TestLeaderLoss: SIGKILL the leader of 3 servers; a new one takes over
 //     and every acknowledged write is still there.
 //   - TestPartition: network namespaces; the leader is cut off, the

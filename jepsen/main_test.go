@@ -3,7 +3,6 @@ package jepsen
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"testing"
@@ -15,8 +14,9 @@ import (
 //	CONCLAVE_JEPSEN=long            the `make jepsen` run: minutes of load, more
 //	                                clients and faults, every read mode
 //	CONCLAVE_JEPSEN_DURATION=90s    load per linearizability run (overrides)
-//	CONCLAVE_JEPSEN_SERVERS=1|3     cluster size (default: 3 when the binary
-//	                                has cluster support, else 1)
+//	CONCLAVE_JEPSEN_SERVERS=n       cluster size (default 3; 1 runs a single
+//	                                bootstrapped server, skipping the tests
+//	                                that need a cluster)
 //	CONCLAVE_JEPSEN_SEED=n          repeat a run's choice of ops and faults
 //	CONCLAVE_JEPSEN_BIN=path        test this binary instead of building one
 //	CONCLAVE_JEPSEN_BROKEN_BIN=path the -tags jepsen_broken build to use
@@ -69,38 +69,27 @@ func brokenBinary(t *testing.T) string {
 	return brokenBin
 }
 
-var (
-	sizeOnce sync.Once
-	size     int
-)
-
-// clusterSize is the number of servers the tests run. Until client agents
-// and multi-server clusters existed, the binary could only run one
-// bootstrapped server; the `members` command arrived with them, so its
-// presence says which to run.
+// clusterSize is the number of servers the tests run: 3, unless
+// CONCLAVE_JEPSEN_SERVERS says otherwise (1 runs the linearizability
+// check against a single bootstrapped server).
 func clusterSize(t *testing.T) int {
 	t.Helper()
-	sizeOnce.Do(func() {
-		if s := os.Getenv("CONCLAVE_JEPSEN_SERVERS"); s != "" {
-			size, _ = strconv.Atoi(s)
-			return
-		}
-		size = 1
-		if exec.Command(binary, "members", "--help").Run() == nil {
-			size = 3
-		}
-	})
-	if size < 1 {
-		t.Fatalf("CONCLAVE_JEPSEN_SERVERS=%q: want a positive number", os.Getenv("CONCLAVE_JEPSEN_SERVERS"))
+	s := os.Getenv("CONCLAVE_JEPSEN_SERVERS")
+	if s == "" {
+		return 3
 	}
-	return size
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("CONCLAVE_JEPSEN_SERVERS=%q: want a positive number", s)
+	}
+	return n
 }
 
 // needCluster skips a test that only makes sense with several servers.
 func needCluster(t *testing.T) {
 	t.Helper()
-	if clusterSize(t) < 3 {
-		t.Skip("needs a 3-server cluster: this binary runs only a single bootstrapped server (no `members` command yet); set CONCLAVE_JEPSEN_SERVERS=3 to force")
+	if n := clusterSize(t); n < 3 {
+		t.Skipf("needs a 3-server cluster; CONCLAVE_JEPSEN_SERVERS=%d", n)
 	}
 }
 

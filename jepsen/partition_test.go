@@ -88,7 +88,7 @@ func TestPartition(t *testing.T) {
 	mwg.Wait()
 	t.Logf("minority %s: %s", old.Name, minority.summary())
 	if len(minority.acked) > 0 {
-		t.Errorf("minority %s acknowledged %d write(s) while cut off: %v", old.Name, len(minority.acked), minority.acked)
+		t.Errorf("minority %s acknowledged %d write(s) while cut off, first %v", old.Name, len(minority.acked), first(minority.acked, 5))
 	}
 
 	if err := nn.Heal(old.Index); err != nil {
@@ -121,7 +121,7 @@ func TestPartition(t *testing.T) {
 		return nil
 	})
 	if err != nil {
-		t.Errorf("nodes did not converge after healing: %v", err)
+		t.Fatalf("nodes did not converge after healing: %v", err)
 	}
 	t.Logf("converged: %d acknowledged writes on every node", len(acked))
 }

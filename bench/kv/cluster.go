@@ -272,8 +272,20 @@ func (b *bench) runConclaveCluster(ctx context.Context) error {
 
 	t := &httpTarget{hc: &http.Client{Transport: newTransport(b.o.clients), Timeout: 10 * time.Second}, urls: map[string]string{}}
 	defer t.hc.CloseIdleConnections()
+	via := servers
+	if b.o.clusterVia == "leader" {
+		// Diagnostic: no follower forwarding at all.
+		hc := &http.Client{Transport: newTransport(4), Timeout: 2 * time.Second}
+		leader, err := clusterHealthy(ctx, hc, servers, len(servers))
+		hc.CloseIdleConnections()
+		if err != nil {
+			return err
+		}
+		via = []*agentSpec{leader}
+		fmt.Printf("conclave: every request goes to the leader, %s (-cluster-via leader)\n", leader.name)
+	}
 	for i, k := range b.keys {
-		t.urls[k] = servers[i%len(servers)].base() + "/v1/kv/" + k
+		t.urls[k] = via[i%len(via)].base() + "/v1/kv/" + k
 	}
 	if err := b.runLoad(ctx, t); err != nil {
 		return err

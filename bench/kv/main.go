@@ -46,6 +46,7 @@ type options struct {
 	scenario     string
 	agents       int
 	failoverRuns int
+	clusterVia   string
 }
 
 func parseFlags() options {
@@ -68,6 +69,7 @@ func parseFlags() options {
 	flag.StringVar(&o.scenario, "scenario", "kv", "what to run: kv (single node vs etcd), cluster (3 servers vs 3 etcd members), gossip (50 agents: membership, failure detection, client RSS), failover (leader kill to first write)")
 	flag.IntVar(&o.agents, "agents", 50, "agents in -scenario gossip (1 server, the rest clients)")
 	flag.IntVar(&o.failoverRuns, "failover-runs", 5, "leader kills in -scenario failover")
+	flag.StringVar(&o.clusterVia, "cluster-via", "spread", "-scenario cluster: send conclave requests to all servers (spread) or only to the leader (leader, a diagnostic)")
 	flag.Parse()
 	switch o.scenario {
 	case "kv", "cluster", "gossip", "failover":
