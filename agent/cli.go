@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -29,6 +30,7 @@ func (CLI) Run(fs *pflag.FlagSet, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	tuneGC()
 	level := hclog.LevelFromString(cfg.LogLevel)
 	logger := hclog.New(&hclog.LoggerOptions{
 		Name:   "agent",
@@ -134,4 +136,14 @@ func (a *Agent) banner() string {
 	}
 	fmt.Fprintf(&b, "\n==> Log data will now stream in as it occurs:\n\n")
 	return b.String()
+}
+
+// tuneGC trades memory for CPU on the request path. The agent's live heap
+// is small (a few MB idle), so collecting at 4x the live heap instead of
+// 2x still keeps it small, and write-heavy load spent about a tenth of its
+// CPU in the collector at Go's default. GOGC in the environment wins.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(300)
+	}
 }
