@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"conclave/agent/structs"
 )
 
 // A setter converts one decoded value and stores it in c. The value comes
@@ -221,22 +223,4 @@ func asBlock(v any) (map[string]any, bool) {
 }
 
 // show renders a decoded value for an error message.
-func show(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return strconv.Quote(x)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool, int, int64:
-		return fmt.Sprint(x)
-	case map[string]any:
-		return "an object"
-	case []map[string]any:
-		return "a block"
-	case []any, []string:
-		return "a list"
-	}
-	return fmt.Sprintf("a %T", v)
-}
+func show(v any) string { return structs.ShowValue(v) }

@@ -340,7 +340,7 @@ func asObject(path string, v any) (map[string]any, error) {
 		}
 		return out, nil
 	}
-	return nil, defErr(path, "%s is not an object", showValue(v))
+	return nil, defErr(path, "%s is not an object", ShowValue(v))
 }
 
 // asObjectList accepts a list of objects; one object counts as a list of
@@ -358,13 +358,13 @@ func asObjectList(path string, v any) ([]any, error) {
 	case map[string]any:
 		return []any{l}, nil
 	}
-	return nil, defErr(path, "%s is not a list of objects", showValue(v))
+	return nil, defErr(path, "%s is not a list of objects", ShowValue(v))
 }
 
 func decString(path string, v any, dst *string) error {
 	s, ok := v.(string)
 	if !ok {
-		return defErr(path, "%s is not a string", showValue(v))
+		return defErr(path, "%s is not a string", ShowValue(v))
 	}
 	*dst = s
 	return nil
@@ -382,7 +382,7 @@ func decBool(path string, v any, dst *bool) error {
 			return nil
 		}
 	}
-	return defErr(path, "%s is not a boolean (true or false)", showValue(v))
+	return defErr(path, "%s is not a boolean (true or false)", ShowValue(v))
 }
 
 // decInt accepts a whole number, also written as a string.
@@ -407,7 +407,7 @@ func decInt(path string, v any, dst *int) error {
 			return nil
 		}
 	}
-	return defErr(path, "%s is not an integer", showValue(v))
+	return defErr(path, "%s is not an integer", ShowValue(v))
 }
 
 // decDuration accepts a Go duration string ("10s", "1m30s"), as Consul's
@@ -427,7 +427,7 @@ func decDuration(path string, v any, dst *time.Duration) error {
 			return nil
 		}
 	}
-	return defErr(path, `%s is not a duration (such as "10s" or "5m")`, showValue(v))
+	return defErr(path, `%s is not a duration (such as "10s" or "5m")`, ShowValue(v))
 }
 
 func decStrings(path string, v any, dst *[]string) error {
@@ -443,14 +443,14 @@ func decStrings(path string, v any, dst *[]string) error {
 		for i, e := range l {
 			s, ok := e.(string)
 			if !ok {
-				return defErr(fmt.Sprintf("%s[%d]", path, i), "%s is not a string", showValue(e))
+				return defErr(fmt.Sprintf("%s[%d]", path, i), "%s is not a string", ShowValue(e))
 			}
 			out = append(out, s)
 		}
 		*dst = out
 		return nil
 	}
-	return defErr(path, "%s is not a list of strings", showValue(v))
+	return defErr(path, "%s is not a list of strings", ShowValue(v))
 }
 
 // decStringMap reads user-chosen keys (meta): keys keep their case; numbers
@@ -472,7 +472,7 @@ func decStringMap(path string, v any, dst *map[string]string) error {
 		case float64:
 			out[k] = strconv.FormatFloat(x, 'f', -1, 64)
 		default:
-			return defErr(joinPath(path, k), "%s is not a string", showValue(e))
+			return defErr(joinPath(path, k), "%s is not a string", ShowValue(e))
 		}
 	}
 	*dst = out
@@ -704,8 +704,9 @@ func (d *defDecoder) check(path string, v any) (*CheckDefinition, error) {
 	return c, nil
 }
 
-// showValue renders a decoded value for an error message.
-func showValue(v any) string {
+// ShowValue renders a decoded config value for an error message; the
+// config loader uses it too, so every config error reads the same.
+func ShowValue(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "null"
