@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/rpc"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	msgpackrpc "github.com/hashicorp/net-rpc-msgpackrpc/v2"
@@ -38,39 +39,121 @@ func NewServerCodec(conn io.ReadWriteCloser) rpc.ServerCodec {
 	return msgpackrpc.NewCodecFromHandle(true, true, conn, structs.MsgpackHandle)
 }
 
-// ConnPool keeps one yamux session per server address and opens a stream
-// per call, so calls to one server share a TCP connection without blocking
-// each other. It is safe for concurrent use.
+// ConnPool keeps one yamux session per server address and, on it, a few
+// long-lived net/rpc clients. net/rpc pipelines calls on one stream (the
+// server answers each in its own goroutine), so a forwarded request costs
+// one message each way instead of a new stream and codec per call, and a
+// blocking query holds up nobody. It is safe for concurrent use.
 type ConnPool struct {
 	// Timeout bounds dialing a server.
 	Timeout time.Duration
 
 	mu       sync.Mutex
 	sessions map[string]*yamux.Session
+	clients  map[string]*clientSet
 	closed   bool
+}
+
+// clientsPerServer spreads calls over a few streams so one large reply
+// does not delay every other call to that server.
+const clientsPerServer = 4
+
+type clientSet struct {
+	clients []*rpc.Client
+	streams []net.Conn
+	next    atomic.Uint32
+}
+
+// close ends the set by closing its streams. Client.Close is not used: the
+// msgpack codec's Close races with the client's reader goroutine; a closed
+// stream ends that goroutine and fails pending calls cleanly instead.
+func (cs *clientSet) close() {
+	for _, s := range cs.streams {
+		s.Close()
+	}
+}
+
+func (cs *clientSet) pick() *rpc.Client {
+	return cs.clients[cs.next.Add(1)%uint32(len(cs.clients))]
 }
 
 // New returns an empty pool.
 func New() *ConnPool {
-	return &ConnPool{Timeout: 10 * time.Second, sessions: map[string]*yamux.Session{}}
+	return &ConnPool{Timeout: 10 * time.Second, sessions: map[string]*yamux.Session{}, clients: map[string]*clientSet{}}
 }
 
 // RPC calls method on the server at addr.
 func (p *ConnPool) RPC(addr, method string, args, reply any) error {
-	stream, err := p.stream(addr)
+	return p.RPCTimeout(addr, method, args, reply, 0)
+}
+
+// RPCTimeout is RPC with a bound on the whole call: a server that accepted
+// the connection but never answers (stopped, partitioned after the dial)
+// costs at most timeout, not the minutes TCP and yamux keep-alives take to
+// notice. Zero means no bound. A call that fails in transport or times out
+// drops the session: the server is presumed gone.
+func (p *ConnPool) RPCTimeout(addr, method string, args, reply any, timeout time.Duration) error {
+	cs, err := p.clientsFor(addr)
 	if err != nil {
 		return fmt.Errorf("rpc %s to %s: %w", method, addr, err)
 	}
-	codec := msgpackrpc.NewCodecFromHandle(true, true, stream, structs.MsgpackHandle)
-	defer codec.Close()
-	if err := msgpackrpc.CallWithCodec(codec, method, args, reply); err != nil {
-		// A broken session must not poison later calls.
-		if _, ok := err.(rpc.ServerError); !ok {
-			p.drop(addr)
+	call := cs.pick().Go(method, args, reply, make(chan *rpc.Call, 1))
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case <-call.Done:
+	case <-expired:
+		// Closing the session ends the call; wait for it so nothing
+		// writes into reply after we return.
+		p.drop(addr)
+		<-call.Done
+		return fmt.Errorf("rpc %s to %s: no answer within %v", method, addr, timeout)
+	}
+	if err := call.Error; err != nil {
+		if _, ok := err.(rpc.ServerError); ok {
+			return err
 		}
-		return err
+		p.drop(addr)
+		return fmt.Errorf("rpc %s to %s: %w", method, addr, err)
 	}
 	return nil
+}
+
+func (p *ConnPool) clientsFor(addr string) (*clientSet, error) {
+	p.mu.Lock()
+	cs := p.clients[addr]
+	p.mu.Unlock()
+	if cs != nil {
+		return cs, nil
+	}
+	cs = &clientSet{}
+	for i := 0; i < clientsPerServer; i++ {
+		stream, err := p.stream(addr)
+		if err != nil {
+			cs.close()
+			return nil, err
+		}
+		cs.streams = append(cs.streams, stream)
+		cs.clients = append(cs.clients, rpc.NewClientWithCodec(
+			msgpackrpc.NewCodecFromHandle(true, true, stream, structs.MsgpackHandle)))
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		cs.close()
+		return nil, fmt.Errorf("pool is shut down")
+	}
+	if old := p.clients[addr]; old != nil {
+		// Another caller won the race: use its set.
+		cs.close()
+		return old, nil
+	}
+	p.clients[addr] = cs
+	return cs, nil
 }
 
 func (p *ConnPool) stream(addr string) (net.Conn, error) {
@@ -112,6 +195,14 @@ func (p *ConnPool) stream(addr string) (net.Conn, error) {
 func (p *ConnPool) drop(addr string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.dropLocked(addr)
+}
+
+func (p *ConnPool) dropLocked(addr string) {
+	if cs := p.clients[addr]; cs != nil {
+		cs.close()
+		delete(p.clients, addr)
+	}
 	if s := p.sessions[addr]; s != nil {
 		s.Close()
 		delete(p.sessions, addr)
@@ -123,8 +214,10 @@ func (p *ConnPool) Shutdown() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closed = true
-	for a, s := range p.sessions {
-		s.Close()
-		delete(p.sessions, a)
+	for a := range p.clients {
+		p.dropLocked(a)
+	}
+	for a := range p.sessions {
+		p.dropLocked(a)
 	}
 }

@@ -72,13 +72,10 @@ func (s *Server) serveMultiplex(conn net.Conn) {
 }
 
 func (s *Server) serveStream(srv *rpc.Server, stream net.Conn) {
-	codec := pool.NewServerCodec(stream)
-	defer codec.Close()
-	for {
-		if err := srv.ServeRequest(codec); err != nil {
-			return
-		}
-	}
+	// ServeCodec answers each request in its own goroutine: a client
+	// pipelines many calls on one stream, and a blocking query must not
+	// hold up the calls behind it.
+	srv.ServeCodec(pool.NewServerCodec(stream))
 }
 
 // raftLayer is raft's StreamLayer over the shared server port.
