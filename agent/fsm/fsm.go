@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-msgpack/v2/codec"
@@ -22,7 +23,16 @@ type FSM struct {
 	// mu guards state, which Restore swaps for a new store.
 	mu    sync.RWMutex
 	state *state.Store
+
+	// applied is the index of the last command whose effect is in the
+	// state store. raft's own AppliedIndex counts entries handed to the
+	// FSM goroutine, possibly before they are applied, so reads that must
+	// see an index (follower reads) wait on this one instead.
+	applied atomic.Uint64
 }
+
+// AppliedIndex is the index of the last command the state store reflects.
+func (f *FSM) AppliedIndex() uint64 { return f.applied.Load() }
 
 // New returns an FSM over an empty store.
 func New(logger hclog.Logger) *FSM {
@@ -45,7 +55,9 @@ func (f *FSM) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand || len(l.Data) == 0 {
 		return nil
 	}
-	return f.apply(f.State(), l.Index, l.Data)
+	out := f.apply(f.State(), l.Index, l.Data)
+	f.applied.Store(l.Index)
+	return out
 }
 
 // ApplyBatch applies a leader batch in order. Runs of KV writes share one
@@ -82,6 +94,15 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		out[i] = f.apply(st, l.Index, l.Data)
 	}
 	flush()
+	// Only now is the whole batch in the store; raft answers the writers
+	// after this returns, so an acknowledged write is always at or below
+	// AppliedIndex.
+	for i := len(logs) - 1; i >= 0; i-- {
+		if logs[i].Type == raft.LogCommand {
+			f.applied.Store(logs[i].Index)
+			break
+		}
+	}
 	return out
 }
 
@@ -246,6 +267,10 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	old := f.state
 	f.state = st
 	f.mu.Unlock()
+	// The snapshot holds every command up to at least its highest table
+	// index; a lower figure than the truth only makes a follower read wait
+	// for the next write or fall back to the leader, never read stale.
+	f.applied.Store(hdr.LastIndex)
 	old.Abandon()
 	return nil
 }

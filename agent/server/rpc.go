@@ -68,6 +68,9 @@ func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (
 	if info.IsRead() && info.AllowStaleRead() {
 		return false, nil
 	}
+	if s.followerRead(args) {
+		return false, nil
+	}
 	return s.forwardLeader(method, info, args, reply)
 }
 
@@ -171,7 +174,7 @@ func (s *Server) blockingQuery(q *structs.QueryOptions, m *structs.QueryMeta, fn
 // anywhere; default reads need a leader that has caught up; consistent reads
 // also confirm leadership with a quorum.
 func (s *Server) readReady(q *structs.QueryOptions) error {
-	if q.AllowStale {
+	if q.AllowStale || q.ReadIndexed() {
 		return nil
 	}
 	if q.RequireConsistent {

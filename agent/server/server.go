@@ -74,6 +74,8 @@ type Server struct {
 	// readyForReads is set once a new leader has applied a barrier, so its
 	// state includes every committed entry before it answers reads.
 	readyForReads atomic.Bool
+	// readIndexes batches followers' read-index requests (readindex.go).
+	readIndexes readIndexBatcher
 	// leaderNotify receives raft's leadership changes.
 	leaderNotify chan bool
 	// cluster is gossip, the router and autopilot (cluster.go).

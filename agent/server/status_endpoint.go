@@ -37,3 +37,24 @@ func (st *Status) Peers(args *structs.DCSpecificRequest, reply *[]string) error 
 
 // Ping lets another agent check that this server answers RPC.
 func (st *Status) Ping(args struct{}, reply *struct{}) error { return nil }
+
+// ReadIndex returns the leader's FSM applied index, for a follower about to
+// serve a default read from its own state (see followerRead). Every write
+// the leader has acknowledged is at or below it.
+func (st *Status) ReadIndex(args *structs.DCSpecificRequest, reply *uint64) error {
+	if !st.srv.IsLeader() {
+		return structs.ErrNoLeader
+	}
+	if !st.srv.readyForReads.Load() {
+		return structs.ErrNotReadyForReads
+	}
+	// Read the index first, then confirm leadership with a quorum: a
+	// leader that was deposed while paused must not hand out an old
+	// index. One confirmation serves a whole batch of follower reads.
+	idx := st.srv.fsm.AppliedIndex()
+	if err := st.srv.raft.VerifyLeader().Error(); err != nil {
+		return structs.ErrNoLeader
+	}
+	*reply = idx
+	return nil
+}

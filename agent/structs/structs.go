@@ -60,10 +60,25 @@ type QueryOptions struct {
 	RequireConsistent bool
 	// Filter is a go-bexpr expression applied to the result.
 	Filter string
+
+	// readIndexed is set by the server that will answer a default read
+	// from its own state after catching up to the leader's read index. It
+	// is unexported, so it never crosses the wire.
+	readIndexed bool
 }
 
 // IsRead lets the RPC layer tell reads from writes without a type switch.
 func (q *QueryOptions) IsRead() bool { return true }
+
+// Options gives the RPC layer the read options of any read request.
+func (q *QueryOptions) Options() *QueryOptions { return q }
+
+// MarkReadIndexed records that this server caught up to the leader's read
+// index for this read, so it may answer from its own state.
+func (q *QueryOptions) MarkReadIndexed() { q.readIndexed = true }
+
+// ReadIndexed tells whether MarkReadIndexed was called.
+func (q *QueryOptions) ReadIndexed() bool { return q.readIndexed }
 
 // TokenSecret returns the request's token for the authorization seam.
 func (q *QueryOptions) TokenSecret() string { return q.Token }
