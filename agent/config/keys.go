@@ -191,36 +191,8 @@ func appendStrings(field func(*Config) *[]string) setter {
 	}
 }
 
-// asBlock returns the keys of a block value. JSON gives one object; HCL v1
-// gives a list with one object per `name { ... }` block, whose keys are
-// merged in order (a later block wins).
-func asBlock(v any) (map[string]any, bool) {
-	switch b := v.(type) {
-	case map[string]any:
-		return b, true
-	case []map[string]any:
-		out := map[string]any{}
-		for _, m := range b {
-			for k, e := range m {
-				out[k] = e
-			}
-		}
-		return out, true
-	case []any:
-		out := map[string]any{}
-		for _, e := range b {
-			m, ok := e.(map[string]any)
-			if !ok {
-				return nil, false
-			}
-			for k, x := range m {
-				out[k] = x
-			}
-		}
-		return out, true
-	}
-	return nil, false
-}
+// asBlock returns the keys of a block value (see structs.MergeBlocks).
+func asBlock(v any) (map[string]any, bool) { return structs.MergeBlocks(v) }
 
 // show renders a decoded value for an error message.
 func show(v any) string { return structs.ShowValue(v) }

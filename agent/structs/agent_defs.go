@@ -316,9 +316,20 @@ func (d *defDecoder) object(path string, v any, set func(path, nk string, val an
 // asObject accepts an object: a JSON map, or HCL's list of blocks whose
 // keys are merged in order.
 func asObject(path string, v any) (map[string]any, error) {
+	if m, ok := MergeBlocks(v); ok {
+		return m, nil
+	}
+	return nil, defErr(path, "%s is not an object", ShowValue(v))
+}
+
+// MergeBlocks returns the keys of an object value as decoders deliver it:
+// JSON gives one map; HCL v1 gives a list with one map per `name { ... }`
+// block, whose keys are merged in order (a later block wins). The config
+// loader reads its own blocks with it too.
+func MergeBlocks(v any) (map[string]any, bool) {
 	switch o := v.(type) {
 	case map[string]any:
-		return o, nil
+		return o, true
 	case []map[string]any:
 		out := map[string]any{}
 		for _, m := range o {
@@ -326,21 +337,21 @@ func asObject(path string, v any) (map[string]any, error) {
 				out[k] = e
 			}
 		}
-		return out, nil
+		return out, true
 	case []any:
 		out := map[string]any{}
 		for _, e := range o {
-			m, err := asObject(path, e)
-			if err != nil {
-				return nil, err
+			m, ok := MergeBlocks(e)
+			if !ok {
+				return nil, false
 			}
 			for k, x := range m {
 				out[k] = x
 			}
 		}
-		return out, nil
+		return out, true
 	}
-	return nil, defErr(path, "%s is not an object", ShowValue(v))
+	return nil, false
 }
 
 // asObjectList accepts a list of objects; one object counts as a list of
