@@ -17,23 +17,14 @@ import (
 	"time"
 
 	"conclave/agent/structs"
+	retrypkg "conclave/internal/retry"
 )
 
-// retry calls fn until it returns nil or timeout passes (the agent's
-// testutil cannot be imported from here: it imports the agent).
+// retry is retry.Run (testutil cannot be imported here: it imports the
+// agent, which imports this package).
 func retry(t *testing.T, timeout time.Duration, fn func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still failing after %v: %v", timeout, err)
-		}
-		time.Sleep(delay)
-	}
+	retrypkg.Run(t, timeout, fn)
 }
 
 // recorder is a Notifier that keeps every result.
