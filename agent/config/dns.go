@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"conclave/internal/hostaddr"
 )
 
 // DNSConfig is the DNS interface's configuration: Consul's domain,
@@ -326,27 +328,8 @@ func (l *loader) isOwnDNS(addr netip.AddrPort) bool {
 			continue
 		}
 		ip = ip.Unmap()
-		if ip == addr.Addr() || ip.IsUnspecified() && isHostAddr(addr.Addr()) {
+		if ip == addr.Addr() || ip.IsUnspecified() && hostaddr.Is(addr.Addr()) {
 			return true
-		}
-	}
-	return false
-}
-
-// isHostAddr tells whether ip is one of this host's addresses.
-func isHostAddr(ip netip.Addr) bool {
-	if ip.IsLoopback() || ip.IsUnspecified() {
-		return true
-	}
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return false
-	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok {
-			if x, ok := netip.AddrFromSlice(n.IP); ok && x.Unmap() == ip {
-				return true
-			}
 		}
 	}
 	return false

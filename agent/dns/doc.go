@@ -15,7 +15,7 @@
 // truncation, EDNS0), recurse.go (recursors), cache.go (service results
 // kept fresh by blocking queries).
 //
-// It may import agent/structs and libraries (miekg/dns, golang.org/x/net);
+// It may import agent/structs, internal/hostaddr and libraries (miekg/dns, golang.org/x/net);
 // never agent/server, agent/state or agent/config: the agent converts its
 // configuration into Config (agent/dns_glue.go). Its tests may use
 // internal/testutil for a real agent.

@@ -13,6 +13,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/miekg/dns"
+
+	"conclave/internal/hostaddr"
 )
 
 // Server answers DNS queries on UDP and TCP listeners that share one port.
@@ -154,30 +156,11 @@ func (s *Server) isSelf(recursor string) bool {
 		if !ok || ua.Port != int(rap.Port()) {
 			continue
 		}
-		if ua.IP.IsUnspecified() && isLocalIP(rap.Addr()) {
+		if ua.IP.IsUnspecified() && hostaddr.Is(rap.Addr()) {
 			return true
 		}
 		if ip, ok := netip.AddrFromSlice(ua.IP); ok && ip.Unmap() == rap.Addr().Unmap() {
 			return true
-		}
-	}
-	return false
-}
-
-// isLocalIP tells whether ip belongs to this host.
-func isLocalIP(ip netip.Addr) bool {
-	if ip.IsLoopback() || ip.IsUnspecified() {
-		return true
-	}
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return false
-	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok {
-			if x, ok := netip.AddrFromSlice(n.IP); ok && x.Unmap() == ip.Unmap() {
-				return true
-			}
 		}
 	}
 	return false
