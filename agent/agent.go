@@ -364,3 +364,6 @@ func (a *Agent) Shutdown() error {
 	})
 	return err
 }
+
+// DebugEnabled is enable_debug: whether /debug/pprof/ answers.
+func (a *Agent) DebugEnabled() bool { return a.config.EnableDebug }

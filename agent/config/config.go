@@ -65,6 +65,11 @@ type Config struct {
 	// DisableUpdateCheck (disable_update_check) is accepted for
 	// compatibility; conclave never phones home.
 	DisableUpdateCheck bool
+	// EnableDebug (enable_debug) serves Go's runtime profiles under
+	// /debug/pprof/ to tokens with operator:read. Off by default, since a
+	// profile shows what the agent is doing; -dev turns it on, as Consul's
+	// does.
+	EnableDebug bool
 	// LeaveOnTerminate makes SIGTERM leave the cluster gracefully
 	// (leave_on_terminate). Default false.
 	LeaveOnTerminate bool

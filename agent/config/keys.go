@@ -48,6 +48,7 @@ var keys = map[string]setter{
 	"raft_trailing_logs":          setInt(func(c *Config) *int { return &c.RaftTrailingLogs }),
 
 	"disable_update_check":    setBool(func(c *Config) *bool { return &c.DisableUpdateCheck }),
+	"enable_debug":            setBool(func(c *Config) *bool { return &c.EnableDebug }),
 	"leave_on_terminate":      setBool(func(c *Config) *bool { return &c.LeaveOnTerminate }),
 	"skip_leave_on_interrupt": setBool(func(c *Config) *bool { return &c.SkipLeaveOnInterrupt }),
 

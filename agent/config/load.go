@@ -53,6 +53,7 @@ var devDefaults = []struct {
 	{"bootstrap", true},
 	{"bind_addr", "127.0.0.1"},
 	{"client_addr", "127.0.0.1"},
+	{"enable_debug", true},
 	{"performance.raft_multiplier", 1},
 	{"log_level", "debug"},
 }

@@ -108,6 +108,7 @@ func TestLoadDev(t *testing.T) {
 	want.ClientAddr = "127.0.0.1"
 	want.RaftMultiplier = 1
 	want.LogLevel = "debug"
+	want.EnableDebug = true
 	want.NodeName = hostName(t)
 	if d := diff(got, want); d != "" {
 		t.Errorf("Load(%q) differs from dev defaults:\n%s", args, d)

@@ -57,4 +57,6 @@ func (h *Handler) registerRoutes() {
 	h.handle("/v1/agent/reload", put, h.agentReload)
 	h.handle("/v1/agent/health/service/id/", get, h.agentHealthServiceByID)
 	h.handle("/v1/agent/health/service/name/", get, h.agentHealthServiceByName)
+	// Runtime profiles, with enable_debug (debug.go).
+	h.handle("/debug/pprof/", get, h.debugPprof)
 }

@@ -31,6 +31,8 @@ func (h *Handler) statusPeers(_ gohttp.ResponseWriter, r *gohttp.Request) (any, 
 type selfBackend interface {
 	// Self describes this agent for /v1/agent/self.
 	Self() *Self
+	// DebugEnabled is enable_debug: whether /debug/pprof/ answers.
+	DebugEnabled() bool
 }
 
 // agentSelf serves /v1/agent/self.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	msgpackrpc "github.com/hashicorp/net-rpc-msgpackrpc/v2"
-	"github.com/hashicorp/yamux"
 
 	"conclave/agent/structs"
 )
@@ -19,57 +18,50 @@ import (
 type RPCType byte
 
 const (
-	// RPCMultiplex: a yamux session of net/rpc streams follows.
-	RPCMultiplex RPCType = 0x02
+	// RPCNetRPC: one net/rpc conversation in msgpack follows, as after
+	// Consul's RPCConsul byte. The client pipelines calls on it.
+	RPCNetRPC RPCType = 0x00
 	// RPCRaft: the raft transport follows.
 	RPCRaft RPCType = 0x03
 )
 
-// YamuxConfig is shared by both ends so their keep-alives agree.
-func YamuxConfig() *yamux.Config {
-	c := yamux.DefaultConfig()
-	c.LogOutput = io.Discard
-	c.EnableKeepAlive = true
-	c.KeepAliveInterval = 10 * time.Second
-	return c
-}
-
-// NewServerCodec wraps a stream for the server side of net/rpc.
+// NewServerCodec wraps a connection for the server side of net/rpc.
 func NewServerCodec(conn io.ReadWriteCloser) rpc.ServerCodec {
 	return msgpackrpc.NewCodecFromHandle(true, true, conn, structs.MsgpackHandle)
 }
 
-// ConnPool keeps one yamux session per server address and, on it, a few
-// long-lived net/rpc clients. net/rpc pipelines calls on one stream (the
-// server answers each in its own goroutine), so a forwarded request costs
-// one message each way instead of a new stream and codec per call, and a
-// blocking query holds up nobody. It is safe for concurrent use.
+// ConnPool keeps a few long-lived net/rpc clients per server address, each
+// on a TCP connection of its own. net/rpc pipelines calls on a connection
+// (the server answers each in its own goroutine), so a forwarded request
+// costs one message each way, with no stream multiplexer between the codec
+// and the socket to add a goroutine hop and a second write per message;
+// and a blocking query holds up nobody. It is safe for concurrent use.
 type ConnPool struct {
 	// Timeout bounds dialing a server.
 	Timeout time.Duration
 
-	mu       sync.Mutex
-	sessions map[string]*yamux.Session
-	clients  map[string]*clientSet
-	closed   bool
+	mu      sync.Mutex
+	clients map[string]*clientSet
+	closed  bool
 }
 
-// clientsPerServer spreads calls over a few streams so one large reply
+// clientsPerServer spreads calls over a few connections so one large reply
 // does not delay every other call to that server.
 const clientsPerServer = 4
 
 type clientSet struct {
 	clients []*rpc.Client
-	streams []net.Conn
+	conns   []net.Conn
 	next    atomic.Uint32
 }
 
-// close ends the set by closing its streams. Client.Close is not used: the
-// msgpack codec's Close races with the client's reader goroutine; a closed
-// stream ends that goroutine and fails pending calls cleanly instead.
+// close ends the set by closing its connections. Client.Close is not used:
+// the msgpack codec's Close races with the client's reader goroutine; a
+// closed connection ends that goroutine and fails pending calls cleanly
+// instead.
 func (cs *clientSet) close() {
-	for _, s := range cs.streams {
-		s.Close()
+	for _, c := range cs.conns {
+		c.Close()
 	}
 }
 
@@ -79,7 +71,7 @@ func (cs *clientSet) pick() *rpc.Client {
 
 // New returns an empty pool.
 func New() *ConnPool {
-	return &ConnPool{Timeout: 10 * time.Second, sessions: map[string]*yamux.Session{}, clients: map[string]*clientSet{}}
+	return &ConnPool{Timeout: 10 * time.Second, clients: map[string]*clientSet{}}
 }
 
 // RPC calls method on the server at addr.
@@ -91,7 +83,7 @@ func (p *ConnPool) RPC(addr, method string, args, reply any) error {
 // the connection but never answers (stopped, partitioned after the dial)
 // costs at most timeout, not the minutes TCP and yamux keep-alives take to
 // notice. Zero means no bound. A call that fails in transport or times out
-// drops the session: the server is presumed gone.
+// drops the server's connections: the server is presumed gone.
 func (p *ConnPool) RPCTimeout(addr, method string, args, reply any, timeout time.Duration) error {
 	cs, err := p.clientsFor(addr)
 	if err != nil {
@@ -107,7 +99,7 @@ func (p *ConnPool) RPCTimeout(addr, method string, args, reply any, timeout time
 	select {
 	case <-call.Done:
 	case <-expired:
-		// Closing the session ends the call; wait for it so nothing
+		// Closing the connections ends the call; wait for it so nothing
 		// writes into reply after we return.
 		p.drop(addr)
 		<-call.Done
@@ -132,14 +124,14 @@ func (p *ConnPool) clientsFor(addr string) (*clientSet, error) {
 	}
 	cs = &clientSet{}
 	for i := 0; i < clientsPerServer; i++ {
-		stream, err := p.stream(addr)
+		conn, err := p.dial(addr)
 		if err != nil {
 			cs.close()
 			return nil, err
 		}
-		cs.streams = append(cs.streams, stream)
+		cs.conns = append(cs.conns, conn)
 		cs.clients = append(cs.clients, rpc.NewClientWithCodec(
-			msgpackrpc.NewCodecFromHandle(true, true, stream, structs.MsgpackHandle)))
+			msgpackrpc.NewCodecFromHandle(true, true, conn, structs.MsgpackHandle)))
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -156,40 +148,27 @@ func (p *ConnPool) clientsFor(addr string) (*clientSet, error) {
 	return cs, nil
 }
 
-func (p *ConnPool) stream(addr string) (net.Conn, error) {
+func (p *ConnPool) dial(addr string) (net.Conn, error) {
 	p.mu.Lock()
-	sess := p.sessions[addr]
 	closed := p.closed
 	p.mu.Unlock()
 	if closed {
 		return nil, fmt.Errorf("pool is shut down")
 	}
-	if sess != nil && !sess.IsClosed() {
-		if s, err := sess.Open(); err == nil {
-			return s, nil
-		}
-		p.drop(addr)
-	}
 	conn, err := net.DialTimeout("tcp", addr, p.Timeout)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.Write([]byte{byte(RPCMultiplex)}); err != nil {
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		// A server that vanishes without a FIN (power loss, partition)
+		// is noticed by the keep-alives even when no call is waiting.
+		_ = tcp.SetKeepAlivePeriod(10 * time.Second)
+	}
+	if _, err := conn.Write([]byte{byte(RPCNetRPC)}); err != nil {
 		conn.Close()
 		return nil, err
 	}
-	sess, err = yamux.Client(conn, YamuxConfig())
-	if err != nil {
-		conn.Close()
-		return nil, err
-	}
-	p.mu.Lock()
-	if old := p.sessions[addr]; old != nil {
-		old.Close()
-	}
-	p.sessions[addr] = sess
-	p.mu.Unlock()
-	return sess.Open()
+	return conn, nil
 }
 
 func (p *ConnPool) drop(addr string) {
@@ -203,21 +182,14 @@ func (p *ConnPool) dropLocked(addr string) {
 		cs.close()
 		delete(p.clients, addr)
 	}
-	if s := p.sessions[addr]; s != nil {
-		s.Close()
-		delete(p.sessions, addr)
-	}
 }
 
-// Shutdown closes every session.
+// Shutdown closes every connection.
 func (p *ConnPool) Shutdown() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closed = true
 	for a := range p.clients {
-		p.dropLocked(a)
-	}
-	for a := range p.sessions {
 		p.dropLocked(a)
 	}
 }

@@ -10,13 +10,12 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
-	"github.com/hashicorp/yamux"
 
 	"conclave/agent/pool"
 )
 
 // listen accepts connections on the server port and routes each by its first
-// byte: raft connections go to the raft layer, multiplexed RPC sessions are
+// byte: raft connections go to the raft layer, net/rpc connections are
 // served here.
 func (s *Server) listen(ln net.Listener) {
 	for {
@@ -47,35 +46,24 @@ func (s *Server) handleConn(conn net.Conn) {
 	switch pool.RPCType(b[0]) {
 	case pool.RPCRaft:
 		s.raftLayer.handoff(conn)
-	case pool.RPCMultiplex:
-		s.serveMultiplex(conn)
+	case pool.RPCNetRPC:
+		s.serveConn(s.rpcServer, conn)
 	default:
 		s.logger.Warn("unknown connection type", "byte", b[0], "from", conn.RemoteAddr())
 		conn.Close()
 	}
 }
 
-func (s *Server) serveMultiplex(conn net.Conn) {
-	sess, err := yamux.Server(conn, pool.YamuxConfig())
-	if err != nil {
+func (s *Server) serveConn(srv *rpc.Server, conn net.Conn) {
+	if !s.rpcConns.add(conn) {
 		conn.Close()
 		return
 	}
-	defer sess.Close()
-	for {
-		stream, err := sess.Accept()
-		if err != nil {
-			return
-		}
-		go s.serveStream(s.rpcServer, stream)
-	}
-}
-
-func (s *Server) serveStream(srv *rpc.Server, stream net.Conn) {
+	defer s.rpcConns.remove(conn)
 	// ServeCodec answers each request in its own goroutine: a client
-	// pipelines many calls on one stream, and a blocking query must not
-	// hold up the calls behind it.
-	srv.ServeCodec(pool.NewServerCodec(stream))
+	// pipelines many calls on one connection, and a blocking query must
+	// not hold up the calls behind it.
+	srv.ServeCodec(pool.NewServerCodec(conn))
 }
 
 // raftLayer is raft's StreamLayer over the shared server port.
@@ -132,4 +120,41 @@ func (l *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Co
 // hclogWriter lets raft's network transport log through hclog.
 func hclogWriter(l hclog.Logger) io.Writer {
 	return l.StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})
+}
+
+// connSet tracks open connections so shutdown can close them.
+type connSet struct {
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+// add reports false once closeAll has run.
+func (c *connSet) add(conn net.Conn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	if c.conns == nil {
+		c.conns = map[net.Conn]struct{}{}
+	}
+	c.conns[conn] = struct{}{}
+	return true
+}
+
+func (c *connSet) remove(conn net.Conn) {
+	c.mu.Lock()
+	delete(c.conns, conn)
+	c.mu.Unlock()
+}
+
+func (c *connSet) closeAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	for conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
 }

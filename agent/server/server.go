@@ -70,6 +70,9 @@ type Server struct {
 
 	rpcServer *rpc.Server
 	pool      *pool.ConnPool
+	// rpcConns are the RPC connections being served, closed on shutdown
+	// so that no call reaches a stopped server (mux.go).
+	rpcConns connSet
 
 	// readyForReads is set once a new leader has applied a barrier, so its
 	// state includes every committed entry before it answers reads.
@@ -354,6 +357,7 @@ func (s *Server) Shutdown() error {
 			}
 		}
 		s.pool.Shutdown()
+		s.rpcConns.closeAll()
 		s.wg.Wait()
 	})
 	return err

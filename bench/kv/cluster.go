@@ -257,7 +257,15 @@ func (b *bench) runConclaveCluster(ctx context.Context) error {
 		return err
 	}
 	t0 := time.Now()
-	servers, err := b.startServers(ctx, bin, 2, 3)
+	var extra []string
+	if b.o.profileDir != "" {
+		cfg := filepath.Join(b.root, "debug.json")
+		if err := os.WriteFile(cfg, []byte(`{"enable_debug": true}`), 0o600); err != nil {
+			return err
+		}
+		extra = []string{"-config-file", cfg}
+	}
+	servers, err := b.startServers(ctx, bin, 2, 3, extra...)
 	defer func() {
 		for _, a := range servers {
 			if a.p != nil {
@@ -286,6 +294,20 @@ func (b *bench) runConclaveCluster(ctx context.Context) error {
 	}
 	for i, k := range b.keys {
 		t.urls[k] = via[i%len(via)].base() + "/v1/kv/" + k
+	}
+	if b.o.profileDir != "" {
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		b.onPhase = func(ctx context.Context, kind string) {
+			for _, a := range servers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					saveProfile(ctx, a.base()+"/debug/pprof/profile?seconds=2", filepath.Join(b.o.profileDir, kind+"-"+a.name+".pprof"))
+				}()
+			}
+		}
+		defer func() { b.onPhase = nil }()
 	}
 	if err := b.runLoad(ctx, t); err != nil {
 		return err
@@ -394,4 +416,19 @@ func stopAgents(as []*agentSpec) {
 		}()
 	}
 	wg.Wait()
+}
+
+// saveProfile fetches one profile into path, reporting a failure on stderr
+// only: profiles are a diagnostic.
+func saveProfile(ctx context.Context, url, path string) {
+	body, status, err := doHTTP(ctx, &http.Client{Timeout: time.Minute}, http.MethodGet, url, nil)
+	if err == nil && status != http.StatusOK {
+		err = fmt.Errorf("HTTP %d: %s", status, trim(body))
+	}
+	if err == nil {
+		err = os.WriteFile(path, body, 0o644)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "kv: profile %s: %v\n", url, err)
+	}
 }

@@ -47,6 +47,7 @@ type options struct {
 	agents       int
 	failoverRuns int
 	clusterVia   string
+	profileDir   string
 }
 
 func parseFlags() options {
@@ -70,6 +71,7 @@ func parseFlags() options {
 	flag.IntVar(&o.agents, "agents", 50, "agents in -scenario gossip (1 server, the rest clients)")
 	flag.IntVar(&o.failoverRuns, "failover-runs", 5, "leader kills in -scenario failover")
 	flag.StringVar(&o.clusterVia, "cluster-via", "spread", "-scenario cluster: send conclave requests to all servers (spread) or only to the leader (leader, a diagnostic)")
+	flag.StringVar(&o.profileDir, "profile-dir", "", "-scenario cluster: start the conclave servers with enable_debug and save a CPU profile of each server per measured phase here (a diagnostic)")
 	flag.Parse()
 	switch o.scenario {
 	case "kv", "cluster", "gossip", "failover":
@@ -176,6 +178,9 @@ type bench struct {
 
 	results []phaseResult
 	dev     *devResult
+
+	// onPhase, when set, is called as each measured phase starts.
+	onPhase func(ctx context.Context, kind string)
 }
 
 func (b *bench) track(p *proc) {
@@ -259,6 +264,9 @@ func (b *bench) runLoad(ctx context.Context, t loadTarget) error {
 			if _, err := b.phase(ctx, kind, t.name(), b.o.warmup, op); err != nil {
 				return fmt.Errorf("%s warm-up: %w", kind, err)
 			}
+		}
+		if b.onPhase != nil {
+			b.onPhase(ctx, kind)
 		}
 		r, err := b.phase(ctx, kind, t.name(), b.o.ops, op)
 		if err != nil {
