@@ -27,6 +27,32 @@ gossip_wan { gossip_nodes = 2 probe_timeout = "1s" }`,
 			},
 		},
 		{
+			name: "gossip defaults",
+			file: ``,
+			check: func(c *Config) string {
+				lan := c.Cluster.GossipLAN
+				if lan.GossipInterval != 100*time.Millisecond || lan.RetransmitMult != 6 || lan.SuspicionMult != 3 ||
+					lan.GossipNodes != 0 || lan.ProbeInterval != 0 || lan.ProbeTimeout != 0 {
+					return "LAN gossip defaults are not conclave's (see defaultCluster)"
+				}
+				if c.Cluster.GossipWAN != (GossipConfig{}) {
+					return "WAN gossip defaults are not memberlist's"
+				}
+				return ""
+			},
+		},
+		{
+			name: "gossip_lan keys override conclave's defaults",
+			file: `gossip_lan { gossip_interval = "200ms" retransmit_mult = 4 suspicion_mult = 4 }`,
+			check: func(c *Config) string {
+				lan := c.Cluster.GossipLAN
+				if lan.GossipInterval != 200*time.Millisecond || lan.RetransmitMult != 4 || lan.SuspicionMult != 4 {
+					return "gossip_lan did not override the defaults"
+				}
+				return ""
+			},
+		},
+		{
 			name: "autopilot defaults",
 			file: ``,
 			check: func(c *Config) string {
