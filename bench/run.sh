@@ -3,6 +3,10 @@
 # then 3-node clusters), then conclave's gossip, failover and client-agent
 # figures. Called by `make bench`; see bench/README.md.
 #
+# In the two conclave-vs-etcd runs both systems are up together and are
+# measured in alternating rounds (-rounds, default 5), so that the speed
+# drift of a shared VM hits both alike instead of landing in the ratio.
+#
 # Environment:
 #   BENCH_SYSTEMS  systems to load (default "etcd,conclave"; "etcd" skips conclave)
 #   ETCD_BIN       etcd binary (default: etcd on PATH, else /usr/bin/etcd)

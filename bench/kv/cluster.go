@@ -130,7 +130,8 @@ func (b *bench) startAgent(a *agentSpec, bin string, args []string) error {
 
 // startServers starts n conclave servers with -bootstrap-expect n, each
 // joining the others, and waits until they agree on a leader and list n
-// raft peers. extra is added to every server's arguments.
+// raft peers. extra is added to every server's arguments. The servers are
+// returned also with an error; those with a process (a.p) are to be stopped.
 func (b *bench) startServers(ctx context.Context, bin string, group, n int, extra ...string) ([]*agentSpec, error) {
 	var servers []*agentSpec
 	for i := 0; i < n; i++ {
@@ -149,7 +150,7 @@ func (b *bench) startServers(ctx context.Context, bin string, group, n int, extr
 		}
 		args := a.args(join, append([]string{"-bootstrap-expect", strconv.Itoa(n), "-retry-interval", "1s"}, extra...)...)
 		if err := b.startAgent(a, bin, args); err != nil {
-			return nil, err
+			return servers, err // those with a.p set were started: stop them
 		}
 	}
 	hc := &http.Client{Transport: newTransport(4), Timeout: 2 * time.Second}
@@ -216,42 +217,19 @@ func getJSON(ctx context.Context, hc *http.Client, url string, v any) error {
 }
 
 // runClusterScenario is -scenario cluster: the same load as the default
-// run against a 3-server conclave cluster and a 3-member etcd cluster.
+// run, interleaved the same way, against a 3-server conclave cluster and a
+// 3-member etcd cluster, both running for the whole measurement.
 func (b *bench) runClusterScenario(ctx context.Context) int {
-	failed := false
-	fail := func(format string, args ...any) {
-		failed = true
-		fmt.Fprintf(os.Stderr, "kv: "+format+"\n", args...)
-	}
-	fmt.Printf("\nKV benchmark, 3-server clusters: %d clients, %d-byte values, %d keys, %d measured ops per kind (after %d warm-up), %d CPUs\n",
-		b.o.clients, b.o.valueSize, b.o.keys, b.o.ops, b.o.warmup, numCPU())
-	if b.o.has("etcd") && ctx.Err() == nil {
-		if err := b.runEtcdCluster(ctx); err != nil {
-			fail("etcd cluster: %v", err)
-		}
-	}
-	if b.o.has("conclave") && ctx.Err() == nil {
-		if err := b.runConclaveCluster(ctx); err != nil {
-			fail("conclave cluster: %v", err)
-		}
-	}
+	fmt.Printf("\nKV benchmark, 3-server clusters: %d clients, %d-byte values, %d keys, %d measured ops per kind in %d interleaved rounds (after %d warm-up), %d CPUs\n",
+		b.o.clients, b.o.valueSize, b.o.keys, b.o.ops, b.o.rounds, b.o.warmup, numCPU())
 	b.o.skipDev = true // the -dev figures belong to the single-node run
-	b.report()
-	for _, r := range b.results {
-		if float64(r.errors) > b.o.maxErrRate*float64(r.ops) {
-			fail("%s %s: %d of %d operations failed (first: %s)", r.kind, r.system, r.errors, r.ops, r.firstErr)
-		}
-	}
-	if failed {
-		return 1
-	}
-	return 0
+	return b.compare(ctx, " cluster", b.startEtcdCluster, b.startConclaveCluster)
 }
 
-// runConclaveCluster starts three durable servers on 127.0.2.1-3 and loads
-// them; the clients spread over the three (a follower forwards to the
-// leader, as for any Consul client talking to its local server).
-func (b *bench) runConclaveCluster(ctx context.Context) error {
+// startConclaveCluster starts three durable servers on 127.0.2.1-3; the
+// clients spread over the three (a follower forwards to the leader, as for
+// any Consul client talking to its local server).
+func (b *bench) startConclaveCluster(ctx context.Context, s *sut) error {
 	bin, err := filepath.Abs(b.o.conclaveBin)
 	if err != nil {
 		return err
@@ -266,20 +244,18 @@ func (b *bench) runConclaveCluster(ctx context.Context) error {
 		extra = []string{"-config-file", cfg}
 	}
 	servers, err := b.startServers(ctx, bin, 2, 3, extra...)
-	defer func() {
-		for _, a := range servers {
-			if a.p != nil {
-				a.p.stop(10 * time.Second)
-			}
+	for _, a := range servers {
+		if a.p != nil {
+			s.procs = append(s.procs, a.p)
 		}
-	}()
+	}
 	if err != nil {
 		return err
 	}
 	fmt.Printf("conclave 3-server cluster ready in %s\n", fmtDur(time.Since(t0)))
 
 	t := &httpTarget{hc: &http.Client{Transport: newTransport(b.o.clients), Timeout: 10 * time.Second}, urls: map[string]string{}}
-	defer t.hc.CloseIdleConnections()
+	s.closers = append(s.closers, t.hc.CloseIdleConnections)
 	via := servers
 	if b.o.clusterVia == "leader" {
 		// Diagnostic: no follower forwarding at all.
@@ -296,33 +272,31 @@ func (b *bench) runConclaveCluster(ctx context.Context) error {
 		t.urls[k] = via[i%len(via)].base() + "/v1/kv/" + k
 	}
 	if b.o.profileDir != "" {
+		// One 2 s CPU profile per server as each measured conclave phase
+		// starts. A server runs one CPU profile at a time, so the previous
+		// phase's profiles are awaited first (before the phase's clock
+		// starts); the servers are stopped only after the last ones.
 		var wg sync.WaitGroup
-		defer wg.Wait()
-		b.onPhase = func(ctx context.Context, kind string) {
+		s.closers = append(s.closers, wg.Wait)
+		s.onPhase = func(ctx context.Context, kind string, round int) {
+			wg.Wait()
 			for _, a := range servers {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					saveProfile(ctx, a.base()+"/debug/pprof/profile?seconds=2", filepath.Join(b.o.profileDir, kind+"-"+a.name+".pprof"))
+					saveProfile(ctx, a.base()+"/debug/pprof/profile?seconds=2",
+						filepath.Join(b.o.profileDir, fmt.Sprintf("%s-r%d-%s.pprof", kind, round, a.name)))
 				}()
 			}
 		}
-		defer func() { b.onPhase = nil }()
 	}
-	if err := b.runLoad(ctx, t); err != nil {
-		return err
-	}
-	for _, a := range servers {
-		if a.p.exited() {
-			return a.p.failure(fmt.Errorf("%s exited during the run", a.name))
-		}
-	}
+	s.target = t
 	return nil
 }
 
-// runEtcdCluster starts a 3-member etcd cluster on 127.0.3.1-3 (default
-// durability) and loads it through a client that knows all three members.
-func (b *bench) runEtcdCluster(ctx context.Context) error {
+// startEtcdCluster starts a 3-member etcd cluster on 127.0.3.1-3 (default
+// durability), loaded through a client that knows all three members.
+func (b *bench) startEtcdCluster(ctx context.Context, s *sut) error {
 	if _, err := os.Stat(b.o.etcdBin); err != nil {
 		return fmt.Errorf("etcd binary: %w", err)
 	}
@@ -350,13 +324,6 @@ func (b *bench) runEtcdCluster(ctx context.Context) error {
 		ms = append(ms, m)
 		initial = append(initial, m.name+"="+m.peer)
 	}
-	defer func() {
-		for _, m := range ms {
-			if m.p != nil {
-				m.p.stop(10 * time.Second)
-			}
-		}
-	}()
 	var endpoints []string
 	for _, m := range ms {
 		p, err := startProc(m.name, m.dir, filepath.Join(m.dir, "etcd.log"), b.o.etcdBin,
@@ -376,6 +343,7 @@ func (b *bench) runEtcdCluster(ctx context.Context) error {
 			return err
 		}
 		b.track(p)
+		s.procs = append(s.procs, p)
 		m.p = p
 		endpoints = append(endpoints, m.client)
 	}
@@ -383,7 +351,7 @@ func (b *bench) runEtcdCluster(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("etcd client: %w", err)
 	}
-	defer cli.Close()
+	s.closers = append(s.closers, func() { cli.Close() })
 	t0 := time.Now()
 	err = waitFor(ctx, ms[0].p, 60*time.Second, 50*time.Millisecond, func(ctx context.Context) error {
 		for _, m := range ms {
@@ -398,7 +366,8 @@ func (b *bench) runEtcdCluster(ctx context.Context) error {
 		return err
 	}
 	fmt.Printf("etcd %s 3-member cluster ready in %s\n", etcdVersion(b.o.etcdBin), fmtDur(time.Since(t0)))
-	return b.runLoad(ctx, &etcdTarget{clients: []*clientv3.Client{cli}})
+	s.target = &etcdTarget{clients: []*clientv3.Client{cli}}
+	return nil
 }
 
 // stopAgents stops agents concurrently (50 one after another would take a

@@ -108,8 +108,9 @@ func trim(b []byte) string {
 	return s
 }
 
-// runConclave starts a durable single-server conclave, loads it and stops it.
-func (b *bench) runConclave(ctx context.Context) error {
+// startConclave starts a durable single-server conclave and waits until it
+// has a leader and takes a write.
+func (b *bench) startConclave(ctx context.Context, s *sut) error {
 	bin, err := filepath.Abs(b.o.conclaveBin)
 	if err != nil {
 		return err
@@ -137,10 +138,10 @@ func (b *bench) runConclave(ctx context.Context) error {
 		return err
 	}
 	b.track(p)
-	defer p.stop(10 * time.Second)
+	s.procs = append(s.procs, p)
 
 	tr := newTransport(b.o.clients)
-	defer tr.CloseIdleConnections()
+	s.closers = append(s.closers, tr.CloseIdleConnections)
 	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 
 	t0 := time.Now()
@@ -156,12 +157,7 @@ func (b *bench) runConclave(ctx context.Context) error {
 	for _, k := range b.keys {
 		t.urls[k] = cp.base() + "/v1/kv/" + k
 	}
-	if err := b.runLoad(ctx, t); err != nil {
-		return err
-	}
-	if p.exited() {
-		return p.failure(fmt.Errorf("conclave exited during the run"))
-	}
+	s.target = t
 	return nil
 }
 

@@ -11,9 +11,9 @@ import (
 	"go.uber.org/zap"
 )
 
-// runEtcd starts a single-member etcd on loopback (default durability: WAL
-// fsync on every commit), loads it and stops it.
-func (b *bench) runEtcd(ctx context.Context) error {
+// startEtcd starts a single-member etcd on loopback (default durability: WAL
+// fsync on every commit) and waits until it takes a write.
+func (b *bench) startEtcd(ctx context.Context, s *sut) error {
 	if _, err := os.Stat(b.o.etcdBin); err != nil {
 		return fmt.Errorf("etcd binary: %w", err)
 	}
@@ -44,7 +44,7 @@ func (b *bench) runEtcd(ctx context.Context) error {
 		return err
 	}
 	b.track(p)
-	defer p.stop(10 * time.Second)
+	s.procs = append(s.procs, p)
 
 	clients := make([]*clientv3.Client, b.o.etcdConns)
 	for i := range clients {
@@ -56,7 +56,7 @@ func (b *bench) runEtcd(ctx context.Context) error {
 		if err != nil {
 			return p.failure(fmt.Errorf("etcd client: %w", err))
 		}
-		defer c.Close()
+		s.closers = append(s.closers, func() { c.Close() })
 		clients[i] = c
 	}
 
@@ -69,8 +69,8 @@ func (b *bench) runEtcd(ctx context.Context) error {
 		return err
 	}
 	fmt.Printf("etcd %s ready in %s (client %s)\n", etcdVersion(b.o.etcdBin), fmtDur(time.Since(t0)), clientURL)
-
-	return b.runLoad(ctx, &etcdTarget{clients: clients})
+	s.target = &etcdTarget{clients: clients}
+	return nil
 }
 
 type etcdTarget struct {

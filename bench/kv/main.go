@@ -3,6 +3,16 @@
 // both side by side with the conclave/etcd ratios, and measures how fast a
 // `conclave agent -dev` becomes usable and how much memory it holds when idle.
 //
+// Both systems are started first and then measured interleaved in time: the
+// measured operations are split into -rounds rounds, each round runs a PUT
+// phase against each system and then a GET phase against each, and the
+// system that goes first alternates from round to round. The machines this
+// runs on are shared VMs whose speed drifts over tens of seconds (noisy
+// neighbours, steal time); measuring one system after the other put that
+// drift straight into the ratio (0.75x to 1.24x for the same build a minute
+// apart). Interleaved, both systems see the same drift. The idle system
+// costs little while the other one is loaded.
+//
 // It is a report, not a test: missed targets do not change the exit status.
 // Exit status 1 means something could not run (a server did not start, too
 // many operations failed, the run timed out, ...); 2 means bad flags.
@@ -16,6 +26,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -30,6 +41,7 @@ type options struct {
 	systems     string
 	clients     int
 	ops         int
+	rounds      int
 	warmup      int
 	keys        int
 	valueSize   int
@@ -57,7 +69,8 @@ func parseFlags() options {
 	flag.StringVar(&o.systems, "systems", "etcd,conclave", "comma-separated systems to load: etcd, conclave")
 	flag.IntVar(&o.clients, "clients", 64, "concurrent clients")
 	flag.IntVar(&o.ops, "ops", 20000, "measured operations of each kind (PUT, GET) per system")
-	flag.IntVar(&o.warmup, "warmup", 1000, "unmeasured warm-up operations before each measured phase")
+	flag.IntVar(&o.rounds, "rounds", 5, "interleaved rounds the measured operations are split into (see the package comment)")
+	flag.IntVar(&o.warmup, "warmup", 1000, "unmeasured warm-up operations of each kind per system, before the first round")
 	flag.IntVar(&o.keys, "keys", 1000, "distinct keys (bench/k0000 ...)")
 	flag.IntVar(&o.valueSize, "value-size", 128, "value size in bytes")
 	flag.IntVar(&o.etcdConns, "etcd-conns", 1, "gRPC connections shared by the etcd clients")
@@ -85,6 +98,10 @@ func parseFlags() options {
 	}
 	if o.clients < 1 || o.ops < 1 || o.keys < 1 || o.valueSize < 1 || o.etcdConns < 1 || o.warmup < 0 || o.devRuns < 0 {
 		fmt.Fprintln(os.Stderr, "kv: -clients, -ops, -keys, -value-size and -etcd-conns must be positive; -warmup and -dev-runs non-negative")
+		os.Exit(2)
+	}
+	if o.rounds < 1 || o.rounds > o.ops {
+		fmt.Fprintln(os.Stderr, "kv: -rounds must be between 1 and -ops")
 		os.Exit(2)
 	}
 	for _, s := range splitSystems(o.systems) {
@@ -148,11 +165,13 @@ func run(o options) int {
 
 type phaseResult struct {
 	kind, system string
+	round        int // 1-based; 0 for an aggregate over rounds
 	ops          int
 	elapsed      time.Duration
 	p50, p99     time.Duration
 	errors       int64
 	firstErr     string
+	lat          []time.Duration // sorted
 }
 
 func (r phaseResult) opsPerSec() float64 {
@@ -176,11 +195,8 @@ type bench struct {
 	mu    sync.Mutex
 	procs []*proc
 
-	results []phaseResult
-	dev     *devResult
-
-	// onPhase, when set, is called as each measured phase starts.
-	onPhase func(ctx context.Context, kind string)
+	phases []phaseResult // every measured phase, in the order run
+	dev    *devResult
 }
 
 func (b *bench) track(p *proc) {
@@ -209,38 +225,19 @@ func (b *bench) run(ctx context.Context) int {
 	case "failover":
 		return b.runFailoverScenario(ctx)
 	}
-	failed := false
-	fail := func(format string, args ...any) {
-		failed = true
-		fmt.Fprintf(os.Stderr, "kv: "+format+"\n", args...)
-	}
+	fmt.Printf("KV benchmark: %d clients, %d-byte values, %d keys, %d measured ops per kind in %d interleaved rounds (after %d warm-up), %d CPUs\n",
+		b.o.clients, b.o.valueSize, b.o.keys, b.o.ops, b.o.rounds, b.o.warmup, numCPU())
 
-	fmt.Printf("KV benchmark: %d clients, %d-byte values, %d keys, %d measured ops per kind (after %d warm-up), %d CPUs\n",
-		b.o.clients, b.o.valueSize, b.o.keys, b.o.ops, b.o.warmup, numCPU())
-
-	// The -dev measurements go first, while the machine is otherwise quiet.
+	// The -dev measurements go first, before any server is started, while
+	// the machine is otherwise quiet.
+	devFailed := false
 	if b.o.has("conclave") && !b.o.skipDev && b.o.devRuns > 0 {
 		if err := b.measureDev(ctx); err != nil {
-			fail("dev agent: %v", err)
+			fmt.Fprintln(os.Stderr, "kv: dev agent:", err)
+			devFailed = true
 		}
 	}
-	if b.o.has("etcd") && ctx.Err() == nil {
-		if err := b.runEtcd(ctx); err != nil {
-			fail("etcd: %v", err)
-		}
-	}
-	if b.o.has("conclave") && ctx.Err() == nil {
-		if err := b.runConclave(ctx); err != nil {
-			fail("conclave: %v", err)
-		}
-	}
-	b.report()
-	for _, r := range b.results {
-		if float64(r.errors) > b.o.maxErrRate*float64(r.ops) {
-			fail("%s %s: %d of %d operations failed (first: %s)", r.kind, r.system, r.errors, r.ops, r.firstErr)
-		}
-	}
-	if failed {
+	if code := b.compare(ctx, "", b.startEtcd, b.startConclave); code != 0 || devFailed {
 		return 1
 	}
 	return 0
@@ -253,28 +250,154 @@ type loadTarget interface {
 	get(ctx context.Context, key string) error
 }
 
-// runLoad runs the PUT then GET phases against t, each preceded by warm-up.
-func (b *bench) runLoad(ctx context.Context, t loadTarget) error {
-	for _, kind := range []string{"PUT", "GET"} {
-		op := func(ctx context.Context, key string) error { return t.put(ctx, key, b.value) }
-		if kind == "GET" {
-			op = t.get
+// sut is one started system under test: its load target and what to
+// check and stop when the load is over.
+type sut struct {
+	name    string // etcd or conclave
+	target  loadTarget
+	procs   []*proc  // checked after the load, stopped by stop
+	closers []func() // run by stop, last first, before procs are stopped
+	// onPhase, when set, is called as each measured phase of this system
+	// starts (and only then).
+	onPhase func(ctx context.Context, kind string, round int)
+}
+
+// starter starts a system and waits until it is ready. Whatever it starts
+// goes into s at once, so that stop cleans up after a half-way failure.
+type starter func(ctx context.Context, s *sut) error
+
+func (s *sut) stop() {
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+	for _, p := range s.procs {
+		p.stop(10 * time.Second)
+	}
+}
+
+// check reports a process of s that exited during the load.
+func (s *sut) check() error {
+	for _, p := range s.procs {
+		if p.exited() {
+			return p.failure(fmt.Errorf("%s exited during the run", p.name))
 		}
-		if b.o.warmup > 0 {
-			if _, err := b.phase(ctx, kind, t.name(), b.o.warmup, op); err != nil {
-				return fmt.Errorf("%s warm-up: %w", kind, err)
+	}
+	return nil
+}
+
+// compare is the kv and cluster scenarios: it starts the selected systems,
+// loads them (runLoad), stops them and prints the report. what labels error
+// messages (" cluster"). It returns the exit status.
+func (b *bench) compare(ctx context.Context, what string, startEtcd, startConclave starter) int {
+	failed := false
+	fail := func(format string, args ...any) {
+		failed = true
+		fmt.Fprintf(os.Stderr, "kv: "+format+"\n", args...)
+	}
+	b.startAndLoad(ctx, fail, what, startEtcd, startConclave)
+	b.report()
+	for _, kind := range []string{"PUT", "GET"} {
+		for _, system := range []string{"etcd", "conclave"} {
+			if r, ok := b.find(kind, system); ok && float64(r.errors) > b.o.maxErrRate*float64(r.ops) {
+				fail("%s %s: %d of %d operations failed (first: %s)", r.kind, r.system, r.errors, r.ops, r.firstErr)
 			}
 		}
-		if b.onPhase != nil {
-			b.onPhase(ctx, kind)
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+// startAndLoad starts every selected system (etcd first) before loading
+// any, so that they can be measured interleaved, and stops them all when
+// the load is over or fails. A system that does not start is left out.
+func (b *bench) startAndLoad(ctx context.Context, fail func(string, ...any), what string, startEtcd, startConclave starter) {
+	var suts []*sut
+	defer func() {
+		for _, s := range suts {
+			s.stop()
 		}
-		r, err := b.phase(ctx, kind, t.name(), b.o.ops, op)
-		if err != nil {
-			return fmt.Errorf("%s: %w", kind, err)
+	}()
+	for _, c := range []struct {
+		name  string
+		start starter
+	}{{"etcd", startEtcd}, {"conclave", startConclave}} {
+		if !b.o.has(c.name) || ctx.Err() != nil {
+			continue
 		}
-		b.results = append(b.results, r)
-		fmt.Printf("  %s %-8s %9.0f ops/s  p50 %s  p99 %s  errors %d\n",
-			r.kind, r.system, r.opsPerSec(), fmtDur(r.p50), fmtDur(r.p99), r.errors)
+		s := &sut{name: c.name}
+		if err := c.start(ctx, s); err != nil {
+			s.stop()
+			fail("%s%s: %v", c.name, what, err)
+			continue
+		}
+		suts = append(suts, s)
+	}
+	if len(suts) == 0 || ctx.Err() != nil {
+		return
+	}
+	if err := b.runLoad(ctx, suts); err != nil {
+		fail("%v", err)
+	}
+	for _, s := range suts {
+		if err := s.check(); err != nil {
+			fail("%s%s: %v", s.name, what, err)
+		}
+	}
+}
+
+// runLoad measures the systems interleaved in time. After one unmeasured
+// warm-up per system and kind, the -ops operations of each kind are split
+// into -rounds rounds; each round runs a PUT phase against every system,
+// then a GET phase against every system, and the system that goes first
+// alternates from round to round (round 1: etcd first, round 2: conclave
+// first, ...). On a shared VM the speed drifts over tens of seconds;
+// measured one after the other, the systems would see different machines
+// and the drift would go straight into their ratio. Interleaved, the drift
+// hits both alike.
+func (b *bench) runLoad(ctx context.Context, suts []*sut) error {
+	kinds := []string{"PUT", "GET"}
+	opFor := func(s *sut, kind string) func(context.Context, string) error {
+		if kind == "GET" {
+			return s.target.get
+		}
+		return func(ctx context.Context, key string) error { return s.target.put(ctx, key, b.value) }
+	}
+	if b.o.warmup > 0 {
+		for _, kind := range kinds {
+			for _, s := range suts {
+				if _, err := b.phase(ctx, kind, s.name, b.o.warmup, opFor(s, kind)); err != nil {
+					return fmt.Errorf("%s %s warm-up: %w", kind, s.name, err)
+				}
+			}
+		}
+	}
+	for round := 1; round <= b.o.rounds; round++ {
+		n := b.o.ops / b.o.rounds
+		if round <= b.o.ops%b.o.rounds {
+			n++
+		}
+		order := slices.Clone(suts)
+		if round%2 == 0 {
+			slices.Reverse(order)
+		}
+		for _, kind := range kinds {
+			for _, s := range order {
+				if s.onPhase != nil {
+					s.onPhase(ctx, kind, round)
+				}
+				r, err := b.phase(ctx, kind, s.name, n, opFor(s, kind))
+				if err != nil {
+					return fmt.Errorf("round %d %s %s: %w", round, kind, s.name, err)
+				}
+				r.round = round
+				b.phases = append(b.phases, r)
+				fmt.Printf("  %s %-8s %9.0f ops/s  p50 %s  p99 %s  errors %d  (round %d/%d)\n",
+					r.kind, r.system, r.opsPerSec(), fmtDur(r.p50), fmtDur(r.p99), r.errors, round, b.o.rounds)
+			}
+		}
 	}
 	return nil
 }
@@ -318,7 +441,7 @@ func (b *bench) phase(ctx context.Context, kind, system string, n int, op func(c
 	r := phaseResult{
 		kind: kind, system: system, ops: n, elapsed: elapsed,
 		p50: percentile(lat, 0.50), p99: percentile(lat, 0.99),
-		errors: errCount.Load(),
+		errors: errCount.Load(), lat: lat,
 	}
 	if s, ok := firstErr.Load().(string); ok {
 		r.firstErr = s
@@ -336,13 +459,48 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[rank]
 }
 
+// find aggregates the measured phases of kind and system over the rounds:
+// ops/s is total operations over total time, p50 and p99 are over every
+// latency of every round, errors are summed and the first one kept.
 func (b *bench) find(kind, system string) (phaseResult, bool) {
-	for _, r := range b.results {
-		if r.kind == kind && r.system == system {
-			return r, true
+	agg := phaseResult{kind: kind, system: system}
+	var lat []time.Duration
+	for _, r := range b.phases {
+		if r.kind != kind || r.system != system {
+			continue
+		}
+		agg.ops += r.ops
+		agg.elapsed += r.elapsed
+		agg.errors += r.errors
+		if agg.firstErr == "" {
+			agg.firstErr = r.firstErr
+		}
+		lat = append(lat, r.lat...)
+	}
+	if agg.ops == 0 {
+		return phaseResult{}, false
+	}
+	slices.Sort(lat)
+	agg.p50, agg.p99 = percentile(lat, 0.50), percentile(lat, 0.99)
+	return agg, true
+}
+
+// roundRatios returns conclave/etcd ops/s of kind for each round in which
+// both were measured, in round order.
+func (b *bench) roundRatios(kind string) []float64 {
+	etcd := map[int]float64{}
+	for _, r := range b.phases {
+		if r.kind == kind && r.system == "etcd" {
+			etcd[r.round] = r.opsPerSec()
 		}
 	}
-	return phaseResult{}, false
+	var out []float64
+	for _, r := range b.phases {
+		if e := etcd[r.round]; r.kind == kind && r.system == "conclave" && e > 0 {
+			out = append(out, r.opsPerSec()/e)
+		}
+	}
+	return out
 }
 
 func (b *bench) report() {
@@ -376,6 +534,14 @@ func (b *bench) report() {
 		}
 		v := c.opsPerSec() / e.opsPerSec()
 		fmt.Printf("%s = %.2fx (target >= %.1fx) %s\n", label, v, target, verdict(v >= target))
+		// The spread over rounds shows how much to trust the ratio.
+		if rs := b.roundRatios(kind); len(rs) > 0 {
+			var ss []string
+			for _, r := range rs {
+				ss = append(ss, fmt.Sprintf("%.2f", r))
+			}
+			fmt.Printf("  %s per-round conclave/etcd: %s (median %.2f)\n", kind, strings.Join(ss, " "), medianFloat(rs))
+		}
 	}
 	ratio("PUT", "PUT conclave/etcd", 1.0)
 	ratio("GET", "GET conclave(default)/etcd(linearizable)", 2.0)
@@ -410,6 +576,15 @@ func verdict(ok bool) string {
 func medianDur(ds []time.Duration) time.Duration {
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func medianFloat(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
 	if len(s)%2 == 1 {
 		return s[len(s)/2]
 	}
