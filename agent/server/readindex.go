@@ -4,6 +4,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"conclave/agent/structs"
 )
 
@@ -13,27 +15,71 @@ import (
 // by every read that arrives while the previous one is in flight), waits
 // until it has applied that far itself, and reads. Every write the leader
 // acknowledged before the read arrived is at or below that index, so the
-// read sees it. The leader confirms its leadership with a quorum before it
-// answers (once per batch), so a deposed leader cannot hand out an old
-// index: follower reads are linearizable, which is more than Consul's
-// default mode promises.
-// Blocking reads and ?consistent reads still go to the leader.
+// read sees it, provided the leader was still the leader when it read the
+// index: a deposed leader (paused, partitioned) must not hand out an old
+// one. Follower reads are thus linearizable, which is more than Consul's
+// default mode promises. Blocking reads and ?consistent reads still go to
+// the leader.
+//
+// How the leader's leadership is confirmed:
+//
+//   - In general, with raft.VerifyLeader: a heartbeat round answered by a
+//     quorum, once per batch.
+//   - When the leader and the asking follower together hold a majority of
+//     every configuration that could elect a leader (at most 3 voters in
+//     the leader's latest configuration, the follower one of them: the 3-
+//     server cluster Consul recommends), the follower's own term does it
+//     with no heartbeat round. The leader answers with its term T, read on
+//     both sides of its leadership check; the follower accepts the index
+//     only if its own term is still T once the answer is in. A leader of a
+//     later term needs the vote of one of the two: not the leader's, which
+//     was leader in T when it read the index, and not the follower's,
+//     whose term never went past T. So no other leader can have
+//     acknowledged a write before the index was read. Raft changes a
+//     configuration one server at a time, so an adjacent configuration has
+//     at most 4 voters, and any 3 of them include the leader or the
+//     follower; a configuration of 2 needs both.
 
 // followerReadWait bounds how long a follower waits to catch up to a read
 // index before it gives up and forwards the read instead.
 const followerReadWait = 500 * time.Millisecond
 
-// readIndexBatcher shares one read-index RPC among concurrent reads.
+// readIndexBatcher shares read-index RPCs among concurrent reads. A read
+// joins the batch that is still to be sent; a batch goes out as soon as
+// fewer than maxReadIndexInflight RPCs are in flight. One in flight would
+// make a read arriving just after a send wait for that RPC and then its
+// own; a few overlapping ones cut that wait, and each stays cheap.
 type readIndexBatcher struct {
 	mu       sync.Mutex
 	next     *readIndexBatch // joined by reads arriving now; sent next
-	inflight bool
+	inflight int
 }
+
+const maxReadIndexInflight = 4
 
 type readIndexBatch struct {
 	done  chan struct{}
 	index uint64
 	err   error
+}
+
+// pairIsQuorum tells the leader whether it and the follower id are a
+// majority of its latest configuration's voters, and so (see above) of
+// any configuration that could elect another leader.
+func (s *Server) pairIsQuorum(id string) bool {
+	f := s.raft.GetConfiguration()
+	if f.Error() != nil {
+		return false
+	}
+	voters, member := 0, false
+	for _, srv := range f.Configuration().Servers {
+		if srv.Suffrage != raft.Voter {
+			continue
+		}
+		voters++
+		member = member || string(srv.ID) == id
+	}
+	return member && voters <= 3
 }
 
 // followerRead prepares args to be served locally and reports whether it
@@ -75,8 +121,8 @@ func (s *Server) readIndex() (uint64, error) {
 		b.next = &readIndexBatch{done: make(chan struct{})}
 	}
 	batch := b.next
-	if !b.inflight {
-		b.inflight = true
+	if b.inflight < maxReadIndexInflight {
+		b.inflight++
 		go s.sendReadIndexes()
 	}
 	b.mu.Unlock()
@@ -98,16 +144,31 @@ func (s *Server) sendReadIndexes() {
 		batch := b.next
 		b.next = nil
 		if batch == nil {
-			b.inflight = false
+			b.inflight--
 			b.mu.Unlock()
 			return
 		}
 		b.mu.Unlock()
-		if leader := s.Leader(); leader == "" {
-			batch.err = structs.ErrNoLeader
-		} else {
-			batch.err = s.pool.RPCTimeout(leader, "Status.ReadIndex", &structs.DCSpecificRequest{}, &batch.index, followerReadWait)
-		}
+		batch.index, batch.err = s.askReadIndex()
 		close(batch.done)
 	}
+}
+
+// askReadIndex makes one read-index RPC to the leader and checks the
+// answer.
+func (s *Server) askReadIndex() (uint64, error) {
+	leader := s.Leader()
+	if leader == "" {
+		return 0, structs.ErrNoLeader
+	}
+	var out structs.ReadIndexResponse
+	args := &structs.ReadIndexRequest{ServerID: s.config.NodeID}
+	if err := s.pool.RPCTimeout(leader, "Status.ReadIndex", args, &out, followerReadWait); err != nil {
+		return 0, err
+	}
+	if out.Term != 0 && s.raft.CurrentTerm() != out.Term {
+		// The cluster moved to another term: the index may be old.
+		return 0, structs.ErrNoLeader
+	}
+	return out.Index, nil
 }

@@ -39,22 +39,38 @@ func (st *Status) Peers(args *structs.DCSpecificRequest, reply *[]string) error 
 func (st *Status) Ping(args struct{}, reply *struct{}) error { return nil }
 
 // ReadIndex returns the leader's FSM applied index, for a follower about to
-// serve a default read from its own state (see followerRead). Every write
+// serve a default read from its own state (see readindex.go). Every write
 // the leader has acknowledged is at or below it.
-func (st *Status) ReadIndex(args *structs.DCSpecificRequest, reply *uint64) error {
-	if !st.srv.IsLeader() {
+func (st *Status) ReadIndex(args *structs.ReadIndexRequest, reply *structs.ReadIndexResponse) error {
+	srv := st.srv
+	if !srv.IsLeader() {
 		return structs.ErrNoLeader
 	}
-	if !st.srv.readyForReads.Load() {
+	if !srv.readyForReads.Load() {
 		return structs.ErrNotReadyForReads
 	}
-	// Read the index first, then confirm leadership with a quorum: a
-	// leader that was deposed while paused must not hand out an old
-	// index. One confirmation serves a whole batch of follower reads.
-	idx := st.srv.fsm.AppliedIndex()
-	if err := st.srv.raft.VerifyLeader().Error(); err != nil {
+	// The follower's own term vouches for this leader when the two of
+	// them make a quorum of every configuration that could elect another
+	// leader (readindex.go): no heartbeat round needed. The term is read
+	// on both sides of the leadership check: raft changes the state
+	// before the term when it steps down, so a leader that has moved on
+	// shows a changed term or a non-leader state.
+	term := srv.raft.CurrentTerm()
+	leader := srv.IsLeader()
+	idx := srv.fsm.AppliedIndex()
+	if !leader || srv.raft.CurrentTerm() != term {
 		return structs.ErrNoLeader
 	}
-	*reply = idx
+	if srv.pairIsQuorum(args.ServerID) {
+		*reply = structs.ReadIndexResponse{Index: idx, Term: term}
+		return nil
+	}
+	// Otherwise confirm leadership with a quorum: a leader that was
+	// deposed while paused must not hand out an old index. One
+	// confirmation serves a whole batch of follower reads.
+	if err := srv.raft.VerifyLeader().Error(); err != nil {
+		return structs.ErrNoLeader
+	}
+	*reply = structs.ReadIndexResponse{Index: idx}
 	return nil
 }

@@ -128,7 +128,11 @@ func tombstoneIndexTxn(tx *memdb.Txn, ws memdb.WatchSet, prefix string) (uint64,
 func (s *Store) KVSSet(idx uint64, e *structs.DirEntry) error {
 	tx := s.db.Txn(true)
 	defer tx.Abort()
-	if err := kvsSetTxn(tx, idx, e); err != nil {
+	ix := indexBumps{}
+	if err := kvsSetTxn(tx, ix, idx, e); err != nil {
+		return err
+	}
+	if err := ix.write(tx); err != nil {
 		return err
 	}
 	tx.Commit()
@@ -136,8 +140,9 @@ func (s *Store) KVSSet(idx uint64, e *structs.DirEntry) error {
 }
 
 // kvsSetTxn inserts a copy of e at idx, keeping CreateIndex and the lock
-// fields of an existing entry.
-func kvsSetTxn(tx *memdb.Txn, idx uint64, e *structs.DirEntry) error {
+// fields of an existing entry. Like every KV write helper, it records the
+// tables it changed in ix; the caller writes ix before committing.
+func kvsSetTxn(tx *memdb.Txn, ix indexBumps, idx uint64, e *structs.DirEntry) error {
 	raw, err := tx.First(tableKVs, "id", e.Key)
 	if err != nil {
 		return fmt.Errorf("kvs lookup: %w", err)
@@ -163,7 +168,8 @@ func kvsSetTxn(tx *memdb.Txn, idx uint64, e *structs.DirEntry) error {
 	if err := tx.Insert(tableKVs, ent); err != nil {
 		return fmt.Errorf("kvs insert: %w", err)
 	}
-	return setIndexTxn(tx, tableKVs, idx)
+	ix.bump(tableKVs, idx)
+	return nil
 }
 
 // KVSSetCAS writes e only if the key's ModifyIndex equals e.ModifyIndex
@@ -171,15 +177,19 @@ func kvsSetTxn(tx *memdb.Txn, idx uint64, e *structs.DirEntry) error {
 func (s *Store) KVSSetCAS(idx uint64, e *structs.DirEntry) (bool, error) {
 	tx := s.db.Txn(true)
 	defer tx.Abort()
-	ok, err := kvsSetCASTxn(tx, idx, e)
+	ix := indexBumps{}
+	ok, err := kvsSetCASTxn(tx, ix, idx, e)
 	if err != nil || !ok {
 		return ok, err
+	}
+	if err := ix.write(tx); err != nil {
+		return false, err
 	}
 	tx.Commit()
 	return true, nil
 }
 
-func kvsSetCASTxn(tx *memdb.Txn, idx uint64, e *structs.DirEntry) (bool, error) {
+func kvsSetCASTxn(tx *memdb.Txn, ix indexBumps, idx uint64, e *structs.DirEntry) (bool, error) {
 	raw, err := tx.First(tableKVs, "id", e.Key)
 	if err != nil {
 		return false, fmt.Errorf("kvs lookup: %w", err)
@@ -190,21 +200,25 @@ func kvsSetCASTxn(tx *memdb.Txn, idx uint64, e *structs.DirEntry) (bool, error) 
 	case e.ModifyIndex != 0 && (raw == nil || raw.(*structs.DirEntry).ModifyIndex != e.ModifyIndex):
 		return false, nil
 	}
-	return true, kvsSetTxn(tx, idx, e)
+	return true, kvsSetTxn(tx, ix, idx, e)
 }
 
 // KVSDelete removes one key; removing a missing key is not an error.
 func (s *Store) KVSDelete(idx uint64, key string) error {
 	tx := s.db.Txn(true)
 	defer tx.Abort()
-	if err := kvsDeleteTxn(tx, idx, key); err != nil {
+	ix := indexBumps{}
+	if err := kvsDeleteTxn(tx, ix, idx, key); err != nil {
+		return err
+	}
+	if err := ix.write(tx); err != nil {
 		return err
 	}
 	tx.Commit()
 	return nil
 }
 
-func kvsDeleteTxn(tx *memdb.Txn, idx uint64, key string) error {
+func kvsDeleteTxn(tx *memdb.Txn, ix indexBumps, idx uint64, key string) error {
 	raw, err := tx.First(tableKVs, "id", key)
 	if err != nil {
 		return fmt.Errorf("kvs lookup: %w", err)
@@ -218,10 +232,9 @@ func kvsDeleteTxn(tx *memdb.Txn, idx uint64, key string) error {
 	if err := tx.Insert(tableTombstones, &tombstone{Key: key, Index: idx}); err != nil {
 		return fmt.Errorf("tombstone insert: %w", err)
 	}
-	if err := setIndexTxn(tx, tableKVs, idx); err != nil {
-		return err
-	}
-	return setIndexTxn(tx, tableTombstones, idx)
+	ix.bump(tableKVs, idx)
+	ix.bump(tableTombstones, idx)
+	return nil
 }
 
 // KVSDeleteCAS removes key only if its ModifyIndex equals cidx. A missing key
@@ -229,15 +242,19 @@ func kvsDeleteTxn(tx *memdb.Txn, idx uint64, key string) error {
 func (s *Store) KVSDeleteCAS(idx, cidx uint64, key string) (bool, error) {
 	tx := s.db.Txn(true)
 	defer tx.Abort()
-	ok, err := kvsDeleteCASTxn(tx, idx, cidx, key)
+	ix := indexBumps{}
+	ok, err := kvsDeleteCASTxn(tx, ix, idx, cidx, key)
 	if err != nil || !ok {
 		return ok, err
+	}
+	if err := ix.write(tx); err != nil {
+		return false, err
 	}
 	tx.Commit()
 	return true, nil
 }
 
-func kvsDeleteCASTxn(tx *memdb.Txn, idx, cidx uint64, key string) (bool, error) {
+func kvsDeleteCASTxn(tx *memdb.Txn, ix indexBumps, idx, cidx uint64, key string) (bool, error) {
 	raw, err := tx.First(tableKVs, "id", key)
 	if err != nil {
 		return false, fmt.Errorf("kvs lookup: %w", err)
@@ -248,21 +265,25 @@ func kvsDeleteCASTxn(tx *memdb.Txn, idx, cidx uint64, key string) (bool, error) 
 	if raw.(*structs.DirEntry).ModifyIndex != cidx {
 		return false, nil
 	}
-	return true, kvsDeleteTxn(tx, idx, key)
+	return true, kvsDeleteTxn(tx, ix, idx, key)
 }
 
 // KVSDeleteTree removes every key under prefix ("" removes everything).
 func (s *Store) KVSDeleteTree(idx uint64, prefix string) error {
 	tx := s.db.Txn(true)
 	defer tx.Abort()
-	if err := kvsDeleteTreeTxn(tx, idx, prefix); err != nil {
+	ix := indexBumps{}
+	if err := kvsDeleteTreeTxn(tx, ix, idx, prefix); err != nil {
+		return err
+	}
+	if err := ix.write(tx); err != nil {
 		return err
 	}
 	tx.Commit()
 	return nil
 }
 
-func kvsDeleteTreeTxn(tx *memdb.Txn, idx uint64, prefix string) error {
+func kvsDeleteTreeTxn(tx *memdb.Txn, ix indexBumps, idx uint64, prefix string) error {
 	it, err := tx.Get(tableKVs, "id_prefix", prefix)
 	if err != nil {
 		return fmt.Errorf("kvs lookup: %w", err)
@@ -274,7 +295,7 @@ func kvsDeleteTreeTxn(tx *memdb.Txn, idx uint64, prefix string) error {
 		}
 	}
 	for _, k := range keys {
-		if err := kvsDeleteTxn(tx, idx, k); err != nil {
+		if err := kvsDeleteTxn(tx, ix, idx, k); err != nil {
 			return err
 		}
 	}
@@ -319,29 +340,38 @@ func (s *Store) KVSApplyBatch(writes []KVSWrite) []any {
 	tx := s.db.Txn(true)
 	defer tx.Abort()
 	out := make([]any, len(writes))
+	ix := indexBumps{}
 	for i, w := range writes {
-		out[i] = kvsApplyTxn(tx, w.Index, w.Req)
+		out[i] = kvsApplyTxn(tx, ix, w.Index, w.Req)
+	}
+	if err := ix.write(tx); err != nil {
+		// Only a memdb schema bug gets here; fail every write rather than
+		// commit rows whose table index did not move.
+		for i := range out {
+			out[i] = err
+		}
+		return out
 	}
 	tx.Commit()
 	return out
 }
 
-func kvsApplyTxn(tx *memdb.Txn, idx uint64, req *structs.KVSRequest) any {
+func kvsApplyTxn(tx *memdb.Txn, ix indexBumps, idx uint64, req *structs.KVSRequest) any {
 	var (
 		ok  = true
 		err error
 	)
 	switch req.Op {
 	case structs.KVSet:
-		err = kvsSetTxn(tx, idx, &req.DirEnt)
+		err = kvsSetTxn(tx, ix, idx, &req.DirEnt)
 	case structs.KVCAS:
-		ok, err = kvsSetCASTxn(tx, idx, &req.DirEnt)
+		ok, err = kvsSetCASTxn(tx, ix, idx, &req.DirEnt)
 	case structs.KVDelete:
-		err = kvsDeleteTxn(tx, idx, req.DirEnt.Key)
+		err = kvsDeleteTxn(tx, ix, idx, req.DirEnt.Key)
 	case structs.KVDeleteCAS:
-		ok, err = kvsDeleteCASTxn(tx, idx, req.DirEnt.ModifyIndex, req.DirEnt.Key)
+		ok, err = kvsDeleteCASTxn(tx, ix, idx, req.DirEnt.ModifyIndex, req.DirEnt.Key)
 	case structs.KVDeleteTree:
-		err = kvsDeleteTreeTxn(tx, idx, req.DirEnt.Key)
+		err = kvsDeleteTreeTxn(tx, ix, idx, req.DirEnt.Key)
 	default:
 		err = fmt.Errorf("unsupported KV operation %q", req.Op)
 	}

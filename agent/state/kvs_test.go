@@ -638,3 +638,35 @@ func TestKVSPrefixEndingInNUL(t *testing.T) {
 		t.Errorf("after KVSDeleteTree(%q), keys = %q, want [a ab]", "a\x00", keysOf(ents))
 	}
 }
+
+// TestKVSApplyBatchIndexes: a batch records each table's index once, at
+// the highest write that changed it; a CAS that lost moves nothing, and a
+// read of a missing key reports the table index, tombstones included.
+func TestKVSApplyBatchIndexes(t *testing.T) {
+	t.Parallel()
+	s := testStore(t, "a", "b") // indexes 1 and 2
+	set := func(key string) *structs.KVSRequest {
+		return &structs.KVSRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: key, Value: []byte("v")}}
+	}
+	out := s.KVSApplyBatch([]KVSWrite{
+		{Index: 10, Req: set("c")},
+		{Index: 11, Req: &structs.KVSRequest{Op: structs.KVDelete, DirEnt: structs.DirEntry{Key: "a"}}},
+		{Index: 12, Req: set("d")},
+		{Index: 13, Req: &structs.KVSRequest{Op: structs.KVCAS, DirEnt: structs.DirEntry{Key: "b", ModifyIndex: 1, Value: []byte("x")}}},
+	})
+	if want := []any{true, true, true, false}; !reflect.DeepEqual(out, want) {
+		t.Fatalf("KVSApplyBatch results = %v, want %v", out, want)
+	}
+	if idx, e := get(t, s, "d"); idx != 12 || e == nil || e.ModifyIndex != 12 {
+		t.Errorf("after the batch: KVSGet(d) index = %d, entry %+v; want index 12 (the lost CAS at 13 moves nothing)", idx, e)
+	}
+	if idx, e := get(t, s, "a"); idx != 12 || e != nil {
+		t.Errorf("KVSGet(a) = %d, %+v; want the deleted key missing at index 12", idx, e)
+	}
+	if idx, _ := list(t, s, "a"); idx != 11 {
+		t.Errorf("KVSList(a) index = %d, want 11 (its tombstone)", idx)
+	}
+	if got := s.LatestIndex(); got != 12 {
+		t.Errorf("LatestIndex() = %d, want 12", got)
+	}
+}

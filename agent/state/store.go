@@ -61,6 +61,30 @@ func maxIndexWatchTxn(tx *memdb.Txn, ws memdb.WatchSet, tables ...string) uint64
 	return max
 }
 
+// indexBumps collects the index each table reaches in one write
+// transaction, to be recorded once before commit (write). A transaction
+// that writes many rows (a raft batch of KV writes, a delete-tree, a
+// /v1/txn) would otherwise rewrite the table's index row once per row: the
+// index table is a memdb table like any other, and that rewrite cost about
+// as much as the row write itself.
+type indexBumps map[string]uint64
+
+func (b indexBumps) bump(table string, idx uint64) {
+	if idx > b[table] {
+		b[table] = idx
+	}
+}
+
+// write records every collected index in tx.
+func (b indexBumps) write(tx *memdb.Txn) error {
+	for table, idx := range b {
+		if err := setIndexTxn(tx, table, idx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // setIndexTxn records that table was written at idx. Indexes only grow.
 func setIndexTxn(tx *memdb.Txn, table string, idx uint64) error {
 	raw, err := tx.First(tableIndex, "id", table)

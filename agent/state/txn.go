@@ -13,9 +13,13 @@ import (
 func (s *Store) TxnRW(idx uint64, ops structs.TxnOps) (structs.TxnResults, structs.TxnErrors) {
 	tx := s.db.Txn(true)
 	defer tx.Abort()
-	results, errs := txnTxn(tx, idx, ops)
+	ix := indexBumps{}
+	results, errs := txnTxn(tx, ix, idx, ops)
 	if len(errs) > 0 {
 		return nil, errs
+	}
+	if err := ix.write(tx); err != nil {
+		return nil, structs.TxnErrors{{What: err.Error()}}
 	}
 	tx.Commit()
 	return results, nil
@@ -25,14 +29,15 @@ func (s *Store) TxnRW(idx uint64, ops structs.TxnOps) (structs.TxnResults, struc
 func (s *Store) TxnRO(ops structs.TxnOps) (uint64, structs.TxnResults, structs.TxnErrors) {
 	tx := s.db.Txn(false)
 	defer tx.Abort()
-	results, errs := txnTxn(tx, 0, ops)
+	results, errs := txnTxn(tx, indexBumps{}, 0, ops)
 	if len(errs) > 0 {
 		return 0, nil, errs
 	}
 	return maxIndexTxn(tx, tableKVs, tableTombstones), results, nil
 }
 
-func txnTxn(tx *memdb.Txn, idx uint64, ops structs.TxnOps) (structs.TxnResults, structs.TxnErrors) {
+// txnTxn runs ops in tx; ix collects the indexes its writes reach.
+func txnTxn(tx *memdb.Txn, ix indexBumps, idx uint64, ops structs.TxnOps) (structs.TxnResults, structs.TxnErrors) {
 	var (
 		results structs.TxnResults
 		errs    structs.TxnErrors
@@ -42,7 +47,7 @@ func txnTxn(tx *memdb.Txn, idx uint64, ops structs.TxnOps) (structs.TxnResults, 
 			errs = append(errs, &structs.TxnError{OpIndex: i, What: "unknown operation type"})
 			continue
 		}
-		ents, err := txnKVTxn(tx, idx, op.KV)
+		ents, err := txnKVTxn(tx, ix, idx, op.KV)
 		if err != nil {
 			errs = append(errs, &structs.TxnError{OpIndex: i, What: err.Error()})
 			continue
@@ -57,7 +62,7 @@ func txnTxn(tx *memdb.Txn, idx uint64, ops structs.TxnOps) (structs.TxnResults, 
 // txnKVTxn runs one KV step and returns the entries it reports. Only reads
 // return values: writes report metadata with a nil Value, as Consul does, to
 // keep responses small.
-func txnKVTxn(tx *memdb.Txn, idx uint64, op *structs.TxnKVOp) (structs.DirEntries, error) {
+func txnKVTxn(tx *memdb.Txn, ix indexBumps, idx uint64, op *structs.TxnKVOp) (structs.DirEntries, error) {
 	key := op.DirEnt.Key
 	var (
 		entry *structs.DirEntry
@@ -65,24 +70,24 @@ func txnKVTxn(tx *memdb.Txn, idx uint64, op *structs.TxnKVOp) (structs.DirEntrie
 	)
 	switch op.Verb {
 	case structs.KVSet:
-		err = kvsSetTxn(tx, idx, &op.DirEnt)
+		err = kvsSetTxn(tx, ix, idx, &op.DirEnt)
 	case structs.KVCAS:
 		e := op.DirEnt
 		e.ModifyIndex = txnIndex(op)
 		var ok bool
-		if ok, err = kvsSetCASTxn(tx, idx, &e); err == nil && !ok {
+		if ok, err = kvsSetCASTxn(tx, ix, idx, &e); err == nil && !ok {
 			err = fmt.Errorf("failed to set key %q, index is stale", key)
 		}
 	case structs.KVDelete:
-		return nil, kvsDeleteTxn(tx, idx, key)
+		return nil, kvsDeleteTxn(tx, ix, idx, key)
 	case structs.KVDeleteCAS:
-		ok, err := kvsDeleteCASTxn(tx, idx, txnIndex(op), key)
+		ok, err := kvsDeleteCASTxn(tx, ix, idx, txnIndex(op), key)
 		if err == nil && !ok {
 			err = fmt.Errorf("failed to delete key %q, index is stale", key)
 		}
 		return nil, err
 	case structs.KVDeleteTree:
-		return nil, kvsDeleteTreeTxn(tx, idx, key)
+		return nil, kvsDeleteTreeTxn(tx, ix, idx, key)
 	case structs.KVGet, structs.KVGetOrEmpty:
 		_, e, err := kvsGetTxn(tx, memdb.WatchSet{}, key)
 		switch {
