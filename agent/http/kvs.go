@@ -141,7 +141,16 @@ func readValue(r *gohttp.Request) ([]byte, error) {
 	if r.ContentLength > structs.MaxKVSize {
 		return nil, tooLarge("Request body (%d bytes) too large: values are limited to %d bytes", r.ContentLength, structs.MaxKVSize)
 	}
-	buf, err := io.ReadAll(io.LimitReader(r.Body, structs.MaxKVSize+1))
+	var buf []byte
+	var err error
+	if n := r.ContentLength; n >= 0 {
+		// The common case: the size is known, read it in one allocation
+		// (io.ReadAll would grow a buffer from 512 bytes).
+		buf = make([]byte, n)
+		_, err = io.ReadFull(r.Body, buf)
+	} else {
+		buf, err = io.ReadAll(io.LimitReader(r.Body, structs.MaxKVSize+1))
+	}
 	if err != nil {
 		return nil, badRequest("Failed to read body: %v", err)
 	}

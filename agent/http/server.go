@@ -129,7 +129,7 @@ func allowed(methods []string, m string) bool {
 }
 
 func writeJSON(w gohttp.ResponseWriter, r *gohttp.Request, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = []string{"application/json"}
 	var (
 		buf []byte
 		err error
@@ -246,18 +246,20 @@ func parseQuery(r *gohttp.Request, q *structs.QueryOptions) error {
 	return nil
 }
 
-// setMeta writes the X-Consul-* headers of a read.
+// setMeta writes the X-Consul-* headers of a read. The names are stored
+// already in canonical form, skipping Header.Set's canonicalisation: every
+// read pays for these four.
 func setMeta(w gohttp.ResponseWriter, q *structs.QueryOptions, m *structs.QueryMeta) {
 	hdr := w.Header()
-	hdr.Set("X-Consul-Index", strconv.FormatUint(m.Index, 10))
-	hdr.Set("X-Consul-KnownLeader", strconv.FormatBool(m.KnownLeader))
-	hdr.Set("X-Consul-LastContact", strconv.FormatInt(m.LastContact.Milliseconds(), 10))
+	hdr["X-Consul-Index"] = []string{strconv.FormatUint(m.Index, 10)}
+	hdr["X-Consul-Knownleader"] = []string{strconv.FormatBool(m.KnownLeader)}
+	hdr["X-Consul-Lastcontact"] = []string{strconv.FormatInt(m.LastContact.Milliseconds(), 10)}
+	consistency := "leader"
 	switch {
 	case q.AllowStale:
-		hdr.Set("X-Consul-Effective-Consistency", "stale")
+		consistency = "stale"
 	case q.RequireConsistent:
-		hdr.Set("X-Consul-Effective-Consistency", "consistent")
-	default:
-		hdr.Set("X-Consul-Effective-Consistency", "leader")
+		consistency = "consistent"
 	}
+	hdr["X-Consul-Effective-Consistency"] = []string{consistency}
 }
