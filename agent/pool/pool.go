@@ -81,7 +81,7 @@ func (p *ConnPool) RPC(addr, method string, args, reply any) error {
 
 // RPCTimeout is RPC with a bound on the whole call: a server that accepted
 // the connection but never answers (stopped, partitioned after the dial)
-// costs at most timeout, not the minutes TCP and yamux keep-alives take to
+// costs at most timeout, not the minutes TCP keep-alives take to
 // notice. Zero means no bound. A call that fails in transport or times out
 // drops the server's connections: the server is presumed gone.
 func (p *ConnPool) RPCTimeout(addr, method string, args, reply any, timeout time.Duration) error {
