@@ -397,16 +397,24 @@ func deleteNodeTxn(tx *memdb.Txn, node string, ch *catalogChanges) error {
 	if err != nil {
 		return err
 	}
+	if err := deleteChecksTxn(tx, checks, ch); err != nil {
+		return err
+	}
+	if err := tx.Delete(tableNodes, raw); err != nil {
+		return fmt.Errorf("node delete: %w", err)
+	}
+	ch.table(tableNodes)
+	return nil
+}
+
+// deleteChecksTxn removes checks, recording the change in ch.
+func deleteChecksTxn(tx *memdb.Txn, checks structs.HealthChecks, ch *catalogChanges) error {
 	for _, c := range checks {
 		if err := tx.Delete(tableChecks, c); err != nil {
 			return fmt.Errorf("check delete: %w", err)
 		}
 		ch.table(tableChecks)
 	}
-	if err := tx.Delete(tableNodes, raw); err != nil {
-		return fmt.Errorf("node delete: %w", err)
-	}
-	ch.table(tableNodes)
 	return nil
 }
 
@@ -423,11 +431,8 @@ func deleteServiceTxn(tx *memdb.Txn, node, serviceID string, ch *catalogChanges)
 	if err != nil {
 		return err
 	}
-	for _, c := range checks {
-		if err := tx.Delete(tableChecks, c); err != nil {
-			return fmt.Errorf("check delete: %w", err)
-		}
-		ch.table(tableChecks)
+	if err := deleteChecksTxn(tx, checks, ch); err != nil {
+		return err
 	}
 	if err := tx.Delete(tableServices, row); err != nil {
 		return fmt.Errorf("service delete: %w", err)
