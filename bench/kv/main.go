@@ -170,8 +170,19 @@ type phaseResult struct {
 	elapsed      time.Duration
 	p50, p99     time.Duration
 	errors       int64
+	driverCPU    time.Duration // this process's user+system CPU during the phase
+	serverCPU    time.Duration // the system's processes' CPU during the phase
 	firstErr     string
 	lat          []time.Duration // sorted
+}
+
+// perOp is CPU time per operation in µs. The driver's own share matters on
+// a small machine: it is CPU the servers under test do not get.
+func perOp(cpu time.Duration, ops int) float64 {
+	if ops == 0 {
+		return 0
+	}
+	return float64(cpu.Microseconds()) / float64(ops)
 }
 
 func (r phaseResult) opsPerSec() float64 {
@@ -388,14 +399,17 @@ func (b *bench) runLoad(ctx context.Context, suts []*sut) error {
 				if s.onPhase != nil {
 					s.onPhase(ctx, kind, round)
 				}
+				cpu0 := s.serverCPU()
 				r, err := b.phase(ctx, kind, s.name, n, opFor(s, kind))
 				if err != nil {
 					return fmt.Errorf("round %d %s %s: %w", round, kind, s.name, err)
 				}
+				r.serverCPU = s.serverCPU() - cpu0
 				r.round = round
 				b.phases = append(b.phases, r)
-				fmt.Printf("  %s %-8s %9.0f ops/s  p50 %s  p99 %s  errors %d  (round %d/%d)\n",
-					r.kind, r.system, r.opsPerSec(), fmtDur(r.p50), fmtDur(r.p99), r.errors, round, b.o.rounds)
+				fmt.Printf("  %s %-8s %9.0f ops/s  p50 %s  p99 %s  errors %d  CPU/op: servers %.0fµs, driver %.0fµs  (round %d/%d)\n",
+					r.kind, r.system, r.opsPerSec(), fmtDur(r.p50), fmtDur(r.p99), r.errors,
+					perOp(r.serverCPU, r.ops), perOp(r.driverCPU, r.ops), round, b.o.rounds)
 			}
 		}
 	}
@@ -410,6 +424,7 @@ func (b *bench) phase(ctx context.Context, kind, system string, n int, op func(c
 	var next, errCount atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
+	cpu0 := selfCPU()
 	start := time.Now()
 	for c := 0; c < b.o.clients; c++ {
 		wg.Add(1)
@@ -434,6 +449,7 @@ func (b *bench) phase(ctx context.Context, kind, system string, n int, op func(c
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := selfCPU() - cpu0
 	if err := ctx.Err(); err != nil {
 		return phaseResult{}, err
 	}
@@ -441,7 +457,7 @@ func (b *bench) phase(ctx context.Context, kind, system string, n int, op func(c
 	r := phaseResult{
 		kind: kind, system: system, ops: n, elapsed: elapsed,
 		p50: percentile(lat, 0.50), p99: percentile(lat, 0.99),
-		errors: errCount.Load(), lat: lat,
+		errors: errCount.Load(), lat: lat, driverCPU: cpu,
 	}
 	if s, ok := firstErr.Load().(string); ok {
 		r.firstErr = s
@@ -472,6 +488,8 @@ func (b *bench) find(kind, system string) (phaseResult, bool) {
 		agg.ops += r.ops
 		agg.elapsed += r.elapsed
 		agg.errors += r.errors
+		agg.serverCPU += r.serverCPU
+		agg.driverCPU += r.driverCPU
 		if agg.firstErr == "" {
 			agg.firstErr = r.firstErr
 		}
@@ -505,8 +523,10 @@ func (b *bench) roundRatios(kind string) []float64 {
 
 func (b *bench) report() {
 	fmt.Println()
-	const row = "%-4s  %-22s  %10s  %9s  %9s  %6s\n"
-	fmt.Printf(row, "kind", "system", "ops/s", "p50", "p99", "errors")
+	// The CPU columns are per operation: the system's own processes, and
+	// this driver's share of the same two cores (CPU the servers lacked).
+	const row = "%-4s  %-22s  %10s  %9s  %9s  %6s  %11s  %10s\n"
+	fmt.Printf(row, "kind", "system", "ops/s", "p50", "p99", "errors", "server CPU", "driver CPU")
 	for _, kind := range []string{"PUT", "GET"} {
 		for _, system := range []string{"etcd", "conclave"} {
 			label := system
@@ -516,11 +536,12 @@ func (b *bench) report() {
 			r, ok := b.find(kind, system)
 			if !ok {
 				if b.o.has(system) {
-					fmt.Printf(row, kind, label, "-", "-", "-", "-")
+					fmt.Printf(row, kind, label, "-", "-", "-", "-", "-", "-")
 				}
 				continue
 			}
-			fmt.Printf(row, kind, label, fmt.Sprintf("%.0f", r.opsPerSec()), fmtDur(r.p50), fmtDur(r.p99), fmt.Sprint(r.errors))
+			fmt.Printf(row, kind, label, fmt.Sprintf("%.0f", r.opsPerSec()), fmtDur(r.p50), fmtDur(r.p99), fmt.Sprint(r.errors),
+				fmt.Sprintf("%.0fµs", perOp(r.serverCPU, r.ops)), fmt.Sprintf("%.0fµs", perOp(r.driverCPU, r.ops)))
 		}
 	}
 	fmt.Println()

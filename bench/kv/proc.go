@@ -211,3 +211,38 @@ func waitFor(ctx context.Context, p *proc, limit, interval time.Duration, check 
 }
 
 func numCPU() int { return runtime.NumCPU() }
+
+// serverCPU is the user plus system CPU used so far by the system's
+// processes (/proc/PID/stat, in clock ticks of 10ms).
+func (s *sut) serverCPU() time.Duration {
+	var total time.Duration
+	for _, p := range s.procs {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid()))
+		if err != nil {
+			continue
+		}
+		// Fields after the parenthesised command name; utime and stime
+		// are fields 14 and 15 of the whole line.
+		rest := string(data)
+		if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+			rest = rest[i+1:]
+		}
+		f := strings.Fields(rest)
+		if len(f) < 13 {
+			continue
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		total += time.Duration(ut+st) * 10 * time.Millisecond
+	}
+	return total
+}
+
+// selfCPU is this process's user plus system CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
