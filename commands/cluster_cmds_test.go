@@ -24,13 +24,13 @@ func TestClusterCommandsParse(t *testing.T) {
 			build: func(capture func(any)) func([]string) error {
 				return func(args []string) error {
 					return parseCmd(t, NewCmdMembers(f, func(o *MembersOptions) error {
-						capture([]any{o.Detailed, o.WAN, o.Status, o.Format})
+						capture([]any{o.Detailed, o.WAN, o.Status, o.Format, o.Filter})
 						return nil
 					}), args)
 				}
 			},
-			args: []string{"-detailed", "-wan", "-status=fail.*", "-format=json"},
-			want: "[true true fail.* json]",
+			args: []string{"-detailed", "-wan", "-status=fail.*", "-format=json", `-filter=Tags["dc"] == dc2`},
+			want: `[true true fail.* json Tags["dc"] == dc2]`,
 		},
 		{
 			name: "members bad regexp",
@@ -231,6 +231,18 @@ func TestClusterCommands(t *testing.T) {
 		r = on(cli, "members", "-status=^ali")
 		if r.code != 0 || !strings.Contains(r.stdout, "cmd-s1") {
 			t.Errorf("members -status=^ali = exit %d, stdout %q, want both members", r.code, r.stdout)
+		}
+		r = on(cli, "members", `-filter=Tags["dc"] == "nowhere"`)
+		if r.code != ExitNoMatch || r.stdout != "" {
+			t.Errorf("members -filter (no match) = exit %d, stdout %q, want exit 2 and nothing", r.code, r.stdout)
+		}
+		r = on(cli, "members", `-filter=Tags["role"] == "consul"`)
+		if r.code != 0 || !strings.Contains(r.stdout, "cmd-s1") || strings.Count(strings.TrimSpace(r.stdout), "\n") != 1 {
+			t.Errorf("members -filter (servers) = exit %d, stdout %q, want the header and the server", r.code, r.stdout)
+		}
+		r = on(cli, "members", "-filter=Name ==")
+		if r.code != 1 || !strings.Contains(r.stderr, "Failed to create boolean expression evaluator") {
+			t.Errorf("members -filter (bad) = exit %d, stderr %q, want exit 1 naming the expression error", r.code, r.stderr)
 		}
 	})
 

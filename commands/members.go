@@ -23,6 +23,7 @@ type MembersOptions struct {
 	WAN      bool
 	Status   string // regular expression on the status name
 	Segment  string
+	Filter   string // go-bexpr expression, applied by the agent
 	Format   string // "text" or "json"
 }
 
@@ -52,6 +53,7 @@ field names that are only ever added to.
 
   $ conclave members -wan
   $ conclave members -status=failed || echo "no failed members"
+  $ conclave members -filter='Tags["role"] == "node"'    # clients only
   $ conclave members -detailed`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -62,6 +64,13 @@ field names that are only ever added to.
 			}
 			if _, err := regexp.Compile(opts.Status); err != nil {
 				return failf("Failed to compile status regexp: %v", err)
+			}
+			if opts.Filter != "" {
+				flt, err := loadDataSource(opts.IO, opts.Filter)
+				if err != nil {
+					return failf("Could not process filter argument: %s", err)
+				}
+				opts.Filter = flt
 			}
 			if runF != nil {
 				return runF(opts)
@@ -78,6 +87,10 @@ field names that are only ever added to.
 		"If provided, output is filtered to only nodes matching the `regular expression` for status.")
 	fl.StringVar(&opts.Segment, "segment", "",
 		"(Enterprise-only) Network segment to list the members of; accepted for compatibility.")
+	fl.StringVar(&opts.Filter, "filter", "",
+		"`Expression` to use for filtering the results, e.g. -filter='Tags[\"dc\"] == dc2'. "+
+			"Selectors: Name, Addr, Port, Status (1 alive, 2 leaving, 3 left, 4 failed), Tags. "+
+			"Can be passed via stdin by using - for the value or from a file by passing @<file path>.")
 	fl.StringVar(&opts.Format, "format", "text",
 		"Output `format`: text (Consul's table) or json (conclave only).")
 	opts.HTTP = addHTTPFlags(cmd, false)
@@ -110,7 +123,7 @@ func membersRun(ctx context.Context, opts *MembersOptions) error {
 	if err != nil {
 		return failf("Error connecting to Consul agent: %s", err)
 	}
-	members, err := c.Agent().Members(ctx, opts.WAN, nil)
+	members, err := c.Agent().Members(ctx, opts.WAN, &client.QueryOptions{Filter: opts.Filter})
 	if err != nil {
 		return apiError(err, "Error retrieving members: ")
 	}

@@ -5,6 +5,7 @@ import (
 	gohttp "net/http"
 	"strings"
 
+	bexpr "github.com/hashicorp/go-bexpr"
 	"github.com/hashicorp/serf/serf"
 
 	"conclave/agent/structs"
@@ -60,12 +61,13 @@ func (h *Handler) agentMembers(_ gohttp.ResponseWriter, r *gohttp.Request) (any,
 	case segment != "" && segment != allSegments:
 		return nil, badRequest("Network segments are not supported: segment %q does not exist (use \"\" or %q)", segment, allSegments)
 	}
-	if f := queryOf(r).Get("filter"); f != "" {
-		return nil, badRequest("?filter is not supported on /v1/agent/members yet")
-	}
 	members := h.backend.LANMembers()
 	if wan {
 		members = h.backend.WANMembers()
+	}
+	match, err := memberFilter(r)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]serf.Member, 0, len(members))
 	for _, m := range members {
@@ -76,7 +78,14 @@ func (h *Handler) agentMembers(_ gohttp.ResponseWriter, r *gohttp.Request) (any,
 				node = strings.TrimSuffix(node, "."+dc)
 			}
 		}
-		if authz.NodeRead(node) {
+		if !authz.NodeRead(node) {
+			continue
+		}
+		ok, err := match(m)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			out = append(out, m)
 		}
 	}
@@ -169,4 +178,42 @@ func (h *Handler) catalogDatacenters(_ gohttp.ResponseWriter, r *gohttp.Request)
 		out = []string{}
 	}
 	return out, nil
+}
+
+// memberView is what ?filter sees of a member: its JSON fields, with the
+// address as text. (Consul filters serf's member itself, whose net.IP
+// address no string compares equal to, so Addr == "10.0.0.1" fails
+// there.)
+type memberView struct {
+	Name                                  string
+	Addr                                  string
+	Port                                  uint16
+	Tags                                  map[string]string
+	Status                                int // 1 alive, 2 leaving, 3 left, 4 failed
+	ProtocolMin, ProtocolMax, ProtocolCur uint8
+	DelegateMin, DelegateMax, DelegateCur uint8
+}
+
+// memberFilter parses ?filter into a test of one member; without a filter
+// every member passes.
+func memberFilter(r *gohttp.Request) (func(serf.Member) (bool, error), error) {
+	expr := queryOf(r).Get("filter")
+	if expr == "" {
+		return func(serf.Member) (bool, error) { return true, nil }, nil
+	}
+	ev, err := bexpr.CreateEvaluator(expr)
+	if err != nil {
+		return nil, badRequest("Failed to create boolean expression evaluator: %v", err)
+	}
+	return func(m serf.Member) (bool, error) {
+		ok, err := ev.Evaluate(memberView{
+			Name: m.Name, Addr: m.Addr.String(), Port: m.Port, Tags: m.Tags, Status: int(m.Status),
+			ProtocolMin: m.ProtocolMin, ProtocolMax: m.ProtocolMax, ProtocolCur: m.ProtocolCur,
+			DelegateMin: m.DelegateMin, DelegateMax: m.DelegateMax, DelegateCur: m.DelegateCur,
+		})
+		if err != nil {
+			return false, badRequest("Failed to apply filter %q: %v", expr, err)
+		}
+		return ok, nil
+	}, nil
 }

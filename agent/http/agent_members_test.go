@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -22,6 +23,12 @@ func TestMembershipEndpoints(t *testing.T) {
 		{"GET", "/v1/agent/members?wan=1", 200, `[]`},
 		{"GET", "/v1/agent/members?wan=1&segment=x", 400, "Cannot provide a segment with wan=true"},
 		{"GET", "/v1/agent/members?segment=alpha", 400, `segment "alpha"`},
+		{"GET", "/v1/agent/members?filter=" + url.QueryEscape(`Tags["dc"] == "dc1" and Status == 1`), 200, `"Name":"members-node"`},
+		{"GET", "/v1/agent/members?filter=" + url.QueryEscape(`Name matches "^members-"`), 200, `"Name":"members-node"`},
+		{"GET", "/v1/agent/members?filter=" + url.QueryEscape(`Tags["dc"] == "dc2"`), 200, `[]`},
+		{"GET", "/v1/agent/members?filter=" + url.QueryEscape(`Addr == "127.0.0.1"`), 200, `"Name":"members-node"`},
+		{"GET", "/v1/agent/members?filter=" + url.QueryEscape(`Nope == 1`), 400, `Failed to apply filter`},
+		{"GET", "/v1/agent/members?filter=" + url.QueryEscape(`Name ==`), 400, `Failed to create boolean expression evaluator`},
 		{"PUT", "/v1/agent/members", 405, "method PUT not allowed"},
 		{"PUT", "/v1/agent/join/", 400, "Missing address to join"},
 		{"PUT", "/v1/agent/force-leave/", 400, "Missing node name"},
