@@ -181,9 +181,8 @@ func (h *Handler) catalogDatacenters(_ gohttp.ResponseWriter, r *gohttp.Request)
 }
 
 // memberView is what ?filter sees of a member: its JSON fields, with the
-// address as text. (Consul filters serf's member itself, whose net.IP
-// address no string compares equal to, so Addr == "10.0.0.1" fails
-// there.)
+// address as text as in the JSON (go-bexpr cannot compare serf's net.IP
+// with a string, so Addr == "10.0.0.1" would fail on serf.Member itself).
 type memberView struct {
 	Name                                  string
 	Addr                                  string
