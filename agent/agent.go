@@ -222,6 +222,19 @@ func (a *Agent) advertiseIP() (net.IP, error) {
 	return net.IPv4(127, 0, 0, 1), nil
 }
 
+// advertiseWANIP is the address servers of other datacenters should use
+// for this one: advertise_addr_wan, else the LAN advertise address.
+func (a *Agent) advertiseWANIP() (net.IP, error) {
+	if a.config.AdvertiseAddrWAN == "" {
+		return a.advertiseIP()
+	}
+	ip := net.ParseIP(a.config.AdvertiseAddrWAN)
+	if ip == nil {
+		return nil, fmt.Errorf("advertise_addr_wan %q is not an IP address", a.config.AdvertiseAddrWAN)
+	}
+	return ip, nil
+}
+
 func (a *Agent) startHTTP() error {
 	if a.config.Ports.HTTP < 0 {
 		return nil

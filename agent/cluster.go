@@ -83,6 +83,9 @@ func (a *Agent) closeShutdownCh() {
 // in the data dir so a restarted agent finds its cluster again.
 func (a *Agent) serfConfig(wan bool) (*serf.Config, error) {
 	adv, err := a.advertiseIP()
+	if wan {
+		adv, err = a.advertiseWANIP()
+	}
 	if err != nil {
 		return nil, err
 	}

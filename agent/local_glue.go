@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"net"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -92,19 +93,24 @@ func (a *Agent) startLocal() error {
 	if err != nil {
 		return err
 	}
-	addr := adv.String()
-	tagged := map[string]string{"lan": addr, "wan": addr}
-	if adv.To4() != nil {
-		tagged["lan_ipv4"], tagged["wan_ipv4"] = addr, addr
-	} else {
-		tagged["lan_ipv6"], tagged["wan_ipv6"] = addr, addr
+	wan, err := a.advertiseWANIP()
+	if err != nil {
+		return err
+	}
+	tagged := map[string]string{"lan": adv.String(), "wan": wan.String()}
+	for pool, ip := range map[string]net.IP{"lan": adv, "wan": wan} {
+		if ip.To4() != nil {
+			tagged[pool+"_ipv4"] = ip.String()
+		} else {
+			tagged[pool+"_ipv6"] = ip.String()
+		}
 	}
 	l := &a.local
 	l.state = local.New(local.Config{
 		NodeID:          a.nodeID,
 		NodeName:        a.config.NodeName,
 		Datacenter:      a.config.Datacenter,
-		Address:         addr,
+		Address:         adv.String(),
 		TaggedAddresses: tagged,
 		// Consul gives every node this key (the network segment, empty
 		// outside Enterprise); tools group nodes by it.

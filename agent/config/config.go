@@ -36,6 +36,11 @@ type Config struct {
 	// (advertise_addr, -advertise). Default: BindAddr, or the first private
 	// address when BindAddr is 0.0.0.0.
 	AdvertiseAddr string
+	// AdvertiseAddrWAN is the address servers of other datacenters use to
+	// reach this one: its WAN gossip and cross-datacenter RPC, and the
+	// node's "wan" tagged address (advertise_addr_wan, -advertise-wan).
+	// Default: AdvertiseAddr.
+	AdvertiseAddrWAN string
 	// HTTPAddr and DNSAddr override ClientAddr per listener (addresses{http,dns}).
 	HTTPAddr string
 	DNSAddr  string

@@ -23,6 +23,7 @@ var flagKeys = []struct{ flag, key string }{
 	{"bind", "bind_addr"},
 	{"client", "client_addr"},
 	{"advertise", "advertise_addr"},
+	{"advertise-wan", "advertise_addr_wan"},
 	{"http-port", "ports.http"},
 	{"dns-port", "ports.dns"},
 	{"server-port", "ports.server"},
@@ -55,6 +56,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("bind", d.BindAddr, "Address to bind for cluster traffic (gossip, raft, RPC).")
 	fs.String("client", d.ClientAddr, "Address(es), space-separated, where the HTTP and DNS servers listen.")
 	fs.String("advertise", "", "Address other agents use to reach this one (default: the bind address).")
+	fs.String("advertise-wan", "", "Address servers of other datacenters use to reach this one (default: the -advertise address).")
 	fs.Int("http-port", d.Ports.HTTP, "Port of the HTTP API; -1 disables it.")
 	fs.Int("dns-port", d.Ports.DNS, "Port of the DNS server; -1 disables it.")
 	fs.Int("server-port", d.Ports.Server, "Port for raft and RPC between servers.")

@@ -15,7 +15,7 @@ func TestAddFlagsNames(t *testing.T) {
 	for _, tc := range []struct{ name, typ string }{
 		{"dev", "bool"}, {"server", "bool"}, {"bootstrap", "bool"}, {"bootstrap-expect", "int"},
 		{"data-dir", "string"}, {"node", "string"}, {"node-id", "string"}, {"datacenter", "string"},
-		{"bind", "string"}, {"client", "string"}, {"advertise", "string"},
+		{"bind", "string"}, {"client", "string"}, {"advertise", "string"}, {"advertise-wan", "string"},
 		{"http-port", "int"}, {"dns-port", "int"}, {"server-port", "int"},
 		{"serf-lan-port", "int"}, {"serf-wan-port", "int"},
 		{"config-file", "stringArray"}, {"config-dir", "stringArray"}, {"config-format", "string"},

@@ -153,6 +153,11 @@ func (l *loader) checkAddrs() error {
 			return err
 		}
 	}
+	if c.AdvertiseAddrWAN != "" {
+		if err := one("advertise_addr_wan", &c.AdvertiseAddrWAN, false); err != nil {
+			return err
+		}
+	}
 	if err := list("client_addr", &c.ClientAddr); err != nil {
 		return err
 	}

@@ -63,6 +63,8 @@ func TestLoadErrors(t *testing.T) {
 			`config: %[1]s: client_addr: must list at least one IP address`},
 		{"advertise unspecified", "a.json", `{"advertise_addr": "0.0.0.0"}`, nil,
 			`config: %[1]s: advertise_addr: "0.0.0.0" cannot be advertised: other agents need a routable address`},
+		{"advertise wan not an address", "a.json", `{"advertise_addr_wan": "wan.example"}`, nil,
+			`config: %[1]s: advertise_addr_wan: "wan.example" is not an IP address`},
 		{"addresses.http", "a.hcl", "addresses {\n  http = \"localhost\"\n}\n", nil,
 			`config: %[1]s: addresses.http: "localhost" is not an IP address`},
 		{"bind flag", "", "", []string{"--bind", "nope"},
@@ -214,6 +216,7 @@ func TestLoadNormalises(t *testing.T) {
 			"6a2f1b4e-0c3d-4e5f-8a9b-1c2d3e4f5a6b"},
 		{[]string{"--client", " 127.0.0.1   [::1] "}, func(c *Config) string { return c.ClientAddr }, "127.0.0.1 ::1"},
 		{[]string{"--advertise", "[2001:db8::1]"}, func(c *Config) string { return c.AdvertiseAddr }, "2001:db8::1"},
+		{[]string{"--advertise-wan", "198.51.100.7"}, func(c *Config) string { return c.AdvertiseAddrWAN }, "198.51.100.7"},
 	} {
 		args := append([]string{"--dev"}, tc.args...)
 		if got := tc.get(mustLoad(t, args...)); got != tc.want {

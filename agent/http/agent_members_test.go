@@ -2,10 +2,14 @@ package http_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"conclave/agent/config"
 	"conclave/internal/testutil"
 )
 
@@ -62,4 +66,41 @@ func TestMembershipEndpoints(t *testing.T) {
 	if members[0]["Addr"] != "127.0.0.1" || members[0]["Status"] != float64(1) {
 		t.Errorf("member Addr, Status = %v, %v, want 127.0.0.1, 1", members[0]["Addr"], members[0]["Status"])
 	}
+}
+
+// TestAdvertiseWAN: advertise_addr_wan is the address the WAN pool
+// advertises and the node's "wan" tagged address; the LAN side keeps the
+// bind address.
+func TestAdvertiseWAN(t *testing.T) {
+	t.Parallel()
+	a := testutil.NewAgent(t, testutil.AgentOptions{NodeName: "wan-adv", Tweak: func(c *config.Config) {
+		c.Ports.SerfWAN = 0
+		c.AdvertiseAddrWAN = "198.51.100.7"
+	}})
+	c := newClient(a)
+	r := c.do(t, "GET", "/v1/agent/members?wan=1", nil)
+	if !strings.Contains(r.body, `"Name":"wan-adv.dc1"`) || !strings.Contains(r.body, `"Addr":"198.51.100.7"`) {
+		t.Errorf("WAN members = %d %q, want wan-adv.dc1 at 198.51.100.7", r.status, r.body)
+	}
+	r = c.do(t, "GET", "/v1/agent/members", nil)
+	if !strings.Contains(r.body, `"Addr":"127.0.0.1"`) {
+		t.Errorf("LAN members = %d %q, want 127.0.0.1", r.status, r.body)
+	}
+	testutil.Retry(t, 10*time.Second, func() error {
+		r := c.do(t, "GET", "/v1/catalog/node/wan-adv", nil)
+		var out struct {
+			Node struct {
+				Address         string
+				TaggedAddresses map[string]string
+			}
+		}
+		if err := json.Unmarshal([]byte(r.body), &out); err != nil {
+			return fmt.Errorf("GET /v1/catalog/node/wan-adv = %d %q: %v", r.status, r.body, err)
+		}
+		want := map[string]string{"lan": "127.0.0.1", "lan_ipv4": "127.0.0.1", "wan": "198.51.100.7", "wan_ipv4": "198.51.100.7"}
+		if out.Node.Address != "127.0.0.1" || !maps.Equal(out.Node.TaggedAddresses, want) {
+			return fmt.Errorf("node = %+v, want address 127.0.0.1 and tagged %v", out.Node, want)
+		}
+		return nil
+	})
 }
