@@ -14,12 +14,12 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
-	autopilot "github.com/hashicorp/raft-autopilot"
 	"github.com/hashicorp/serf/serf"
 
 	"conclave/agent/pool"
 	"conclave/agent/router"
 	"conclave/agent/server"
+	"conclave/agent/structs"
 	"conclave/version"
 )
 
@@ -204,22 +204,19 @@ func (a *Agent) serverClusterConfig() (server.ClusterConfig, error) {
 		}
 	}
 	ap := a.config.Cluster.Autopilot
+	cc.Autopilot = structs.AutopilotConfig{
+		CleanupDeadServers:      ap.CleanupDeadServers,
+		LastContactThreshold:    ap.LastContactThreshold,
+		MaxTrailingLogs:         uint64(max(ap.MaxTrailingLogs, 0)),
+		MinQuorum:               uint(max(ap.MinQuorum, 0)),
+		ServerStabilizationTime: ap.ServerStabilizationTime,
+	}
 	// A healthy follower hears from the leader at least every
 	// heartbeat_timeout/5 (raft sends heartbeats every 1/10 to 2/10 of it);
 	// a threshold below that would call healthy servers unhealthy half the
 	// time and never promote a new one, so it is raised to cover a whole
 	// heartbeat gap.
-	threshold := ap.LastContactThreshold
-	if floor := a.raftConfig().HeartbeatTimeout / 4; threshold < floor {
-		threshold = floor
-	}
-	cc.Autopilot = autopilot.Config{
-		CleanupDeadServers:      ap.CleanupDeadServers,
-		LastContactThreshold:    threshold,
-		MaxTrailingLogs:         uint64(max(ap.MaxTrailingLogs, 0)),
-		MinQuorum:               uint(max(ap.MinQuorum, 0)),
-		ServerStabilizationTime: ap.ServerStabilizationTime,
-	}
+	cc.MinLastContactThreshold = a.raftConfig().HeartbeatTimeout / 4
 	return cc, nil
 }
 

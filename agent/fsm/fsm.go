@@ -127,6 +127,14 @@ func (f *FSM) apply(st *state.Store, idx uint64, buf []byte) any {
 		return st.ReapTombstones(req.ReapIndex)
 	case structs.RegisterRequestType, structs.DeregisterRequestType:
 		return applyCatalog(st, t, idx, body)
+	case structs.AutopilotRequestType:
+		var req structs.AutopilotSetConfigRequest
+		mustDecode(t, idx, body, &req)
+		ok, err := st.AutopilotSetConfig(idx, &req.Config, req.CAS)
+		if err != nil {
+			return err
+		}
+		return ok
 	default:
 		panic(fmt.Sprintf("fsm: unknown message type %d at index %d", t, idx))
 	}
@@ -147,6 +155,7 @@ const (
 	recordKV        recordType = 1
 	recordTombstone recordType = 2
 	recordIndex     recordType = 3
+	recordAutopilot recordType = 10
 )
 
 type snapshotHeader struct {
@@ -195,6 +204,13 @@ func (s *snapshot) write(w io.Writer) error {
 	}
 	if err := writeCatalog(s.sn, put); err != nil {
 		return err
+	}
+	if c, err := s.sn.AutopilotConfig(); err != nil {
+		return fmt.Errorf("snapshot autopilot config: %w", err)
+	} else if c != nil {
+		if err := put(recordAutopilot, c); err != nil {
+			return fmt.Errorf("snapshot autopilot config: %w", err)
+		}
 	}
 	if err := s.sn.Indexes(func(table string, idx uint64) error {
 		return put(recordIndex, indexRecord{Table: table, Index: idx})
@@ -251,6 +267,14 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 				return fmt.Errorf("snapshot index: %w", err)
 			}
 			if err := r.Index(ir.Table, ir.Index); err != nil {
+				return err
+			}
+		case recordAutopilot:
+			var c structs.AutopilotConfig
+			if err := dec.Decode(&c); err != nil {
+				return fmt.Errorf("snapshot autopilot config: %w", err)
+			}
+			if err := r.AutopilotConfig(&c); err != nil {
 				return err
 			}
 		case recordNode, recordService, recordCheck:

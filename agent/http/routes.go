@@ -20,7 +20,8 @@ func (h *Handler) registerRoutes() {
 	h.handle("/v1/status/leader", get, h.statusLeader)
 	h.handle("/v1/status/peers", get, h.statusPeers)
 	h.handle("/v1/agent/self", get, h.agentSelf)
-	// Gossip membership and raft peers (agent_members.go, operator.go).
+	// Gossip membership, raft peers and autopilot (agent_members.go,
+	// operator.go, autopilot.go).
 	h.handle("/v1/agent/members", get, h.agentMembers)
 	h.handle("/v1/agent/join/", put, h.agentJoin)
 	h.handle("/v1/agent/leave", put, h.agentLeave)
@@ -28,6 +29,8 @@ func (h *Handler) registerRoutes() {
 	h.handle("/v1/catalog/datacenters", get, h.catalogDatacenters)
 	h.handle("/v1/operator/raft/configuration", get, h.operatorRaftConfiguration)
 	h.handle("/v1/operator/raft/peer", []string{gohttp.MethodDelete}, h.operatorRaftPeer)
+	h.handle("/v1/operator/autopilot/configuration", []string{gohttp.MethodGet, gohttp.MethodPut}, h.operatorAutopilotConfiguration)
+	h.handle("/v1/operator/autopilot/health", get, h.operatorAutopilotHealth)
 	// Catalog and health (catalog.go, health.go).
 	h.handle("/v1/catalog/register", put, h.catalogRegister)
 	h.handle("/v1/catalog/deregister", put, h.catalogDeregister)

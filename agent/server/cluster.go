@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/serf/serf"
 
 	"conclave/agent/router"
+	"conclave/agent/structs"
 )
 
 // ClusterConfig is what a server needs to be one of many: its gossip
@@ -29,8 +30,14 @@ type ClusterConfig struct {
 	// BootstrapExpect is how many servers of this datacenter must be alive
 	// in the LAN pool before they bootstrap raft together; zero disables.
 	BootstrapExpect int
-	// Autopilot tunes dead-server cleanup and server promotion.
-	Autopilot autopilot.Config
+	// Autopilot tunes dead-server cleanup and server promotion until an
+	// operator stores a configuration (operator autopilot set-config),
+	// which then wins on every server.
+	Autopilot structs.AutopilotConfig
+	// MinLastContactThreshold raises a lower last_contact_threshold when
+	// autopilot applies it: a threshold shorter than the gap between
+	// heartbeats would call healthy servers unhealthy.
+	MinLastContactThreshold time.Duration
 	// AutopilotInterval, when set, is autopilot's health-check and
 	// reconcile interval (default 2s and 10s).
 	AutopilotInterval time.Duration

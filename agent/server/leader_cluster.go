@@ -135,8 +135,23 @@ func (s *Server) addRaftPeer(srv *router.Server) {
 type autopilotDelegate struct{ s *Server }
 
 func (d *autopilotDelegate) AutopilotConfig() *autopilot.Config {
-	c := d.s.config.Cluster.Autopilot
-	return &c
+	c := d.s.autopilotConfig()
+	return &autopilot.Config{
+		CleanupDeadServers:      c.CleanupDeadServers,
+		LastContactThreshold:    max(c.LastContactThreshold, d.s.config.Cluster.MinLastContactThreshold),
+		MaxTrailingLogs:         c.MaxTrailingLogs,
+		MinQuorum:               c.MinQuorum,
+		ServerStabilizationTime: c.ServerStabilizationTime,
+	}
+}
+
+// autopilotConfig is the configuration in force: the one stored in the
+// state store, or before any was stored this server's autopilot block.
+func (s *Server) autopilotConfig() structs.AutopilotConfig {
+	if _, c, err := s.fsm.State().AutopilotConfig(); err == nil && c != nil {
+		return *c
+	}
+	return s.config.Cluster.Autopilot
 }
 
 func (d *autopilotDelegate) NotifyState(st *autopilot.State) {

@@ -2,8 +2,11 @@ package server
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/hashicorp/raft"
+	autopilot "github.com/hashicorp/raft-autopilot"
 
 	"conclave/agent/structs"
 )
@@ -101,4 +104,115 @@ func (op *Operator) RaftRemovePeer(args *structs.RaftRemovePeerRequest, reply *s
 		return fmt.Errorf("%w: id %q was not found in the Raft configuration", structs.ErrUnknownPeer, args.ID)
 	}
 	return fmt.Errorf("%w: address %q was not found in the Raft configuration", structs.ErrUnknownPeer, args.Address)
+}
+
+// AutopilotGetConfiguration returns the autopilot configuration in force.
+// Until an operator stores one it is the answering server's autopilot
+// block, with zero indexes (a CAS write with ModifyIndex 0 then succeeds).
+func (op *Operator) AutopilotGetConfiguration(args *structs.DCSpecificRequest, reply *structs.AutopilotConfig) error {
+	s := op.srv
+	if done, err := s.forward("Operator.AutopilotGetConfiguration", args, args, reply); done {
+		return err
+	}
+	authz, err := s.authorize(args)
+	if err != nil {
+		return err
+	}
+	if !authz.OperatorRead() {
+		return structs.ErrPermissionDenied
+	}
+	if err := s.readReady(&args.QueryOptions); err != nil {
+		return err
+	}
+	*reply = s.autopilotConfig()
+	return nil
+}
+
+// AutopilotSetConfiguration stores a new autopilot configuration through
+// raft; every server's autopilot uses it from then on. The reply tells
+// whether a CAS write happened.
+func (op *Operator) AutopilotSetConfiguration(args *structs.AutopilotSetConfigRequest, reply *bool) error {
+	s := op.srv
+	if done, err := s.forward("Operator.AutopilotSetConfiguration", args, args, reply); done {
+		return err
+	}
+	authz, err := s.authorize(args)
+	if err != nil {
+		return err
+	}
+	if !authz.OperatorWrite() {
+		return structs.ErrPermissionDenied
+	}
+	resp, err := s.raftApply(structs.AutopilotRequestType, args)
+	if err != nil {
+		return err
+	}
+	ok, _ := resp.(bool)
+	*reply = ok
+	return nil
+}
+
+// ServerHealth reports the servers' health as the leader's autopilot last
+// computed it. It is always served by the leader: only the leader runs
+// autopilot.
+func (op *Operator) ServerHealth(args *structs.DCSpecificRequest, reply *structs.OperatorHealthReply) error {
+	s := op.srv
+	// Stale reads would be answered from a follower, which has no
+	// autopilot state; this endpoint has none.
+	args.AllowStale = false
+	if done, err := s.forward("Operator.ServerHealth", args, args, reply); done {
+		return err
+	}
+	authz, err := s.authorize(args)
+	if err != nil {
+		return err
+	}
+	if !authz.OperatorRead() {
+		return structs.ErrPermissionDenied
+	}
+	if !s.IsLeader() {
+		return structs.ErrNoLeader
+	}
+	st := s.cluster.apState.Load()
+	if st == nil {
+		return fmt.Errorf("autopilot has not computed the servers' health yet: try again in a few seconds")
+	}
+	names := map[string]serfInfo{}
+	for _, m := range s.LANMembers() {
+		if id := m.Tags["id"]; id != "" {
+			names[id] = serfInfo{status: m.Status.String(), version: buildVersion(m.Tags["build"])}
+		}
+	}
+	out := structs.OperatorHealthReply{Healthy: st.Healthy, FailureTolerance: st.FailureTolerance, Servers: []structs.ServerHealth{}}
+	for id, ss := range st.Servers {
+		info := names[string(id)]
+		if info.status == "" {
+			info.status = "none"
+		}
+		out.Servers = append(out.Servers, structs.ServerHealth{
+			ID:          string(id),
+			Name:        ss.Server.Name,
+			Address:     string(ss.Server.Address),
+			SerfStatus:  info.status,
+			Version:     info.version,
+			Leader:      ss.State == autopilot.RaftLeader,
+			LastContact: ss.Stats.LastContact,
+			LastTerm:    ss.Stats.LastTerm,
+			LastIndex:   ss.Stats.LastIndex,
+			Healthy:     ss.Health.Healthy,
+			Voter:       ss.HasVotingRights(),
+			StableSince: ss.Health.StableSince,
+		})
+	}
+	sort.Slice(out.Servers, func(i, j int) bool { return out.Servers[i].Name < out.Servers[j].Name })
+	*reply = out
+	return nil
+}
+
+type serfInfo struct{ status, version string }
+
+// buildVersion is the version part of a "build" tag ("0.1.0:abcdef").
+func buildVersion(build string) string {
+	v, _, _ := strings.Cut(build, ":")
+	return v
 }

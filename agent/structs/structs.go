@@ -16,6 +16,7 @@ const (
 	TombstoneRequestType MessageType = 3
 
 	// 10-19: cluster membership and autopilot.
+	AutopilotRequestType MessageType = 10
 	// 20-29: catalog.
 	RegisterRequestType   MessageType = 20
 	DeregisterRequestType MessageType = 21

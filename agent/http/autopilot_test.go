@@ -1,0 +1,92 @@
+package http_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"conclave/internal/testutil"
+)
+
+// TestAutopilotConfigurationAPI drives /v1/operator/autopilot/* with the
+// official client: the configuration starts as the agent's autopilot
+// block, CAS decides on ModifyIndex, and health reports the one server.
+func TestAutopilotConfigurationAPI(t *testing.T) {
+	t.Parallel()
+	op := officialClient(t).Operator()
+
+	conf, err := op.AutopilotGetConfiguration(nil)
+	if err != nil {
+		t.Fatalf("AutopilotGetConfiguration() = %v", err)
+	}
+	if !conf.CleanupDeadServers || conf.LastContactThreshold.Duration() != 200*time.Millisecond ||
+		conf.MaxTrailingLogs != 250 || conf.ServerStabilizationTime.Duration() != 10*time.Second || conf.ModifyIndex != 0 {
+		t.Fatalf("initial configuration = %+v, want Consul's defaults, not yet stored", conf)
+	}
+
+	conf.MaxTrailingLogs = 500
+	conf.LastContactThreshold = api.NewReadableDuration(time.Second)
+	if ok, err := op.AutopilotCASConfiguration(conf, nil); err != nil || !ok {
+		t.Fatalf("CAS at index 0 = %v, %v, want true", ok, err)
+	}
+	stored, err := op.AutopilotGetConfiguration(nil)
+	if err != nil || stored.MaxTrailingLogs != 500 || stored.LastContactThreshold.Duration() != time.Second || stored.ModifyIndex == 0 || stored.CreateIndex != stored.ModifyIndex {
+		t.Fatalf("after CAS: %+v, %v; want 500 trailing logs, 1s threshold, indexes set", stored, err)
+	}
+	// The index read before the first write is stale now.
+	conf.MinQuorum = 3
+	if ok, err := op.AutopilotCASConfiguration(conf, nil); err != nil || ok {
+		t.Errorf("CAS with a stale index = %v, %v, want false", ok, err)
+	}
+	stored.CleanupDeadServers = false
+	if err := op.AutopilotSetConfiguration(stored, nil); err != nil {
+		t.Fatalf("AutopilotSetConfiguration() = %v", err)
+	}
+	again, err := op.AutopilotGetConfiguration(&api.QueryOptions{AllowStale: true})
+	if err != nil || again.CleanupDeadServers || again.MinQuorum != 0 || again.ModifyIndex <= stored.ModifyIndex || again.CreateIndex != stored.CreateIndex {
+		t.Errorf("after set: %+v, %v; want cleanup off, min quorum 0, a later ModifyIndex, the same CreateIndex", again, err)
+	}
+
+	testutil.Retry(t, 15*time.Second, func() error {
+		h, err := op.AutopilotServerHealth(nil)
+		if err != nil {
+			return err
+		}
+		if !h.Healthy || len(h.Servers) != 1 || !h.Servers[0].Leader || !h.Servers[0].Voter || h.Servers[0].SerfStatus != "alive" {
+			return fmt.Errorf("health = %+v, want one healthy leader", h)
+		}
+		return nil
+	})
+}
+
+// TestAutopilotConfigurationBadInput: bad bodies and parameters are the
+// client's fault.
+func TestAutopilotConfigurationBadInput(t *testing.T) {
+	t.Parallel()
+	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	c := newClient(a)
+	for _, tc := range []struct {
+		path, body string
+		status     int
+		want       string
+	}{
+		{"/v1/operator/autopilot/configuration", `{"LastContactThreshold": "soon"}`, 400, "invalid duration"},
+		{"/v1/operator/autopilot/configuration", `{"LastContactThreshold": "-1s"}`, 400, "must not be negative"},
+		{"/v1/operator/autopilot/configuration", `[1]`, 400, "Request decode failed"},
+		{"/v1/operator/autopilot/configuration?cas=x", `{}`, 400, "Error parsing cas value"},
+		{"/v1/operator/autopilot/configuration?cas=12345", `{}`, 200, "false"},
+		{"/v1/operator/autopilot/configuration", `{"CleanupDeadServers": true, "LastContactThreshold": 300000000, "ServerStabilizationTime": "5s"}`, 200, "true"},
+	} {
+		r := c.do(t, "PUT", tc.path, strings.NewReader(tc.body))
+		if r.status != tc.status || !strings.Contains(r.body, tc.want) {
+			t.Errorf("PUT %s %s = %d %q, want %d with %q", tc.path, tc.body, r.status, r.body, tc.status, tc.want)
+		}
+	}
+	r := c.do(t, "GET", "/v1/operator/autopilot/configuration", nil)
+	if !strings.Contains(r.body, `"LastContactThreshold":"300ms"`) || !strings.Contains(r.body, `"ServerStabilizationTime":"5s"`) {
+		t.Errorf("GET after PUT = %q, want the durations as strings", r.body)
+	}
+}
