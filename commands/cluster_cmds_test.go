@@ -295,6 +295,37 @@ func TestClusterCommands(t *testing.T) {
 		}
 	})
 
+	t.Run("operator autopilot get-config and set-config", func(t *testing.T) {
+		const defaults = `CleanupDeadServers = true
+LastContactThreshold = 200ms
+MaxTrailingLogs = 250
+MinQuorum = 0
+ServerStabilizationTime = 200ms
+RedundancyZoneTag = ""
+DisableUpgradeMigration = false
+UpgradeVersionTag = ""
+`
+		r := on(cli, "operator", "autopilot", "get-config")
+		if r.code != 0 || r.stdout != defaults {
+			t.Fatalf("get-config = exit %d, %q (stderr %q), want the test cluster's autopilot block:\n%s", r.code, r.stdout, r.stderr, defaults)
+		}
+		r = on(cli, "operator", "autopilot", "set-config", "-max-trailing-logs=400", "-cleanup-dead-servers=false", "-server-stabilization-time=30s")
+		if r.code != 0 || r.stdout != "Configuration updated!\n" {
+			t.Fatalf("set-config = exit %d, %q, %q", r.code, r.stdout, r.stderr)
+		}
+		// Stored through raft: the server answers the same, and the flags
+		// not given kept their values.
+		want := strings.NewReplacer("CleanupDeadServers = true", "CleanupDeadServers = false",
+			"MaxTrailingLogs = 250", "MaxTrailingLogs = 400", "ServerStabilizationTime = 200ms", "ServerStabilizationTime = 30s").Replace(defaults)
+		if r := on(srv, "operator", "autopilot", "get-config"); r.code != 0 || r.stdout != want {
+			t.Errorf("get-config after set-config = exit %d, %q, want\n%s", r.code, r.stdout, want)
+		}
+		r = on(cli, "operator", "autopilot", "set-config", "-last-contact-threshold=-1s")
+		if r.code != 1 || !strings.Contains(r.stderr, "must not be negative") {
+			t.Errorf("set-config negative = exit %d, %q", r.code, r.stderr)
+		}
+	})
+
 	t.Run("operator raft remove-peer of an unknown peer", func(t *testing.T) {
 		r := on(cli, "operator", "raft", "remove-peer", "-address=10.9.9.9:8300")
 		if r.code != 1 || !strings.Contains(r.stderr, "Error removing peer") || !strings.Contains(r.stderr, "404") {

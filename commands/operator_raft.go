@@ -18,11 +18,12 @@ func NewCmdOperator(f *Factory) *cobra.Command {
 		Use:   "operator <subcommand> [options]",
 		Short: "Provides cluster-level tools for operators",
 		Long: `Tools for the people who run the cluster: look at and repair the raft
-peer set of the servers.
+peer set of the servers, and tune autopilot.
 
 ` + exitStatusHelp,
 		Example: `  $ conclave operator raft list-peers
-  $ conclave operator raft remove-peer -address=10.0.0.3:8300`,
+  $ conclave operator raft remove-peer -address=10.0.0.3:8300
+  $ conclave operator autopilot get-config`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return failf("Error! Unknown subcommand %q for %q", args[0], cmd.CommandPath())

@@ -73,8 +73,13 @@ CONSUL_*.
 		NewCmdRaftRecover(f, agent, nil),
 		NewCmdRaftRemovePeer(f, nil),
 	)
+	autopilot := NewCmdOperatorAutopilot(f)
+	autopilot.AddCommand(
+		NewCmdAutopilotGet(f, nil),
+		NewCmdAutopilotSet(f, nil),
+	)
 	operator := NewCmdOperator(f)
-	operator.AddCommand(raft)
+	operator.AddCommand(autopilot, raft)
 	services := NewCmdServices(f)
 	services.AddCommand(
 		NewCmdServicesDeregister(f, nil),
