@@ -38,6 +38,8 @@ type agentLocal struct {
 	// files orders writes to the persisted registration files (see
 	// persistLater); taken after mu, never before.
 	files fileLocks
+	// syncs shares one filesystem sync among concurrent registrations.
+	syncs groupSync
 
 	// mu serialises changes, so runners, local state and the files in
 	// data_dir always agree.

@@ -78,7 +78,7 @@ func (a *Agent) writePersisted(path string, f persistedFile) {
 		err = os.MkdirAll(filepath.Dir(path), 0o700)
 	}
 	if err == nil {
-		err = checks.WriteFileAtomic(path, buf)
+		err = checks.WriteFileAtomic(path, buf, a.local.syncs.sync)
 	}
 	if err != nil {
 		// The registration stands; only a restart would lose it.

@@ -130,7 +130,7 @@ func (s *TTLStateStore) Save(st TTLState) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(s.path(st.CheckID), buf)
+	return WriteFileAtomic(s.path(st.CheckID), buf, nil)
 }
 
 // Load returns the check's saved state, or nil when there is none or it
@@ -170,9 +170,12 @@ func (s *TTLStateStore) Delete(checkID string) error {
 	return nil
 }
 
-// writeFileAtomic replaces path with data: write a temporary file beside
-// it, sync, rename.
-func writeFileAtomic(path string, data []byte) error {
+// WriteFileAtomic replaces path with data: write a temporary file beside
+// it, sync it with sync (nil: fsync), rename.
+func WriteFileAtomic(path string, data []byte, sync func(*os.File) error) error {
+	if sync == nil {
+		sync = (*os.File).Sync
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return err
@@ -182,7 +185,7 @@ func writeFileAtomic(path string, data []byte) error {
 		os.Remove(tmp.Name())
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := sync(tmp); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return err
@@ -197,6 +200,3 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	return nil
 }
-
-// WriteFileAtomic is writeFileAtomic for the agent's own persistence.
-func WriteFileAtomic(path string, data []byte) error { return writeFileAtomic(path, data) }
