@@ -93,7 +93,13 @@ type State struct {
 	nodeInfoInSync bool
 	services       map[string]*serviceState
 	checks         map[string]*checkState
-	notifiers      map[chan<- struct{}]struct{}
+	// dirtyServices and dirtyChecks name the entries changed since they
+	// were last synced, so a sync after one registration looks at that
+	// one instead of every entry the agent has (syncChangesLocked). They
+	// may name entries that are in sync again; the next sync drops those.
+	dirtyServices map[string]bool
+	dirtyChecks   map[string]bool
+	notifiers     map[chan<- struct{}]struct{}
 	// changeCh is closed (and replaced) on every change, for readers that
 	// block until something changes (hash-based blocking queries).
 	changeCh chan struct{}
@@ -130,11 +136,14 @@ func New(cfg Config, rpc RPC) *State {
 		services:  map[string]*serviceState{},
 		checks:    map[string]*checkState{},
 		notifiers: map[chan<- struct{}]struct{}{},
-		changeCh:  make(chan struct{}),
-		triggerCh: make(chan struct{}, 1),
-		fullCh:    make(chan struct{}, 1),
-		stopCh:    make(chan struct{}),
-		doneCh:    make(chan struct{}),
+
+		dirtyServices: map[string]bool{},
+		dirtyChecks:   map[string]bool{},
+		changeCh:      make(chan struct{}),
+		triggerCh:     make(chan struct{}, 1),
+		fullCh:        make(chan struct{}, 1),
+		stopCh:        make(chan struct{}),
+		doneCh:        make(chan struct{}),
 	}
 	s.clusterSize.Store(1)
 	return s
@@ -187,8 +196,9 @@ func (s *State) addServiceLocked(svc *structs.NodeService, token string) {
 	ss.service, ss.token = svc, token
 	ss.inSync, ss.deleted = false, false
 	ss.rev++
+	s.dirtyServices[svc.ID] = true
 	// The service's checks carry its name and tags in the catalog.
-	for _, cs := range s.checks {
+	for id, cs := range s.checks {
 		if cs.deleted || cs.check.ServiceID != svc.ID {
 			continue
 		}
@@ -198,6 +208,7 @@ func (s *State) addServiceLocked(svc *structs.NodeService, token string) {
 			cs.check = c
 			cs.inSync = false
 			cs.rev++
+			s.dirtyChecks[id] = true
 		}
 	}
 }
@@ -213,6 +224,7 @@ func (s *State) RemoveService(id string) error {
 	}
 	ss.deleted, ss.inSync = true, false
 	ss.rev++
+	s.dirtyServices[id] = true
 	for _, cs := range s.checks {
 		if !cs.deleted && cs.check.ServiceID == id {
 			s.deleteCheckLocked(cs)
@@ -304,6 +316,7 @@ func (s *State) addCheckLocked(spec CheckSpec) error {
 	cs.check, cs.token, cs.deregisterAfter = c, spec.Token, spec.DeregisterAfter
 	cs.inSync, cs.deleted = false, false
 	cs.rev++
+	s.dirtyChecks[c.CheckID] = true
 	switch {
 	case c.Status != structs.HealthCritical:
 		cs.criticalSince = time.Time{}
@@ -329,6 +342,7 @@ func (s *State) RemoveCheck(id string) error {
 func (s *State) deleteCheckLocked(cs *checkState) {
 	cs.deleted, cs.inSync = true, false
 	cs.rev++
+	s.dirtyChecks[cs.check.CheckID] = true
 	if cs.deferSync != nil {
 		cs.deferSync.Stop()
 		cs.deferSync = nil
@@ -379,6 +393,7 @@ func (s *State) UpdateCheck(id, status, output string) {
 	}
 	cs.inSync = false
 	cs.rev++
+	s.dirtyChecks[id] = true
 	s.changedLocked()
 	s.TriggerSyncChanges()
 }
@@ -398,6 +413,7 @@ func (s *State) deferredSync(id string, gen uint64) {
 	}
 	cs.inSync = false
 	cs.rev++
+	s.dirtyChecks[id] = true
 	s.TriggerSyncChanges()
 }
 

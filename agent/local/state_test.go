@@ -2,6 +2,7 @@ package local
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -449,5 +450,51 @@ func TestFullSyncWaitGrowsWithClusterSize(t *testing.T) {
 				t.Fatalf("fullSyncWait() with %d members = %v, want in [%v, %v)", tt.size, got, tt.min, tt.max)
 			}
 		}
+	}
+}
+
+// TestChangeSyncWritesOnlyChangedEntries: a sync after a change writes
+// that change and nothing else, yet what a full comparison found out of
+// sync is still pushed when its own sync failed.
+func TestChangeSyncWritesOnlyChangedEntries(t *testing.T) {
+	t.Parallel()
+	f := newFakeCatalog()
+	s := New(testConfig(), f)
+	t.Cleanup(s.Stop)
+	for i := range 50 {
+		if err := s.AddService(&structs.NodeService{ID: fmt.Sprintf("svc-%d", i), Service: "svc"}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SyncChanges(); err != nil {
+		t.Fatalf("SyncChanges() = %v", err)
+	}
+	before := f.writeCount()
+	if err := s.AddService(&structs.NodeService{ID: "one-more", Service: "svc"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SyncChanges(); err != nil {
+		t.Fatalf("SyncChanges() = %v", err)
+	}
+	if got := f.writeCount() - before; got != 1 {
+		t.Errorf("catalog writes for one new service = %d, want 1", got)
+	}
+
+	// The catalog loses a service; the full sync that notices fails to
+	// write it back; the next change-sync must carry it too.
+	f.drop("svc-7", "")
+	f.setFail("Catalog.Register", errors.New("No cluster leader"))
+	if err := s.SyncFull(); err == nil {
+		t.Fatalf("SyncFull() = nil, want the catalog's error")
+	}
+	f.setFail("Catalog.Register", nil)
+	if err := s.AddService(&structs.NodeService{ID: "last", Service: "svc"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SyncChanges(); err != nil {
+		t.Fatalf("SyncChanges() = %v", err)
+	}
+	if f.service("svc-7") == nil || f.service("last") == nil || !s.InSync() {
+		t.Errorf("after the change-sync: svc-7 %v, last %v, InSync %v; want both in the catalog and in sync", f.service("svc-7"), f.service("last"), s.InSync())
 	}
 }

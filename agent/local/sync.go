@@ -140,7 +140,7 @@ func (s *State) SyncFull() error {
 	if err := s.updateSyncState(); err != nil {
 		return err
 	}
-	return s.syncChangesLocked()
+	return s.syncChangesLocked(true)
 }
 
 // SyncChanges pushes what is out of sync to the catalog and returns the
@@ -149,7 +149,7 @@ func (s *State) SyncFull() error {
 func (s *State) SyncChanges() error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
-	return s.syncChangesLocked()
+	return s.syncChangesLocked(false)
 }
 
 func (s *State) nodeQuery() structs.NodeSpecificRequest {
@@ -299,11 +299,32 @@ const maxConcurrentSyncOps = 64
 // registrations. Requests carry copies, so the servers never share memory
 // with the local state. A failed request leaves its entry out of sync and
 // the others still go; the first error is returned.
-func (s *State) syncChangesLocked() error {
-	s.mu.RLock()
+//
+// It looks only at the entries marked dirty since they were last synced;
+// after a full comparison with the catalog (full), every entry that
+// differs is marked first.
+func (s *State) syncChangesLocked(full bool) error {
+	s.mu.Lock()
+	if full {
+		for id, ss := range s.services {
+			if ss.deleted || !ss.inSync {
+				s.dirtyServices[id] = true
+			}
+		}
+		for id, cs := range s.checks {
+			if cs.deleted || !cs.inSync {
+				s.dirtyChecks[id] = true
+			}
+		}
+	}
 	nodeInSync := s.nodeInfoInSync
 	var ops []syncOp
-	for id, ss := range s.services {
+	for id := range s.dirtyServices {
+		ss := s.services[id]
+		if ss == nil || (!ss.deleted && ss.inSync) {
+			delete(s.dirtyServices, id)
+			continue
+		}
 		switch {
 		case ss.deleted:
 			ops = append(ops, syncOp{serviceID: id, rev: ss.rev, deregister: &structs.DeregisterRequest{
@@ -323,7 +344,12 @@ func (s *State) syncChangesLocked() error {
 			ops = append(ops, op)
 		}
 	}
-	for id, cs := range s.checks {
+	for id := range s.dirtyChecks {
+		cs := s.checks[id]
+		if cs == nil || (!cs.deleted && cs.inSync) {
+			delete(s.dirtyChecks, id)
+			continue
+		}
 		switch {
 		case cs.deleted:
 			if ss := s.services[cs.check.ServiceID]; cs.check.ServiceID != "" && ss != nil && ss.deleted {
@@ -348,7 +374,7 @@ func (s *State) syncChangesLocked() error {
 			ops = append(ops, syncOp{checkID: id, rev: cs.rev, register: req})
 		}
 	}
-	s.mu.RUnlock()
+	s.mu.Unlock()
 
 	var firstErr error
 	keep := func(err error) {
