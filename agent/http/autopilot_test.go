@@ -90,3 +90,48 @@ func TestAutopilotConfigurationBadInput(t *testing.T) {
 		t.Errorf("GET after PUT = %q, want the durations as strings", r.body)
 	}
 }
+
+// TestAutopilotInCluster: on a 3-server cluster a follower answers the
+// health endpoint with the leader's view of all three, and a
+// configuration written through one follower is what every server reads.
+func TestAutopilotInCluster(t *testing.T) {
+	t.Parallel()
+	c := testutil.NewCluster(t, testutil.ClusterOptions{Servers: 3, NamePrefix: "ap-"})
+	clientOf := func(a *testutil.TestAgent) *api.Operator {
+		cfg := api.DefaultConfig()
+		cfg.Address = a.HTTPAddr()
+		cl, err := api.NewClient(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cl.Operator()
+	}
+	followers := c.Followers()
+	if len(followers) != 2 {
+		t.Fatalf("followers = %d, want 2", len(followers))
+	}
+	testutil.Retry(t, 20*time.Second, func() error {
+		h, err := clientOf(followers[0]).AutopilotServerHealth(nil)
+		if err != nil {
+			return err
+		}
+		if !h.Healthy || len(h.Servers) != 3 || h.FailureTolerance != 1 {
+			return fmt.Errorf("health from a follower = %+v, want 3 healthy servers, failure tolerance 1", h)
+		}
+		return nil
+	})
+	conf, err := clientOf(followers[0]).AutopilotGetConfiguration(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf.MaxTrailingLogs = 777
+	if ok, err := clientOf(followers[0]).AutopilotCASConfiguration(conf, nil); err != nil || !ok {
+		t.Fatalf("CAS through a follower = %v, %v", ok, err)
+	}
+	for _, a := range c.Agents() {
+		got, err := clientOf(a).AutopilotGetConfiguration(nil)
+		if err != nil || got.MaxTrailingLogs != 777 {
+			t.Errorf("%s: configuration = %+v, %v, want 777 trailing logs", a.Config.NodeName, got, err)
+		}
+	}
+}

@@ -157,9 +157,9 @@ func (op *Operator) AutopilotSetConfiguration(args *structs.AutopilotSetConfigRe
 // autopilot.
 func (op *Operator) ServerHealth(args *structs.DCSpecificRequest, reply *structs.OperatorHealthReply) error {
 	s := op.srv
-	// Stale reads would be answered from a follower, which has no
-	// autopilot state; this endpoint has none.
-	args.AllowStale = false
+	// Only the leader has autopilot state: no stale reads and no follower
+	// reads, whatever the request asked for.
+	args.AllowStale, args.RequireConsistent = false, true
 	if done, err := s.forward("Operator.ServerHealth", args, args, reply); done {
 		return err
 	}
