@@ -19,8 +19,8 @@ func NewCmdOperatorAutopilot(f *Factory) *cobra.Command {
 		Long: `Looks at and changes the configuration of autopilot, which removes dead
 servers from raft and waits for new servers to be stable before they vote.
 The configuration is kept in raft: a change applies to every server and
-survives restarts. Until the first change it is the autopilot block of the
-servers' configuration files.
+survives restarts. The first leader of a cluster stores the autopilot
+block of its configuration file; after that only set-config changes it.
 
 ` + exitStatusHelp,
 		Example: `  $ conclave operator autopilot get-config

@@ -12,29 +12,39 @@ import (
 )
 
 // TestAutopilotConfigurationAPI drives /v1/operator/autopilot/* with the
-// official client: the configuration starts as the agent's autopilot
-// block, CAS decides on ModifyIndex, and health reports the one server.
+// official client: the leader stores its autopilot block, CAS decides on
+// ModifyIndex, and health reports the one server.
 func TestAutopilotConfigurationAPI(t *testing.T) {
 	t.Parallel()
 	op := officialClient(t).Operator()
 
-	conf, err := op.AutopilotGetConfiguration(nil)
-	if err != nil {
-		t.Fatalf("AutopilotGetConfiguration() = %v", err)
-	}
+	// The leader stores its autopilot block (Consul's defaults here) once
+	// it leads.
+	var conf *api.AutopilotConfiguration
+	testutil.Retry(t, 10*time.Second, func() error {
+		var err error
+		if conf, err = op.AutopilotGetConfiguration(nil); err != nil {
+			return err
+		}
+		if conf.ModifyIndex == 0 {
+			return fmt.Errorf("configuration not stored yet: %+v", conf)
+		}
+		return nil
+	})
 	if !conf.CleanupDeadServers || conf.LastContactThreshold.Duration() != 200*time.Millisecond ||
-		conf.MaxTrailingLogs != 250 || conf.ServerStabilizationTime.Duration() != 10*time.Second || conf.ModifyIndex != 0 {
-		t.Fatalf("initial configuration = %+v, want Consul's defaults, not yet stored", conf)
+		conf.MaxTrailingLogs != 250 || conf.ServerStabilizationTime.Duration() != 10*time.Second || conf.CreateIndex != conf.ModifyIndex {
+		t.Fatalf("initial configuration = %+v, want Consul's defaults, stored once", conf)
 	}
+	first := conf.ModifyIndex
 
 	conf.MaxTrailingLogs = 500
 	conf.LastContactThreshold = api.NewReadableDuration(time.Second)
 	if ok, err := op.AutopilotCASConfiguration(conf, nil); err != nil || !ok {
-		t.Fatalf("CAS at index 0 = %v, %v, want true", ok, err)
+		t.Fatalf("CAS at index %d = %v, %v, want true", first, ok, err)
 	}
 	stored, err := op.AutopilotGetConfiguration(nil)
-	if err != nil || stored.MaxTrailingLogs != 500 || stored.LastContactThreshold.Duration() != time.Second || stored.ModifyIndex == 0 || stored.CreateIndex != stored.ModifyIndex {
-		t.Fatalf("after CAS: %+v, %v; want 500 trailing logs, 1s threshold, indexes set", stored, err)
+	if err != nil || stored.MaxTrailingLogs != 500 || stored.LastContactThreshold.Duration() != time.Second || stored.ModifyIndex <= first || stored.CreateIndex != first {
+		t.Fatalf("after CAS: %+v, %v; want 500 trailing logs, 1s threshold, created at %d, modified later", stored, err, first)
 	}
 	// The index read before the first write is stale now.
 	conf.MinQuorum = 3

@@ -30,9 +30,9 @@ type ClusterConfig struct {
 	// BootstrapExpect is how many servers of this datacenter must be alive
 	// in the LAN pool before they bootstrap raft together; zero disables.
 	BootstrapExpect int
-	// Autopilot tunes dead-server cleanup and server promotion until an
-	// operator stores a configuration (operator autopilot set-config),
-	// which then wins on every server.
+	// Autopilot is this server's autopilot block. The first leader stores
+	// it as the cluster's configuration; from then on the stored one
+	// (changed with operator autopilot set-config) wins on every server.
 	Autopilot structs.AutopilotConfig
 	// MinLastContactThreshold raises a lower last_contact_threshold when
 	// autopilot applies it: a threshold shorter than the gap between

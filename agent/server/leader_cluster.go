@@ -42,6 +42,7 @@ func (s *Server) startClusterLeader(stop <-chan struct{}) (wait func()) {
 // and prunes dead ones.
 func (s *Server) clusterLeaderLoop(stop <-chan struct{}) {
 	c := &s.cluster
+	s.seedAutopilotConfig()
 	ctx, cancel := context.WithCancel(context.Background())
 	c.autopilot.Start(ctx)
 	defer func() {
@@ -145,8 +146,24 @@ func (d *autopilotDelegate) AutopilotConfig() *autopilot.Config {
 	}
 }
 
+// seedAutopilotConfig stores this leader's autopilot block as the
+// cluster's configuration if none is stored yet, as Consul does, so every
+// server reports the same one from the start. The check-and-set at index
+// 0 never overwrites an operator's configuration; a failure (leadership
+// lost) leaves it to the next leader.
+func (s *Server) seedAutopilotConfig() {
+	if _, c, err := s.fsm.State().AutopilotConfig(); err != nil || c != nil {
+		return
+	}
+	args := &structs.AutopilotSetConfigRequest{Config: s.config.Cluster.Autopilot, CAS: true}
+	if _, err := s.raftApply(structs.AutopilotRequestType, args); err != nil {
+		s.logger.Debug("storing the initial autopilot configuration failed", "error", err)
+	}
+}
+
 // autopilotConfig is the configuration in force: the one stored in the
-// state store, or before any was stored this server's autopilot block.
+// state store, or before the first leader stored one this server's
+// autopilot block.
 func (s *Server) autopilotConfig() structs.AutopilotConfig {
 	if _, c, err := s.fsm.State().AutopilotConfig(); err == nil && c != nil {
 		return *c

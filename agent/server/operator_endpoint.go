@@ -107,8 +107,9 @@ func (op *Operator) RaftRemovePeer(args *structs.RaftRemovePeerRequest, reply *s
 }
 
 // AutopilotGetConfiguration returns the autopilot configuration in force.
-// Until an operator stores one it is the answering server's autopilot
-// block, with zero indexes (a CAS write with ModifyIndex 0 then succeeds).
+// In the moment before the first leader has stored its autopilot block
+// (seedAutopilotConfig) it is the answering server's block, with zero
+// indexes.
 func (op *Operator) AutopilotGetConfiguration(args *structs.DCSpecificRequest, reply *structs.AutopilotConfig) error {
 	s := op.srv
 	if done, err := s.forward("Operator.AutopilotGetConfiguration", args, args, reply); done {
