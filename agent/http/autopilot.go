@@ -159,13 +159,7 @@ func (h *Handler) operatorAutopilotHealth(w gohttp.ResponseWriter, r *gohttp.Req
 		})
 	}
 	if !out.Healthy {
-		buf, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(gohttp.StatusTooManyRequests)
-		_, _ = w.Write(buf)
+		writeJSON(w, r, gohttp.StatusTooManyRequests, body)
 		return nil, nil
 	}
 	return body, nil

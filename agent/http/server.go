@@ -115,7 +115,7 @@ func (h *Handler) ServeHTTP(w gohttp.ResponseWriter, r *gohttp.Request) {
 		return
 	}
 	if out != nil {
-		writeJSON(w, r, out)
+		writeJSON(w, r, gohttp.StatusOK, out)
 	}
 }
 
@@ -128,7 +128,8 @@ func allowed(methods []string, m string) bool {
 	return false
 }
 
-func writeJSON(w gohttp.ResponseWriter, r *gohttp.Request, v any) {
+// writeJSON writes v as the reply with status code (?pretty indents it).
+func writeJSON(w gohttp.ResponseWriter, r *gohttp.Request, code int, v any) {
 	w.Header()["Content-Type"] = []string{"application/json"}
 	var (
 		buf []byte
@@ -142,6 +143,9 @@ func writeJSON(w gohttp.ResponseWriter, r *gohttp.Request, v any) {
 	if err != nil {
 		gohttp.Error(w, fmt.Sprintf("encode response: %v", err), gohttp.StatusInternalServerError)
 		return
+	}
+	if code != gohttp.StatusOK {
+		w.WriteHeader(code)
 	}
 	_, _ = w.Write(buf)
 }
