@@ -309,12 +309,13 @@ func (a *Agent) ServerAddr() string {
 func (a *Agent) Server() *server.Server { return a.server }
 
 // RPC is the single request path: HTTP handlers and everything else in the
-// agent call endpoints only through here.
-func (a *Agent) RPC(method string, args, reply any) error {
+// agent call endpoints only through here. ctx is the caller's (the HTTP
+// request's): when it ends, a blocking query or a forwarded call stops.
+func (a *Agent) RPC(ctx context.Context, method string, args, reply any) error {
 	if a.server == nil {
-		return a.clientRPC(method, args, reply)
+		return a.clientRPC(ctx, method, args, reply)
 	}
-	return a.server.RPC(method, args, reply)
+	return a.server.RPC(ctx, method, args, reply)
 }
 
 // ResolveToken is the authorization seam for agent-local endpoints.

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -312,11 +313,11 @@ func (a *Agent) stopClient() {
 
 // clientRPC sends a request to a server of this datacenter; that server
 // forwards it to the leader or to another datacenter as needed.
-func (a *Agent) clientRPC(method string, args, reply any) error {
+func (a *Agent) clientRPC(ctx context.Context, method string, args, reply any) error {
 	if a.cluster.router == nil {
 		return errors.New("no server available to serve " + method)
 	}
-	return a.cluster.router.RPC(a.config.Datacenter, method, args, reply)
+	return a.cluster.router.RPC(ctx, a.config.Datacenter, method, args, reply)
 }
 
 // LANMembers lists the LAN pool as this agent sees it.

@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -189,7 +190,7 @@ func TestCluster(t *testing.T) {
 				return fmt.Errorf("raft configuration = %v, want dc1-s4 as a voter", got)
 			}
 			var leader string
-			if err := late.RPC("Status.Leader", &structs.DCSpecificRequest{}, &leader); err != nil {
+			if err := late.RPC(context.Background(), "Status.Leader", &structs.DCSpecificRequest{}, &leader); err != nil {
 				return err
 			}
 			if want := c.Leader().ServerAddr(); leader != want {

@@ -1,6 +1,7 @@
 package dns_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -95,7 +96,7 @@ func (f *fakeCatalog) callCount(method string) int {
 	return f.calls[method]
 }
 
-func (f *fakeCatalog) RPC(method string, args, reply any) error {
+func (f *fakeCatalog) RPC(_ context.Context, method string, args, reply any) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if a, ok := args.(*structs.ServiceSpecificRequest); ok && a.MinQueryIndex > 0 {

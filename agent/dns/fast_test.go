@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,7 +20,7 @@ type staticBackend struct {
 	done     chan struct{}
 }
 
-func (b *staticBackend) RPC(method string, args, reply any) error {
+func (b *staticBackend) RPC(_ context.Context, method string, args, reply any) error {
 	a, ok := args.(*structs.ServiceSpecificRequest)
 	if !ok || method != "Health.ServiceNodes" {
 		return fmt.Errorf("unexpected %s", method)

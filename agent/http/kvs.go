@@ -39,7 +39,7 @@ func (h *Handler) kvsGet(w gohttp.ResponseWriter, r *gohttp.Request, key string)
 		return nil, err
 	}
 	var out structs.IndexedDirEntries
-	if err := h.backend.RPC("KVS.Get", &args, &out); err != nil {
+	if err := h.backend.RPC(r.Context(), "KVS.Get", &args, &out); err != nil {
 		return nil, err
 	}
 	setMeta(w, &args.QueryOptions, &out.QueryMeta)
@@ -64,7 +64,7 @@ func (h *Handler) kvsList(w gohttp.ResponseWriter, r *gohttp.Request, prefix str
 		return nil, err
 	}
 	var out structs.IndexedDirEntries
-	if err := h.backend.RPC("KVS.List", &args, &out); err != nil {
+	if err := h.backend.RPC(r.Context(), "KVS.List", &args, &out); err != nil {
 		return nil, err
 	}
 	setMeta(w, &args.QueryOptions, &out.QueryMeta)
@@ -81,7 +81,7 @@ func (h *Handler) kvsKeys(w gohttp.ResponseWriter, r *gohttp.Request, prefix str
 		return nil, err
 	}
 	var out structs.IndexedKeyList
-	if err := h.backend.RPC("KVS.ListKeys", &args, &out); err != nil {
+	if err := h.backend.RPC(r.Context(), "KVS.ListKeys", &args, &out); err != nil {
 		return nil, err
 	}
 	setMeta(w, &args.QueryOptions, &out.QueryMeta)
@@ -129,7 +129,7 @@ func (h *Handler) kvsPut(r *gohttp.Request, key string) (any, error) {
 		return nil, err
 	}
 	var ok bool
-	if err := h.backend.RPC("KVS.Apply", &args, &ok); err != nil {
+	if err := h.backend.RPC(r.Context(), "KVS.Apply", &args, &ok); err != nil {
 		return nil, err
 	}
 	return ok, nil
@@ -184,7 +184,7 @@ func (h *Handler) kvsDelete(r *gohttp.Request, key string) (any, error) {
 		return nil, fmt.Errorf("%w", err)
 	}
 	var ok bool
-	if err := h.backend.RPC("KVS.Apply", &args, &ok); err != nil {
+	if err := h.backend.RPC(r.Context(), "KVS.Apply", &args, &ok); err != nil {
 		return nil, err
 	}
 	return ok, nil

@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	gohttp "net/http"
@@ -34,6 +35,11 @@ type readFlights struct {
 
 type readFlight struct {
 	done chan struct{}
+	// waiters counts the requests still waiting for the flight (under
+	// readFlights.mu); the last one to hang up cancels the RPC, so a
+	// blocking query ends when nobody is left to answer, not earlier.
+	waiters int
+	cancel  context.CancelFunc
 	// Set before done is closed, read-only afterwards.
 	meta structs.QueryMeta
 	body []byte
@@ -43,26 +49,45 @@ type readFlight struct {
 	gz     []byte
 }
 
-// join returns the flight for key and whether this caller leads it (runs
-// the RPC and must call land).
-func (rf *readFlights) join(key string) (*readFlight, bool) {
+// join returns the flight for key, counting the caller as one of its
+// waiters. The first caller starts the flight: its RPC runs on its own
+// goroutine, under a context that outlives any one waiter (ctx's values,
+// not its cancellation) and ends when the last waiter leaves.
+func (rf *readFlights) join(ctx context.Context, key string, fn readFunc, r *gohttp.Request, memo *entryMemo) *readFlight {
 	rf.mu.Lock()
 	defer rf.mu.Unlock()
 	if f, ok := rf.m[key]; ok {
-		return f, false
+		f.waiters++
+		return f
 	}
 	if rf.m == nil {
 		rf.m = map[string]*readFlight{}
 	}
-	f := &readFlight{done: make(chan struct{})}
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	f := &readFlight{done: make(chan struct{}), waiters: 1, cancel: cancel}
 	rf.m[key] = f
-	return f, true
+	go func() {
+		f.fill(fctx, fn, r, memo)
+		cancel()
+		rf.mu.Lock()
+		if rf.m[key] == f {
+			delete(rf.m, key)
+		}
+		rf.mu.Unlock()
+		close(f.done)
+	}()
+	return f
 }
 
-// close stops new requests from joining f.
-func (rf *readFlights) close(key string, f *readFlight) {
+// leave drops a waiter that hung up; the last one cancels the flight and
+// stops others from joining it.
+func (rf *readFlights) leave(key string, f *readFlight) {
 	rf.mu.Lock()
 	defer rf.mu.Unlock()
+	if f.waiters--; f.waiters > 0 {
+		return
+	}
+	f.cancel()
 	if rf.m[key] == f {
 		delete(rf.m, key)
 	}
@@ -86,9 +111,9 @@ func (f *readFlight) gzipped() []byte {
 	return f.gz
 }
 
-// readFunc makes the RPC of a read and returns the value to encode and
-// the reply's meta.
-type readFunc func() (any, *structs.QueryMeta, error)
+// readFunc makes the RPC of a read with ctx and returns the value to
+// encode and the reply's meta.
+type readFunc func(ctx context.Context) (any, *structs.QueryMeta, error)
 
 // serveRead runs a catalog or health read and writes its reply: JSON with
 // the X-Consul-* headers, gzip-compressed when the client accepts it (as
@@ -97,20 +122,15 @@ func (h *Handler) serveRead(w gohttp.ResponseWriter, r *gohttp.Request, q *struc
 	var f *readFlight
 	if q.MinQueryIndex == 0 {
 		f = &readFlight{}
-		f.fill(fn, r, &h.entries)
+		f.fill(r.Context(), fn, r, &h.entries)
 	} else {
 		key := r.URL.Path + "?" + r.URL.RawQuery + "\x00" + q.Token
-		var lead bool
-		if f, lead = h.reads.join(key); lead {
-			f.fill(fn, r, &h.entries)
-			h.reads.close(key, f)
-			close(f.done)
-		} else {
-			select {
-			case <-f.done:
-			case <-r.Context().Done():
-				return nil, nil // the client left; nobody to answer
-			}
+		f = h.reads.join(r.Context(), key, fn, r, &h.entries)
+		select {
+		case <-f.done:
+		case <-r.Context().Done():
+			h.reads.leave(key, f)
+			return nil, nil // the client left; nobody to answer
 		}
 	}
 	if f.err != nil {
@@ -134,8 +154,8 @@ func (h *Handler) serveRead(w gohttp.ResponseWriter, r *gohttp.Request, q *struc
 const gzipMinSize = 1024
 
 // fill runs the RPC and encodes its result.
-func (f *readFlight) fill(fn readFunc, r *gohttp.Request, memo *entryMemo) {
-	out, meta, err := fn()
+func (f *readFlight) fill(ctx context.Context, fn readFunc, r *gohttp.Request, memo *entryMemo) {
+	out, meta, err := fn(ctx)
 	if err != nil {
 		f.err = err
 		return

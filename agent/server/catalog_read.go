@@ -29,7 +29,7 @@ func (c *Catalog) ListNodes(args *structs.DCSpecificRequest, reply *structs.Inde
 	if err != nil {
 		return err
 	}
-	return c.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+	return c.srv.blockingQuery(args.Context(), &args.QueryOptions, &reply.QueryMeta,
 		func(ws memdb.WatchSet, st *state.Store) error {
 			idx, nodes, err := st.Nodes(ws)
 			if err != nil {
@@ -64,7 +64,7 @@ func (c *Catalog) ListServices(args *structs.DCSpecificRequest, reply *structs.I
 	if err != nil {
 		return err
 	}
-	return c.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+	return c.srv.blockingQuery(args.Context(), &args.QueryOptions, &reply.QueryMeta,
 		func(ws memdb.WatchSet, st *state.Store) error {
 			var (
 				idx      uint64
@@ -148,7 +148,7 @@ func (c *Catalog) ServiceNodes(args *structs.ServiceSpecificRequest, reply *stru
 	if err != nil {
 		return err
 	}
-	return c.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+	return c.srv.blockingQuery(args.Context(), &args.QueryOptions, &reply.QueryMeta,
 		func(ws memdb.WatchSet, st *state.Store) error {
 			idx, rows, err := st.ServiceNodes(ws, args.ServiceName, args.ServiceTags)
 			if err != nil {
@@ -188,7 +188,7 @@ func (c *Catalog) NodeServices(args *structs.NodeSpecificRequest, reply *structs
 	if err != nil {
 		return err
 	}
-	return c.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+	return c.srv.blockingQuery(args.Context(), &args.QueryOptions, &reply.QueryMeta,
 		func(ws memdb.WatchSet, st *state.Store) error {
 			idx, ns, err := st.NodeServices(ws, args.Node)
 			if err != nil {

@@ -52,7 +52,7 @@ func (k *KVS) Get(args *structs.KeyRequest, reply *structs.IndexedDirEntries) er
 	if !authz.KeyRead(args.Key) {
 		return structs.ErrPermissionDenied
 	}
-	return k.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+	return k.srv.blockingQuery(args.Context(), &args.QueryOptions, &reply.QueryMeta,
 		func(ws memdb.WatchSet, st *state.Store) error {
 			idx, ent, err := st.KVSGet(ws, args.Key)
 			if err != nil {
@@ -75,7 +75,7 @@ func (k *KVS) List(args *structs.KeyListRequest, reply *structs.IndexedDirEntrie
 	if err != nil {
 		return err
 	}
-	return k.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+	return k.srv.blockingQuery(args.Context(), &args.QueryOptions, &reply.QueryMeta,
 		func(ws memdb.WatchSet, st *state.Store) error {
 			idx, ents, err := st.KVSList(ws, args.Prefix)
 			if err != nil {
@@ -98,7 +98,7 @@ func (k *KVS) ListKeys(args *structs.KeyListRequest, reply *structs.IndexedKeyLi
 	if !authz.KeyList(args.Prefix) {
 		return structs.ErrPermissionDenied
 	}
-	return k.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+	return k.srv.blockingQuery(args.Context(), &args.QueryOptions, &reply.QueryMeta,
 		func(ws memdb.WatchSet, st *state.Store) error {
 			idx, keys, err := st.KVSListKeys(ws, args.Prefix, args.Separator)
 			if err != nil {

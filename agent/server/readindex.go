@@ -165,7 +165,7 @@ func (s *Server) askReadIndex() (uint64, error) {
 	}
 	var out structs.ReadIndexResponse
 	args := &structs.ReadIndexRequest{ServerID: s.config.NodeID}
-	if err := s.pool.RPCTimeout(leader, "Status.ReadIndex", args, &out, followerReadWait); err != nil {
+	if err := s.pool.RPCTimeout(s.shutdownCtx, leader, "Status.ReadIndex", args, &out, followerReadWait); err != nil {
 		return 0, err
 	}
 	if out.Term != 0 && s.raft.CurrentTerm() != out.Term {

@@ -18,8 +18,13 @@ import (
 )
 
 // RPC calls an endpoint in-process, through the same net/rpc dispatch that
-// serves remote calls, so both paths run identical code.
-func (s *Server) RPC(method string, args, reply any) error {
+// serves remote calls, so both paths run identical code. ctx travels on the
+// request (structs.RequestContext): a caller that gives up (an HTTP client
+// that hung up) ends its blocking query and its forwarding at once.
+func (s *Server) RPC(ctx context.Context, method string, args, reply any) error {
+	if rc, ok := args.(structs.RequestContext); ok {
+		rc.SetContext(ctx)
+	}
 	codec := &inmemCodec{method: method, args: args, reply: reply}
 	if err := s.rpcServer.ServeRequest(codec); err != nil {
 		return err
@@ -62,8 +67,9 @@ func (c *inmemCodec) Close() error { return nil }
 // forward sends the request where it must be served: another datacenter, or
 // the leader. It returns true when it handled the request.
 func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (bool, error) {
+	ctx := info.Context()
 	if dc := info.RequestDatacenter(); dc != "" && dc != s.config.Datacenter {
-		return true, s.forwardDC(dc, method, args, reply)
+		return true, s.forwardDC(ctx, dc, method, args, reply)
 	}
 	if info.IsRead() && info.AllowStaleRead() {
 		return false, nil
@@ -71,7 +77,7 @@ func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (
 	if s.followerRead(args) {
 		return false, nil
 	}
-	return s.forwardLeader(method, info, args, reply)
+	return s.forwardLeader(ctx, method, info, args, reply)
 }
 
 // authorize resolves the request's token; endpoints then ask the returned
@@ -122,11 +128,12 @@ type queryFn func(ws memdb.WatchSet, st *state.Store) error
 // blockingQuery is the one helper every read runs through. Without a
 // MinQueryIndex it runs fn once. With one, it re-runs fn each time a watched
 // channel fires until the index passes MinQueryIndex or the wait runs out.
-func (s *Server) blockingQuery(q *structs.QueryOptions, m *structs.QueryMeta, fn queryFn) error {
+// When ctx ends first (the client hung up) it returns ctx's error at once.
+func (s *Server) blockingQuery(ctx context.Context, q *structs.QueryOptions, m *structs.QueryMeta, fn queryFn) error {
 	if err := s.readReady(q); err != nil {
 		return err
 	}
-	var ctx context.Context = context.Background()
+	caller := ctx
 	if q.MinQueryIndex > 0 {
 		wait := q.MaxQueryTime
 		if wait <= 0 {
@@ -159,6 +166,9 @@ func (s *Server) blockingQuery(q *structs.QueryOptions, m *structs.QueryMeta, fn
 			return err
 		}
 		if ws.WatchCtx(ctx) != nil {
+			if err := caller.Err(); err != nil {
+				return err
+			}
 			// Timed out: return what we have, as Consul does.
 			return nil
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -84,9 +85,13 @@ type Server struct {
 	// cluster is gossip, the router and autopilot (cluster.go).
 	cluster clusterState
 
-	shutdownCh   chan struct{}
-	shutdownOnce sync.Once
-	wg           sync.WaitGroup
+	shutdownCh chan struct{}
+	// shutdownCtx ends with shutdownCh: the context of the server's own
+	// RPCs (bootstrap, leader duties, read indexes), which no client owns.
+	shutdownCtx    context.Context
+	cancelShutdown context.CancelFunc
+	shutdownOnce   sync.Once
+	wg             sync.WaitGroup
 }
 
 // New starts a server. On error everything it started is stopped again.
@@ -111,6 +116,7 @@ func New(cfg *Config) (_ *Server, err error) {
 		pool:       pool.New(),
 		shutdownCh: make(chan struct{}),
 	}
+	s.shutdownCtx, s.cancelShutdown = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			s.Shutdown()
@@ -333,6 +339,7 @@ func (s *Server) Shutdown() error {
 	var err error
 	s.shutdownOnce.Do(func() {
 		close(s.shutdownCh)
+		s.cancelShutdown()
 		s.shutdownCluster()
 		if s.config.Listener != nil {
 			s.config.Listener.Close()

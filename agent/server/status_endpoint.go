@@ -12,7 +12,7 @@ type Status struct{ srv *Server }
 // Leader returns the leader's server address, or "" when none is known.
 func (st *Status) Leader(args *structs.DCSpecificRequest, reply *string) error {
 	if dc := args.Datacenter; dc != "" && dc != st.srv.config.Datacenter {
-		return st.srv.forwardDC(dc, "Status.Leader", args, reply)
+		return st.srv.forwardDC(args.Context(), dc, "Status.Leader", args, reply)
 	}
 	*reply = st.srv.Leader()
 	return nil
@@ -21,7 +21,7 @@ func (st *Status) Leader(args *structs.DCSpecificRequest, reply *string) error {
 // Peers returns the addresses of the raft voters.
 func (st *Status) Peers(args *structs.DCSpecificRequest, reply *[]string) error {
 	if dc := args.Datacenter; dc != "" && dc != st.srv.config.Datacenter {
-		return st.srv.forwardDC(dc, "Status.Peers", args, reply)
+		return st.srv.forwardDC(args.Context(), dc, "Status.Peers", args, reply)
 	}
 	f := st.srv.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
