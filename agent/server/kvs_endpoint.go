@@ -40,7 +40,9 @@ func (k *KVS) Apply(args *structs.KVSRequest, reply *bool) error {
 	return nil
 }
 
-// Get reads one key; Entries is empty when it does not exist.
+// Get reads one key; Entries is empty when it does not exist, and the
+// index is then the one state.KVSGet gives a missing key, which writes to
+// other keys do not move.
 func (k *KVS) Get(args *structs.KeyRequest, reply *structs.IndexedDirEntries) error {
 	if done, err := k.srv.forward("KVS.Get", args, args, reply); done {
 		return err
