@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -20,7 +21,10 @@ import (
 	"conclave/agent/acl"
 	"conclave/agent/config"
 	httpapi "conclave/agent/http"
+	"conclave/agent/local"
+	"conclave/agent/registrar"
 	"conclave/agent/server"
+	"conclave/agent/structs"
 	"conclave/version"
 )
 
@@ -41,8 +45,12 @@ type Agent struct {
 	cluster agentCluster
 	// dns is the DNS interface (dns_glue.go).
 	dns agentDNS
-	// local is this agent's own services and checks (local_glue.go).
-	local agentLocal
+	// local is this agent's own services and checks (agent/registrar).
+	local *registrar.Registrar
+
+	// reloadFn re-reads the configuration (set by the CLI, which knows
+	// the flags); unset when the agent was built without it.
+	reloadFn atomic.Pointer[func() error]
 
 	shutdownOnce sync.Once
 	wg           sync.WaitGroup
@@ -235,11 +243,70 @@ func (a *Agent) advertiseWANIP() (net.IP, error) {
 	return ip, nil
 }
 
+// startLocal loads this agent's own services and checks (config files,
+// then earlier API registrations) and starts their checks and
+// anti-entropy. It runs before the HTTP API opens, so the API never shows
+// a half-loaded agent.
+func (a *Agent) startLocal() error {
+	adv, err := a.advertiseIP()
+	if err != nil {
+		return err
+	}
+	wan, err := a.advertiseWANIP()
+	if err != nil {
+		return err
+	}
+	a.local = registrar.New(a.config, a.nodeID, adv, wan, a, a.logger)
+	return a.local.Start()
+}
+
+// LocalState is this agent's services and checks and their anti-entropy.
+// The clustering code feeds it the LAN member count (SetClusterSize);
+// tests ask it for a full sync.
+func (a *Agent) LocalState() *local.State { return a.local.LocalState() }
+
+// ReloadLocal applies the services and checks of a re-read configuration
+// (see registrar.Registrar.ReloadLocal).
+func (a *Agent) ReloadLocal(cfg *config.Config) error {
+	if a.local == nil {
+		return nil
+	}
+	return a.local.ReloadLocal(cfg)
+}
+
+// SetReloadFunc sets what PUT /v1/agent/reload runs. The CLI points it at
+// the reload SIGHUP triggers (re-read flags and files, then apply);
+// programs embedding the agent, and tests, may set their own.
+func (a *Agent) SetReloadFunc(fn func() error) { a.reloadFn.Store(&fn) }
+
+// AgentReload re-reads the configuration files, as SIGHUP does.
+func (a *Agent) AgentReload() error {
+	fn := a.reloadFn.Load()
+	if fn == nil {
+		return &structs.AgentError{Code: gohttp.StatusInternalServerError,
+			Msg: "this agent was not started from the command line, so it has no configuration to re-read"}
+	}
+	if err := (*fn)(); err != nil {
+		return &structs.AgentError{Code: gohttp.StatusInternalServerError, Msg: "Failed reloading config: " + err.Error()}
+	}
+	return nil
+}
+
+// httpBackend is what the HTTP API serves: the agent (RPC, membership,
+// reload) and its own services and checks.
+type httpBackend struct {
+	*Agent
+	*registrar.Registrar
+}
+
+// HTTPBackend is what this agent hands to its HTTP API (agent/http).
+func (a *Agent) HTTPBackend() httpapi.Backend { return httpBackend{a, a.local} }
+
 func (a *Agent) startHTTP() error {
 	if a.config.Ports.HTTP < 0 {
 		return nil
 	}
-	handler := httpapi.New(a, a.logger)
+	handler := httpapi.New(a.HTTPBackend(), a.logger)
 	for _, addr := range a.httpListenAddrs() {
 		var (
 			ln  net.Listener
@@ -369,7 +436,9 @@ func (a *Agent) Shutdown() error {
 			}
 		}
 		a.stopDNS()
-		a.stopLocal()
+		if a.local != nil {
+			a.local.Stop()
+		}
 		if a.server != nil {
 			err = a.server.Shutdown()
 		}

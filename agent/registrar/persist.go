@@ -1,4 +1,4 @@
-package agent
+package registrar
 
 import (
 	"crypto/sha256"
@@ -36,12 +36,12 @@ type persistedCheck struct {
 	Definition *structs.CheckDefinition `json:",omitempty"`
 }
 
-func (a *Agent) persistPath(kind, id string) string {
+func (a *Registrar) persistPath(kind, id string) string {
 	sum := sha256.Sum256([]byte(id))
 	return filepath.Join(a.local.persistDir, kind, hex.EncodeToString(sum[:16])+".json")
 }
 
-func (a *Agent) persist(kind, id string, v any) {
+func (a *Registrar) persist(kind, id string, v any) {
 	if a.local.persistDir == "" {
 		return
 	}
@@ -58,7 +58,7 @@ type persistedFile struct {
 // lock, which fixes the order of writes to one file) and returns a
 // function that writes them and releases the locks; it may run after the
 // state lock is released.
-func (a *Agent) persistLater(files []persistedFile) func() {
+func (a *Registrar) persistLater(files []persistedFile) func() {
 	paths := make([]string, len(files))
 	for i, f := range files {
 		paths[i] = a.persistPath(f.kind, f.id)
@@ -72,7 +72,7 @@ func (a *Agent) persistLater(files []persistedFile) func() {
 	}
 }
 
-func (a *Agent) writePersisted(path string, f persistedFile) {
+func (a *Registrar) writePersisted(path string, f persistedFile) {
 	buf, err := json.Marshal(f.v)
 	if err == nil {
 		err = os.MkdirAll(filepath.Dir(path), 0o700)
@@ -114,7 +114,7 @@ func (l *agentLocal) lockFiles(paths []string) (unlock func()) {
 	}
 }
 
-func (a *Agent) unpersist(kind, id string) {
+func (a *Registrar) unpersist(kind, id string) {
 	if a.local.persistDir == "" {
 		return
 	}
@@ -125,17 +125,17 @@ func (a *Agent) unpersist(kind, id string) {
 	}
 }
 
-func (a *Agent) persistService(id string, def *structs.ServiceDefinition, token string) {
+func (a *Registrar) persistService(id string, def *structs.ServiceDefinition, token string) {
 	a.persist("services", id, persistedService{Token: token, Service: def})
 }
 
-func (a *Agent) unpersistService(id string) { a.unpersist("services", id) }
+func (a *Registrar) unpersistService(id string) { a.unpersist("services", id) }
 
-func (a *Agent) persistCheck(hc *structs.HealthCheck, def *structs.CheckDefinition, token string) {
+func (a *Registrar) persistCheck(hc *structs.HealthCheck, def *structs.CheckDefinition, token string) {
 	a.persist("checks", hc.CheckID, persistedCheck{Token: token, Check: hc, Definition: def})
 }
 
-func (a *Agent) unpersistCheck(id string) {
+func (a *Registrar) unpersistCheck(id string) {
 	a.unpersist("checks", id)
 	if err := a.local.ttlStore.Delete(id); err != nil {
 		a.logger.Warn("removing a TTL check's saved state failed", "check", id, "error", err)
@@ -145,7 +145,7 @@ func (a *Agent) unpersistCheck(id string) {
 // readPersisted decodes every *.json file of data_dir/<kind>, in name
 // order, calling fn with the file's path and content. Unreadable files
 // are skipped with a warning: one bad file must not keep the agent down.
-func (a *Agent) readPersisted(kind string, fn func(path string, buf []byte)) {
+func (a *Registrar) readPersisted(kind string, fn func(path string, buf []byte)) {
 	dir := filepath.Join(a.local.persistDir, kind)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -175,7 +175,7 @@ func (a *Agent) readPersisted(kind string, fn func(path string, buf []byte)) {
 // restorePersisted registers the services, then the checks, that the HTTP
 // API registered in earlier runs. A config-file definition with the same
 // ID wins, and the stale file goes, as in Consul.
-func (a *Agent) restorePersisted() {
+func (a *Registrar) restorePersisted() {
 	if a.local.persistDir == "" {
 		return
 	}
@@ -224,7 +224,7 @@ func (a *Agent) restorePersisted() {
 	})
 }
 
-func (a *Agent) restoreMaintenance(hc *structs.HealthCheck, token string) error {
+func (a *Registrar) restoreMaintenance(hc *structs.HealthCheck, token string) error {
 	l := &a.local
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -1,4 +1,4 @@
-package agent
+package registrar
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ import (
 // reload does not restart their checks. Registrations made through the
 // API are not affected. The script-check switches apply to checks
 // registered from now on.
-func (a *Agent) reloadLocal(cfg *config.Config) error {
+func (a *Registrar) reloadLocal(cfg *config.Config) error {
 	l := &a.local
 	if l.state == nil {
 		return nil

@@ -1,8 +1,6 @@
-package agent
+package registrar
 
 import (
-	"net/http"
-
 	"conclave/agent/structs"
 )
 
@@ -12,31 +10,31 @@ import (
 // locally and anti-entropy retries it.
 
 // AgentLocalServices returns copies of this agent's services by ID.
-func (a *Agent) AgentLocalServices() map[string]*structs.NodeService {
+func (a *Registrar) AgentLocalServices() map[string]*structs.NodeService {
 	return a.local.state.Services()
 }
 
 // AgentLocalService returns a copy of one of this agent's services, or nil.
-func (a *Agent) AgentLocalService(id string) *structs.NodeService {
+func (a *Registrar) AgentLocalService(id string) *structs.NodeService {
 	return a.local.state.Service(id)
 }
 
 // AgentLocalChecks returns copies of this agent's checks by ID.
-func (a *Agent) AgentLocalChecks() map[string]*structs.HealthCheck {
+func (a *Registrar) AgentLocalChecks() map[string]*structs.HealthCheck {
 	return a.local.state.Checks()
 }
 
 // AgentLocalWatch returns a channel closed at the next local change.
-func (a *Agent) AgentLocalWatch() <-chan struct{} { return a.local.state.WatchCh() }
+func (a *Registrar) AgentLocalWatch() <-chan struct{} { return a.local.state.WatchCh() }
 
 // AgentLocalInfo names this agent's node and datacenter.
-func (a *Agent) AgentLocalInfo() (node, datacenter string) {
+func (a *Registrar) AgentLocalInfo() (node, datacenter string) {
 	return a.config.NodeName, a.config.Datacenter
 }
 
 // AgentRegisterService registers (or replaces) a service and its checks,
 // and persists it.
-func (a *Agent) AgentRegisterService(def *structs.ServiceDefinition, replaceExistingChecks bool, token string) error {
+func (a *Registrar) AgentRegisterService(def *structs.ServiceDefinition, replaceExistingChecks bool, token string) error {
 	if err := a.addService(def, sourceAPI, token, replaceExistingChecks, true); err != nil {
 		return err
 	}
@@ -45,7 +43,7 @@ func (a *Agent) AgentRegisterService(def *structs.ServiceDefinition, replaceExis
 }
 
 // AgentDeregisterService removes a service and its checks.
-func (a *Agent) AgentDeregisterService(id string) error {
+func (a *Registrar) AgentDeregisterService(id string) error {
 	if err := a.removeService(id); err != nil {
 		return err
 	}
@@ -54,7 +52,7 @@ func (a *Agent) AgentDeregisterService(id string) error {
 }
 
 // AgentRegisterCheck registers (or replaces) a check and persists it.
-func (a *Agent) AgentRegisterCheck(def *structs.CheckDefinition, token string) error {
+func (a *Registrar) AgentRegisterCheck(def *structs.CheckDefinition, token string) error {
 	if err := a.addCheck(def, sourceAPI, token, true); err != nil {
 		return err
 	}
@@ -63,7 +61,7 @@ func (a *Agent) AgentRegisterCheck(def *structs.CheckDefinition, token string) e
 }
 
 // AgentDeregisterCheck removes a check.
-func (a *Agent) AgentDeregisterCheck(id string) error {
+func (a *Registrar) AgentDeregisterCheck(id string) error {
 	if err := a.removeCheck(id); err != nil {
 		return err
 	}
@@ -72,7 +70,7 @@ func (a *Agent) AgentDeregisterCheck(id string) error {
 }
 
 // AgentUpdateTTL reports on a TTL check.
-func (a *Agent) AgentUpdateTTL(id, status, output string) error {
+func (a *Registrar) AgentUpdateTTL(id, status, output string) error {
 	if err := a.updateTTL(id, status, output); err != nil {
 		return err
 	}
@@ -81,7 +79,7 @@ func (a *Agent) AgentUpdateTTL(id, status, output string) error {
 }
 
 // AgentServiceMaintenance puts a service in or out of maintenance mode.
-func (a *Agent) AgentServiceMaintenance(id string, enable bool, reason, token string) error {
+func (a *Registrar) AgentServiceMaintenance(id string, enable bool, reason, token string) error {
 	if err := a.setServiceMaintenance(id, enable, reason, token); err != nil {
 		return err
 	}
@@ -90,23 +88,10 @@ func (a *Agent) AgentServiceMaintenance(id string, enable bool, reason, token st
 }
 
 // AgentNodeMaintenance puts the node in or out of maintenance mode.
-func (a *Agent) AgentNodeMaintenance(enable bool, reason, token string) error {
+func (a *Registrar) AgentNodeMaintenance(enable bool, reason, token string) error {
 	if err := a.setNodeMaintenance(enable, reason, token); err != nil {
 		return err
 	}
 	a.syncChanges()
-	return nil
-}
-
-// AgentReload re-reads the configuration files, as SIGHUP does.
-func (a *Agent) AgentReload() error {
-	fn := a.local.reloadFn.Load()
-	if fn == nil {
-		return &structs.AgentError{Code: http.StatusInternalServerError,
-			Msg: "this agent was not started from the command line, so it has no configuration to re-read"}
-	}
-	if err := (*fn)(); err != nil {
-		return &structs.AgentError{Code: http.StatusInternalServerError, Msg: "Failed reloading config: " + err.Error()}
-	}
 	return nil
 }

@@ -1,11 +1,12 @@
-package agent
+package registrar
 
 import (
 	"net"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"conclave/agent/checks"
 	"conclave/agent/config"
@@ -28,6 +29,26 @@ const (
 	reapInterval       = 30 * time.Second
 	minDeregisterAfter = time.Minute
 )
+
+// Registrar is this agent's own services and checks: it registers them
+// from the config files and the HTTP API, runs their checks, persists API
+// registrations and applies reloads.
+type Registrar struct {
+	config *config.Config
+	logger hclog.Logger
+	nodeID string
+	// rpc is the agent's single request path (anti-entropy, alias checks).
+	rpc local.RPC
+	// advertise and advertiseWAN are the agent's LAN and WAN addresses.
+	advertise, advertiseWAN net.IP
+
+	local agentLocal
+}
+
+// New prepares the registrar of an agent; Start loads and runs it.
+func New(cfg *config.Config, nodeID string, advertise, advertiseWAN net.IP, rpc local.RPC, logger hclog.Logger) *Registrar {
+	return &Registrar{config: cfg, logger: logger, nodeID: nodeID, rpc: rpc, advertise: advertise, advertiseWAN: advertiseWAN}
+}
 
 // agentLocal is the agent's own services and checks: the local state
 // (truth + anti-entropy), the runners of its checks, and where each
@@ -56,9 +77,6 @@ type agentLocal struct {
 	ttlStore   *checks.TTLStateStore
 	persistDir string // data_dir; "" keeps nothing (dev mode)
 
-	// reloadFn re-reads the configuration (set by the CLI, which knows
-	// the flags); unset when the agent was built without it.
-	reloadFn atomic.Pointer[func() error]
 	reloadMu sync.Mutex
 
 	stopCh chan struct{}
@@ -86,19 +104,12 @@ type checkRecord struct {
 	standalone bool
 }
 
-// startLocal creates the local state from the config, registers the
+// Start creates the local state from the config, registers the
 // definitions of the config files and those persisted by earlier runs,
 // starts their checks and anti-entropy. It runs before the HTTP API
 // opens, so the API never shows a half-loaded agent.
-func (a *Agent) startLocal() error {
-	adv, err := a.advertiseIP()
-	if err != nil {
-		return err
-	}
-	wan, err := a.advertiseWANIP()
-	if err != nil {
-		return err
-	}
+func (a *Registrar) Start() error {
+	adv, wan := a.advertise, a.advertiseWAN
 	tagged := map[string]string{"lan": adv.String(), "wan": wan.String()}
 	for pool, ip := range map[string]net.IP{"lan": adv, "wan": wan} {
 		if ip.To4() != nil {
@@ -119,7 +130,7 @@ func (a *Agent) startLocal() error {
 		NodeMeta:            map[string]string{"consul-network-segment": ""},
 		CheckUpdateInterval: a.config.Local.CheckUpdateInterval,
 		Logger:              a.logger,
-	}, a)
+	}, a.rpc)
 	l.runners = map[string]checks.Runner{}
 	l.ttls = map[string]*checks.TTL{}
 	l.services = map[string]*serviceRecord{}
@@ -133,7 +144,7 @@ func (a *Agent) startLocal() error {
 	}
 
 	if err := a.loadConfigDefinitions(a.config); err != nil {
-		a.stopLocal()
+		a.Stop()
 		return err
 	}
 	a.restorePersisted()
@@ -147,9 +158,9 @@ func (a *Agent) startLocal() error {
 	return nil
 }
 
-// stopLocal stops every check and anti-entropy. Services stay in the
+// Stop stops every check and anti-entropy. Services stay in the
 // catalog: a restarted agent takes them up again.
-func (a *Agent) stopLocal() {
+func (a *Registrar) Stop() {
 	l := &a.local
 	if l.state == nil {
 		return
@@ -171,23 +182,18 @@ func (a *Agent) stopLocal() {
 	l.state.Stop()
 }
 
-// SetReloadFunc sets what PUT /v1/agent/reload runs. The CLI points it at
-// the reload SIGHUP triggers (re-read flags and files, then apply);
-// programs embedding the agent, and tests, may set their own.
-func (a *Agent) SetReloadFunc(fn func() error) { a.local.reloadFn.Store(&fn) }
-
 // ReloadLocal applies the services and checks of a re-read configuration;
 // see reloadLocal.
-func (a *Agent) ReloadLocal(cfg *config.Config) error { return a.reloadLocal(cfg) }
+func (a *Registrar) ReloadLocal(cfg *config.Config) error { return a.reloadLocal(cfg) }
 
 // LocalState is this agent's services and checks and their anti-entropy.
 // The clustering code feeds it the LAN member count (SetClusterSize);
 // tests ask it for a full sync.
-func (a *Agent) LocalState() *local.State { return a.local.state }
+func (a *Registrar) LocalState() *local.State { return a.local.state }
 
 // loadConfigDefinitions registers the services and checks of the config
 // files. A check naming a service that does not exist stops start-up.
-func (a *Agent) loadConfigDefinitions(cfg *config.Config) error {
+func (a *Registrar) loadConfigDefinitions(cfg *config.Config) error {
 	for _, s := range cfg.Local.Services {
 		if err := a.addService(s.ServiceDefinition, sourceConfig, s.Token, true, false); err != nil {
 			return &config.Error{Source: s.Source, Key: s.Key, Err: err}
@@ -202,7 +208,7 @@ func (a *Agent) loadConfigDefinitions(cfg *config.Config) error {
 }
 
 // reapService removes a service whose check stayed critical too long.
-func (a *Agent) reapService(serviceID, checkID string, criticalFor time.Duration) {
+func (a *Registrar) reapService(serviceID, checkID string, criticalFor time.Duration) {
 	a.logger.Info("removing service: its check has been critical longer than deregister_critical_service_after",
 		"service", serviceID, "check", checkID, "critical_for", criticalFor.Round(time.Second))
 	if err := a.removeService(serviceID); err != nil {
@@ -215,7 +221,7 @@ func (a *Agent) reapService(serviceID, checkID string, criticalFor time.Duration
 // syncChanges pushes local changes to the catalog before an API call
 // returns, as Consul does; a failure is only logged, because the change is
 // made locally and anti-entropy retries it.
-func (a *Agent) syncChanges() {
+func (a *Registrar) syncChanges() {
 	if err := a.local.state.SyncChanges(); err != nil {
 		a.logger.Warn("syncing to the catalog failed; anti-entropy will retry", "error", err)
 	}
@@ -224,7 +230,7 @@ func (a *Agent) syncChanges() {
 // checkAllowedLocked applies the script-check switches: config files may
 // use script checks with either switch, the HTTP API only with
 // enable_script_checks. Called with l.mu held.
-func (a *Agent) checkAllowedLocked(def *structs.CheckDefinition, source string) error {
+func (a *Registrar) checkAllowedLocked(def *structs.CheckDefinition, source string) error {
 	if len(def.Args) == 0 {
 		return nil
 	}
@@ -240,7 +246,7 @@ func (a *Agent) checkAllowedLocked(def *structs.CheckDefinition, source string) 
 }
 
 // healthCheck builds the check the local state keeps from a definition.
-func (a *Agent) healthCheck(def *structs.CheckDefinition, id, name, serviceID string) *structs.HealthCheck {
+func (a *Registrar) healthCheck(def *structs.CheckDefinition, id, name, serviceID string) *structs.HealthCheck {
 	hc := &structs.HealthCheck{
 		Node:       a.config.NodeName,
 		CheckID:    id,
@@ -258,7 +264,7 @@ func (a *Agent) healthCheck(def *structs.CheckDefinition, id, name, serviceID st
 }
 
 // newRunner builds (but does not start) the runner of a check.
-func (a *Agent) newRunner(hc *structs.HealthCheck, def *structs.CheckDefinition, token string) (checks.Runner, *checks.TTL, func()) {
+func (a *Registrar) newRunner(hc *structs.HealthCheck, def *structs.CheckDefinition, token string) (checks.Runner, *checks.TTL, func()) {
 	l := &a.local
 	logger := a.logger.Named("checks")
 	interval := def.Interval
@@ -289,7 +295,7 @@ func (a *Agent) newRunner(hc *structs.HealthCheck, def *structs.CheckDefinition,
 		return c, c, c.Start
 	case structs.CheckTypeAlias:
 		c := &checks.Alias{CheckID: hc.CheckID, Node: def.AliasNode, ServiceID: def.AliasService,
-			LocalNode: a.config.NodeName, Local: l.state, RPC: a, Token: token, Notify: l.state, Logger: logger}
+			LocalNode: a.config.NodeName, Local: l.state, RPC: a.rpc, Token: token, Notify: l.state, Logger: logger}
 		return c, nil, c.Start
 	}
 	return nil, nil, nil

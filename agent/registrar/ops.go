@@ -1,4 +1,4 @@
-package agent
+package registrar
 
 import (
 	"fmt"
@@ -15,7 +15,7 @@ import (
 // starts the checks. With replaceChecks, checks of the service missing from
 // def are removed (?replace-existing-checks, and config reloads); without
 // it they stay. persist writes API registrations to data_dir.
-func (a *Agent) addService(def *structs.ServiceDefinition, source, token string, replaceChecks, persist bool) error {
+func (a *Registrar) addService(def *structs.ServiceDefinition, source, token string, replaceChecks, persist bool) error {
 	if err := def.Validate(); err != nil {
 		return &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
 	}
@@ -36,7 +36,7 @@ func (a *Agent) addService(def *structs.ServiceDefinition, source, token string,
 	return err
 }
 
-func (a *Agent) addServiceLocked(def *structs.ServiceDefinition, ns *structs.NodeService, defs []*structs.CheckDefinition, source, token string, replaceChecks, persist bool) (func(), error) {
+func (a *Registrar) addServiceLocked(def *structs.ServiceDefinition, ns *structs.NodeService, defs []*structs.CheckDefinition, source, token string, replaceChecks, persist bool) (func(), error) {
 	l := &a.local
 	for _, cd := range defs {
 		if err := a.checkAllowedLocked(cd, source); err != nil {
@@ -137,7 +137,7 @@ func deregisterAfter(def *structs.CheckDefinition) time.Duration {
 // restoreStatusLocked keeps a re-registered check's status (so an
 // idempotent re-registration does not flap it to critical) and gives a TTL
 // check the status it had before a restart. An explicit Status wins.
-func (a *Agent) restoreStatusLocked(hc *structs.HealthCheck, def *structs.CheckDefinition) {
+func (a *Registrar) restoreStatusLocked(hc *structs.HealthCheck, def *structs.CheckDefinition) {
 	if def.Status != "" {
 		return
 	}
@@ -160,7 +160,7 @@ func (a *Agent) restoreStatusLocked(hc *structs.HealthCheck, def *structs.CheckD
 
 // startRunnerLocked starts the runner of a check (none for maintenance
 // checks).
-func (a *Agent) startRunnerLocked(hc *structs.HealthCheck, def *structs.CheckDefinition, token string) {
+func (a *Registrar) startRunnerLocked(hc *structs.HealthCheck, def *structs.CheckDefinition, token string) {
 	if def == nil {
 		return
 	}
@@ -185,14 +185,14 @@ func (l *agentLocal) stopRunnerLocked(id string) {
 }
 
 // removeService removes a service and its checks.
-func (a *Agent) removeService(id string) error {
+func (a *Registrar) removeService(id string) error {
 	l := &a.local
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return a.removeServiceLocked(id)
 }
 
-func (a *Agent) removeServiceLocked(id string) error {
+func (a *Registrar) removeServiceLocked(id string) error {
 	l := &a.local
 	if l.state.Service(id) == nil {
 		return &structs.AgentError{Code: http.StatusNotFound,
@@ -213,7 +213,7 @@ func (a *Agent) removeServiceLocked(id string) error {
 
 // addCheck registers a check on its own (/v1/agent/check/register, the
 // check/checks config keys).
-func (a *Agent) addCheck(def *structs.CheckDefinition, source, token string, persist bool) error {
+func (a *Registrar) addCheck(def *structs.CheckDefinition, source, token string, persist bool) error {
 	if err := def.Validate(); err != nil {
 		return &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
 	}
@@ -252,7 +252,7 @@ func (a *Agent) addCheck(def *structs.CheckDefinition, source, token string, per
 }
 
 // removeCheck removes a check.
-func (a *Agent) removeCheck(id string) error {
+func (a *Registrar) removeCheck(id string) error {
 	l := &a.local
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -264,7 +264,7 @@ func (a *Agent) removeCheck(id string) error {
 	return nil
 }
 
-func (a *Agent) removeCheckLocked(id string) {
+func (a *Registrar) removeCheckLocked(id string) {
 	l := &a.local
 	l.stopRunnerLocked(id)
 	_ = l.state.RemoveCheck(id)
@@ -274,7 +274,7 @@ func (a *Agent) removeCheckLocked(id string) {
 
 // updateTTL records a report of a TTL check and saves it, so the check
 // keeps its status across a restart.
-func (a *Agent) updateTTL(id, status, output string) error {
+func (a *Registrar) updateTTL(id, status, output string) error {
 	l := &a.local
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -294,7 +294,7 @@ func (a *Agent) updateTTL(id, status, output string) error {
 
 // setServiceMaintenance puts a service in or out of maintenance: a critical
 // check _service_maintenance:<id> takes it out of discovery.
-func (a *Agent) setServiceMaintenance(serviceID string, enable bool, reason, token string) error {
+func (a *Registrar) setServiceMaintenance(serviceID string, enable bool, reason, token string) error {
 	l := &a.local
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -321,7 +321,7 @@ func (a *Agent) setServiceMaintenance(serviceID string, enable bool, reason, tok
 }
 
 // setNodeMaintenance puts the whole node in or out of maintenance.
-func (a *Agent) setNodeMaintenance(enable bool, reason, token string) error {
+func (a *Registrar) setNodeMaintenance(enable bool, reason, token string) error {
 	l := &a.local
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -342,7 +342,7 @@ func (a *Agent) setNodeMaintenance(enable bool, reason, token string) error {
 	return a.addMaintenanceLocked(&structs.HealthCheck{CheckID: id, Name: structs.NodeMaintCheckName, Notes: reason}, token)
 }
 
-func (a *Agent) addMaintenanceLocked(hc *structs.HealthCheck, token string) error {
+func (a *Registrar) addMaintenanceLocked(hc *structs.HealthCheck, token string) error {
 	l := &a.local
 	hc.Node = a.config.NodeName
 	hc.Status = structs.HealthCritical
