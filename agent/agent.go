@@ -256,22 +256,40 @@ func (a *Agent) startLocal() error {
 	if err != nil {
 		return err
 	}
-	a.local = registrar.New(a.config, a.nodeID, adv, wan, a, a.logger)
-	return a.local.Start()
+	tagged := map[string]string{"lan": adv.String(), "wan": wan.String()}
+	for pool, ip := range map[string]net.IP{"lan": adv, "wan": wan} {
+		if ip.To4() != nil {
+			tagged[pool+"_ipv4"] = ip.String()
+		} else {
+			tagged[pool+"_ipv6"] = ip.String()
+		}
+	}
+	a.local, err = registrar.Start(registrar.Config{
+		NodeID:          a.nodeID,
+		NodeName:        a.config.NodeName,
+		Datacenter:      a.config.Datacenter,
+		Address:         adv.String(),
+		TaggedAddresses: tagged,
+		DataDir:         a.config.DataDir,
+		Local:           a.config.Local,
+		RPC:             a,
+		Logger:          a.logger,
+	})
+	return err
 }
 
 // LocalState is this agent's services and checks and their anti-entropy.
 // The clustering code feeds it the LAN member count (SetClusterSize);
 // tests ask it for a full sync.
-func (a *Agent) LocalState() *local.State { return a.local.LocalState() }
+func (a *Agent) LocalState() *local.State { return a.local.State() }
 
 // ReloadLocal applies the services and checks of a re-read configuration
-// (see registrar.Registrar.ReloadLocal).
+// (registrar.Registrar.Reload); the rest of cfg is not looked at.
 func (a *Agent) ReloadLocal(cfg *config.Config) error {
 	if a.local == nil {
 		return nil
 	}
-	return a.local.ReloadLocal(cfg)
+	return a.local.Reload(cfg.Local)
 }
 
 // SetReloadFunc sets what PUT /v1/agent/reload runs. The CLI points it at

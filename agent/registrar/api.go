@@ -1,8 +1,6 @@
 package registrar
 
-import (
-	"conclave/agent/structs"
-)
+import "conclave/agent/structs"
 
 // The methods below serve the HTTP API's agent endpoints
 // (agent/http/agent_services.go). Writes return once the change has been
@@ -10,88 +8,88 @@ import (
 // locally and anti-entropy retries it.
 
 // AgentLocalServices returns copies of this agent's services by ID.
-func (a *Registrar) AgentLocalServices() map[string]*structs.NodeService {
-	return a.local.state.Services()
+func (r *Registrar) AgentLocalServices() map[string]*structs.NodeService {
+	return r.state.Services()
 }
 
 // AgentLocalService returns a copy of one of this agent's services, or nil.
-func (a *Registrar) AgentLocalService(id string) *structs.NodeService {
-	return a.local.state.Service(id)
+func (r *Registrar) AgentLocalService(id string) *structs.NodeService {
+	return r.state.Service(id)
 }
 
 // AgentLocalChecks returns copies of this agent's checks by ID.
-func (a *Registrar) AgentLocalChecks() map[string]*structs.HealthCheck {
-	return a.local.state.Checks()
+func (r *Registrar) AgentLocalChecks() map[string]*structs.HealthCheck {
+	return r.state.Checks()
 }
 
 // AgentLocalWatch returns a channel closed at the next local change.
-func (a *Registrar) AgentLocalWatch() <-chan struct{} { return a.local.state.WatchCh() }
+func (r *Registrar) AgentLocalWatch() <-chan struct{} { return r.state.WatchCh() }
 
 // AgentLocalInfo names this agent's node and datacenter.
-func (a *Registrar) AgentLocalInfo() (node, datacenter string) {
-	return a.config.NodeName, a.config.Datacenter
+func (r *Registrar) AgentLocalInfo() (node, datacenter string) {
+	return r.cfg.NodeName, r.cfg.Datacenter
 }
 
 // AgentRegisterService registers (or replaces) a service and its checks,
 // and persists it.
-func (a *Registrar) AgentRegisterService(def *structs.ServiceDefinition, replaceExistingChecks bool, token string) error {
-	if err := a.addService(def, sourceAPI, token, replaceExistingChecks, true); err != nil {
+func (r *Registrar) AgentRegisterService(def *structs.ServiceDefinition, replaceExistingChecks bool, token string) error {
+	if err := r.addService(def, sourceAPI, token, replaceExistingChecks, true); err != nil {
 		return err
 	}
-	a.syncChanges()
+	r.syncChanges()
 	return nil
 }
 
 // AgentDeregisterService removes a service and its checks.
-func (a *Registrar) AgentDeregisterService(id string) error {
-	if err := a.removeService(id); err != nil {
+func (r *Registrar) AgentDeregisterService(id string) error {
+	if err := r.removeService(id); err != nil {
 		return err
 	}
-	a.syncChanges()
+	r.syncChanges()
 	return nil
 }
 
 // AgentRegisterCheck registers (or replaces) a check and persists it.
-func (a *Registrar) AgentRegisterCheck(def *structs.CheckDefinition, token string) error {
-	if err := a.addCheck(def, sourceAPI, token, true); err != nil {
+func (r *Registrar) AgentRegisterCheck(def *structs.CheckDefinition, token string) error {
+	if err := r.addCheck(def, sourceAPI, token, true); err != nil {
 		return err
 	}
-	a.syncChanges()
+	r.syncChanges()
 	return nil
 }
 
 // AgentDeregisterCheck removes a check.
-func (a *Registrar) AgentDeregisterCheck(id string) error {
-	if err := a.removeCheck(id); err != nil {
+func (r *Registrar) AgentDeregisterCheck(id string) error {
+	if err := r.removeCheck(id); err != nil {
 		return err
 	}
-	a.syncChanges()
+	r.syncChanges()
 	return nil
 }
 
 // AgentUpdateTTL reports on a TTL check.
-func (a *Registrar) AgentUpdateTTL(id, status, output string) error {
-	if err := a.updateTTL(id, status, output); err != nil {
+func (r *Registrar) AgentUpdateTTL(id, status, output string) error {
+	if err := r.updateTTL(id, status, output); err != nil {
 		return err
 	}
-	a.syncChanges()
+	r.syncChanges()
 	return nil
 }
 
 // AgentServiceMaintenance puts a service in or out of maintenance mode.
-func (a *Registrar) AgentServiceMaintenance(id string, enable bool, reason, token string) error {
-	if err := a.setServiceMaintenance(id, enable, reason, token); err != nil {
+func (r *Registrar) AgentServiceMaintenance(id string, enable bool, reason, token string) error {
+	if err := r.setServiceMaintenance(id, enable, reason, token); err != nil {
 		return err
 	}
-	a.syncChanges()
+	r.syncChanges()
 	return nil
 }
 
 // AgentNodeMaintenance puts the node in or out of maintenance mode.
-func (a *Registrar) AgentNodeMaintenance(enable bool, reason, token string) error {
-	if err := a.setNodeMaintenance(enable, reason, token); err != nil {
+func (r *Registrar) AgentNodeMaintenance(enable bool, reason, token string) error {
+	if err := r.setNodeMaintenance(enable, reason, token); err != nil {
 		return err
 	}
-	a.syncChanges()
+	r.syncChanges()
 	return nil
 }
