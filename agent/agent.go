@@ -265,15 +265,20 @@ func (a *Agent) startLocal() error {
 		}
 	}
 	a.local, err = registrar.Start(registrar.Config{
-		NodeID:          a.nodeID,
-		NodeName:        a.config.NodeName,
-		Datacenter:      a.config.Datacenter,
-		Address:         adv.String(),
-		TaggedAddresses: tagged,
-		DataDir:         a.config.DataDir,
-		Local:           a.config.Local,
-		RPC:             a,
-		Logger:          a.logger,
+		Node: local.Config{
+			NodeID:          a.nodeID,
+			NodeName:        a.config.NodeName,
+			Datacenter:      a.config.Datacenter,
+			Address:         adv.String(),
+			TaggedAddresses: tagged,
+			// Consul gives every node this key (the network segment, empty
+			// outside Enterprise); tools group nodes by it.
+			NodeMeta: map[string]string{"consul-network-segment": ""},
+			Logger:   a.logger,
+		},
+		DataDir: a.config.DataDir,
+		Local:   a.config.Local,
+		RPC:     a,
 	})
 	return err
 }

@@ -27,67 +27,49 @@ func (r *Registrar) AgentLocalWatch() <-chan struct{} { return r.state.WatchCh()
 
 // AgentLocalInfo names this agent's node and datacenter.
 func (r *Registrar) AgentLocalInfo() (node, datacenter string) {
-	return r.cfg.NodeName, r.cfg.Datacenter
+	return r.cfg.Node.NodeName, r.cfg.Node.Datacenter
 }
 
 // AgentRegisterService registers (or replaces) a service and its checks,
 // and persists it.
 func (r *Registrar) AgentRegisterService(def *structs.ServiceDefinition, replaceExistingChecks bool, token string) error {
-	if err := r.addService(def, sourceAPI, token, replaceExistingChecks, true); err != nil {
-		return err
-	}
-	r.syncChanges()
-	return nil
+	return r.synced(r.addService(def, sourceAPI, token, replaceExistingChecks, true))
 }
 
 // AgentDeregisterService removes a service and its checks.
 func (r *Registrar) AgentDeregisterService(id string) error {
-	if err := r.removeService(id); err != nil {
-		return err
-	}
-	r.syncChanges()
-	return nil
+	return r.synced(r.removeService(id))
 }
 
 // AgentRegisterCheck registers (or replaces) a check and persists it.
 func (r *Registrar) AgentRegisterCheck(def *structs.CheckDefinition, token string) error {
-	if err := r.addCheck(def, sourceAPI, token, true); err != nil {
-		return err
-	}
-	r.syncChanges()
-	return nil
+	return r.synced(r.addCheck(def, sourceAPI, token, true))
 }
 
 // AgentDeregisterCheck removes a check.
 func (r *Registrar) AgentDeregisterCheck(id string) error {
-	if err := r.removeCheck(id); err != nil {
-		return err
-	}
-	r.syncChanges()
-	return nil
+	return r.synced(r.removeCheck(id))
 }
 
 // AgentUpdateTTL reports on a TTL check.
 func (r *Registrar) AgentUpdateTTL(id, status, output string) error {
-	if err := r.updateTTL(id, status, output); err != nil {
-		return err
-	}
-	r.syncChanges()
-	return nil
+	return r.synced(r.updateTTL(id, status, output))
 }
 
 // AgentServiceMaintenance puts a service in or out of maintenance mode.
 func (r *Registrar) AgentServiceMaintenance(id string, enable bool, reason, token string) error {
-	if err := r.setServiceMaintenance(id, enable, reason, token); err != nil {
-		return err
-	}
-	r.syncChanges()
-	return nil
+	return r.synced(r.setServiceMaintenance(id, enable, reason, token))
 }
 
 // AgentNodeMaintenance puts the node in or out of maintenance mode.
 func (r *Registrar) AgentNodeMaintenance(enable bool, reason, token string) error {
-	if err := r.setNodeMaintenance(enable, reason, token); err != nil {
+	return r.synced(r.setNodeMaintenance(enable, reason, token))
+}
+
+// synced finishes a write of the API: a change that was made is pushed to
+// the catalog before the call returns.
+func (r *Registrar) synced(err error) error {
+	if err != nil {
 		return err
 	}
 	r.syncChanges()

@@ -50,14 +50,9 @@ func (r *Registrar) addServiceLocked(def *structs.ServiceDefinition, ns *structs
 	specs := make([]local.CheckSpec, 0, len(defs))
 	ids := map[string]bool{}
 	for i, cd := range defs {
-		// Consul's generated IDs and names, which tools rely on
-		// ("service:web", "service:web:2").
 		id := cd.ID
 		if id == "" {
-			id = "service:" + ns.ID
-			if len(defs) > 1 {
-				id += fmt.Sprintf(":%d", i+1)
-			}
+			id = serviceCheckID(ns.ID, i, len(defs))
 		}
 		if id == structs.SerfCheckID {
 			return nil, &structs.AgentError{Code: http.StatusBadRequest, Msg: fmt.Sprintf("check ID %q is reserved for the cluster's own health check", id)}
@@ -113,6 +108,16 @@ func (r *Registrar) addServiceLocked(def *structs.ServiceDefinition, ns *structs
 		files = append(files, persistedFile{kind: "checks", id: hc.CheckID, v: persistedCheck{Token: orToken(p.def.Token, token), Check: &hc, Definition: p.def}})
 	}
 	return r.persistLater(files), nil
+}
+
+// serviceCheckID is the ID Consul gives the i-th of a service's n checks
+// when the definition names none ("service:web", "service:web:2"); tools
+// rely on it.
+func serviceCheckID(serviceID string, i, n int) string {
+	if n == 1 {
+		return "service:" + serviceID
+	}
+	return fmt.Sprintf("service:%s:%d", serviceID, i+1)
 }
 
 func orToken(tok, fallback string) string {
@@ -332,7 +337,7 @@ func (r *Registrar) setNodeMaintenance(enable bool, reason, token string) error 
 }
 
 func (r *Registrar) addMaintenanceLocked(hc *structs.HealthCheck, token string) error {
-	hc.Node = r.cfg.NodeName
+	hc.Node = r.cfg.Node.NodeName
 	hc.Status = structs.HealthCritical
 	hc.Type = structs.CheckTypeMaintenance
 	if err := r.state.AddCheck(local.CheckSpec{Check: hc, Token: token}); err != nil {

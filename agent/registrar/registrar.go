@@ -31,14 +31,10 @@ const (
 
 // Config is what the registrar needs from its agent.
 type Config struct {
-	// NodeID, NodeName and Datacenter identify this agent's node.
-	NodeID     string
-	NodeName   string
-	Datacenter string
-	// Address and TaggedAddresses are the node's addresses in the catalog
-	// (the agent's advertise addresses).
-	Address         string
-	TaggedAddresses map[string]string
+	// Node is this agent's node as the local state puts it in the catalog
+	// (identity, addresses, meta) and its logger; CheckUpdateInterval is
+	// taken from Local.
+	Node local.Config
 	// DataDir keeps API registrations and TTL check reports
 	// (data_dir/services, data_dir/checks, data_dir/checks/state); ""
 	// keeps nothing (dev mode).
@@ -48,8 +44,7 @@ type Config struct {
 	Local config.LocalConfig
 	// RPC is the agent's single request path: anti-entropy and alias
 	// checks reach the servers through it.
-	RPC    local.RPC
-	Logger hclog.Logger
+	RPC local.RPC
 }
 
 // Registrar is this agent's own services and checks: the local state
@@ -115,24 +110,14 @@ type checkRecord struct {
 // anti-entropy. The agent calls it before its HTTP API opens, so the API
 // never shows a half-loaded agent. On error nothing is left running.
 func Start(cfg Config) (*Registrar, error) {
-	if cfg.Logger == nil {
-		cfg.Logger = hclog.NewNullLogger()
+	if cfg.Node.Logger == nil {
+		cfg.Node.Logger = hclog.NewNullLogger()
 	}
+	cfg.Node.CheckUpdateInterval = cfg.Local.CheckUpdateInterval
 	r := &Registrar{
-		cfg:    cfg,
-		logger: cfg.Logger,
-		state: local.New(local.Config{
-			NodeID:          cfg.NodeID,
-			NodeName:        cfg.NodeName,
-			Datacenter:      cfg.Datacenter,
-			Address:         cfg.Address,
-			TaggedAddresses: cfg.TaggedAddresses,
-			// Consul gives every node this key (the network segment, empty
-			// outside Enterprise); tools group nodes by it.
-			NodeMeta:            map[string]string{"consul-network-segment": ""},
-			CheckUpdateInterval: cfg.Local.CheckUpdateInterval,
-			Logger:              cfg.Logger,
-		}, cfg.RPC),
+		cfg:               cfg,
+		logger:            cfg.Node.Logger,
+		state:             local.New(cfg.Node, cfg.RPC),
 		runners:           map[string]checks.Runner{},
 		ttls:              map[string]*checks.TTL{},
 		services:          map[string]*serviceRecord{},
@@ -240,7 +225,7 @@ func (r *Registrar) checkAllowedLocked(def *structs.CheckDefinition, source stri
 // healthCheck builds the check the local state keeps from a definition.
 func (r *Registrar) healthCheck(def *structs.CheckDefinition, id, name, serviceID string) *structs.HealthCheck {
 	hc := &structs.HealthCheck{
-		Node:       r.cfg.NodeName,
+		Node:       r.cfg.Node.NodeName,
 		CheckID:    id,
 		Name:       name,
 		Status:     def.Status,
@@ -286,7 +271,7 @@ func (r *Registrar) newRunner(hc *structs.HealthCheck, def *structs.CheckDefinit
 		return c, c, c.Start
 	case structs.CheckTypeAlias:
 		c := &checks.Alias{CheckID: hc.CheckID, Node: def.AliasNode, ServiceID: def.AliasService,
-			LocalNode: r.cfg.NodeName, Local: r.state, RPC: r.cfg.RPC, Token: token, Notify: r.state, Logger: logger}
+			LocalNode: r.cfg.Node.NodeName, Local: r.state, RPC: r.cfg.RPC, Token: token, Notify: r.state, Logger: logger}
 		return c, nil, c.Start
 	}
 	return nil, nil, nil

@@ -2,7 +2,6 @@ package registrar
 
 import (
 	"errors"
-	"fmt"
 	"reflect"
 
 	"conclave/agent/config"
@@ -117,10 +116,7 @@ func isServiceCheck(def *structs.ServiceDefinition, id string) bool {
 	for i, cd := range cds {
 		cid := cd.ID
 		if cid == "" {
-			cid = "service:" + ns.ID
-			if len(cds) > 1 {
-				cid += fmt.Sprintf(":%d", i+1)
-			}
+			cid = serviceCheckID(ns.ID, i, len(cds))
 		}
 		if cid == id {
 			return true
