@@ -8,6 +8,7 @@ import (
 	gohttp "net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,14 +35,16 @@ type Agent struct {
 	logger hclog.Logger
 	nodeID string
 
-	acls   acl.Resolver
-	server *server.Server
+	acls acl.Resolver
+	// delegate is what differs between a server and a client agent
+	// (delegate.go); nil until Start.
+	delegate delegate
 
 	httpServers []*gohttp.Server
 	httpAddrs   []net.Addr
 	serverAddr  *net.TCPAddr
 
-	// cluster is gossip, joins and the client RPC path (cluster.go).
+	// cluster is joins and the agent's own shutdown (cluster.go).
 	cluster agentCluster
 	// dns is the DNS interface (dns_glue.go).
 	dns agentDNS
@@ -107,8 +110,10 @@ func (a *Agent) loadNodeID() (string, error) {
 	return id, nil
 }
 
-// Start opens the listeners and starts the server. On error it undoes what
-// it started.
+// Start brings the agent up: its delegate (the embedded server, or a
+// client agent's gossip and RPC path), its own services and checks, the
+// HTTP and DNS listeners, then the joins. On error it undoes what it
+// started.
 func (a *Agent) Start() (err error) {
 	defer func() {
 		if err != nil {
@@ -116,10 +121,11 @@ func (a *Agent) Start() (err error) {
 		}
 	}()
 	if a.config.Server {
-		if err := a.startServer(); err != nil {
-			return err
-		}
-	} else if err := a.startClient(); err != nil {
+		a.delegate, err = a.startServer()
+	} else {
+		a.delegate, err = a.startClient()
+	}
+	if err != nil {
 		return err
 	}
 	if err := a.startLocal(); err != nil {
@@ -134,23 +140,25 @@ func (a *Agent) Start() (err error) {
 	return a.startJoins()
 }
 
-func (a *Agent) startServer() error {
+// startServer starts the embedded server (raft, RPC endpoints, both
+// gossip pools) and returns it as this agent's delegate.
+func (a *Agent) startServer() (delegate, error) {
 	bind := net.JoinHostPort(a.config.BindAddr, strconv.Itoa(a.config.Ports.Server))
 	ln, err := net.Listen("tcp", bind)
 	if err != nil {
-		return fmt.Errorf("server port %s: %w", bind, err)
+		return nil, fmt.Errorf("server port %s: %w", bind, err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	adv, err := a.advertiseIP()
 	if err != nil {
 		ln.Close()
-		return err
+		return nil, err
 	}
 	a.serverAddr = &net.TCPAddr{IP: adv, Port: port}
 	cluster, err := a.serverClusterConfig()
 	if err != nil {
 		ln.Close()
-		return err
+		return nil, err
 	}
 
 	srv, err := server.New(&server.Config{
@@ -168,10 +176,9 @@ func (a *Agent) startServer() error {
 		Logger:        a.logger,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	a.server = srv
-	return nil
+	return serverDelegate{Server: srv, bootstrap: a.config.Bootstrap || a.config.DevMode}, nil
 }
 
 // raftConfig scales raft's timers by raft_multiplier as Consul does. A dev
@@ -395,17 +402,24 @@ func (a *Agent) ServerAddr() string {
 	return a.serverAddr.String()
 }
 
-// Server is the embedded server, or nil on a client agent.
-func (a *Agent) Server() *server.Server { return a.server }
+// Server is the embedded server, or nil on a client agent (tests and
+// tools that need raft reach it here; the agent itself goes through its
+// delegate).
+func (a *Agent) Server() *server.Server {
+	if d, ok := a.delegate.(serverDelegate); ok {
+		return d.Server
+	}
+	return nil
+}
 
 // RPC is the single request path: HTTP handlers and everything else in the
 // agent call endpoints only through here. ctx is the caller's (the HTTP
 // request's): when it ends, a blocking query or a forwarded call stops.
 func (a *Agent) RPC(ctx context.Context, method string, args, reply any) error {
-	if a.server == nil {
-		return a.clientRPC(ctx, method, args, reply)
+	if a.delegate == nil {
+		return errors.New("agent not started: no server available to serve " + method)
 	}
-	return a.server.RPC(ctx, method, args, reply)
+	return a.delegate.RPC(ctx, method, args, reply)
 }
 
 // ResolveToken is the authorization seam for agent-local endpoints.
@@ -426,19 +440,24 @@ func (a *Agent) Self() *httpapi.Self {
 			"Version":           version.Number(),
 		},
 		Member: a.selfMember(),
-		Stats:  map[string]map[string]string{},
-		Meta:   map[string]string{},
+		Stats: map[string]map[string]string{
+			"build": {
+				"prerelease": version.Prerelease,
+				"revision":   version.GitCommit,
+				"version":    version.Version,
+			},
+			"runtime": {
+				"arch":       runtime.GOARCH,
+				"os":         runtime.GOOS,
+				"version":    runtime.Version(),
+				"max_procs":  strconv.Itoa(runtime.GOMAXPROCS(0)),
+				"goroutines": strconv.Itoa(runtime.NumGoroutine()),
+				"cpu_count":  strconv.Itoa(runtime.NumCPU()),
+			},
+		},
+		Meta: map[string]string{},
 	}
-	if a.server != nil {
-		self.Stats["raft"] = a.server.Stats()
-		self.Stats["consul"] = map[string]string{
-			"server":            "true",
-			"leader":            strconv.FormatBool(a.server.IsLeader()),
-			"leader_addr":       a.server.Leader(),
-			"known_datacenters": "1",
-		}
-	}
-	a.clusterStats(self.Stats)
+	a.delegate.stats(self.Stats)
 	return self
 }
 
@@ -462,10 +481,10 @@ func (a *Agent) Shutdown() error {
 		if a.local != nil {
 			a.local.Stop()
 		}
-		if a.server != nil {
-			err = a.server.Shutdown()
+		if a.delegate != nil {
+			err = a.delegate.Shutdown()
 		}
-		a.stopClient()
+		a.cluster.wg.Wait()
 		a.wg.Wait()
 	})
 	return err
