@@ -44,6 +44,9 @@ type readFlight struct {
 	meta structs.QueryMeta
 	body []byte
 	err  error
+	// missing: the read found nothing (notFound); raw: body is a value as
+	// it is (rawValue), not JSON.
+	missing, raw bool
 
 	gzOnce sync.Once
 	gz     []byte
@@ -112,12 +115,25 @@ func (f *readFlight) gzipped() []byte {
 }
 
 // readFunc makes the RPC of a read with ctx and returns the value to
-// encode and the reply's meta.
+// encode and the reply's meta. Two values are not JSON: notFound and
+// rawValue.
 type readFunc func(ctx context.Context) (any, *structs.QueryMeta, error)
 
-// serveRead runs a catalog or health read and writes its reply: JSON with
+// notFound is the value of a read that found nothing where Consul answers
+// 404 with the read's headers and no body (a missing KV key, an empty KV
+// prefix), so a client can block on the index of the absence.
+type notFound struct{}
+
+// rawValue is a value sent as it is (KV's ?raw). It is the user's bytes:
+// it goes out as text/plain with nosniff, so no browser sniffs it into
+// something executable.
+type rawValue []byte
+
+// serveRead runs a read and writes its reply: JSON (or a raw value) with
 // the X-Consul-* headers, gzip-compressed when the client accepts it (as
-// Consul's API does). Blocking reads are shared as readFlights describes.
+// Consul's API does). Every catalog, health and KV read goes through
+// here, so all of them answer blocking queries, headers, gzip and hang-ups
+// alike. Blocking reads are shared as readFlights describes.
 func (h *Handler) serveRead(w gohttp.ResponseWriter, r *gohttp.Request, q *structs.QueryOptions, fn readFunc) (any, error) {
 	var f *readFlight
 	if q.MinQueryIndex == 0 {
@@ -137,18 +153,38 @@ func (h *Handler) serveRead(w gohttp.ResponseWriter, r *gohttp.Request, q *struc
 		return nil, f.err
 	}
 	setMeta(w, q, &f.meta)
+	if f.missing {
+		w.WriteHeader(gohttp.StatusNotFound)
+		return nil, nil
+	}
 	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
-	hdr.Add("Vary", "Accept-Encoding")
+	if f.raw {
+		hdr["Content-Type"] = textPlain
+		hdr["X-Content-Type-Options"] = noSniff
+	} else {
+		hdr["Content-Type"] = appJSON
+	}
+	hdr["Vary"] = varyEncoding
 	body := f.body
 	if len(body) >= gzipMinSize && acceptsGzip(r) {
 		body = f.gzipped()
-		hdr.Set("Content-Encoding", "gzip")
+		hdr["Content-Encoding"] = gzipEncoding
 	}
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	_, _ = w.Write(body)
 	return nil, nil
 }
+
+// Header values of every read, in canonical form and shared, so a read
+// allocates none of them: net/http only reads them, and a slice literal
+// has no room for an append to write into.
+var (
+	appJSON      = []string{"application/json"}
+	textPlain    = []string{"text/plain; charset=utf-8"}
+	noSniff      = []string{"nosniff"}
+	varyEncoding = []string{"Accept-Encoding"}
+	gzipEncoding = []string{"gzip"}
+)
 
 // gzipMinSize: below this, compressing costs more than it saves.
 const gzipMinSize = 1024
@@ -162,6 +198,14 @@ func (f *readFlight) fill(ctx context.Context, fn readFunc, r *gohttp.Request, m
 	}
 	f.meta = *meta
 	_, pretty := queryOf(r)["pretty"]
+	switch v := out.(type) {
+	case notFound:
+		f.missing = true
+		return
+	case rawValue:
+		f.body, f.raw = v, true
+		return
+	}
 	switch list, ok := out.(structs.CheckServiceNodes); {
 	case pretty:
 		f.body, err = json.MarshalIndent(out, "", "    ")

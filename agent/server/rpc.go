@@ -3,17 +3,13 @@ package server
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"net/rpc"
 	"reflect"
 	"time"
 
-	memdb "github.com/hashicorp/go-memdb"
-
 	"conclave/agent/acl"
 	"github.com/hashicorp/raft"
 
-	"conclave/agent/state"
 	"conclave/agent/structs"
 )
 
@@ -120,90 +116,4 @@ func (s *Server) raftApply(t structs.MessageType, msg any) (any, error) {
 		return nil, err
 	}
 	return f.Response(), nil
-}
-
-// queryFn runs a read against one store; it fills the reply and its index.
-type queryFn func(ws memdb.WatchSet, st *state.Store) error
-
-// blockingQuery is the one helper every read runs through. Without a
-// MinQueryIndex it runs fn once. With one, it re-runs fn each time a watched
-// channel fires until the index passes MinQueryIndex or the wait runs out.
-// When ctx ends first (the client hung up) it returns ctx's error at once.
-func (s *Server) blockingQuery(ctx context.Context, q *structs.QueryOptions, m *structs.QueryMeta, fn queryFn) error {
-	if err := s.readReady(q); err != nil {
-		return err
-	}
-	caller := ctx
-	if q.MinQueryIndex > 0 {
-		wait := q.MaxQueryTime
-		if wait <= 0 {
-			wait = structs.DefaultQueryTime
-		}
-		if wait > structs.MaxQueryTime {
-			wait = structs.MaxQueryTime
-		}
-		// Jitter spreads out the herd of clients whose waits started together.
-		wait += rand.N(wait/16 + 1)
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, wait)
-		defer cancel()
-	}
-	for {
-		st := s.fsm.State()
-		ws := memdb.NewWatchSet()
-		ws.Add(st.AbandonCh())
-		// A shutting-down server must not keep blocked readers for the
-		// rest of their wait: they get what there is now.
-		ws.Add(s.shutdownCh)
-		err := fn(ws, st)
-		s.setQueryMeta(m)
-		if m.Index == 0 {
-			// Index 0 would make a client's next query non-blocking and
-			// spin; 1 is below every real index.
-			m.Index = 1
-		}
-		if err != nil || q.MinQueryIndex == 0 || m.Index > q.MinQueryIndex {
-			return err
-		}
-		if ws.WatchCtx(ctx) != nil {
-			if err := caller.Err(); err != nil {
-				return err
-			}
-			// Timed out: return what we have, as Consul does.
-			return nil
-		}
-		select {
-		case <-s.shutdownCh:
-			return nil
-		default:
-		}
-	}
-}
-
-// readReady checks the consistency mode before a read: stale reads go
-// anywhere; default reads need a leader that has caught up; consistent reads
-// also confirm leadership with a quorum.
-func (s *Server) readReady(q *structs.QueryOptions) error {
-	if q.AllowStale || q.ReadIndexed() {
-		return nil
-	}
-	if q.RequireConsistent {
-		if err := s.raft.VerifyLeader().Error(); err != nil {
-			return structs.ErrNoLeader
-		}
-	}
-	if !s.readyForReads.Load() {
-		return structs.ErrNotReadyForReads
-	}
-	return nil
-}
-
-func (s *Server) setQueryMeta(m *structs.QueryMeta) {
-	if s.IsLeader() {
-		m.LastContact = 0
-		m.KnownLeader = true
-		return
-	}
-	m.LastContact = s.LastContact()
-	m.KnownLeader = s.Leader() != ""
 }

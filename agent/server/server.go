@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/raft-wal/metadb"
 
 	"conclave/agent/acl"
+	"conclave/agent/blocking"
 	"conclave/agent/fsm"
 	"conclave/agent/pool"
 	"conclave/agent/state"
@@ -78,6 +79,9 @@ type Server struct {
 	// readyForReads is set once a new leader has applied a barrier, so its
 	// state includes every committed entry before it answers reads.
 	readyForReads atomic.Bool
+	// queries runs every read endpoint's read, blocking ones included
+	// (agent/blocking).
+	queries *blocking.Queries
 	// readIndexes batches followers' read-index requests (readindex.go).
 	readIndexes readIndexBatcher
 	// leaderNotify receives raft's leadership changes.
@@ -117,6 +121,7 @@ func New(cfg *Config) (_ *Server, err error) {
 		shutdownCh: make(chan struct{}),
 	}
 	s.shutdownCtx, s.cancelShutdown = context.WithCancel(context.Background())
+	s.queries = blocking.New(s)
 	defer func() {
 		if err != nil {
 			s.Shutdown()
