@@ -36,6 +36,7 @@ func benchLookup(b *testing.B, backend cdns.Backend, tweak func(*cdns.Config)) {
 		b.Fatal(err)
 	}
 	b.Cleanup(srv.Shutdown)
+	shutdownWith(b, backend)
 	req := &dns.Msg{}
 	req.SetQuestion("web.service.consul.", dns.TypeA)
 	w := &nullWriter{remote: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5353}}

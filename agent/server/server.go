@@ -358,6 +358,10 @@ func (s *Server) Shutdown() error {
 			s.raftLayer.Close()
 		}
 		if s.transport != nil {
+			// Close only stops accepting: the pooled connections to the
+			// other servers stay open, and so do their handlers for
+			// them, until CloseStreams closes them.
+			s.transport.CloseStreams()
 			s.transport.Close()
 		}
 		if s.logStore != nil {
