@@ -351,7 +351,7 @@ func (a *Agent) LocalMember() (serf.Member, bool) {
 }
 
 // ErrNotServer: a WAN operation on a client agent.
-var ErrNotServer = errors.New("Must be a server to join WAN cluster")
+var ErrNotServer = structs.Errorf(structs.KindBadRequest, "Must be a server to join WAN cluster")
 
 // JoinLAN joins the LAN pool through the agents at addrs; it returns how
 // many it reached, and fails only if it reached none.

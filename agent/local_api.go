@@ -1,7 +1,8 @@
 package agent
 
 import (
-	"net/http"
+	"errors"
+	"fmt"
 
 	"conclave/agent/structs"
 )
@@ -102,11 +103,10 @@ func (a *Agent) AgentNodeMaintenance(enable bool, reason, token string) error {
 func (a *Agent) AgentReload() error {
 	fn := a.local.reloadFn.Load()
 	if fn == nil {
-		return &structs.AgentError{Code: http.StatusInternalServerError,
-			Msg: "this agent was not started from the command line, so it has no configuration to re-read"}
+		return errors.New("this agent was not started from the command line, so it has no configuration to re-read")
 	}
 	if err := (*fn)(); err != nil {
-		return &structs.AgentError{Code: http.StatusInternalServerError, Msg: "Failed reloading config: " + err.Error()}
+		return fmt.Errorf("Failed reloading config: %w", err)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 // it they stay. persist writes API registrations to data_dir.
 func (a *Agent) addService(def *structs.ServiceDefinition, source, token string, replaceChecks, persist bool) error {
 	if err := def.Validate(); err != nil {
-		return &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
+		return structs.Errorf(structs.KindBadRequest, "%w", err)
 	}
 	ns := def.NodeService()
 	defs := def.CheckDefinitions()
@@ -62,7 +61,7 @@ func (a *Agent) addServiceLocked(def *structs.ServiceDefinition, ns *structs.Nod
 			}
 		}
 		if id == structs.SerfCheckID {
-			return nil, &structs.AgentError{Code: http.StatusBadRequest, Msg: fmt.Sprintf("check ID %q is reserved for the cluster's own health check", id)}
+			return nil, structs.Errorf(structs.KindBadRequest, "check ID %q is reserved for the cluster's own health check", id)
 		}
 		name := cd.Name
 		if name == "" {
@@ -97,7 +96,7 @@ func (a *Agent) addServiceLocked(def *structs.ServiceDefinition, ns *structs.Nod
 		}
 	}
 	if err := l.state.AddServiceWithChecks(ns, token, specs); err != nil {
-		return nil, &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
+		return nil, structs.Errorf(structs.KindBadRequest, "%w", err)
 	}
 	l.services[ns.ID] = &serviceRecord{source: source, token: token, def: def}
 	for _, p := range plan {
@@ -195,8 +194,7 @@ func (a *Agent) removeService(id string) error {
 func (a *Agent) removeServiceLocked(id string) error {
 	l := &a.local
 	if l.state.Service(id) == nil {
-		return &structs.AgentError{Code: http.StatusNotFound,
-			Msg: fmt.Sprintf("Unknown service ID %q. Ensure that the service ID is passed, not the service name.", id)}
+		return structs.Errorf(structs.KindNotFound, "Unknown service ID %q. Ensure that the service ID is passed, not the service name.", id)
 	}
 	for cid := range l.state.ChecksForService(id) {
 		l.stopRunnerLocked(cid)
@@ -215,14 +213,14 @@ func (a *Agent) removeServiceLocked(id string) error {
 // check/checks config keys).
 func (a *Agent) addCheck(def *structs.CheckDefinition, source, token string, persist bool) error {
 	if err := def.Validate(); err != nil {
-		return &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
+		return structs.Errorf(structs.KindBadRequest, "%w", err)
 	}
 	id := def.ID
 	if id == "" {
 		id = def.Name
 	}
 	if id == structs.SerfCheckID {
-		return &structs.AgentError{Code: http.StatusBadRequest, Msg: fmt.Sprintf("check ID %q is reserved for the cluster's own health check", id)}
+		return structs.Errorf(structs.KindBadRequest, "check ID %q is reserved for the cluster's own health check", id)
 	}
 	l := &a.local
 	l.mu.Lock()
@@ -231,7 +229,7 @@ func (a *Agent) addCheck(def *structs.CheckDefinition, source, token string, per
 		return err
 	}
 	if def.ServiceID != "" && l.state.Service(def.ServiceID) == nil {
-		return &structs.AgentError{Code: http.StatusNotFound, Msg: fmt.Sprintf("ServiceID %q does not exist", def.ServiceID)}
+		return structs.Errorf(structs.KindNotFound, "ServiceID %q does not exist", def.ServiceID)
 	}
 	hc := a.healthCheck(def, id, def.Name, def.ServiceID)
 	a.restoreStatusLocked(hc, def)
@@ -241,7 +239,7 @@ func (a *Agent) addCheck(def *structs.CheckDefinition, source, token string, per
 
 	l.stopRunnerLocked(id)
 	if err := l.state.AddCheck(local.CheckSpec{Check: hc, Token: tok, DeregisterAfter: deregisterAfter(&stored)}); err != nil {
-		return &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
+		return structs.Errorf(structs.KindBadRequest, "%w", err)
 	}
 	l.checks[id] = &checkRecord{source: source, token: tok, def: &stored, check: hc, standalone: true}
 	a.startRunnerLocked(hc, &stored, tok)
@@ -257,8 +255,7 @@ func (a *Agent) removeCheck(id string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.state.Check(id) == nil {
-		return &structs.AgentError{Code: http.StatusNotFound,
-			Msg: fmt.Sprintf("Unknown check ID %q. Ensure that the check ID is passed, not the check name.", id)}
+		return structs.Errorf(structs.KindNotFound, "Unknown check ID %q. Ensure that the check ID is passed, not the check name.", id)
 	}
 	a.removeCheckLocked(id)
 	return nil
@@ -281,7 +278,7 @@ func (a *Agent) updateTTL(id, status, output string) error {
 	ttl := l.ttls[id]
 	if ttl == nil {
 		// Consul's answer, which clients match to re-register.
-		return &structs.AgentError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("CheckID %q does not have associated TTL", id)}
+		return fmt.Errorf("CheckID %q does not have associated TTL", id)
 	}
 	out := ttl.SetStatus(status, output)
 	if err := l.ttlStore.Save(checks.TTLState{
@@ -299,7 +296,7 @@ func (a *Agent) setServiceMaintenance(serviceID string, enable bool, reason, tok
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.state.Service(serviceID) == nil {
-		return &structs.AgentError{Code: http.StatusNotFound, Msg: fmt.Sprintf("No service registered with ID %q", serviceID)}
+		return structs.Errorf(structs.KindNotFound, "No service registered with ID %q", serviceID)
 	}
 	id := structs.ServiceMaintCheckID(serviceID)
 	if !enable {

@@ -79,12 +79,12 @@ func (a *Agent) reloadLocal(cfg *config.Config) error {
 
 	var errs []error
 	for _, id := range goneChks {
-		if err := a.removeCheck(id); err != nil && agentCode(err) != 404 {
+		if err := a.removeCheck(id); err != nil && structs.ErrorKind(err) != structs.KindNotFound {
 			errs = append(errs, err)
 		}
 	}
 	for _, id := range goneSvcs {
-		if err := a.removeService(id); err != nil && agentCode(err) != 404 {
+		if err := a.removeService(id); err != nil && structs.ErrorKind(err) != structs.KindNotFound {
 			errs = append(errs, err)
 		}
 	}
@@ -141,12 +141,4 @@ func sameCheckDef(kept, fresh *structs.CheckDefinition, id string) bool {
 		f.ID = id
 	}
 	return reflect.DeepEqual(kept, &f)
-}
-
-func agentCode(err error) int {
-	var ae *structs.AgentError
-	if errors.As(err, &ae) {
-		return ae.Code
-	}
-	return 0
 }

@@ -1,7 +1,6 @@
 package http
 
 import (
-	"fmt"
 	"io"
 	gohttp "net/http"
 	"strconv"
@@ -93,9 +92,6 @@ func (h *Handler) kvsKeys(w gohttp.ResponseWriter, r *gohttp.Request, prefix str
 }
 
 func (h *Handler) kvsPut(r *gohttp.Request, key string) (any, error) {
-	if key == "" {
-		return nil, badRequest("Missing key name")
-	}
 	vals := queryOf(r)
 	if _, ok := vals["acquire"]; ok {
 		return nil, badRequest("Invalid session %q: no session exists", vals.Get("acquire"))
@@ -125,9 +121,6 @@ func (h *Handler) kvsPut(r *gohttp.Request, key string) (any, error) {
 		return nil, err
 	}
 	args.DirEnt.Value = val
-	if err := args.Validate(); err != nil {
-		return nil, err
-	}
 	var ok bool
 	if err := h.backend.RPC(r.Context(), "KVS.Apply", &args, &ok); err != nil {
 		return nil, err
@@ -167,8 +160,6 @@ func (h *Handler) kvsDelete(r *gohttp.Request, key string) (any, error) {
 	args.DirEnt.Key = key
 	if _, ok := vals["recurse"]; ok {
 		args.Op = structs.KVDeleteTree
-	} else if key == "" {
-		return nil, badRequest("Missing key name")
 	}
 	if _, ok := vals["cas"]; ok {
 		if args.Op == structs.KVDeleteTree {
@@ -179,9 +170,6 @@ func (h *Handler) kvsDelete(r *gohttp.Request, key string) (any, error) {
 			return nil, badRequest("Invalid cas index: %q is not an unsigned integer", vals.Get("cas"))
 		}
 		args.Op, args.DirEnt.ModifyIndex = structs.KVDeleteCAS, c
-	}
-	if err := args.Validate(); err != nil {
-		return nil, fmt.Errorf("%w", err)
 	}
 	var ok bool
 	if err := h.backend.RPC(r.Context(), "KVS.Apply", &args, &ok); err != nil {

@@ -2,8 +2,6 @@ package structs
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 )
 
@@ -35,16 +33,6 @@ const (
 	DefaultQueryTime = 5 * time.Minute
 	// MaxQueryTime caps any blocking-query wait a client asks for.
 	MaxQueryTime = 10 * time.Minute
-)
-
-// Errors the HTTP layer maps onto status codes. Keep the texts: Consul
-// clients match some of them literally.
-var (
-	ErrNoLeader          = errors.New("No cluster leader")
-	ErrPermissionDenied  = errors.New("Permission denied")
-	ErrValueTooLarge     = fmt.Errorf("Value exceeds %d byte limit", MaxKVSize)
-	ErrNotReadyForReads  = errors.New("Not ready to serve consistent reads")
-	ErrUnknownDatacenter = errors.New("No path to datacenter")
 )
 
 // QueryOptions are the read-side knobs every read request carries.
