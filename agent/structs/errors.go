@@ -53,8 +53,12 @@ var kindNames = [kindCount]string{
 	KindConflict:          "conflict",
 }
 
+// Known tells whether k is in the table above. The kinds are exactly the
+// known values from KindInternal up.
+func (k Kind) Known() bool { return k < kindCount }
+
 func (k Kind) String() string {
-	if k < kindCount {
+	if k.Known() {
 		return kindNames[k]
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
@@ -106,7 +110,7 @@ func BadRequestf(format string, args ...any) error {
 // from the kind and message that crossed the wire (agent/pool). A kind
 // this agent does not know becomes KindInternal.
 func RemoteError(k Kind, msg string) error {
-	if k >= kindCount {
+	if !k.Known() {
 		k = KindInternal
 	}
 	return &Error{kind: k, msg: msg, remote: true}
