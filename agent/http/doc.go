@@ -2,8 +2,10 @@
 // JSON shapes, status codes and X-Consul-* headers.
 //
 // Handlers are thin: parse the request into a structs request, make one
-// Backend.RPC call, encode the reply. All routes live in one table
-// (routes.go). The package knows nothing of raft or the state store.
+// Backend.RPC call, encode the reply. Validation is the server's (each
+// request's Validate); a failed call's status comes from the error's kind
+// (writeError, statusOf). All routes live in one table (routes.go). The
+// package knows nothing of raft or the state store.
 //
 // It may import agent/structs, agent/acl and libraries.
 package http

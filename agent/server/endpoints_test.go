@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/hashicorp/go-hclog"
 
 	"conclave/agent/pool"
 	"conclave/agent/structs"
@@ -52,41 +52,26 @@ func newTestEndpoints(t *testing.T) endpoints {
 	return e
 }
 
-// serveTest serves e on a real TCP port the way the server port does (one
-// first byte, then the conversation) and returns its address.
+// serveTest serves e on a real TCP port through the server port's own
+// accept loop (mux.go) and returns its address.
 func serveTest(t *testing.T, e endpoints) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("Listen() = %v", err)
 	}
-	var wg sync.WaitGroup
-	var conns connSet
-	t.Cleanup(func() {
-		ln.Close()
-		conns.closeAll()
-		wg.Wait()
-	})
-	wg.Add(1)
+	s := &Server{endpoints: e, logger: hclog.NewNullLogger(), shutdownCh: make(chan struct{})}
+	done := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			var b [1]byte
-			if _, err := io.ReadFull(c, b[:]); err != nil || pool.RPCType(b[0]) != pool.RPCNetRPC || !conns.add(c) {
-				c.Close()
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				e.serve(c)
-			}()
-		}
+		defer close(done)
+		s.listen(ln)
 	}()
+	t.Cleanup(func() {
+		close(s.shutdownCh)
+		ln.Close()
+		<-done
+		s.rpcConns.closeAll()
+	})
 	return ln.Addr().String()
 }
 
