@@ -14,8 +14,8 @@ import (
 )
 
 // listen accepts connections on the server port and routes each by its first
-// byte: raft connections go to the raft layer, net/rpc connections are
-// served here.
+// byte: raft connections go to the raft layer, RPC connections are served
+// here (endpoints.serve).
 func (s *Server) listen(ln net.Listener) {
 	for {
 		conn, err := ln.Accept()

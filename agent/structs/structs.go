@@ -126,7 +126,8 @@ type QueryMeta struct {
 // RPCInfo is what the RPC layer needs to route any request.
 //
 // A request carries its caller's context the way an *http.Request does:
-// net/rpc's dispatch has no place for one, so Server.RPC attaches it to
+// the endpoint signature, func(args, reply) error, has no place for one,
+// and the same endpoints serve remote calls; so Server.RPC attaches it to
 // the request (SetContext) and the endpoint, forwarding and the blocking
 // query read it back (Context). It never crosses the wire: an endpoint
 // called over the server port runs with context.Background(), bounded by
