@@ -16,9 +16,9 @@ import (
 // arrives as KindInternal.
 type Kind uint8
 
-// The one code table. Adding a kind: a constant here, its name in
-// kindNames, and its status in agent/http's statusOf (and an rcode in
-// agent/dns's rcodeOf when DNS answers differ for it).
+// The one code table. Adding a kind: a constant here, kindCount raised,
+// its name in kindNames, and its status in agent/http's statusOf (and an
+// rcode in agent/dns's rcodeOf when DNS answers differ for it).
 const (
 	// KindInternal: the server failed (500). Also every error with no kind.
 	KindInternal Kind = 0
