@@ -25,7 +25,6 @@ import (
 	"conclave/agent/local"
 	"conclave/agent/registrar"
 	"conclave/agent/server"
-	"conclave/agent/structs"
 	"conclave/version"
 )
 
@@ -313,11 +312,10 @@ func (a *Agent) SetReloadFunc(fn func() error) { a.reloadFn.Store(&fn) }
 func (a *Agent) AgentReload() error {
 	fn := a.reloadFn.Load()
 	if fn == nil {
-		return &structs.AgentError{Code: gohttp.StatusInternalServerError,
-			Msg: "this agent was not started from the command line, so it has no configuration to re-read"}
+		return errors.New("this agent was not started from the command line, so it has no configuration to re-read")
 	}
 	if err := (*fn)(); err != nil {
-		return &structs.AgentError{Code: gohttp.StatusInternalServerError, Msg: "Failed reloading config: " + err.Error()}
+		return fmt.Errorf("Failed reloading config: %w", err)
 	}
 	return nil
 }

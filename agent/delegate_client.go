@@ -1,8 +1,8 @@
 package agent
 
 import (
+	"conclave/agent/structs"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -24,7 +24,7 @@ import (
 const clientCallTimeout = 15 * time.Second
 
 // ErrNotServer: a WAN operation on a client agent.
-var ErrNotServer = errors.New("Must be a server to join WAN cluster")
+var ErrNotServer = structs.Errorf(structs.KindBadRequest, "Must be a server to join WAN cluster")
 
 // clientDelegate is a client agent's delegate. Client agents keep no raft
 // state: every RPC goes to a server of the datacenter, chosen by a router

@@ -64,11 +64,9 @@ func (a *answerer) nodata() {
 	a.resp.Ns = []dns.RR{a.soa()}
 }
 
-// failed answers an RPC error. A datacenter that does not exist is a name
-// that does not exist; anything else is the server failing, and saying so
-// lets resolvers try another.
+// failed answers an RPC error with its kind's rcode (rcodeOf).
 func (a *answerer) failed(what string, err error) {
-	if isUnknownDC(err) {
+	if rcodeOf(structs.ErrorKind(err)) == dns.RcodeNameError {
 		a.nxdomain()
 		return
 	}
@@ -76,8 +74,15 @@ func (a *answerer) failed(what string, err error) {
 	a.resp.Rcode = dns.RcodeServerFailure
 }
 
-func isUnknownDC(err error) bool {
-	return strings.Contains(err.Error(), structs.ErrUnknownDatacenter.Error())
+// rcodeOf is the DNS answer to each error kind. A datacenter that does not
+// exist is a name that does not exist (NXDOMAIN, with the SOA); anything
+// else is the server failing, and saying so (SERVFAIL) lets resolvers try
+// another.
+func rcodeOf(k structs.Kind) int {
+	if k == structs.KindUnknownDatacenter {
+		return dns.RcodeNameError
+	}
+	return dns.RcodeServerFailure
 }
 
 func (a *answerer) soa() *dns.SOA {

@@ -10,7 +10,7 @@ import (
 	"conclave/agent/structs"
 )
 
-// Why a cache: a service lookup through Agent.RPC costs a net/rpc dispatch
+// Why a cache: a service lookup through Agent.RPC costs an RPC dispatch
 // and a state store read that builds fresh rows (about 20 µs of CPU and
 // 100 allocations per query, measured with BenchmarkServiceLookupAgent),
 // which alone caps a 2-core machine far below the DNS target. The cache

@@ -147,7 +147,7 @@ func (s *Server) serve(srv *dns.Server) {
 }
 
 func isClosed(err error) bool {
-	return errors.Is(err, net.ErrClosed) || strings.Contains(err.Error(), "use of closed network connection")
+	return errors.Is(err, net.ErrClosed)
 }
 
 // isSelf tells whether a recursor address is one of this server's

@@ -1,7 +1,7 @@
 package http
 
 import (
-	"errors"
+	"fmt"
 	gohttp "net/http"
 	"strings"
 
@@ -118,13 +118,8 @@ func (h *Handler) agentJoin(_ gohttp.ResponseWriter, r *gohttp.Request) (any, er
 	if flagParam(r, "wan") {
 		join = h.backend.JoinWAN
 	}
-	if _, err := join([]string{addr}); err != nil {
-		if strings.Contains(err.Error(), "Must be a server") {
-			return nil, badRequest("%s", err.Error())
-		}
-		return nil, err
-	}
-	return nil, nil
+	_, err := join([]string{addr})
+	return nil, err
 }
 
 // agentLeave serves PUT /v1/agent/leave: a graceful leave, then shutdown.
@@ -149,19 +144,12 @@ func (h *Handler) agentForceLeave(_ gohttp.ResponseWriter, r *gohttp.Request) (a
 		return nil, structs.ErrPermissionDenied
 	}
 	err = h.backend.ForceLeave(node, flagParam(r, "prune"), flagParam(r, "wan"))
-	switch {
-	case err == nil:
-		return nil, nil
-	case strings.Contains(err.Error(), "No node found"):
-		return nil, &codedError{code: gohttp.StatusNotFound, msg: "agent: " + err.Error()}
-	case errors.Is(err, errNotServer) || strings.Contains(err.Error(), "Must be a server"):
-		return nil, badRequest("%s", err.Error())
+	if structs.ErrorKind(err) == structs.KindNotFound {
+		// Consul's text names the agent as the one that found nothing.
+		return nil, fmt.Errorf("agent: %w", err)
 	}
 	return nil, err
 }
-
-// errNotServer matches the agent's error for WAN requests on a client.
-var errNotServer = errors.New("Must be a server")
 
 // catalogDatacenters serves /v1/catalog/datacenters: every datacenter the
 // answering server knows through the WAN pool, its own first.

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	gohttp "net/http"
@@ -21,8 +20,8 @@ import (
 
 // agentLocalBackend is the agent's own services and checks: the local
 // state and the operations on it. Writes return after the change reached
-// the catalog (or anti-entropy took it over). Errors of type
-// *structs.AgentError carry Consul's status code.
+// the catalog (or anti-entropy took it over). Refusals are typed errors
+// (structs.Errorf) whose kind gives Consul's status code.
 type agentLocalBackend interface {
 	// AgentLocalServices and AgentLocalChecks return copies by ID.
 	AgentLocalServices() map[string]*structs.NodeService
@@ -87,15 +86,6 @@ func toAgentService(s *structs.NodeService, dc string) *agentService {
 		out.Weights = *s.Weights
 	}
 	return out
-}
-
-// agentErr gives an agent refusal its status code.
-func agentErr(err error) error {
-	var ae *structs.AgentError
-	if errors.As(err, &ae) {
-		return &codedError{code: ae.Code, msg: ae.Msg}
-	}
-	return err
 }
 
 func (h *Handler) authz(r *gohttp.Request) (acl.Authorizer, error) {
@@ -165,7 +155,7 @@ func (h *Handler) agentService(w gohttp.ResponseWriter, r *gohttp.Request) (any,
 		watch := h.backend.AgentLocalWatch()
 		s := h.backend.AgentLocalService(id)
 		if s == nil {
-			return nil, &codedError{code: gohttp.StatusNotFound, msg: fmt.Sprintf("unknown service ID: %s", id)}
+			return nil, notFound("unknown service ID: %s", id)
 		}
 		if !authz.ServiceRead(s.Service) {
 			return nil, structs.ErrPermissionDenied
@@ -285,7 +275,7 @@ func (h *Handler) agentServiceRegister(_ gohttp.ResponseWriter, r *gohttp.Reques
 	if tok == "" {
 		tok = def.Token
 	}
-	return nil, agentErr(h.backend.AgentRegisterService(def, replace, tok))
+	return nil, h.backend.AgentRegisterService(def, replace, tok)
 }
 
 // lookupService finds a local service for an update, or answers 404 with
@@ -293,8 +283,7 @@ func (h *Handler) agentServiceRegister(_ gohttp.ResponseWriter, r *gohttp.Reques
 func (h *Handler) lookupService(id string) (*structs.NodeService, error) {
 	s := h.backend.AgentLocalService(id)
 	if s == nil {
-		return nil, &codedError{code: gohttp.StatusNotFound,
-			msg: fmt.Sprintf("Unknown service ID %q. Ensure that the service ID is passed, not the service name.", id)}
+		return nil, notFound("Unknown service ID %q. Ensure that the service ID is passed, not the service name.", id)
 	}
 	return s, nil
 }
@@ -316,7 +305,7 @@ func (h *Handler) agentServiceDeregister(_ gohttp.ResponseWriter, r *gohttp.Requ
 	if !authz.ServiceWrite(s.Service) {
 		return nil, structs.ErrPermissionDenied
 	}
-	return nil, agentErr(h.backend.AgentDeregisterService(id))
+	return nil, h.backend.AgentDeregisterService(id)
 }
 
 // parseEnable reads the required ?enable of the maintenance endpoints.
@@ -355,7 +344,7 @@ func (h *Handler) agentServiceMaintenance(_ gohttp.ResponseWriter, r *gohttp.Req
 	if !authz.ServiceWrite(s.Service) {
 		return nil, structs.ErrPermissionDenied
 	}
-	return nil, agentErr(h.backend.AgentServiceMaintenance(id, enable, queryOf(r).Get("reason"), token(r)))
+	return nil, h.backend.AgentServiceMaintenance(id, enable, queryOf(r).Get("reason"), token(r))
 }
 
 // agentNodeMaintenance serves PUT /v1/agent/maintenance?enable=&reason=.
@@ -372,7 +361,7 @@ func (h *Handler) agentNodeMaintenance(_ gohttp.ResponseWriter, r *gohttp.Reques
 	if !authz.NodeWrite(node) {
 		return nil, structs.ErrPermissionDenied
 	}
-	return nil, agentErr(h.backend.AgentNodeMaintenance(enable, queryOf(r).Get("reason"), token(r)))
+	return nil, h.backend.AgentNodeMaintenance(enable, queryOf(r).Get("reason"), token(r))
 }
 
 // agentCheckRegister serves PUT /v1/agent/check/register.
@@ -403,7 +392,7 @@ func (h *Handler) agentCheckRegister(_ gohttp.ResponseWriter, r *gohttp.Request)
 	if def.ServiceID != "" {
 		s := h.backend.AgentLocalService(def.ServiceID)
 		if s == nil {
-			return nil, &codedError{code: gohttp.StatusNotFound, msg: fmt.Sprintf("ServiceID %q does not exist", def.ServiceID)}
+			return nil, notFound("ServiceID %q does not exist", def.ServiceID)
 		}
 		target.ServiceName = s.Service
 	}
@@ -414,7 +403,7 @@ func (h *Handler) agentCheckRegister(_ gohttp.ResponseWriter, r *gohttp.Request)
 	if tok == "" {
 		tok = def.Token
 	}
-	return nil, agentErr(h.backend.AgentRegisterCheck(def, tok))
+	return nil, h.backend.AgentRegisterCheck(def, tok)
 }
 
 // lookupCheckForUpdate finds a local check and asks the authorizer about
@@ -429,8 +418,7 @@ func (h *Handler) lookupCheckForUpdate(r *gohttp.Request, id string) error {
 	}
 	c := h.backend.AgentLocalChecks()[id]
 	if c == nil {
-		return &codedError{code: gohttp.StatusNotFound,
-			msg: fmt.Sprintf("Unknown check ID %q. Ensure that the check ID is passed, not the check name.", id)}
+		return notFound("Unknown check ID %q. Ensure that the check ID is passed, not the check name.", id)
 	}
 	node, _ := h.backend.AgentLocalInfo()
 	if !mayWriteCheck(authz, node, c) {
@@ -445,7 +433,7 @@ func (h *Handler) agentCheckDeregister(_ gohttp.ResponseWriter, r *gohttp.Reques
 	if err := h.lookupCheckForUpdate(r, id); err != nil {
 		return nil, err
 	}
-	return nil, agentErr(h.backend.AgentDeregisterCheck(id))
+	return nil, h.backend.AgentDeregisterCheck(id)
 }
 
 // agentCheckTTL serves PUT /v1/agent/check/{pass,warn,fail}/<id>?note=.
@@ -458,7 +446,7 @@ func (h *Handler) agentCheckTTL(status string) handlerFunc {
 		if err := h.lookupCheckForUpdate(r, id); err != nil {
 			return nil, err
 		}
-		return nil, agentErr(h.backend.AgentUpdateTTL(id, status, queryOf(r).Get("note")))
+		return nil, h.backend.AgentUpdateTTL(id, status, queryOf(r).Get("note"))
 	}
 }
 
@@ -481,7 +469,7 @@ func (h *Handler) agentCheckUpdate(_ gohttp.ResponseWriter, r *gohttp.Request) (
 	if err := h.lookupCheckForUpdate(r, id); err != nil {
 		return nil, err
 	}
-	return nil, agentErr(h.backend.AgentUpdateTTL(id, update.Status, update.Output))
+	return nil, h.backend.AgentUpdateTTL(id, update.Status, update.Output)
 }
 
 // agentReload serves PUT /v1/agent/reload.
@@ -494,10 +482,7 @@ func (h *Handler) agentReload(_ gohttp.ResponseWriter, r *gohttp.Request) (any, 
 	if !authz.AgentWrite(node) {
 		return nil, structs.ErrPermissionDenied
 	}
-	if err := h.backend.AgentReload(); err != nil {
-		return nil, agentErr(err)
-	}
-	return nil, nil
+	return nil, h.backend.AgentReload()
 }
 
 // agentServiceHealth is one entry of /v1/agent/health/service/...

@@ -59,9 +59,6 @@ func (h *Handler) catalogRegister(_ gohttp.ResponseWriter, r *gohttp.Request) (a
 		args.Datacenter = parseDC(r)
 	}
 	args.Token = token(r) // never from the body
-	if err := args.Validate(); err != nil {
-		return nil, err
-	}
 	if err := h.backend.RPC(r.Context(), "Catalog.Register", &args, &struct{}{}); err != nil {
 		return nil, err
 	}
@@ -78,9 +75,6 @@ func (h *Handler) catalogDeregister(_ gohttp.ResponseWriter, r *gohttp.Request) 
 		args.Datacenter = parseDC(r)
 	}
 	args.Token = token(r)
-	if err := args.Validate(); err != nil {
-		return nil, err
-	}
 	if err := h.backend.RPC(r.Context(), "Catalog.Deregister", &args, &struct{}{}); err != nil {
 		return nil, err
 	}
@@ -158,9 +152,6 @@ func serviceRequest(r *gohttp.Request, prefix string) (*structs.ServiceSpecificR
 		// order is the catalog's (see docs/ARCHITECTURE.md).
 		Source: queryOf(r).Get("near"),
 	}
-	if args.ServiceName == "" {
-		return nil, badRequest("Missing service name")
-	}
 	if tags := queryOf(r)["tag"]; len(tags) > 0 {
 		args.ServiceTags, args.TagFilter = tags, true
 	}
@@ -173,9 +164,6 @@ func serviceRequest(r *gohttp.Request, prefix string) (*structs.ServiceSpecificR
 // nodeRequest parses the node name of /v1/catalog/node/<node> and friends.
 func nodeRequest(r *gohttp.Request, prefix string) (*structs.NodeSpecificRequest, error) {
 	args := &structs.NodeSpecificRequest{Datacenter: parseDC(r), Node: pathArg(r, prefix)}
-	if args.Node == "" {
-		return nil, badRequest("Missing node name")
-	}
 	if err := parseQuery(r, &args.QueryOptions); err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ import (
 // the path does not exist, as in Consul.
 func (h *Handler) debugPprof(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
 	if !h.backend.DebugEnabled() {
-		return nil, &codedError{code: gohttp.StatusNotFound, msg: "Not found: " + r.URL.Path + " (enable_debug is off)"}
+		return nil, notFound("Not found: %s (enable_debug is off)", r.URL.Path)
 	}
 	authz, err := h.backend.ResolveToken(token(r))
 	if err != nil {

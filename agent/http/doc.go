@@ -4,8 +4,10 @@
 // Handlers are thin: parse the request into a structs request, make one
 // Backend.RPC call, encode the reply. Every catalog, health and KV read
 // goes through serveRead (read.go): headers, gzip, 404s, shared blocking
-// reads and hang-ups in one place. All routes live in one table
-// (routes.go). The package knows nothing of raft or the state store.
+// reads and hang-ups in one place. Validation is the server's (each
+// request's Validate); a failed call's status comes from the error's kind
+// (writeError, statusOf). All routes live in one table (routes.go). The
+// package knows nothing of raft or the state store.
 //
 // It may import agent/structs, agent/acl and libraries.
 package http

@@ -33,12 +33,6 @@ func (h *Handler) healthState(w gohttp.ResponseWriter, r *gohttp.Request) (any, 
 		State:           pathArg(r, "/v1/health/state/"),
 		NodeMetaFilters: parseNodeMeta(r),
 	}
-	if args.State == "" {
-		return nil, badRequest("Missing check state")
-	}
-	if err := args.Validate(); err != nil {
-		return nil, err
-	}
 	if err := parseQuery(r, &args.QueryOptions); err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package http
 
 import (
 	"context"
-	"fmt"
 	"io"
 	gohttp "net/http"
 	"strconv"
@@ -49,7 +48,7 @@ func (h *Handler) kvsGet(w gohttp.ResponseWriter, r *gohttp.Request, key string)
 		}
 		switch {
 		case len(out.Entries) == 0:
-			return notFound{}, &out.QueryMeta, nil
+			return absent{}, &out.QueryMeta, nil
 		case raw:
 			return rawValue(out.Entries[0].Value), &out.QueryMeta, nil
 		}
@@ -89,18 +88,15 @@ func (h *Handler) kvsKeys(w gohttp.ResponseWriter, r *gohttp.Request, prefix str
 	})
 }
 
-// orNotFound is list, or notFound when it is empty.
+// orNotFound is list, or absent when it is empty.
 func orNotFound[S ~[]E, E any](list S) any {
 	if len(list) == 0 {
-		return notFound{}
+		return absent{}
 	}
 	return list
 }
 
 func (h *Handler) kvsPut(r *gohttp.Request, key string) (any, error) {
-	if key == "" {
-		return nil, badRequest("Missing key name")
-	}
 	vals := queryOf(r)
 	if _, ok := vals["acquire"]; ok {
 		return nil, badRequest("Invalid session %q: no session exists", vals.Get("acquire"))
@@ -130,9 +126,6 @@ func (h *Handler) kvsPut(r *gohttp.Request, key string) (any, error) {
 		return nil, err
 	}
 	args.DirEnt.Value = val
-	if err := args.Validate(); err != nil {
-		return nil, err
-	}
 	var ok bool
 	if err := h.backend.RPC(r.Context(), "KVS.Apply", &args, &ok); err != nil {
 		return nil, err
@@ -172,8 +165,6 @@ func (h *Handler) kvsDelete(r *gohttp.Request, key string) (any, error) {
 	args.DirEnt.Key = key
 	if _, ok := vals["recurse"]; ok {
 		args.Op = structs.KVDeleteTree
-	} else if key == "" {
-		return nil, badRequest("Missing key name")
 	}
 	if _, ok := vals["cas"]; ok {
 		if args.Op == structs.KVDeleteTree {
@@ -184,9 +175,6 @@ func (h *Handler) kvsDelete(r *gohttp.Request, key string) (any, error) {
 			return nil, badRequest("Invalid cas index: %q is not an unsigned integer", vals.Get("cas"))
 		}
 		args.Op, args.DirEnt.ModifyIndex = structs.KVDeleteCAS, c
-	}
-	if err := args.Validate(); err != nil {
-		return nil, fmt.Errorf("%w", err)
 	}
 	var ok bool
 	if err := h.backend.RPC(r.Context(), "KVS.Apply", &args, &ok); err != nil {

@@ -2,7 +2,6 @@ package http
 
 import (
 	gohttp "net/http"
-	"strings"
 
 	"conclave/agent/structs"
 )
@@ -30,15 +29,6 @@ func (h *Handler) operatorRaftPeer(_ gohttp.ResponseWriter, r *gohttp.Request) (
 		Address:    vals.Get("address"),
 	}
 	args.Token = token(r)
-	if err := args.Validate(); err != nil {
-		return nil, badRequest("%s", err.Error())
-	}
 	var out struct{}
-	if err := h.backend.RPC(r.Context(), "Operator.RaftRemovePeer", &args, &out); err != nil {
-		if strings.Contains(err.Error(), structs.ErrUnknownPeer.Error()) {
-			return nil, &codedError{code: gohttp.StatusNotFound, msg: err.Error()}
-		}
-		return nil, err
-	}
-	return nil, nil
+	return nil, h.backend.RPC(r.Context(), "Operator.RaftRemovePeer", &args, &out)
 }

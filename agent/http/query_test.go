@@ -56,8 +56,7 @@ func TestParseQuery(t *testing.T) {
 		var got structs.QueryOptions
 		err := parseQuery(newQueryRequest(tc.query, tc.hdr), &got)
 		if tc.wantErr != "" {
-			var ce *codedError
-			if !errors.As(err, &ce) || ce.code != 400 || ce.msg != tc.wantErr {
+			if err == nil || structs.ErrorKind(err) != structs.KindBadRequest || err.Error() != tc.wantErr {
 				t.Errorf("parseQuery(%q) = %v, want 400 %q", tc.query, err, tc.wantErr)
 			}
 			continue
@@ -99,8 +98,7 @@ func FuzzParseQuery(f *testing.F) {
 		}
 
 		if err != nil {
-			var ce *codedError
-			if !errors.As(err, &ce) || ce.code != gohttp.StatusBadRequest {
+			if structs.ErrorKind(err) != structs.KindBadRequest {
 				t.Fatalf("parseQuery(%q) = %v, want a 400 error", raw, err)
 			}
 			if !(stale && consistent) && indexErr == nil && waitErr == nil {

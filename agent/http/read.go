@@ -44,7 +44,7 @@ type readFlight struct {
 	meta structs.QueryMeta
 	body []byte
 	err  error
-	// missing: the read found nothing (notFound); raw: body is a value as
+	// missing: the read found nothing (absent); raw: body is a value as
 	// it is (rawValue), not JSON.
 	missing, raw bool
 
@@ -115,14 +115,14 @@ func (f *readFlight) gzipped() []byte {
 }
 
 // readFunc makes the RPC of a read with ctx and returns the value to
-// encode and the reply's meta. Two values are not JSON: notFound and
+// encode and the reply's meta. Two values are not JSON: absent and
 // rawValue.
 type readFunc func(ctx context.Context) (any, *structs.QueryMeta, error)
 
-// notFound is the value of a read that found nothing where Consul answers
+// absent is the value of a read that found nothing where Consul answers
 // 404 with the read's headers and no body (a missing KV key, an empty KV
 // prefix), so a client can block on the index of the absence.
-type notFound struct{}
+type absent struct{}
 
 // rawValue is a value sent as it is (KV's ?raw). It is the user's bytes:
 // it goes out as text/plain with nosniff, so no browser sniffs it into
@@ -199,7 +199,7 @@ func (f *readFlight) fill(ctx context.Context, fn readFunc, r *gohttp.Request, m
 	f.meta = *meta
 	_, pretty := queryOf(r)["pretty"]
 	switch v := out.(type) {
-	case notFound:
+	case absent:
 		f.missing = true
 		return
 	case rawValue:

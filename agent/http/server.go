@@ -3,7 +3,6 @@ package http
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	gohttp "net/http"
 	"net/url"
@@ -152,48 +151,49 @@ func writeJSON(w gohttp.ResponseWriter, r *gohttp.Request, code int, v any) {
 	_, _ = w.Write(buf)
 }
 
-// codedError carries an HTTP status chosen by the handler.
-type codedError struct {
-	code int
-	msg  string
+// badRequest, notFound and tooLarge are the handlers' own refusals: a
+// query parameter or body that does not parse, a path that names nothing.
+// They are the same typed errors the endpoints return (structs.Error).
+func badRequest(format string, args ...any) error {
+	return structs.Errorf(structs.KindBadRequest, format, args...)
 }
 
-func (e *codedError) Error() string { return e.msg }
-
-func badRequest(format string, args ...any) error {
-	return &codedError{code: gohttp.StatusBadRequest, msg: fmt.Sprintf(format, args...)}
+func notFound(format string, args ...any) error {
+	return structs.Errorf(structs.KindNotFound, format, args...)
 }
 
 func tooLarge(format string, args ...any) error {
-	return &codedError{code: gohttp.StatusRequestEntityTooLarge, msg: fmt.Sprintf(format, args...)}
+	return structs.Errorf(structs.KindTooLarge, format, args...)
 }
 
-// writeError maps an error to Consul's status codes. Errors that crossed
-// RPC have lost their identity, so the well-known ones match by text.
-func (h *Handler) writeError(w gohttp.ResponseWriter, r *gohttp.Request, err error) {
-	code := gohttp.StatusInternalServerError
-	var ce *codedError
-	msg := err.Error()
-	switch {
-	case errors.As(err, &ce):
-		code = ce.code
-	case isErr(err, structs.ErrPermissionDenied):
-		code = gohttp.StatusForbidden
-	case isErr(err, structs.ErrBadRequest):
-		code = gohttp.StatusBadRequest
-	case isErr(err, structs.ErrValueTooLarge):
-		code = gohttp.StatusRequestEntityTooLarge
-	case strings.HasPrefix(msg, "missing key name"), strings.HasPrefix(msg, "unsupported KV operation"):
-		code = gohttp.StatusBadRequest
+// statusOf is the HTTP status of each error kind. No leader and an
+// unknown datacenter are 500s with Consul's texts, as Consul answers them.
+func statusOf(k structs.Kind) int {
+	switch k {
+	case structs.KindBadRequest:
+		return gohttp.StatusBadRequest
+	case structs.KindNotFound:
+		return gohttp.StatusNotFound
+	case structs.KindPermissionDenied:
+		return gohttp.StatusForbidden
+	case structs.KindTooLarge:
+		return gohttp.StatusRequestEntityTooLarge
+	case structs.KindConflict:
+		return gohttp.StatusConflict
+	default: // KindInternal, KindNoLeader, KindUnknownDatacenter
+		return gohttp.StatusInternalServerError
 	}
+}
+
+// writeError answers err with its kind's status and its text as the body.
+// The kind survives RPC (agent/pool), so an error from a server reached
+// through a client agent is answered exactly as on the server.
+func (h *Handler) writeError(w gohttp.ResponseWriter, r *gohttp.Request, err error) {
+	code := statusOf(structs.ErrorKind(err))
 	if code == gohttp.StatusInternalServerError {
 		h.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
-	gohttp.Error(w, msg, code)
-}
-
-func isErr(err, target error) bool {
-	return errors.Is(err, target) || strings.Contains(err.Error(), target.Error())
+	gohttp.Error(w, err.Error(), code)
 }
 
 // queryOf parses the query string once per request and keeps it in

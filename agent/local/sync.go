@@ -422,8 +422,10 @@ func (s *State) syncChangesLocked(full bool) error {
 			go func(op syncOp) {
 				defer func() { <-sem; wg.Done() }()
 				if op.deregister != nil {
+					// Deregistering what the catalog no longer has succeeds,
+					// so every error here is a real failure.
 					err := s.rpc.RPC(context.Background(), "Catalog.Deregister", op.deregister, &struct{}{})
-					if err != nil && !isUnknown(err) {
+					if err != nil {
 						s.logger.Warn("deregistering from the catalog failed", "service", op.serviceID, "check", op.checkID, "error", err)
 						keepLocked(err)
 						return
@@ -442,12 +444,6 @@ func (s *State) syncChangesLocked(full bool) error {
 		wg.Wait()
 	}
 	return firstErr
-}
-
-// isUnknown tells an error that means "already gone from the catalog".
-func isUnknown(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "Unknown service") || strings.Contains(msg, "Unknown check")
 }
 
 func (s *State) doneDeregister(op syncOp) {

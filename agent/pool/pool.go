@@ -3,14 +3,10 @@ package pool
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
-	"net/rpc"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	msgpackrpc "github.com/hashicorp/net-rpc-msgpackrpc/v2"
 
 	"conclave/agent/structs"
 )
@@ -26,17 +22,12 @@ const (
 	RPCRaft RPCType = 0x03
 )
 
-// NewServerCodec wraps a connection for the server side of net/rpc.
-func NewServerCodec(conn io.ReadWriteCloser) rpc.ServerCodec {
-	return msgpackrpc.NewCodecFromHandle(true, true, conn, structs.MsgpackHandle)
-}
-
-// ConnPool keeps a few long-lived net/rpc clients per server address, each
-// on a TCP connection of its own. net/rpc pipelines calls on a connection
-// (the server answers each in its own goroutine), so a forwarded request
-// costs one message each way, with no stream multiplexer between the codec
-// and the socket to add a goroutine hop and a second write per message;
-// and a blocking query holds up nobody. It is safe for concurrent use.
+// ConnPool keeps a few long-lived connections per server address, each a
+// TCP connection of its own. Calls are pipelined on a connection (the
+// server answers each in its own goroutine), so a forwarded request costs
+// one message each way, with no stream multiplexer between the codec and
+// the socket to add a goroutine hop and a second write per message; and a
+// blocking query holds up nobody. It is safe for concurrent use.
 type ConnPool struct {
 	// Timeout bounds dialing a server.
 	Timeout time.Duration
@@ -51,23 +42,20 @@ type ConnPool struct {
 const clientsPerServer = 4
 
 type clientSet struct {
-	clients []*rpc.Client
-	conns   []net.Conn
-	next    atomic.Uint32
+	conns []*conn
+	next  atomic.Uint32
 }
 
-// close ends the set by closing its connections. Client.Close is not used:
-// the msgpack codec's Close races with the client's reader goroutine; a
-// closed connection ends that goroutine and fails pending calls cleanly
-// instead.
+// close ends the set by closing its connections, which fails their
+// pending calls.
 func (cs *clientSet) close() {
 	for _, c := range cs.conns {
-		c.Close()
+		c.close()
 	}
 }
 
-func (cs *clientSet) pick() *rpc.Client {
-	return cs.clients[cs.next.Add(1)%uint32(len(cs.clients))]
+func (cs *clientSet) pick() *conn {
+	return cs.conns[cs.next.Add(1)%uint32(len(cs.conns))]
 }
 
 // New returns an empty pool.
@@ -86,17 +74,26 @@ func (p *ConnPool) RPC(ctx context.Context, addr, method string, args, reply any
 // notice. Zero means no bound. A call that fails in transport or times out
 // drops the server's connections: the server is presumed gone.
 //
+// An error the endpoint returned comes back as it was made there: its
+// kind and text (structs.RemoteError, for which structs.IsRemote is true);
+// any other error is the transport's.
+//
 // When ctx ends first the call returns ctx's error at once and the
 // connections stay: other calls share them, and the caller that left is
-// no sign of a dead server. The reply, when it comes, lands in reply,
-// which the caller has abandoned; the remote server runs the request to
-// its end (net/rpc has no cancel message).
+// no sign of a dead server. Its answer, when it comes, is skipped; the
+// remote server runs the request to its end (there is no cancel message).
+// Nothing writes into reply after RPCTimeout returns.
 func (p *ConnPool) RPCTimeout(ctx context.Context, addr, method string, args, reply any, timeout time.Duration) error {
 	cs, err := p.clientsFor(addr)
 	if err != nil {
 		return fmt.Errorf("rpc %s to %s: %w", method, addr, err)
 	}
-	call := cs.pick().Go(method, args, reply, make(chan *rpc.Call, 1))
+	c := cs.pick()
+	seq, done, err := c.send(method, args, reply)
+	if err != nil {
+		p.drop(addr)
+		return fmt.Errorf("rpc %s to %s: %w", method, addr, err)
+	}
 	var expired <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
@@ -104,18 +101,21 @@ func (p *ConnPool) RPCTimeout(ctx context.Context, addr, method string, args, re
 		expired = t.C
 	}
 	select {
-	case <-call.Done:
+	case err = <-done:
 	case <-ctx.Done():
+		if !c.abandon(seq) {
+			<-done // the reply is being read into reply right now
+		}
 		return ctx.Err()
 	case <-expired:
 		// Closing the connections ends the call; wait for it so nothing
 		// writes into reply after we return.
 		p.drop(addr)
-		<-call.Done
+		<-done
 		return fmt.Errorf("rpc %s to %s: no answer within %v", method, addr, timeout)
 	}
-	if err := call.Error; err != nil {
-		if _, ok := err.(rpc.ServerError); ok {
+	if err != nil {
+		if structs.IsRemote(err) {
 			return err
 		}
 		p.drop(addr)
@@ -133,14 +133,12 @@ func (p *ConnPool) clientsFor(addr string) (*clientSet, error) {
 	}
 	cs = &clientSet{}
 	for i := 0; i < clientsPerServer; i++ {
-		conn, err := p.dial(addr)
+		nc, err := p.dial(addr)
 		if err != nil {
 			cs.close()
 			return nil, err
 		}
-		cs.conns = append(cs.conns, conn)
-		cs.clients = append(cs.clients, rpc.NewClientWithCodec(
-			msgpackrpc.NewCodecFromHandle(true, true, conn, structs.MsgpackHandle)))
+		cs.conns = append(cs.conns, newConn(nc))
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -2,7 +2,6 @@ package registrar
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 // it they stay. persist writes API registrations to data_dir.
 func (r *Registrar) addService(def *structs.ServiceDefinition, source, token string, replaceChecks, persist bool) error {
 	if err := def.Validate(); err != nil {
-		return &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
+		return structs.Errorf(structs.KindBadRequest, "%w", err)
 	}
 	ns := def.NodeService()
 	defs := def.CheckDefinitions()
@@ -55,7 +54,7 @@ func (r *Registrar) addServiceLocked(def *structs.ServiceDefinition, ns *structs
 			id = serviceCheckID(ns.ID, i, len(defs))
 		}
 		if id == structs.SerfCheckID {
-			return nil, &structs.AgentError{Code: http.StatusBadRequest, Msg: fmt.Sprintf("check ID %q is reserved for the cluster's own health check", id)}
+			return nil, structs.Errorf(structs.KindBadRequest, "check ID %q is reserved for the cluster's own health check", id)
 		}
 		name := cd.Name
 		if name == "" {
@@ -90,7 +89,7 @@ func (r *Registrar) addServiceLocked(def *structs.ServiceDefinition, ns *structs
 		}
 	}
 	if err := r.state.AddServiceWithChecks(ns, token, specs); err != nil {
-		return nil, &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
+		return nil, structs.Errorf(structs.KindBadRequest, "%w", err)
 	}
 	r.services[ns.ID] = &serviceRecord{source: source, token: token, def: def}
 	for _, p := range plan {
@@ -195,8 +194,7 @@ func (r *Registrar) removeService(id string) error {
 
 func (r *Registrar) removeServiceLocked(id string) error {
 	if r.state.Service(id) == nil {
-		return &structs.AgentError{Code: http.StatusNotFound,
-			Msg: fmt.Sprintf("Unknown service ID %q. Ensure that the service ID is passed, not the service name.", id)}
+		return structs.Errorf(structs.KindNotFound, "Unknown service ID %q. Ensure that the service ID is passed, not the service name.", id)
 	}
 	for cid := range r.state.ChecksForService(id) {
 		r.stopRunnerLocked(cid)
@@ -215,14 +213,14 @@ func (r *Registrar) removeServiceLocked(id string) error {
 // check/checks config keys).
 func (r *Registrar) addCheck(def *structs.CheckDefinition, source, token string, persist bool) error {
 	if err := def.Validate(); err != nil {
-		return &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
+		return structs.Errorf(structs.KindBadRequest, "%w", err)
 	}
 	id := def.ID
 	if id == "" {
 		id = def.Name
 	}
 	if id == structs.SerfCheckID {
-		return &structs.AgentError{Code: http.StatusBadRequest, Msg: fmt.Sprintf("check ID %q is reserved for the cluster's own health check", id)}
+		return structs.Errorf(structs.KindBadRequest, "check ID %q is reserved for the cluster's own health check", id)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -230,7 +228,7 @@ func (r *Registrar) addCheck(def *structs.CheckDefinition, source, token string,
 		return err
 	}
 	if def.ServiceID != "" && r.state.Service(def.ServiceID) == nil {
-		return &structs.AgentError{Code: http.StatusNotFound, Msg: fmt.Sprintf("ServiceID %q does not exist", def.ServiceID)}
+		return structs.Errorf(structs.KindNotFound, "ServiceID %q does not exist", def.ServiceID)
 	}
 	hc := r.healthCheck(def, id, def.Name, def.ServiceID)
 	r.restoreStatusLocked(hc, def)
@@ -240,7 +238,7 @@ func (r *Registrar) addCheck(def *structs.CheckDefinition, source, token string,
 
 	r.stopRunnerLocked(id)
 	if err := r.state.AddCheck(local.CheckSpec{Check: hc, Token: tok, DeregisterAfter: deregisterAfter(&stored)}); err != nil {
-		return &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
+		return structs.Errorf(structs.KindBadRequest, "%w", err)
 	}
 	r.checks[id] = &checkRecord{source: source, token: tok, def: &stored, check: hc, standalone: true}
 	r.startRunnerLocked(hc, &stored, tok)
@@ -255,8 +253,7 @@ func (r *Registrar) removeCheck(id string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.state.Check(id) == nil {
-		return &structs.AgentError{Code: http.StatusNotFound,
-			Msg: fmt.Sprintf("Unknown check ID %q. Ensure that the check ID is passed, not the check name.", id)}
+		return structs.Errorf(structs.KindNotFound, "Unknown check ID %q. Ensure that the check ID is passed, not the check name.", id)
 	}
 	r.removeCheckLocked(id)
 	return nil
@@ -277,7 +274,7 @@ func (r *Registrar) updateTTL(id, status, output string) error {
 	ttl := r.ttls[id]
 	if ttl == nil {
 		// Consul's answer, which clients match to re-register.
-		return &structs.AgentError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("CheckID %q does not have associated TTL", id)}
+		return fmt.Errorf("CheckID %q does not have associated TTL", id)
 	}
 	out := ttl.SetStatus(status, output)
 	if err := r.ttlStore.Save(checks.TTLState{
@@ -294,7 +291,7 @@ func (r *Registrar) setServiceMaintenance(serviceID string, enable bool, reason,
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.state.Service(serviceID) == nil {
-		return &structs.AgentError{Code: http.StatusNotFound, Msg: fmt.Sprintf("No service registered with ID %q", serviceID)}
+		return structs.Errorf(structs.KindNotFound, "No service registered with ID %q", serviceID)
 	}
 	id := structs.ServiceMaintCheckID(serviceID)
 	if !enable {

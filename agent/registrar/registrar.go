@@ -219,7 +219,7 @@ func (r *Registrar) checkAllowedLocked(def *structs.CheckDefinition, source stri
 	if source == sourceAPI && r.localScriptChecks {
 		msg = "Scripts are disabled on this agent from remote calls; to enable, configure 'enable_script_checks' to true"
 	}
-	return &structs.AgentError{Code: 400, Msg: msg}
+	return structs.Errorf(structs.KindBadRequest, "%s", msg)
 }
 
 // healthCheck builds the check the local state keeps from a definition.

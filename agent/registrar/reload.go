@@ -74,12 +74,12 @@ func (r *Registrar) Reload(lc config.LocalConfig) error {
 
 	var errs []error
 	for _, id := range goneChks {
-		if err := r.removeCheck(id); err != nil && agentCode(err) != 404 {
+		if err := r.removeCheck(id); err != nil && structs.ErrorKind(err) != structs.KindNotFound {
 			errs = append(errs, err)
 		}
 	}
 	for _, id := range goneSvcs {
-		if err := r.removeService(id); err != nil && agentCode(err) != 404 {
+		if err := r.removeService(id); err != nil && structs.ErrorKind(err) != structs.KindNotFound {
 			errs = append(errs, err)
 		}
 	}
@@ -133,12 +133,4 @@ func sameCheckDef(kept, fresh *structs.CheckDefinition, id string) bool {
 		f.ID = id
 	}
 	return reflect.DeepEqual(kept, &f)
-}
-
-func agentCode(err error) int {
-	var ae *structs.AgentError
-	if errors.As(err, &ae) {
-		return ae.Code
-	}
-	return 0
 }

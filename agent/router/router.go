@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/rpc"
 	"sort"
 	"sync"
 	"time"
@@ -18,9 +17,9 @@ import (
 )
 
 // CallFunc sends one RPC to the server at addr and waits at most timeout
-// for the whole call (zero: no bound), or until ctx ends. An error the remote endpoint
-// returned must be an rpc.ServerError, so the router can tell it from a
-// transport failure. It is called concurrently.
+// for the whole call (zero: no bound), or until ctx ends. An error the
+// remote endpoint returned must be a structs.RemoteError, so the router can
+// tell it from a transport failure. It is called concurrently.
 type CallFunc func(ctx context.Context, addr, method string, args, reply any, timeout time.Duration) error
 
 // Config tunes a Router. The zero value of every duration picks its
@@ -253,11 +252,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // IsRemoteError tells whether err came from the endpoint (and crossed the
-// wire as a message) rather than from the transport.
-func IsRemoteError(err error) bool {
-	var se rpc.ServerError
-	return errors.As(err, &se)
-}
+// wire with its kind) rather than from the transport.
+func IsRemoteError(err error) bool { return structs.IsRemote(err) }
 
 // canRetry tells whether a failed call may safely go to another server:
 // always when the request never left (the dial failed), and for reads

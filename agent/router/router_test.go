@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/rpc"
 	"slices"
 	"strings"
 	"sync"
@@ -126,7 +125,8 @@ func TestRouterRPC(t *testing.T) {
 		{"dial failure moves on", &structs.KVSRequest{}, dialErr, 2, ""},
 		{"read after a broken connection moves on", &structs.KeyRequest{}, readErr, 2, ""},
 		{"write after a broken connection is not repeated", &structs.KVSRequest{}, readErr, 1, "connection reset"},
-		{"an endpoint's error is returned as is", &structs.KeyRequest{}, rpc.ServerError("Permission denied"), 1, "Permission denied"},
+		{"an endpoint's error is returned as is", &structs.KeyRequest{}, structs.RemoteError(structs.KindPermissionDenied, "Permission denied"), 1, "Permission denied"},
+		{"an endpoint's internal error is not retried either", &structs.KeyRequest{}, structs.RemoteError(structs.KindInternal, "boom"), 1, "boom"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -138,8 +138,8 @@ func (c *Catalog) ServiceNodes(args *structs.ServiceSpecificRequest, reply *stru
 	if done, err := c.srv.forward("Catalog.ServiceNodes", args, args, reply); done {
 		return err
 	}
-	if args.ServiceName == "" {
-		return structs.BadRequestf("missing service name")
+	if err := args.Validate(); err != nil {
+		return err
 	}
 	authz, err := c.srv.authorize(args)
 	if err != nil {
@@ -179,8 +179,8 @@ func (c *Catalog) NodeServices(args *structs.NodeSpecificRequest, reply *structs
 	if done, err := c.srv.forward("Catalog.NodeServices", args, args, reply); done {
 		return err
 	}
-	if args.Node == "" {
-		return structs.BadRequestf("missing node name")
+	if err := args.Validate(); err != nil {
+		return err
 	}
 	authz, err := c.srv.authorize(args)
 	if err != nil {

@@ -399,7 +399,7 @@ func (s *Server) ForceLeave(node string, prune, wan bool) error {
 }
 
 // ErrNoSuchMember: force-leave named a node no pool knows.
-var ErrNoSuchMember = errors.New("No node found with name")
+var ErrNoSuchMember = structs.Errorf(structs.KindNotFound, "No node found with name")
 
 func hasMember(sf *serf.Serf, name string) bool {
 	for _, m := range sf.Members() {

@@ -3,12 +3,15 @@
 // duties (consistent-read barrier, tombstone reaping, the catalog's
 // serfHealth checks from gossip).
 //
-// Endpoints are plain net/rpc services. The agent calls them in-process
-// through Server.RPC; other agents reach the same endpoints over the server
-// port. Every endpoint starts with forward(), so it never matters where a
-// request entered. Every read runs through the server's agent/blocking
-// runner (s.queries), which the server feeds through blocking.Backend
-// (query.go).
+// Endpoints are methods func(args *A, reply *R) error of the receivers in
+// registerEndpoints, served from one method table (endpoints.go). The agent
+// calls them in-process through Server.RPC, which hands back the
+// endpoint's error itself; other agents reach the same table over the
+// server port, with the error's kind carried beside its text (agent/pool).
+// Every endpoint starts with forward(), then validates its request
+// (args.Validate), so it never matters where a request entered.
+// Every read runs through the server's agent/blocking runner (s.queries),
+// which the server feeds through blocking.Backend (query.go).
 //
 // Cluster membership lives here too (cluster.go, bootstrap.go,
 // leader_cluster.go): the server's LAN and WAN gossip pools, bootstrap-expect,

@@ -29,8 +29,8 @@ func (h *Health) NodeChecks(args *structs.NodeSpecificRequest, reply *structs.In
 	if done, err := h.srv.forward("Health.NodeChecks", args, args, reply); done {
 		return err
 	}
-	if args.Node == "" {
-		return structs.BadRequestf("missing node name")
+	if err := args.Validate(); err != nil {
+		return err
 	}
 	return h.checks(&args.QueryOptions, reply, func(ws memdb.WatchSet, st *state.Store) (uint64, structs.HealthChecks, error) {
 		return st.NodeChecks(ws, args.Node)
@@ -43,8 +43,8 @@ func (h *Health) ServiceChecks(args *structs.ServiceSpecificRequest, reply *stru
 	if done, err := h.srv.forward("Health.ServiceChecks", args, args, reply); done {
 		return err
 	}
-	if args.ServiceName == "" {
-		return structs.BadRequestf("missing service name")
+	if err := args.Validate(); err != nil {
+		return err
 	}
 	return h.checks(&args.QueryOptions, reply, func(ws memdb.WatchSet, st *state.Store) (uint64, structs.HealthChecks, error) {
 		return st.ServiceChecksByNodeMeta(ws, args.ServiceName, args.NodeMetaFilters)
@@ -87,8 +87,8 @@ func (h *Health) ServiceNodes(args *structs.ServiceSpecificRequest, reply *struc
 	if done, err := h.srv.forward("Health.ServiceNodes", args, args, reply); done {
 		return err
 	}
-	if args.ServiceName == "" {
-		return structs.BadRequestf("missing service name")
+	if err := args.Validate(); err != nil {
+		return err
 	}
 	authz, err := h.srv.authorize(args)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/rpc"
 	"sync"
 	"time"
 
@@ -15,8 +14,8 @@ import (
 )
 
 // listen accepts connections on the server port and routes each by its first
-// byte: raft connections go to the raft layer, net/rpc connections are
-// served here.
+// byte: raft connections go to the raft layer, RPC connections are served
+// here (endpoints.serve).
 func (s *Server) listen(ln net.Listener) {
 	for {
 		conn, err := ln.Accept()
@@ -47,23 +46,20 @@ func (s *Server) handleConn(conn net.Conn) {
 	case pool.RPCRaft:
 		s.raftLayer.handoff(conn)
 	case pool.RPCNetRPC:
-		s.serveConn(s.rpcServer, conn)
+		s.serveConn(conn)
 	default:
 		s.logger.Warn("unknown connection type", "byte", b[0], "from", conn.RemoteAddr())
 		conn.Close()
 	}
 }
 
-func (s *Server) serveConn(srv *rpc.Server, conn net.Conn) {
+func (s *Server) serveConn(conn net.Conn) {
 	if !s.rpcConns.add(conn) {
 		conn.Close()
 		return
 	}
 	defer s.rpcConns.remove(conn)
-	// ServeCodec answers each request in its own goroutine: a client
-	// pipelines many calls on one connection, and a blocking query must
-	// not hold up the calls behind it.
-	srv.ServeCodec(pool.NewServerCodec(conn))
+	s.endpoints.serve(conn)
 }
 
 // raftLayer is raft's StreamLayer over the shared server port.

@@ -101,9 +101,9 @@ func (op *Operator) RaftRemovePeer(args *structs.RaftRemovePeerRequest, reply *s
 		}
 	}
 	if args.ID != "" {
-		return fmt.Errorf("%w: id %q was not found in the Raft configuration", structs.ErrUnknownPeer, args.ID)
+		return structs.Errorf(structs.KindNotFound, "no such raft peer: id %q was not found in the Raft configuration", args.ID)
 	}
-	return fmt.Errorf("%w: address %q was not found in the Raft configuration", structs.ErrUnknownPeer, args.Address)
+	return structs.Errorf(structs.KindNotFound, "no such raft peer: address %q was not found in the Raft configuration", args.Address)
 }
 
 // AutopilotGetConfiguration returns the autopilot configuration in force.

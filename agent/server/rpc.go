@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"net/rpc"
-	"reflect"
 	"time"
 
 	"conclave/agent/acl"
@@ -13,52 +11,17 @@ import (
 	"conclave/agent/structs"
 )
 
-// RPC calls an endpoint in-process, through the same net/rpc dispatch that
-// serves remote calls, so both paths run identical code. ctx travels on the
+// RPC calls an endpoint in-process, through the same method table that
+// serves remote calls, so both paths run identical code. The endpoint's
+// error comes back as it was made, kind included. ctx travels on the
 // request (structs.RequestContext): a caller that gives up (an HTTP client
 // that hung up) ends its blocking query and its forwarding at once.
 func (s *Server) RPC(ctx context.Context, method string, args, reply any) error {
 	if rc, ok := args.(structs.RequestContext); ok {
 		rc.SetContext(ctx)
 	}
-	codec := &inmemCodec{method: method, args: args, reply: reply}
-	if err := s.rpcServer.ServeRequest(codec); err != nil {
-		return err
-	}
-	return codec.err
+	return s.endpoints.call(method, args, reply)
 }
-
-// inmemCodec hands args and reply across without encoding them.
-type inmemCodec struct {
-	method string
-	args   any
-	reply  any
-	err    error
-}
-
-func (c *inmemCodec) ReadRequestHeader(req *rpc.Request) error {
-	req.ServiceMethod = c.method
-	return nil
-}
-
-func (c *inmemCodec) ReadRequestBody(args any) error {
-	if args == nil {
-		return nil
-	}
-	reflect.Indirect(reflect.ValueOf(args)).Set(reflect.Indirect(reflect.ValueOf(c.args)))
-	return nil
-}
-
-func (c *inmemCodec) WriteResponse(resp *rpc.Response, reply any) error {
-	if resp.Error != "" {
-		c.err = errors.New(resp.Error)
-		return nil
-	}
-	reflect.Indirect(reflect.ValueOf(c.reply)).Set(reflect.Indirect(reflect.ValueOf(reply)))
-	return nil
-}
-
-func (c *inmemCodec) Close() error { return nil }
 
 // forward sends the request where it must be served: another datacenter, or
 // the leader. It returns true when it handled the request.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/rpc"
 	"os"
 	"path/filepath"
 	"sync"
@@ -70,7 +69,7 @@ type Server struct {
 	logStore  *wal.WAL           // nil in memory mode
 	logMeta   *metadb.BoltMetaDB // closed after logStore
 
-	rpcServer *rpc.Server
+	endpoints endpoints
 	pool      *pool.ConnPool
 	// rpcConns are the RPC connections being served, closed on shutdown
 	// so that no call reaches a stopped server (mux.go).
@@ -116,7 +115,6 @@ func New(cfg *Config) (_ *Server, err error) {
 		config:     cfg,
 		logger:     cfg.Logger.Named("server"),
 		fsm:        fsm.New(cfg.Logger),
-		rpcServer:  rpc.NewServer(),
 		pool:       pool.New(),
 		shutdownCh: make(chan struct{}),
 	}
@@ -154,20 +152,16 @@ func New(cfg *Config) (_ *Server, err error) {
 	return s, nil
 }
 
-func (s *Server) registerEndpoints() error {
-	for name, ep := range map[string]any{
+func (s *Server) registerEndpoints() (err error) {
+	s.endpoints, err = newEndpoints(map[string]any{
 		"KVS":      &KVS{srv: s},
 		"Txn":      &Txn{srv: s},
 		"Status":   &Status{srv: s},
 		"Catalog":  &Catalog{srv: s},
 		"Health":   &Health{srv: s},
 		"Operator": &Operator{srv: s},
-	} {
-		if err := s.rpcServer.RegisterName(name, ep); err != nil {
-			return fmt.Errorf("register %s endpoint: %w", name, err)
-		}
-	}
-	return nil
+	})
+	return err
 }
 
 func (s *Server) setupRaft() error {

@@ -205,17 +205,18 @@ func TestKVSApplyValidates(t *testing.T) {
 	cases := []struct {
 		name string
 		args structs.KVSRequest
+		kind structs.Kind
 		want string
 	}{
-		{"missing key", structs.KVSRequest{Op: structs.KVSet}, "missing key name"},
-		{"unknown op", structs.KVSRequest{Op: "lock", DirEnt: structs.DirEntry{Key: "k"}}, `unsupported KV operation "lock"`},
-		{"value too large", structs.KVSRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: "k", Value: make([]byte, structs.MaxKVSize+1)}}, structs.ErrValueTooLarge.Error()},
+		{"missing key", structs.KVSRequest{Op: structs.KVSet}, structs.KindBadRequest, "Missing key name"},
+		{"unknown op", structs.KVSRequest{Op: "lock", DirEnt: structs.DirEntry{Key: "k"}}, structs.KindBadRequest, `unsupported KV operation "lock"`},
+		{"value too large", structs.KVSRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: "k", Value: make([]byte, structs.MaxKVSize+1)}}, structs.KindTooLarge, structs.ErrValueTooLarge.Error()},
 	}
 	for _, tc := range cases {
 		var ok bool
 		err := a.RPC(context.Background(), "KVS.Apply", &tc.args, &ok)
-		if err == nil || err.Error() != tc.want {
-			t.Errorf("KVS.Apply(%s) = %v, want %q", tc.name, err, tc.want)
+		if err == nil || err.Error() != tc.want || structs.ErrorKind(err) != tc.kind {
+			t.Errorf("KVS.Apply(%s) = %v (kind %v), want %q (kind %v)", tc.name, err, structs.ErrorKind(err), tc.want, tc.kind)
 		}
 	}
 }

@@ -36,7 +36,7 @@ func (st *Status) Peers(args *structs.DCSpecificRequest, reply *[]string) error 
 }
 
 // Ping lets another agent check that this server answers RPC.
-func (st *Status) Ping(args struct{}, reply *struct{}) error { return nil }
+func (st *Status) Ping(args *struct{}, reply *struct{}) error { return nil }
 
 // ReadIndex returns the leader's FSM applied index, for a follower about to
 // serve a default read from its own state (see readindex.go). Every write

@@ -45,16 +45,6 @@ func ServiceMaintCheckID(serviceID string) string { return ServiceMaintCheckIDPr
 // OutputMaxSize default, 4 KiB).
 const DefaultCheckOutputMaxSize = 4096
 
-// AgentError is a refusal by the local agent (not by the servers) that
-// carries the HTTP status Consul answers with; handlers turn it into that
-// status with Msg as the body.
-type AgentError struct {
-	Code int
-	Msg  string
-}
-
-func (e *AgentError) Error() string { return e.Msg }
-
 // ServiceDefinition is a service as the agent API
 // (/v1/agent/service/register) and the config keys service/services
 // describe it. Decode it with DecodeServiceDefinition, which accepts

@@ -1,8 +1,6 @@
 package structs
 
 import (
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/hashicorp/go-uuid"
@@ -11,20 +9,6 @@ import (
 // ConsulServiceID is the service the leader registers on every server.
 // Like serfHealth it belongs to the leader: anti-entropy must leave it be.
 const ConsulServiceID = "consul"
-
-// ErrBadRequest marks an error caused by the request itself. Errors lose
-// their type when they cross RPC, so the HTTP layer recognises this text
-// inside the message and answers 400 instead of 500.
-var ErrBadRequest = errors.New("Bad request")
-
-// badRequest formats an error that wraps ErrBadRequest.
-func badRequest(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
-}
-
-// BadRequestf is badRequest for other packages (state, server) whose
-// errors are the client's fault.
-func BadRequestf(format string, args ...any) error { return badRequest(format, args...) }
 
 // ValidStatus tells whether s is a status a check may be registered with.
 // An empty status is allowed on registration: it means critical, as in
@@ -42,38 +26,38 @@ func ValidStatus(s string) bool {
 // service the node does not have) are made by the state store.
 func (r *RegisterRequest) Validate() error {
 	if r.Node == "" {
-		return badRequest("missing node name (Node)")
+		return BadRequestf("missing node name (Node)")
 	}
 	if r.Address == "" && !r.SkipNodeUpdate {
-		return badRequest("missing node address (Address) for node %q; set SkipNodeUpdate to register only services or checks", r.Node)
+		return BadRequestf("missing node address (Address) for node %q; set SkipNodeUpdate to register only services or checks", r.Node)
 	}
 	if r.ID != "" {
 		if _, err := uuid.ParseUUID(r.ID); err != nil {
-			return badRequest("node ID %q is not a 36-character UUID: %v", r.ID, err)
+			return BadRequestf("node ID %q is not a 36-character UUID: %v", r.ID, err)
 		}
 	}
 	if s := r.Service; s != nil {
 		if s.Service == "" {
-			return badRequest("missing service name (Service.Service) for service %q on node %q", s.ID, r.Node)
+			return BadRequestf("missing service name (Service.Service) for service %q on node %q", s.ID, r.Node)
 		}
 		if s.Port < 0 || s.Port > 65535 {
-			return badRequest("service %q port %d is out of range 0-65535", s.Service, s.Port)
+			return BadRequestf("service %q port %d is out of range 0-65535", s.Service, s.Port)
 		}
 		// {0, 0} is what clients that cannot leave the field out send
 		// (the official client's catalog registration): it means default.
 		if w := s.Weights; w != nil && *w != (Weights{}) && (w.Passing < 1 || w.Warning < 0) {
-			return badRequest("service %q weights {Passing: %d, Warning: %d}: Passing must be at least 1 and Warning at least 0", s.Service, w.Passing, w.Warning)
+			return BadRequestf("service %q weights {Passing: %d, Warning: %d}: Passing must be at least 1 and Warning at least 0", s.Service, w.Passing, w.Warning)
 		}
 	}
 	for _, c := range r.allChecks() {
 		if c.CheckID == "" && c.Name == "" {
-			return badRequest("check on node %q has neither CheckID nor Name", r.Node)
+			return BadRequestf("check on node %q has neither CheckID nor Name", r.Node)
 		}
 		if !ValidStatus(c.Status) {
-			return badRequest("check %q has status %q: must be passing, warning or critical", c.idOrName(), c.Status)
+			return BadRequestf("check %q has status %q: must be passing, warning or critical", c.idOrName(), c.Status)
 		}
 		if c.Node != "" && !strings.EqualFold(c.Node, r.Node) {
-			return badRequest("check %q names node %q but the registration is for node %q", c.idOrName(), c.Node, r.Node)
+			return BadRequestf("check %q names node %q but the registration is for node %q", c.idOrName(), c.Node, r.Node)
 		}
 	}
 	return nil
@@ -123,7 +107,24 @@ func (r *RegisterRequest) SetDefaults(dc string) {
 // Validate checks a deregistration.
 func (r *DeregisterRequest) Validate() error {
 	if r.Node == "" {
-		return badRequest("missing node name (Node)")
+		return BadRequestf("missing node name (Node)")
+	}
+	return nil
+}
+
+// Validate checks a read of one service (catalog or health). The text is
+// the one Consul's HTTP API answers for a path without a name.
+func (r *ServiceSpecificRequest) Validate() error {
+	if r.ServiceName == "" {
+		return Errorf(KindBadRequest, "Missing service name")
+	}
+	return nil
+}
+
+// Validate checks a read of one node (catalog or health).
+func (r *NodeSpecificRequest) Validate() error {
+	if r.Node == "" {
+		return Errorf(KindBadRequest, "Missing node name")
 	}
 	return nil
 }
@@ -139,8 +140,11 @@ func ValidHealthState(s string) bool {
 
 // Validate checks a health state read.
 func (r *ChecksInStateRequest) Validate() error {
+	if r.State == "" {
+		return Errorf(KindBadRequest, "Missing check state")
+	}
 	if !ValidHealthState(r.State) {
-		return badRequest("unsupported state %q: must be any, passing, warning or critical", r.State)
+		return BadRequestf("unsupported state %q: must be any, passing, warning or critical", r.State)
 	}
 	return nil
 }

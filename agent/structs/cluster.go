@@ -5,16 +5,10 @@ import (
 	"time"
 )
 
-// Cluster-wide errors. Keep the texts: they are Consul's, and clients match
-// some of them literally.
-var (
-	// ErrNoServers: a client agent knows no server of its datacenter (it has
-	// not joined a cluster, or every server is gone from its view).
-	ErrNoServers = errors.New("No known Consul servers")
-	// ErrUnknownPeer: a raft peer removal named no server of the
-	// configuration.
-	ErrUnknownPeer = errors.New("no such raft peer")
-)
+// ErrNoServers: a client agent knows no server of its datacenter (it has
+// not joined a cluster, or every server is gone from its view). Consul's
+// text; a 500 like every error without a kind.
+var ErrNoServers = errors.New("No known Consul servers")
 
 // QueryWait is how long a blocking read waits for a change before it
 // answers with what it has: the client's wait, DefaultQueryTime when it
@@ -105,9 +99,9 @@ func (r *RaftRemovePeerRequest) RequestDatacenter() string { return r.Datacenter
 func (r *RaftRemovePeerRequest) Validate() error {
 	switch {
 	case r.ID == "" && r.Address == "":
-		return errors.New("Must specify either ?id with the server's ID or ?address with IP:port of peer to remove")
+		return Errorf(KindBadRequest, "Must specify either ?id with the server's ID or ?address with IP:port of peer to remove")
 	case r.ID != "" && r.Address != "":
-		return errors.New("Must specify only one of ?id or ?address")
+		return Errorf(KindBadRequest, "Must specify only one of ?id or ?address")
 	}
 	return nil
 }

@@ -1,5 +1,8 @@
 // Package structs holds the wire and request types shared by the HTTP
-// transport, the RPC endpoints, the raft FSM and the state store.
+// transport, the RPC endpoints, the raft FSM and the state store, each
+// request's Validate, and the typed errors (errors.go): the Kind of an
+// error is what the HTTP status, the DNS rcode and the RPC error code
+// derive from.
 //
 // It may import only the standard library and small codec helpers: every
 // other agent package imports it, so it must stay a leaf.

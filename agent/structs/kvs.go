@@ -1,7 +1,5 @@
 package structs
 
-import "fmt"
-
 // DirEntry is one key in the KV store, in Consul's JSON shape.
 type DirEntry struct {
 	LockIndex   uint64
@@ -77,14 +75,15 @@ type KVSRequest struct {
 func (r *KVSRequest) RequestDatacenter() string { return r.Datacenter }
 
 // Validate is the one place a KV write is checked before it reaches raft.
+// "Missing key name" is the text Consul's HTTP API answers.
 func (r *KVSRequest) Validate() error {
 	switch r.Op {
 	case KVSet, KVCAS, KVDelete, KVDeleteCAS, KVDeleteTree:
 	default:
-		return fmt.Errorf("unsupported KV operation %q", r.Op)
+		return Errorf(KindBadRequest, "unsupported KV operation %q", r.Op)
 	}
 	if r.Op != KVDeleteTree && r.DirEnt.Key == "" {
-		return fmt.Errorf("missing key name")
+		return Errorf(KindBadRequest, "Missing key name")
 	}
 	if len(r.DirEnt.Value) > MaxKVSize {
 		return ErrValueTooLarge

@@ -2,8 +2,6 @@ package structs
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 )
 
@@ -35,16 +33,6 @@ const (
 	DefaultQueryTime = 5 * time.Minute
 	// MaxQueryTime caps any blocking-query wait a client asks for.
 	MaxQueryTime = 10 * time.Minute
-)
-
-// Errors the HTTP layer maps onto status codes. Keep the texts: Consul
-// clients match some of them literally.
-var (
-	ErrNoLeader          = errors.New("No cluster leader")
-	ErrPermissionDenied  = errors.New("Permission denied")
-	ErrValueTooLarge     = fmt.Errorf("Value exceeds %d byte limit", MaxKVSize)
-	ErrNotReadyForReads  = errors.New("Not ready to serve consistent reads")
-	ErrUnknownDatacenter = errors.New("No path to datacenter")
 )
 
 // QueryOptions are the read-side knobs every read request carries.
@@ -138,7 +126,8 @@ type QueryMeta struct {
 // RPCInfo is what the RPC layer needs to route any request.
 //
 // A request carries its caller's context the way an *http.Request does:
-// net/rpc's dispatch has no place for one, so Server.RPC attaches it to
+// the endpoint signature, func(args, reply) error, has no place for one,
+// and the same endpoints serve remote calls; so Server.RPC attaches it to
 // the request (SetContext) and the endpoint, forwarding and the blocking
 // query read it back (Context). It never crosses the wire: an endpoint
 // called over the server port runs with context.Background(), bounded by
