@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"conclave/agent/checks"
+	"conclave/agent/config"
 	"conclave/agent/local"
 	"conclave/agent/structs"
 )
@@ -16,7 +17,7 @@ import (
 // def are removed (?replace-existing-checks, and config reloads); without
 // it they stay. persist writes API registrations to data_dir.
 func (a *Agent) addService(def *structs.ServiceDefinition, source, token string, replaceChecks, persist bool) error {
-	if err := def.Validate(); err != nil {
+	if err := config.ValidateService(def); err != nil {
 		return &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
 	}
 	ns := def.NodeService()
@@ -214,7 +215,7 @@ func (a *Agent) removeServiceLocked(id string) error {
 // addCheck registers a check on its own (/v1/agent/check/register, the
 // check/checks config keys).
 func (a *Agent) addCheck(def *structs.CheckDefinition, source, token string, persist bool) error {
-	if err := def.Validate(); err != nil {
+	if err := config.ValidateCheck(def); err != nil {
 		return &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
 	}
 	id := def.ID

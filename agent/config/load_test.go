@@ -222,9 +222,9 @@ func TestLoadJSONAndHCLAgree(t *testing.T) {
 	want.StartJoinWAN = []string{"198.51.100.1"}
 	want.RetryJoinWAN = []string{"198.51.100.2"}
 
-	for _, tc := range []struct{ name, body, wantRawKey string }{
-		{"agent.json", fullJSON, "services"},
-		{"agent.hcl", fullHCL, "service"},
+	for _, tc := range []struct{ name, body string }{
+		{"agent.json", fullJSON},
+		{"agent.hcl", fullHCL},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -235,11 +235,8 @@ func TestLoadJSONAndHCLAgree(t *testing.T) {
 			if !slices.Equal(got.Sources, []string{path}) {
 				t.Errorf("Load(%q).Sources = %q, want [%q]", args, got.Sources, path)
 			}
-			if len(got.Raw) != 1 || got.Raw[0].Key != tc.wantRawKey || got.Raw[0].Source != path {
-				t.Errorf("Load(%q).Raw = %+v, want one %q from %s", args, got.Raw, tc.wantRawKey, path)
-			}
-			// Raw and Sources necessarily differ between formats.
-			got.Raw, got.Sources = nil, nil
+			// Sources necessarily differ between formats.
+			got.Sources = nil
 			// Definitions carry their file and key; services_test.go
 			// compares their content across formats.
 			got.Local.Services = nil
@@ -250,34 +247,22 @@ func TestLoadJSONAndHCLAgree(t *testing.T) {
 	}
 }
 
-func TestLoadRawKeepsCase(t *testing.T) {
+func TestLoadKeepsCaseOfUserKeys(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	path := writeFile(t, dir, "svc.json", `{"services": [{"name": "web", "meta": {"Team.Name": "A"}}]}`)
+	path := writeFile(t, dir, "svc.json", `{"services": [{"name": "web", "meta": {"Team.Name": "A"}}],
+		"dns_config": {"service_ttl": {"Web.v2": "5s"}}}`)
 	args := []string{"--dev", "--config-file", path}
 	c := mustLoad(t, args...)
 
-	if len(c.Raw) != 1 {
-		t.Fatalf("Load(%q).Raw = %+v, want one value", args, c.Raw)
+	if len(c.Local.Services) != 1 {
+		t.Fatalf("Load(%q).Local.Services = %+v, want one", args, c.Local.Services)
 	}
-	svc := c.Raw[0].Value.([]any)[0].(map[string]any)
-	if got := svc["meta"].(map[string]any)["Team.Name"]; got != "A" {
-		t.Errorf("Load(%q) meta[%q] = %v, want %q (case and dots kept)", args, "Team.Name", got, "A")
+	if got := c.Local.Services[0].Meta["Team.Name"]; got != "A" {
+		t.Errorf("Load(%q) meta[%q] = %q, want %q (case and dots kept)", args, "Team.Name", got, "A")
 	}
-}
-
-func TestLoadAcceptsFutureKeysSilently(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	var parts []string
-	for k := range rawKeys {
-		parts = append(parts, fmt.Sprintf("%q: {}", k))
-	}
-	path := writeFile(t, dir, "future.json", "{"+strings.Join(parts, ", ")+"}")
-	args := []string{"--dev", "--config-file", path}
-	c := mustLoad(t, args...)
-	if len(c.Raw) != len(rawKeys) {
-		t.Errorf("Load(%q) kept %d raw values, want %d", args, len(c.Raw), len(rawKeys))
+	if got := c.DNS.ServiceTTL["Web.v2"]; got != 5*time.Second {
+		t.Errorf("Load(%q) service_ttl[%q] = %v, want 5s (case and dots kept)", args, "Web.v2", got)
 	}
 }
 
@@ -504,6 +489,7 @@ func TestLoadUnknownKeysWarn(t *testing.T) {
 		fmt.Sprintf(`config: %s: unknown key "ports.bogus" (ignored)`, path),
 		fmt.Sprintf(`config: %s: unknown key "ports.http" (ignored)`, path),
 		fmt.Sprintf(`config: %s: unknown key "bar" (ignored)`, hclPath),
+		fmt.Sprintf(`config: %s: key "telemetry" is not supported yet and has no effect (ignored)`, hclPath),
 	}
 	if !slices.Equal(warnings, want) {
 		t.Errorf("Load(%q) warnings =\n%s\nwant\n%s", args, strings.Join(warnings, "\n"), strings.Join(want, "\n"))
