@@ -124,8 +124,9 @@ type decodeState struct {
 	// check definitions a config file holds; empty elsewhere.
 	source   string
 	warnings []warning
-	// errs are the refusals of key handlers, which run inside the hook and
-	// so cannot return them to mapstructure.
+	// errs are the refusals of key handlers. Handlers run inside the hook
+	// of the object that holds their key, and an error from that hook
+	// would abandon the whole object, hiding its other errors.
 	errs []*PathError
 	// services and checks are the definitions a config file holds.
 	services []ServiceDefinition
@@ -196,10 +197,13 @@ func (d *decodeState) decode(prefix string, doc any, out any) ([]string, error) 
 }
 
 // pathErrors flattens what mapstructure returns (every error it met,
-// joined) into path errors.
+// joined, wrapped in one summary) into path errors.
 func pathErrors(err error) []*PathError {
 	if err == nil {
 		return nil
+	}
+	if pe, ok := err.(*PathError); ok {
+		return []*PathError{pe}
 	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		var out []*PathError
@@ -208,13 +212,15 @@ func pathErrors(err error) []*PathError {
 		}
 		return out
 	}
-	var pe *PathError
-	if errors.As(err, &pe) {
-		return []*PathError{pe}
-	}
-	var de *mapstructure.DecodeError
-	if errors.As(err, &de) {
+	if de, ok := err.(*mapstructure.DecodeError); ok {
+		var pe *PathError
+		if errors.As(de, &pe) {
+			return []*PathError{pe}
+		}
 		return []*PathError{{Path: de.Name(), Err: de.Unwrap()}}
+	}
+	if inner := errors.Unwrap(err); inner != nil {
+		return pathErrors(inner)
 	}
 	return []*PathError{{Err: err}}
 }
@@ -245,7 +251,7 @@ func (d *decodeState) hook(from, to reflect.Value) (any, error) {
 	case t.Kind() == reflect.Struct:
 		v, err = d.object(loc, t)
 	case t.Kind() == reflect.Map:
-		v, err = object(loc, t.Elem().Kind() == reflect.String)
+		v, err = userMap(loc, t.Elem().Kind() == reflect.String)
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
 		v, err = stringList(loc.v, to)
 	case t.Kind() == reflect.Slice:
@@ -300,11 +306,11 @@ func (d *decodeState) object(loc located, t reflect.Type) (any, error) {
 	return out, nil
 }
 
-// object reads a map of user-chosen keys (meta, service_ttl, header),
+// userMap reads a map of user-chosen keys (meta, service_ttl, header),
 // whose keys keep their case. With asText the values are strings, and
 // numbers and booleans are taken as their text, as Consul's weak decoding
 // does for service meta.
-func object(loc located, asText bool) (any, error) {
+func userMap(loc located, asText bool) (any, error) {
 	m, ok := mergeBlocks(loc.v)
 	if !ok {
 		return nil, fmt.Errorf("%s is not an object of keys", show(loc.v))

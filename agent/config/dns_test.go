@@ -1,9 +1,7 @@
 package config
 
 import (
-	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 )
@@ -74,29 +72,21 @@ func TestLoadDNS(t *testing.T) {
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			args := []string{"--data-dir", filepath.Join(dir, "data")}
-			path := ""
-			if tc.name != "" {
-				path = writeFile(t, dir, tc.name, tc.body)
-				args = append(args, "--config-file", path)
-			}
-			args = append(args, tc.args...)
-			c, warnings, err := load(t, args...)
-			if err != nil {
-				t.Fatalf("Load(%q) = %v, want no error", args, err)
+			l := loadCase(t, tc.name, tc.body, tc.args)
+			if l.err != nil {
+				t.Fatalf("Load(%q) = %v, want no error", l.args, l.err)
 			}
 			want := defaultDNS()
 			tc.want(&want)
-			if !reflect.DeepEqual(c.DNS, want) {
-				t.Errorf("Load(%q).DNS =\n  %+v\nwant\n  %+v", args, c.DNS, want)
+			if !reflect.DeepEqual(l.cfg.DNS, want) {
+				t.Errorf("Load(%q).DNS =\n  %+v\nwant\n  %+v", l.args, l.cfg.DNS, want)
 			}
 			var wantWarnings []string
 			for _, w := range tc.warnings {
-				wantWarnings = append(wantWarnings, strings.ReplaceAll(w, "%[1]s", path))
+				wantWarnings = append(wantWarnings, l.expand(w))
 			}
-			if !reflect.DeepEqual(warnings, wantWarnings) {
-				t.Errorf("Load(%q) warnings = %q, want %q", args, warnings, wantWarnings)
+			if !reflect.DeepEqual(l.warnings, wantWarnings) {
+				t.Errorf("Load(%q) warnings = %q, want %q", l.args, l.warnings, wantWarnings)
 			}
 		})
 	}
@@ -152,22 +142,7 @@ func TestLoadDNSErrors(t *testing.T) {
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			args := []string{"--data-dir", filepath.Join(dir, "data")}
-			path := ""
-			if tc.name != "" {
-				path = writeFile(t, dir, tc.name, tc.body)
-				args = append(args, "--config-file", path)
-			}
-			args = append(args, tc.args...)
-			want := strings.ReplaceAll(tc.want, "%[1]s", path)
-			c, _, err := load(t, args...)
-			if err == nil || err.Error() != want {
-				t.Errorf("Load(%q) = %v, want %s", args, err, want)
-			}
-			if c != nil {
-				t.Errorf("Load(%q) config = %+v, want nil with an error", args, c)
-			}
+			loadCase(t, tc.name, tc.body, tc.args).wantError(t, tc.want)
 		})
 	}
 }

@@ -235,10 +235,10 @@ func (c *docCodec) Encode(map[string]any) ([]byte, error) {
 // parseDoc parses a JSON or HCL document into the values the decoder
 // reads.
 func parseDoc(format string, b []byte) (map[string]any, error) {
-	doc := map[string]any{}
 	if format == "hcl" {
-		return doc, hcl.Unmarshal(b, &doc)
+		return parseHCL(b)
 	}
+	doc := map[string]any{}
 	err := json.Unmarshal(b, &doc)
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
@@ -250,6 +250,20 @@ func parseDoc(format string, b []byte) (map[string]any, error) {
 		return nil, fmt.Errorf("the top level must be an object, not %s", typ.Value)
 	}
 	return doc, err
+}
+
+// parseHCL parses an HCL document. hashicorp/hcl v1 (its last release)
+// panics on some malformed input instead of failing, such as `{"\0`
+// (hashicorp/hcl#194, open; FuzzDecodeConfig found it again), which would
+// crash the agent on a broken file; it is turned into an error here.
+func parseHCL(b []byte) (doc map[string]any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			doc, err = nil, fmt.Errorf("the HCL parser failed on this input: %v", r)
+		}
+	}()
+	doc = map[string]any{}
+	return doc, hcl.Unmarshal(b, &doc)
 }
 
 // position returns the 1-based line and column of the byte a JSON

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,6 +49,51 @@ func writeFile(t *testing.T, dir, name, body string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// loaded is one Load of a test case: a fresh data dir, an optional file,
+// then more flags.
+type loaded struct {
+	args     []string
+	path     string // the file's path; "" when the case has none
+	cfg      *Config
+	warnings []string
+	err      error
+}
+
+// loadCase writes body to a file called name (none when name is empty)
+// in a fresh directory and loads it.
+func loadCase(t *testing.T, name, body string, more []string) loaded {
+	t.Helper()
+	dir := t.TempDir()
+	l := loaded{args: []string{"--data-dir", filepath.Join(dir, "data")}}
+	if name != "" {
+		l.path = writeFile(t, dir, name, body)
+		l.args = append(l.args, "--config-file", l.path)
+	}
+	l.args = append(l.args, more...)
+	l.cfg, l.warnings, l.err = load(t, l.args...)
+	return l
+}
+
+// expand puts the case's file path where s says %[1]s.
+func (l loaded) expand(s string) string { return strings.ReplaceAll(s, "%[1]s", l.path) }
+
+// wantError checks that the load failed with exactly want (after expand),
+// as a *Error and without a config.
+func (l loaded) wantError(t *testing.T, want string) {
+	t.Helper()
+	want = l.expand(want)
+	if l.err == nil || l.err.Error() != want {
+		t.Errorf("Load(%q) = %v, want %s", l.args, l.err, want)
+	}
+	if l.cfg != nil {
+		t.Errorf("Load(%q) config = %+v, want nil with an error", l.args, l.cfg)
+	}
+	var cerr *Error
+	if l.err != nil && !errors.As(l.err, &cerr) {
+		t.Errorf("Load(%q) error %T, want *Error", l.args, l.err)
+	}
 }
 
 // hostName is the node name Load derives from this host.
@@ -496,5 +542,17 @@ func TestLoadUnknownKeysWarn(t *testing.T) {
 	}
 	if c.Ports.HTTP != 8501 {
 		t.Errorf("Load(%q).Ports.HTTP = %d, want 8501 (known keys next to unknown ones still apply)", args, c.Ports.HTTP)
+	}
+}
+
+// hashicorp/hcl panics on some malformed input; a broken file must stop
+// start-up with an error, not crash the agent.
+func TestLoadHCLParserPanicIsAnError(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, t.TempDir(), "a.hcl", `{"\0`)
+	_, _, err := load(t, "--dev", "--config-file", path)
+	want := "config: " + path + ": invalid HCL: the HCL parser failed on this input: "
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Load(%s) = %v, want an error starting %q", path, err, want)
 	}
 }

@@ -5,5 +5,6 @@
 // Backend.RPC call, encode the reply. All routes live in one table
 // (routes.go). The package knows nothing of raft or the state store.
 //
-// It may import agent/structs, agent/acl and libraries.
+// It may import agent/structs, agent/acl, agent/config (the decoder of
+// service and check definitions, shared with config files) and libraries.
 package http
