@@ -10,8 +10,8 @@
 //     services.go hold the parts of Config for gossip/autopilot, DNS and
 //     the agent's own services and checks.
 //   - decode.go: the decoder (mapstructure plus one decode hook): how keys
-//     match, which values are accepted, how lists and blocks merge, and
-//     the one-line errors.
+//     match, how lists and blocks merge, the check tags, and the one-line
+//     errors; values.go: what each kind of field accepts.
 //   - keys.go: the Consul keys no field holds: the service and check
 //     definitions of a file, and the keys conclave does not implement yet
 //     (a warning that they have no effect, or, for a key whose absence

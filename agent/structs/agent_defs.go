@@ -77,45 +77,45 @@ type ServiceDefinition struct {
 // kind of check it is.
 type CheckDefinition struct {
 	// ID is also read from CheckID, the name /v1/agent/checks shows it under.
-	ID        string `mapstructure:"id" alias:"check_id"`
-	Name      string `mapstructure:"name"`
-	Notes     string `mapstructure:"notes"`
-	ServiceID string `mapstructure:"service_id"`
-	Token     string `mapstructure:"token"`
+	ID        string `mapstructure:"id" alias:"check_id" json:",omitempty"`
+	Name      string `mapstructure:"name" json:",omitempty"`
+	Notes     string `mapstructure:"notes" json:",omitempty"`
+	ServiceID string `mapstructure:"service_id" json:",omitempty"`
+	Token     string `mapstructure:"token" json:",omitempty"`
 	// Status is the initial status; empty means critical.
-	Status string `mapstructure:"status"`
+	Status string `mapstructure:"status" json:",omitempty"`
 
-	HTTP          string              `mapstructure:"http"`
-	Header        map[string][]string `mapstructure:"header"`
-	Method        string              `mapstructure:"method"`
-	Body          string              `mapstructure:"body"`
-	TLSServerName string              `mapstructure:"tls_server_name"`
-	TLSSkipVerify bool                `mapstructure:"tls_skip_verify"`
+	HTTP          string              `mapstructure:"http" json:",omitempty"`
+	Header        map[string][]string `mapstructure:"header" json:",omitempty"`
+	Method        string              `mapstructure:"method" json:",omitempty"`
+	Body          string              `mapstructure:"body" json:",omitempty"`
+	TLSServerName string              `mapstructure:"tls_server_name" json:",omitempty"`
+	TLSSkipVerify bool                `mapstructure:"tls_skip_verify" json:",omitempty"`
 
-	TCP string `mapstructure:"tcp"`
+	TCP string `mapstructure:"tcp" json:",omitempty"`
 
 	// GRPC is "host:port" or "host:port/service".
-	GRPC       string `mapstructure:"grpc"`
-	GRPCUseTLS bool   `mapstructure:"grpc_use_tls"`
+	GRPC       string `mapstructure:"grpc" json:",omitempty"`
+	GRPCUseTLS bool   `mapstructure:"grpc_use_tls" json:",omitempty"`
 
-	TTL time.Duration `mapstructure:"ttl"`
+	TTL time.Duration `mapstructure:"ttl" json:",omitempty"`
 
 	// Args is the command of a script check, run without a shell. Consul
 	// 1.0 named the list ScriptArgs; the official client still sends that.
-	Args []string `mapstructure:"args" alias:"script_args"`
+	Args []string `mapstructure:"args" alias:"script_args" json:",omitempty"`
 
-	AliasNode    string `mapstructure:"alias_node"`
-	AliasService string `mapstructure:"alias_service"`
+	AliasNode    string `mapstructure:"alias_node" json:",omitempty"`
+	AliasService string `mapstructure:"alias_service" json:",omitempty"`
 
-	Interval                       time.Duration `mapstructure:"interval"`
-	Timeout                        time.Duration `mapstructure:"timeout"`
-	DeregisterCriticalServiceAfter time.Duration `mapstructure:"deregister_critical_service_after"`
+	Interval                       time.Duration `mapstructure:"interval" json:",omitempty"`
+	Timeout                        time.Duration `mapstructure:"timeout" json:",omitempty"`
+	DeregisterCriticalServiceAfter time.Duration `mapstructure:"deregister_critical_service_after" json:",omitempty"`
 
-	SuccessBeforePassing   int `mapstructure:"success_before_passing" check:"nonnegative"`
-	FailuresBeforeWarning  int `mapstructure:"failures_before_warning" check:"nonnegative"`
-	FailuresBeforeCritical int `mapstructure:"failures_before_critical" check:"nonnegative"`
+	SuccessBeforePassing   int `mapstructure:"success_before_passing" check:"nonnegative" json:",omitempty"`
+	FailuresBeforeWarning  int `mapstructure:"failures_before_warning" check:"nonnegative" json:",omitempty"`
+	FailuresBeforeCritical int `mapstructure:"failures_before_critical" check:"nonnegative" json:",omitempty"`
 	// OutputMaxSize caps the kept output in bytes; 0 means 4096.
-	OutputMaxSize int `mapstructure:"output_max_size" check:"nonnegative"`
+	OutputMaxSize int `mapstructure:"output_max_size" check:"nonnegative" json:",omitempty"`
 }
 
 // Type names the kind of check ("http", "ttl", ...), or "" when the
@@ -211,84 +211,49 @@ func (s *ServiceDefinition) NodeService() *NodeService {
 	return ns
 }
 
-// checkDefinitionJSON is CheckDefinition with durations as Go duration
-// strings: the form the agent persists API registrations in, which reads
-// like Consul's API.
+// plainCheck is CheckDefinition without its JSON methods.
+type plainCheck CheckDefinition
+
+// checkDefinitionJSON is the JSON form of a CheckDefinition: the agent
+// persists API registrations in it. Durations are Go duration strings
+// ("10s"), as in Consul's API; its fields hide the embedded ones.
 type checkDefinitionJSON struct {
-	ID                             string              `json:",omitempty"`
-	Name                           string              `json:",omitempty"`
-	Notes                          string              `json:",omitempty"`
-	ServiceID                      string              `json:",omitempty"`
-	Token                          string              `json:",omitempty"`
-	Status                         string              `json:",omitempty"`
-	HTTP                           string              `json:",omitempty"`
-	Header                         map[string][]string `json:",omitempty"`
-	Method                         string              `json:",omitempty"`
-	Body                           string              `json:",omitempty"`
-	TLSServerName                  string              `json:",omitempty"`
-	TLSSkipVerify                  bool                `json:",omitempty"`
-	TCP                            string              `json:",omitempty"`
-	GRPC                           string              `json:",omitempty"`
-	GRPCUseTLS                     bool                `json:",omitempty"`
-	TTL                            string              `json:",omitempty"`
-	Args                           []string            `json:",omitempty"`
-	AliasNode                      string              `json:",omitempty"`
-	AliasService                   string              `json:",omitempty"`
-	Interval                       string              `json:",omitempty"`
-	Timeout                        string              `json:",omitempty"`
-	DeregisterCriticalServiceAfter string              `json:",omitempty"`
-	SuccessBeforePassing           int                 `json:",omitempty"`
-	FailuresBeforeWarning          int                 `json:",omitempty"`
-	FailuresBeforeCritical         int                 `json:",omitempty"`
-	OutputMaxSize                  int                 `json:",omitempty"`
+	*plainCheck
+	TTL                            string `json:",omitempty"`
+	Interval                       string `json:",omitempty"`
+	Timeout                        string `json:",omitempty"`
+	DeregisterCriticalServiceAfter string `json:",omitempty"`
 }
 
-// MarshalJSON writes durations as strings ("10s"), as Consul's API does.
+// MarshalJSON writes the JSON form.
 func (c *CheckDefinition) MarshalJSON() ([]byte, error) {
 	return json.Marshal(checkDefinitionJSON{
-		ID: c.ID, Name: c.Name, Notes: c.Notes, ServiceID: c.ServiceID, Token: c.Token, Status: c.Status,
-		HTTP: c.HTTP, Header: c.Header, Method: c.Method, Body: c.Body,
-		TLSServerName: c.TLSServerName, TLSSkipVerify: c.TLSSkipVerify,
-		TCP: c.TCP, GRPC: c.GRPC, GRPCUseTLS: c.GRPCUseTLS, TTL: durString(c.TTL), Args: c.Args,
-		AliasNode: c.AliasNode, AliasService: c.AliasService,
-		Interval: durString(c.Interval), Timeout: durString(c.Timeout),
+		plainCheck: (*plainCheck)(c),
+		TTL:        durString(c.TTL), Interval: durString(c.Interval), Timeout: durString(c.Timeout),
 		DeregisterCriticalServiceAfter: durString(c.DeregisterCriticalServiceAfter),
-		SuccessBeforePassing:           c.SuccessBeforePassing,
-		FailuresBeforeWarning:          c.FailuresBeforeWarning,
-		FailuresBeforeCritical:         c.FailuresBeforeCritical,
-		OutputMaxSize:                  c.OutputMaxSize,
 	})
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote. It is the persisted form's
 // reader, not the agent API's: requests go through agent/config's decoder.
 func (c *CheckDefinition) UnmarshalJSON(b []byte) error {
-	var j checkDefinitionJSON
+	j := checkDefinitionJSON{plainCheck: &plainCheck{}}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	durs := make([]time.Duration, 4)
-	for i, s := range []string{j.TTL, j.Interval, j.Timeout, j.DeregisterCriticalServiceAfter} {
-		if s == "" {
+	*c = CheckDefinition(*j.plainCheck)
+	for _, d := range []struct {
+		s   string
+		dst *time.Duration
+	}{{j.TTL, &c.TTL}, {j.Interval, &c.Interval}, {j.Timeout, &c.Timeout}, {j.DeregisterCriticalServiceAfter, &c.DeregisterCriticalServiceAfter}} {
+		if d.s == "" {
 			continue
 		}
-		d, err := time.ParseDuration(s)
+		v, err := time.ParseDuration(d.s)
 		if err != nil {
-			return fmt.Errorf("check %q: %w", j.ID, err)
+			return fmt.Errorf("check %q: %w", c.ID, err)
 		}
-		durs[i] = d
-	}
-	*c = CheckDefinition{
-		ID: j.ID, Name: j.Name, Notes: j.Notes, ServiceID: j.ServiceID, Token: j.Token, Status: j.Status,
-		HTTP: j.HTTP, Header: j.Header, Method: j.Method, Body: j.Body,
-		TLSServerName: j.TLSServerName, TLSSkipVerify: j.TLSSkipVerify,
-		TCP: j.TCP, GRPC: j.GRPC, GRPCUseTLS: j.GRPCUseTLS, TTL: durs[0], Args: j.Args,
-		AliasNode: j.AliasNode, AliasService: j.AliasService,
-		Interval: durs[1], Timeout: durs[2], DeregisterCriticalServiceAfter: durs[3],
-		SuccessBeforePassing:   j.SuccessBeforePassing,
-		FailuresBeforeWarning:  j.FailuresBeforeWarning,
-		FailuresBeforeCritical: j.FailuresBeforeCritical,
-		OutputMaxSize:          j.OutputMaxSize,
+		*d.dst = v
 	}
 	return nil
 }
