@@ -106,7 +106,7 @@ func TestDecodeService(t *testing.T) {
 	}
 }
 
-func TestDecodeServiceDefinitionErrors(t *testing.T) {
+func TestDecodeServiceErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		doc     string
@@ -132,6 +132,11 @@ func TestDecodeServiceDefinitionErrors(t *testing.T) {
 		{`{"name":"web","check":{"script":"/bin/true","interval":"1s"}}`, `check.script: is no longer supported`},
 		{`{"name":"web","kind":"connect-proxy"}`, `service kind "connect-proxy" is not supported`},
 		{`{"name":"web","check":"yes"}`, `check: "yes" is not an object`},
+		{`{"name":"web","Connect":{"SidecarService":{}}}`, `Connect.SidecarService: sidecar services are not supported`},
+		{`{"name":"web","socket_path":"/tmp/s"}`, `socket_path: unix socket services are not supported`},
+		{`{"name":"web","check":{"ttl":"1s","failures_before_critical":-1}}`, `check.failures_before_critical: must not be negative, got -1`},
+		{`{"name":"web","check":{"ttl":"1s","H2PING":"","UDP":"","Shell":""}}`, ``},
+		{`{"Name":"web","Kind":"","Namespace":"default","Partition":"","Connect":{"Native":true},"SocketPath":""}`, ``},
 	}
 	for _, tt := range tests {
 		def, _, err := DecodeService(decodeJSON(t, tt.doc))
@@ -149,11 +154,11 @@ func TestDecodeServiceDefinitionErrors(t *testing.T) {
 
 func TestDecodeUnknownKeysAreReported(t *testing.T) {
 	t.Parallel()
-	_, warnings, err := DecodeService(decodeJSON(t, `{"name":"web","colour":"red","check":{"ttl":"1s","flavour":1}}`))
+	_, warnings, err := DecodeService(decodeJSON(t, `{"name":"web","colour":"red","check":{"ttl":"1s","flavour":1},"connect":{"native":true,"proxy":{}}}`))
 	if err != nil {
 		t.Fatalf("DecodeService() error = %v", err)
 	}
-	if want := []string{`unknown key "check.flavour" (ignored)`, `unknown key "colour" (ignored)`}; !reflect.DeepEqual(warnings, want) {
+	if want := []string{`unknown key "check.flavour" (ignored)`, `unknown key "colour" (ignored)`, `unknown key "connect.proxy" (ignored)`}; !reflect.DeepEqual(warnings, want) {
 		t.Errorf("warnings = %q, want %q", warnings, want)
 	}
 }
