@@ -8,9 +8,11 @@ import (
 	gohttp "net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -20,7 +22,10 @@ import (
 	"conclave/agent/acl"
 	"conclave/agent/config"
 	httpapi "conclave/agent/http"
+	"conclave/agent/local"
+	"conclave/agent/registrar"
 	"conclave/agent/server"
+	"conclave/agent/structs"
 	"conclave/version"
 )
 
@@ -30,19 +35,25 @@ type Agent struct {
 	logger hclog.Logger
 	nodeID string
 
-	acls   acl.Resolver
-	server *server.Server
+	acls acl.Resolver
+	// delegate is what differs between a server and a client agent
+	// (delegate.go); nil until Start.
+	delegate delegate
 
 	httpServers []*gohttp.Server
 	httpAddrs   []net.Addr
 	serverAddr  *net.TCPAddr
 
-	// cluster is gossip, joins and the client RPC path (cluster.go).
+	// cluster is joins and the agent's own shutdown (cluster.go).
 	cluster agentCluster
 	// dns is the DNS interface (dns_glue.go).
 	dns agentDNS
-	// local is this agent's own services and checks (local_glue.go).
-	local agentLocal
+	// local is this agent's own services and checks (agent/registrar).
+	local *registrar.Registrar
+
+	// reloadFn re-reads the configuration (set by the CLI, which knows
+	// the flags); unset when the agent was built without it.
+	reloadFn atomic.Pointer[func() error]
 
 	shutdownOnce sync.Once
 	wg           sync.WaitGroup
@@ -99,8 +110,10 @@ func (a *Agent) loadNodeID() (string, error) {
 	return id, nil
 }
 
-// Start opens the listeners and starts the server. On error it undoes what
-// it started.
+// Start brings the agent up: its delegate (the embedded server, or a
+// client agent's gossip and RPC path), its own services and checks, the
+// HTTP and DNS listeners, then the joins. On error it undoes what it
+// started.
 func (a *Agent) Start() (err error) {
 	defer func() {
 		if err != nil {
@@ -108,10 +121,11 @@ func (a *Agent) Start() (err error) {
 		}
 	}()
 	if a.config.Server {
-		if err := a.startServer(); err != nil {
-			return err
-		}
-	} else if err := a.startClient(); err != nil {
+		a.delegate, err = a.startServer()
+	} else {
+		a.delegate, err = a.startClient()
+	}
+	if err != nil {
 		return err
 	}
 	if err := a.startLocal(); err != nil {
@@ -126,23 +140,25 @@ func (a *Agent) Start() (err error) {
 	return a.startJoins()
 }
 
-func (a *Agent) startServer() error {
+// startServer starts the embedded server (raft, RPC endpoints, both
+// gossip pools) and returns it as this agent's delegate.
+func (a *Agent) startServer() (delegate, error) {
 	bind := net.JoinHostPort(a.config.BindAddr, strconv.Itoa(a.config.Ports.Server))
 	ln, err := net.Listen("tcp", bind)
 	if err != nil {
-		return fmt.Errorf("server port %s: %w", bind, err)
+		return nil, fmt.Errorf("server port %s: %w", bind, err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	adv, err := a.advertiseIP()
 	if err != nil {
 		ln.Close()
-		return err
+		return nil, err
 	}
 	a.serverAddr = &net.TCPAddr{IP: adv, Port: port}
 	cluster, err := a.serverClusterConfig()
 	if err != nil {
 		ln.Close()
-		return err
+		return nil, err
 	}
 
 	srv, err := server.New(&server.Config{
@@ -160,10 +176,9 @@ func (a *Agent) startServer() error {
 		Logger:        a.logger,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	a.server = srv
-	return nil
+	return serverDelegate{Server: srv, bootstrap: a.config.Bootstrap || a.config.DevMode}, nil
 }
 
 // raftConfig scales raft's timers by raft_multiplier as Consul does. A dev
@@ -235,11 +250,93 @@ func (a *Agent) advertiseWANIP() (net.IP, error) {
 	return ip, nil
 }
 
+// startLocal loads this agent's own services and checks (config files,
+// then earlier API registrations) and starts their checks and
+// anti-entropy. It runs before the HTTP API opens, so the API never shows
+// a half-loaded agent.
+func (a *Agent) startLocal() error {
+	adv, err := a.advertiseIP()
+	if err != nil {
+		return err
+	}
+	wan, err := a.advertiseWANIP()
+	if err != nil {
+		return err
+	}
+	tagged := map[string]string{"lan": adv.String(), "wan": wan.String()}
+	for pool, ip := range map[string]net.IP{"lan": adv, "wan": wan} {
+		if ip.To4() != nil {
+			tagged[pool+"_ipv4"] = ip.String()
+		} else {
+			tagged[pool+"_ipv6"] = ip.String()
+		}
+	}
+	a.local, err = registrar.Start(registrar.Config{
+		Node: local.Config{
+			NodeID:          a.nodeID,
+			NodeName:        a.config.NodeName,
+			Datacenter:      a.config.Datacenter,
+			Address:         adv.String(),
+			TaggedAddresses: tagged,
+			// Consul gives every node this key (the network segment, empty
+			// outside Enterprise); tools group nodes by it.
+			NodeMeta: map[string]string{"consul-network-segment": ""},
+			Logger:   a.logger,
+		},
+		DataDir: a.config.DataDir,
+		Local:   a.config.Local,
+		RPC:     a,
+	})
+	return err
+}
+
+// LocalState is this agent's services and checks and their anti-entropy.
+// The clustering code feeds it the LAN member count (SetClusterSize);
+// tests ask it for a full sync.
+func (a *Agent) LocalState() *local.State { return a.local.State() }
+
+// ReloadLocal applies the services and checks of a re-read configuration
+// (registrar.Registrar.Reload); the rest of cfg is not looked at.
+func (a *Agent) ReloadLocal(cfg *config.Config) error {
+	if a.local == nil {
+		return nil
+	}
+	return a.local.Reload(cfg.Local)
+}
+
+// SetReloadFunc sets what PUT /v1/agent/reload runs. The CLI points it at
+// the reload SIGHUP triggers (re-read flags and files, then apply);
+// programs embedding the agent, and tests, may set their own.
+func (a *Agent) SetReloadFunc(fn func() error) { a.reloadFn.Store(&fn) }
+
+// AgentReload re-reads the configuration files, as SIGHUP does.
+func (a *Agent) AgentReload() error {
+	fn := a.reloadFn.Load()
+	if fn == nil {
+		return &structs.AgentError{Code: gohttp.StatusInternalServerError,
+			Msg: "this agent was not started from the command line, so it has no configuration to re-read"}
+	}
+	if err := (*fn)(); err != nil {
+		return &structs.AgentError{Code: gohttp.StatusInternalServerError, Msg: "Failed reloading config: " + err.Error()}
+	}
+	return nil
+}
+
+// httpBackend is what the HTTP API serves: the agent (RPC, membership,
+// reload) and its own services and checks.
+type httpBackend struct {
+	*Agent
+	*registrar.Registrar
+}
+
+// HTTPBackend is what this agent hands to its HTTP API (agent/http).
+func (a *Agent) HTTPBackend() httpapi.Backend { return httpBackend{a, a.local} }
+
 func (a *Agent) startHTTP() error {
 	if a.config.Ports.HTTP < 0 {
 		return nil
 	}
-	handler := httpapi.New(a, a.logger)
+	handler := httpapi.New(a.HTTPBackend(), a.logger)
 	for _, addr := range a.httpListenAddrs() {
 		var (
 			ln  net.Listener
@@ -305,16 +402,24 @@ func (a *Agent) ServerAddr() string {
 	return a.serverAddr.String()
 }
 
-// Server is the embedded server, or nil on a client agent.
-func (a *Agent) Server() *server.Server { return a.server }
+// Server is the embedded server, or nil on a client agent (tests and
+// tools that need raft reach it here; the agent itself goes through its
+// delegate).
+func (a *Agent) Server() *server.Server {
+	if d, ok := a.delegate.(serverDelegate); ok {
+		return d.Server
+	}
+	return nil
+}
 
 // RPC is the single request path: HTTP handlers and everything else in the
-// agent call endpoints only through here.
-func (a *Agent) RPC(method string, args, reply any) error {
-	if a.server == nil {
-		return a.clientRPC(method, args, reply)
+// agent call endpoints only through here. ctx is the caller's (the HTTP
+// request's): when it ends, a blocking query or a forwarded call stops.
+func (a *Agent) RPC(ctx context.Context, method string, args, reply any) error {
+	if a.delegate == nil {
+		return errors.New("agent not started: no server available to serve " + method)
 	}
-	return a.server.RPC(method, args, reply)
+	return a.delegate.RPC(ctx, method, args, reply)
 }
 
 // ResolveToken is the authorization seam for agent-local endpoints.
@@ -335,19 +440,24 @@ func (a *Agent) Self() *httpapi.Self {
 			"Version":           version.Number(),
 		},
 		Member: a.selfMember(),
-		Stats:  map[string]map[string]string{},
-		Meta:   map[string]string{},
+		Stats: map[string]map[string]string{
+			"build": {
+				"prerelease": version.Prerelease,
+				"revision":   version.GitCommit,
+				"version":    version.Version,
+			},
+			"runtime": {
+				"arch":       runtime.GOARCH,
+				"os":         runtime.GOOS,
+				"version":    runtime.Version(),
+				"max_procs":  strconv.Itoa(runtime.GOMAXPROCS(0)),
+				"goroutines": strconv.Itoa(runtime.NumGoroutine()),
+				"cpu_count":  strconv.Itoa(runtime.NumCPU()),
+			},
+		},
+		Meta: map[string]string{},
 	}
-	if a.server != nil {
-		self.Stats["raft"] = a.server.Stats()
-		self.Stats["consul"] = map[string]string{
-			"server":            "true",
-			"leader":            strconv.FormatBool(a.server.IsLeader()),
-			"leader_addr":       a.server.Leader(),
-			"known_datacenters": "1",
-		}
-	}
-	a.clusterStats(self.Stats)
+	a.delegate.stats(self.Stats)
 	return self
 }
 
@@ -368,11 +478,13 @@ func (a *Agent) Shutdown() error {
 			}
 		}
 		a.stopDNS()
-		a.stopLocal()
-		if a.server != nil {
-			err = a.server.Shutdown()
+		if a.local != nil {
+			a.local.Stop()
 		}
-		a.stopClient()
+		if a.delegate != nil {
+			err = a.delegate.Shutdown()
+		}
+		a.cluster.wg.Wait()
 		a.wg.Wait()
 	})
 	return err

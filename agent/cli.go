@@ -111,7 +111,7 @@ func (a *Agent) reload(fs *pflag.FlagSet, logger hclog.Logger) error {
 		logger.Warn(w)
 	}
 	logger.SetLevel(hclog.LevelFromString(cfg.LogLevel))
-	if err := a.reloadLocal(cfg); err != nil {
+	if err := a.ReloadLocal(cfg); err != nil {
 		logger.Error("reload: applying services and checks failed", "error", err)
 		return err
 	}

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -16,23 +14,16 @@ import (
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/serf/serf"
 
-	"conclave/agent/pool"
 	"conclave/agent/router"
 	"conclave/agent/server"
 	"conclave/agent/structs"
 	"conclave/version"
 )
 
-// agentCluster is what the agent keeps for gossip and RPC. A server keeps
-// its gossip pools inside server.Server; a client agent has its own LAN
-// pool, a router over the servers of its datacenter and a connection pool
-// to them.
+// agentCluster is what the agent keeps for its own lifetime in the
+// cluster: why and when it stopped, and the retry-join goroutines. Gossip
+// and the RPC path belong to the delegate.
 type agentCluster struct {
-	serfLAN *serf.Serf // client agents only
-	events  chan serf.Event
-	router  *router.Router // client agents only
-	pool    *pool.ConnPool // client agents only
-
 	// shutdownCh closes when Shutdown starts, so the CLI notices a
 	// /v1/agent/leave or an exhausted retry-join.
 	shutdownCh   chan struct{}
@@ -40,17 +31,8 @@ type agentCluster struct {
 	errMu        sync.Mutex
 	err          error // why the agent stopped on its own, if it did
 
-	// localReady is set once the local state exists, so membership events
-	// (which start before it) may feed it.
-	localReady atomic.Bool
-
-	wg sync.WaitGroup
+	wg sync.WaitGroup // retry-join
 }
-
-// clientCallTimeout bounds one RPC from a client agent to a server beyond
-// a blocking query's wait: the server itself waits at most
-// RPCHoldTimeout for a leader and 10s for a forwarded call.
-const clientCallTimeout = 15 * time.Second
 
 // ShutdownCh closes when the agent starts shutting down, on its own
 // (leave, retry-join exhausted) or by Shutdown.
@@ -220,77 +202,27 @@ func (a *Agent) serverClusterConfig() (server.ClusterConfig, error) {
 	return cc, nil
 }
 
-// startClient brings up a client agent: a LAN pool, and a router that
-// learns the servers of this datacenter from it. Client agents keep no
-// raft state: every RPC goes to a server.
-func (a *Agent) startClient() error {
+// startClient brings up a client agent's delegate: a LAN pool, and a
+// router that learns the servers of this datacenter from it.
+func (a *Agent) startClient() (delegate, error) {
 	if a.config.Ports.SerfWAN > 0 && len(a.config.StartJoinWAN)+len(a.config.RetryJoinWAN) > 0 {
-		return errors.New("join_wan / retry_join_wan need server mode: only servers join the WAN pool")
+		return nil, errors.New("join_wan / retry_join_wan need server mode: only servers join the WAN pool")
 	}
-	c := &a.cluster
-	c.pool = pool.New()
-	c.pool.Timeout = 3 * time.Second
-	c.router = router.New(router.Config{
-		Datacenter:  a.config.Datacenter,
-		Call:        c.pool.RPCTimeout,
-		CallTimeout: clientCallTimeout,
-		Logger:      a.logger,
-	})
 	conf, err := a.serfConfig(false)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c.events = make(chan serf.Event, 2048)
-	conf.EventCh = c.events
-	lan, err := serf.Create(conf)
+	c, err := newClientDelegate(a.config.Datacenter, conf, a.logger)
 	if err != nil {
-		return fmt.Errorf("LAN gossip: %w", err)
+		return nil, err // not c: a nil *clientDelegate is a non-nil delegate
 	}
-	c.serfLAN = lan
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		a.clientEventLoop()
-	}()
-	return nil
-}
-
-func (a *Agent) clientEventLoop() {
-	c := &a.cluster
-	for {
-		select {
-		case <-c.shutdownCh:
-			return
-		case e := <-c.events:
-			me, ok := e.(serf.MemberEvent)
-			if !ok {
-				continue
-			}
-			before := len(c.router.Servers(a.config.Datacenter))
-			for _, m := range me.Members {
-				router.LogMemberEvent(a.logger, "lan", me.Type, m)
-				srv, ok := router.IsServer(m)
-				if !ok || srv.Datacenter != a.config.Datacenter {
-					continue
-				}
-				if me.Type == serf.EventMemberLeave || me.Type == serf.EventMemberReap {
-					c.router.Remove(srv.Datacenter, srv.Name)
-					continue
-				}
-				c.router.HandleMember(m)
-			}
-			a.membershipChanged(before == 0 && len(c.router.Servers(a.config.Datacenter)) > 0)
-		}
-	}
+	return c, nil
 }
 
 // membershipChanged tells anti-entropy how big the cluster is (it spaces
 // full syncs by it) and, when this client first finds a server, to sync
 // at once rather than at its next turn.
 func (a *Agent) membershipChanged(serverAppeared bool) {
-	if !a.cluster.localReady.Load() {
-		return
-	}
 	st := a.LocalState()
 	st.SetClusterSize(len(a.LANMembers()))
 	if serverAppeared {
@@ -298,120 +230,36 @@ func (a *Agent) membershipChanged(serverAppeared bool) {
 	}
 }
 
-// stopClient shuts the client's gossip and connections down (no leave).
-func (a *Agent) stopClient() {
-	c := &a.cluster
-	if c.serfLAN != nil {
-		_ = c.serfLAN.Shutdown()
-	}
-	if c.pool != nil {
-		c.pool.Shutdown()
-	}
-	c.wg.Wait()
-}
-
-// clientRPC sends a request to a server of this datacenter; that server
-// forwards it to the leader or to another datacenter as needed.
-func (a *Agent) clientRPC(method string, args, reply any) error {
-	if a.cluster.router == nil {
-		return errors.New("no server available to serve " + method)
-	}
-	return a.cluster.router.RPC(a.config.Datacenter, method, args, reply)
-}
-
 // LANMembers lists the LAN pool as this agent sees it.
-func (a *Agent) LANMembers() []serf.Member {
-	if a.server != nil {
-		return a.server.LANMembers()
-	}
-	if a.cluster.serfLAN != nil {
-		return a.cluster.serfLAN.Members()
-	}
-	return nil
-}
+func (a *Agent) LANMembers() []serf.Member { return a.delegate.LANMembers() }
 
 // WANMembers lists the WAN pool; client agents are in none.
-func (a *Agent) WANMembers() []serf.Member {
-	if a.server != nil {
-		return a.server.WANMembers()
-	}
-	return nil
-}
+func (a *Agent) WANMembers() []serf.Member { return a.delegate.WANMembers() }
 
 // LocalMember is this agent as its LAN pool describes it.
-func (a *Agent) LocalMember() (serf.Member, bool) {
-	if a.server != nil {
-		return a.server.LocalLANMember()
-	}
-	if a.cluster.serfLAN != nil {
-		return a.cluster.serfLAN.LocalMember(), true
-	}
-	return serf.Member{}, false
-}
-
-// ErrNotServer: a WAN operation on a client agent.
-var ErrNotServer = errors.New("Must be a server to join WAN cluster")
+func (a *Agent) LocalMember() (serf.Member, bool) { return a.delegate.LocalMember() }
 
 // JoinLAN joins the LAN pool through the agents at addrs; it returns how
 // many it reached, and fails only if it reached none.
-func (a *Agent) JoinLAN(addrs []string) (int, error) {
-	a.logger.Info("joining LAN pool", "addresses", addrs)
-	var (
-		n   int
-		err error
-	)
-	switch {
-	case a.server != nil:
-		n, err = a.server.JoinLAN(addrs)
-	case a.cluster.serfLAN != nil:
-		n, err = a.cluster.serfLAN.Join(addrs, true)
-	default:
-		return 0, errors.New("this agent runs no gossip")
-	}
-	if n > 0 {
-		a.logger.Info("joined LAN pool", "contacted", n)
-		return n, nil
-	}
-	return n, err
-}
+func (a *Agent) JoinLAN(addrs []string) (int, error) { return a.join("LAN", addrs, a.delegate.JoinLAN) }
 
 // JoinWAN joins the WAN pool (servers only).
-func (a *Agent) JoinWAN(addrs []string) (int, error) {
-	if a.server == nil {
-		return 0, ErrNotServer
-	}
-	a.logger.Info("joining WAN pool", "addresses", addrs)
-	n, err := a.server.JoinWAN(addrs)
+func (a *Agent) JoinWAN(addrs []string) (int, error) { return a.join("WAN", addrs, a.delegate.JoinWAN) }
+
+func (a *Agent) join(pool string, addrs []string, join func([]string) (int, error)) (int, error) {
+	a.logger.Info("joining "+pool+" pool", "addresses", addrs)
+	n, err := join(addrs)
 	if n > 0 {
-		a.logger.Info("joined WAN pool", "contacted", n)
+		a.logger.Info("joined "+pool+" pool", "contacted", n)
 		return n, nil
 	}
 	return n, err
 }
 
-// ForceLeave moves a failed member to the left state (prune: forgets it).
+// ForceLeave moves a failed member to the left state (prune: forgets it;
+// wan: the WAN pool, servers only).
 func (a *Agent) ForceLeave(node string, prune, wan bool) error {
-	if a.server != nil {
-		return a.server.ForceLeave(node, prune, wan)
-	}
-	if wan {
-		return ErrNotServer
-	}
-	sf := a.cluster.serfLAN
-	if sf == nil {
-		return errors.New("this agent runs no gossip")
-	}
-	found := false
-	for _, m := range sf.Members() {
-		found = found || m.Name == node
-	}
-	if !found {
-		return fmt.Errorf("%w: %q", server.ErrNoSuchMember, node)
-	}
-	if prune {
-		return sf.RemoveFailedNodePrune(node)
-	}
-	return sf.RemoveFailedNode(node)
+	return a.delegate.ForceLeave(node, prune, wan)
 }
 
 // Leave leaves the cluster gracefully (a server gives up its raft seat
@@ -419,13 +267,7 @@ func (a *Agent) ForceLeave(node string, prune, wan bool) error {
 // still gets its answer.
 func (a *Agent) Leave() error {
 	a.logger.Info("gracefully leaving the cluster")
-	var err error
-	switch {
-	case a.server != nil:
-		err = a.server.Leave()
-	case a.cluster.serfLAN != nil:
-		err = a.cluster.serfLAN.Leave()
-	}
+	err := a.delegate.Leave()
 	if err != nil {
 		a.logger.Error("leave failed", "error", err)
 	} else {
@@ -441,15 +283,7 @@ func (a *Agent) Leave() error {
 // and -retry-join-wan in the background until one succeeds.
 func (a *Agent) startJoins() error {
 	// From here on the local state exists: membership may feed it.
-	a.cluster.localReady.Store(true)
-	if a.server != nil {
-		a.server.OnLANEvent(func(e serf.Event) {
-			if _, ok := e.(serf.MemberEvent); ok {
-				a.membershipChanged(false)
-			}
-		})
-	}
-	a.membershipChanged(a.cluster.router != nil && len(a.cluster.router.Servers(a.config.Datacenter)) > 0)
+	a.delegate.watchMembers(a.membershipChanged)
 
 	cfg := a.config
 	if len(cfg.StartJoin) > 0 {
@@ -469,7 +303,9 @@ func (a *Agent) startJoins() error {
 			a.retryJoin("LAN", cfg.RetryJoin, a.JoinLAN)
 		}()
 	}
-	if len(cfg.RetryJoinWAN) > 0 && a.server != nil {
+	// Only a server joins the WAN pool (a client agent with a WAN port
+	// refused retry_join_wan at start).
+	if len(cfg.RetryJoinWAN) > 0 && cfg.Server {
 		a.cluster.wg.Add(1)
 		go func() {
 			defer a.cluster.wg.Done()
@@ -507,56 +343,6 @@ func (a *Agent) retryJoin(pool string, addrs []string, join func([]string) (int,
 			return
 		case <-time.After(a.config.RetryInterval):
 		}
-	}
-}
-
-// clusterStats adds Consul's `info` sections that come from gossip and the
-// router to the agent's Self.
-func (a *Agent) clusterStats(stats map[string]map[string]string) {
-	if stats["build"] == nil {
-		stats["build"] = map[string]string{
-			"prerelease": version.Prerelease,
-			"revision":   version.GitCommit,
-			"version":    version.Version,
-		}
-	}
-	if stats["runtime"] == nil {
-		stats["runtime"] = map[string]string{
-			"arch":       runtime.GOARCH,
-			"os":         runtime.GOOS,
-			"version":    runtime.Version(),
-			"max_procs":  strconv.Itoa(runtime.GOMAXPROCS(0)),
-			"goroutines": strconv.Itoa(runtime.NumGoroutine()),
-			"cpu_count":  strconv.Itoa(runtime.NumCPU()),
-		}
-	}
-	if a.server != nil {
-		if st := a.server.SerfLANStats(); st != nil {
-			stats["serf_lan"] = st
-		}
-		if st := a.server.SerfWANStats(); st != nil {
-			stats["serf_wan"] = st
-		}
-		dcs := a.server.Router().Datacenters()
-		consul := stats["consul"]
-		if consul == nil {
-			consul = map[string]string{}
-			stats["consul"] = consul
-		}
-		consul["known_datacenters"] = strconv.Itoa(len(dcs))
-		consul["bootstrap"] = strconv.FormatBool(a.config.Bootstrap || a.config.DevMode)
-		return
-	}
-	if a.cluster.serfLAN != nil {
-		stats["serf_lan"] = a.cluster.serfLAN.Stats()
-	}
-	known := 0
-	if a.cluster.router != nil {
-		known = len(a.cluster.router.Servers(a.config.Datacenter))
-	}
-	stats["consul"] = map[string]string{
-		"server":        "false",
-		"known_servers": strconv.Itoa(known),
 	}
 }
 

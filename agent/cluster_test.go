@@ -1,8 +1,10 @@
 package agent_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -93,6 +95,55 @@ func TestCluster(t *testing.T) {
 		wan, err := cc.Agent().Members(true)
 		if err != nil || len(wan) != 0 {
 			t.Errorf("Members(wan) on a client = %v, %v, want none", memberNames(wan), err)
+		}
+	})
+
+	t.Run("each role reports its own stats and refuses what it cannot do", func(t *testing.T) {
+		stats := func(a *testutil.TestAgent) map[string]any {
+			t.Helper()
+			self, err := apiClient(t, a).Agent().Self()
+			if err != nil {
+				t.Fatalf("Self() on %s = %v", a.Config.NodeName, err)
+			}
+			return self["Stats"]
+		}
+		section := func(st map[string]any, name string) map[string]any {
+			m, _ := st[name].(map[string]any)
+			return m
+		}
+		// The router learns servers from gossip events, a moment after
+		// the member lists show them.
+		var cs map[string]any
+		testutil.Retry(t, 10*time.Second, func() error {
+			cs = stats(client)
+			if consul := section(cs, "consul"); consul["server"] != "false" || consul["known_servers"] != "3" {
+				return fmt.Errorf("client Stats[consul] = %v, want server false and 3 known servers", consul)
+			}
+			return nil
+		})
+		if section(cs, "raft") != nil || section(cs, "serf_lan") == nil || section(cs, "build") == nil {
+			t.Errorf("client Stats sections = %v, want serf_lan and build, no raft", slices.Sorted(maps.Keys(cs)))
+		}
+		ss := stats(c.Servers[0])
+		consul := section(ss, "consul")
+		if consul["server"] != "true" || consul["known_datacenters"] != "1" || consul["bootstrap"] != "false" {
+			t.Errorf("server Stats[consul] = %v, want server true, 1 known datacenter, bootstrap false", consul)
+		}
+		for _, name := range []string{"raft", "serf_lan", "runtime"} {
+			if section(ss, name) == nil {
+				t.Errorf("server Stats[%s] missing; sections %v", name, slices.Sorted(maps.Keys(ss)))
+			}
+		}
+
+		if err := cc.Agent().Join(testutil.LANAddr(t, c.Servers[0]), true); err == nil || !strings.Contains(err.Error(), "Must be a server") {
+			t.Errorf("Join(wan) on a client = %v, want Must be a server", err)
+		}
+		err := cc.Agent().ForceLeaveOpts("dc1-s1.dc1", api.ForceLeaveOpts{WAN: true})
+		if err == nil || !strings.Contains(err.Error(), "Must be a server") {
+			t.Errorf("ForceLeave(wan) on a client = %v, want Must be a server", err)
+		}
+		if err := cc.Agent().ForceLeave("no-such-node"); err == nil || !strings.Contains(err.Error(), "No node found") {
+			t.Errorf("ForceLeave(no-such-node) on a client = %v, want No node found", err)
 		}
 	})
 
@@ -189,7 +240,7 @@ func TestCluster(t *testing.T) {
 				return fmt.Errorf("raft configuration = %v, want dc1-s4 as a voter", got)
 			}
 			var leader string
-			if err := late.RPC("Status.Leader", &structs.DCSpecificRequest{}, &leader); err != nil {
+			if err := late.RPC(context.Background(), "Status.Leader", &structs.DCSpecificRequest{}, &leader); err != nil {
 				return err
 			}
 			if want := c.Leader().ServerAddr(); leader != want {

@@ -1,6 +1,20 @@
-// Package agent is the daemon: it owns this agent's configuration, starts
-// the server (raft, FSM, RPC endpoints) when it is one, the HTTP API, and
-// turns signals into reload and shutdown.
+// Package agent is the daemon: it owns this agent's configuration and node
+// ID, builds the pieces from them, hands them to the transports, and turns
+// signals into reload and shutdown.
+//
+// What it builds:
+//   - a delegate (delegate.go), the one thing that differs between a server
+//     and a client agent: the request path, gossip membership, joins,
+//     leaves and stats. A server's delegate is the embedded server.Server
+//     (raft, RPC endpoints, both gossip pools); a client agent's owns its
+//     LAN pool, a router over the servers of its datacenter and a
+//     connection pool to them. Everything else in the agent calls the
+//     delegate and never asks which role it has; the few role decisions
+//     that remain come from the config and are listed on the interface.
+//   - a registrar.Registrar: this agent's own services and checks
+//     (config files, the HTTP API, persistence, reload, maintenance).
+//   - the HTTP API (agent/http), handed the agent and the registrar, and
+//     the DNS interface (agent/dns, dns_glue.go).
 //
 // Agent.RPC is the single request path every transport uses. On a server it
 // is an in-process call into the same endpoints that remote agents reach.

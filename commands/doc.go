@@ -18,7 +18,9 @@
 //     3 agent unreachable) and prints them on stderr.
 //
 // Imports: conclave/client, conclave/version, cobra, pflag and the standard
-// library. It must never import conclave/agent/... (layering_test.go checks):
-// the daemon reaches this package only through the AgentRunner interface,
-// wired by cmd/conclave/main.go.
+// library. It must never import conclave/agent/..., directly or through
+// another package (layering_test.go checks with go list -deps): the daemon
+// reaches this package only through the AgentRunner interface, wired by
+// cmd/conclave/main.go. Its tests may: they run the commands against real
+// agents started with internal/testutil.
 package commands

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"conclave/client"
+	"conclave/internal/testutil"
 )
 
 // httpConfig parses args as the HTTP flags of a command and resolves them
@@ -101,16 +102,17 @@ func TestHTTPFlagsBadBool(t *testing.T) {
 // TestHTTPFlagsEndToEnd checks env and flags reach the wire.
 func TestHTTPFlagsEndToEnd(t *testing.T) {
 	t.Parallel()
-	a := newFakeAgent(t)
-	a.set("k", "v", 0)
+	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	seedKV(t, a, kvSeed{key: "k", value: "v"})
+	tap := newWireTap(t, a, false)
 	got := runCLI(t, run{
 		args: []string{"kv", "get", "-token=flag-token", "k"},
-		env:  map[string]string{"CONCLAVE_HTTP_ADDR": a.addr(), "CONSUL_HTTP_ADDR": "127.0.0.1:1", "CONSUL_HTTP_TOKEN": "env-token"},
+		env:  map[string]string{"CONCLAVE_HTTP_ADDR": tap.addr(), "CONSUL_HTTP_ADDR": "127.0.0.1:1", "CONSUL_HTTP_TOKEN": "env-token"},
 	})
 	if got != (result{"v\n", "", 0}) {
 		t.Fatalf("kv get = %+v", got)
 	}
-	if toks := a.tokensSeen(); !reflect.DeepEqual(toks, []string{"flag-token"}) {
+	if toks := tap.tokensSeen(); !reflect.DeepEqual(toks, []string{"flag-token"}) {
 		t.Errorf("tokens = %q, want [flag-token]", toks)
 	}
 

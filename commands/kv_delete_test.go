@@ -2,8 +2,11 @@ package commands
 
 import (
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
+
+	"conclave/internal/testutil"
 )
 
 func TestNewCmdKVDelete(t *testing.T) {
@@ -48,40 +51,56 @@ func TestNewCmdKVDelete(t *testing.T) {
 
 func TestKVDeleteRun(t *testing.T) {
 	t.Parallel()
+	// {p} is each case's own prefix; {idx} the index its keys were written at.
 	tests := []struct {
 		name     string
 		args     []string
 		want     result
-		wantLeft []string // keys left afterwards
+		wantLeft []string // keys left under {p} afterwards
 	}{
-		{"one", []string{"kv", "delete", "foo/bar"},
-			result{"Success! Deleted key: foo/bar\n", "", 0}, []string{"foo/baz", "food"}},
-		{"missing is fine", []string{"kv", "delete", "nope"},
-			result{"Success! Deleted key: nope\n", "", 0}, []string{"foo/bar", "foo/baz", "food"}},
-		{"recurse", []string{"kv", "delete", "-recurse", "foo/"},
-			result{"Success! Deleted keys with prefix: foo/\n", "", 0}, []string{"food"}},
-		{"recurse sibling", []string{"kv", "delete", "-recurse", "foo"},
-			result{"Success! Deleted keys with prefix: foo\n",
-				"Warning: prefix \"foo\" does not end in \"/\", so it also matches sibling keys such as \"foo2/x\"; use \"foo/\" for only the keys below it\n", 0}, nil},
-		{"cas ok", []string{"kv", "delete", "-cas", "-modify-index=1", "foo/bar"},
-			result{"Success! Deleted key: foo/bar\n", "", 0}, []string{"foo/baz", "food"}},
-		{"cas failed", []string{"kv", "delete", "-cas", "-modify-index=7", "foo/bar"},
-			result{"", "Error! Did not delete key foo/bar: CAS failed\n", 1}, []string{"foo/bar", "foo/baz", "food"}},
+		{"one", []string{"kv", "delete", "{p}foo/bar"},
+			result{"Success! Deleted key: {p}foo/bar\n", "", 0}, []string{"{p}foo/baz", "{p}food"}},
+		{"missing is fine", []string{"kv", "delete", "{p}nope"},
+			result{"Success! Deleted key: {p}nope\n", "", 0}, []string{"{p}foo/bar", "{p}foo/baz", "{p}food"}},
+		{"recurse", []string{"kv", "delete", "-recurse", "{p}foo/"},
+			result{"Success! Deleted keys with prefix: {p}foo/\n", "", 0}, []string{"{p}food"}},
+		{"recurse sibling", []string{"kv", "delete", "-recurse", "{p}foo"},
+			result{"Success! Deleted keys with prefix: {p}foo\n",
+				"Warning: prefix \"{p}foo\" does not end in \"/\", so it also matches sibling keys such as \"{p}foo2/x\"; use \"{p}foo/\" for only the keys below it\n", 0}, nil},
+		{"cas ok", []string{"kv", "delete", "-cas", "-modify-index={idx}", "{p}foo/bar"},
+			result{"Success! Deleted key: {p}foo/bar\n", "", 0}, []string{"{p}foo/baz", "{p}food"}},
+		{"cas failed", []string{"kv", "delete", "-cas", "-modify-index=999999", "{p}foo/bar"},
+			result{"", "Error! Did not delete key {p}foo/bar: CAS failed\n", 1}, []string{"{p}foo/bar", "{p}foo/baz", "{p}food"}},
+		// The store (like Consul's) lets a check-and-set delete of a key
+		// that is already gone succeed: there is nothing left to protect.
+		{"cas missing key", []string{"kv", "delete", "-cas", "-modify-index=5", "{p}nope"},
+			result{"Success! Deleted key: {p}nope\n", "", 0}, []string{"{p}foo/bar", "{p}foo/baz", "{p}food"}},
 	}
-	for _, tt := range tests {
-		a := newFakeAgent(t)
-		a.set("foo/bar", "1", 0)
-		a.set("foo/baz", "2", 0)
-		a.set("food", "3", 0)
-		got := runCLI(t, run{args: append(tt.args, "-http-addr="+a.addr())})
-		if got != tt.want {
-			t.Errorf("%s: %q = %+v, want %+v", tt.name, tt.args, got, tt.want)
-		}
-		a.mu.Lock()
-		left := a.sortedKeys("")
-		a.mu.Unlock()
-		if !reflect.DeepEqual(left, tt.wantLeft) {
-			t.Errorf("%s: keys left = %q, want %q", tt.name, left, tt.wantLeft)
-		}
+	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	var seeds []kvSeed
+	for i := range tests {
+		p := casePrefix(i)
+		seeds = append(seeds, kvSeed{key: p + "foo/bar", value: "1"}, kvSeed{key: p + "foo/baz", value: "2"}, kvSeed{key: p + "food", value: "3"})
+	}
+	idx := seedKV(t, a, seeds...)
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := casePrefix(i)
+			ph := newPlaceholders(p, idx)
+			args := ph.all(tt.args)
+			got := runCLI(t, run{args: append(args, "-http-addr="+a.HTTPAddr())})
+			if want := ph.result(tt.want); got != want {
+				t.Errorf("%q = %+v, want %+v", args, got, want)
+			}
+			var left []string
+			for k := range storedKV(t, a, p) {
+				left = append(left, k)
+			}
+			sort.Strings(left)
+			if want := ph.all(tt.wantLeft); !reflect.DeepEqual(left, want) {
+				t.Errorf("keys left = %q, want %q", left, want)
+			}
+		})
 	}
 }

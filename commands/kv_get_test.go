@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"conclave/internal/testutil"
 )
 
 func TestNewCmdKVGet(t *testing.T) {
@@ -70,7 +72,12 @@ func TestNewCmdKVGetHTTPFlags(t *testing.T) {
 
 func TestKVGetRun(t *testing.T) {
 	t.Parallel()
-	const detailedBar = "CreateIndex      1\nFlags            42\nKey              foo/bar\nLockIndex        0\nModifyIndex      1\nSession          -\nValue            23\n"
+	// The cases only read, so they share the seed keys; {idx} is the index
+	// those were written at.
+	const (
+		detailedBar = "CreateIndex      {idx}\nFlags            42\nKey              foo/bar\nLockIndex        0\nModifyIndex      {idx}\nSession          -\nValue            23\n"
+		detailedBaz = "CreateIndex      {idx}\nFlags            0\nKey              foo/baz\nLockIndex        0\nModifyIndex      {idx}\nSession          -\nValue            hello world\n"
+	)
 	tests := []struct {
 		name string
 		args []string
@@ -89,50 +96,55 @@ func TestKVGetRun(t *testing.T) {
 				"Warning: prefix \"foo\" does not end in \"/\", so it also matches sibling keys such as \"foo2/x\"; use \"foo/\" for only the keys below it\n", 0}},
 		{"recurse nothing", []string{"kv", "get", "-recurse", "zzz/"}, result{"", "", 0}},
 		{"recurse detailed", []string{"kv", "get", "-recurse", "-detailed", "foo/ba"},
-			result{detailedBar + "\n" + strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(detailedBar,
-				"foo/bar", "foo/baz"), "Flags            42", "Flags            0"), "Index      1", "Index      2"), "Value            23", "Value            hello world"),
+			result{detailedBar + "\n" + detailedBaz,
 				"Warning: prefix \"foo/ba\" does not end in \"/\", so it also matches sibling keys such as \"foo/ba2/x\"; use \"foo/ba/\" for only the keys below it\n", 0}},
 		{"keys", []string{"kv", "get", "-keys"}, result{"empty\nfoo/\nfood\n", "", 0}},
 		{"keys prefix", []string{"kv", "get", "-keys", "foo/"}, result{"foo/bar\nfoo/baz\nfoo/deep/\n", "", 0}},
 		{"keys no separator", []string{"kv", "get", "-keys", "-separator=", "foo/"}, result{"foo/bar\nfoo/baz\nfoo/deep/x\n", "", 0}},
 		{"json", []string{"kv", "get", "-format=json", "foo/bar"},
-			result{"{\n  \"Key\": \"foo/bar\",\n  \"Value\": \"23\",\n  \"Flags\": 42,\n  \"CreateIndex\": 1,\n  \"ModifyIndex\": 1,\n  \"LockIndex\": 0,\n  \"Session\": \"\"\n}\n", "", 0}},
+			result{"{\n  \"Key\": \"foo/bar\",\n  \"Value\": \"23\",\n  \"Flags\": 42,\n  \"CreateIndex\": {idx},\n  \"ModifyIndex\": {idx},\n  \"LockIndex\": 0,\n  \"Session\": \"\"\n}\n", "", 0}},
 		{"json recurse", []string{"kv", "get", "-format=json", "-recurse", "foo/deep/"},
-			result{"[\n  {\n    \"Key\": \"foo/deep/x\",\n    \"Value\": \"1\",\n    \"Flags\": 0,\n    \"CreateIndex\": 3,\n    \"ModifyIndex\": 3,\n    \"LockIndex\": 0,\n    \"Session\": \"\"\n  }\n]\n", "", 0}},
+			result{"[\n  {\n    \"Key\": \"foo/deep/x\",\n    \"Value\": \"1\",\n    \"Flags\": 0,\n    \"CreateIndex\": {idx},\n    \"ModifyIndex\": {idx},\n    \"LockIndex\": 0,\n    \"Session\": \"\"\n  }\n]\n", "", 0}},
 		{"json recurse nothing", []string{"kv", "get", "-format=json", "-recurse", "zzz/"}, result{"[]\n", "", 0}},
 		{"json keys", []string{"kv", "get", "-format=json", "-keys", "foo/"}, result{"[\n  \"foo/bar\",\n  \"foo/baz\",\n  \"foo/deep/\"\n]\n", "", 0}},
 		{"json missing", []string{"kv", "get", "-format=json", "nope"}, result{"", "Error! No key exists at: nope\n", 1}},
 		{"missing arg", []string{"kv", "get"}, result{"", "Error! Missing KEY argument\n", 1}},
 	}
+	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	idx := seedKV(t, a,
+		kvSeed{key: "foo/bar", value: "23", flags: 42},
+		kvSeed{key: "foo/baz", value: "hello world"},
+		kvSeed{key: "foo/deep/x", value: "1"},
+		kvSeed{key: "food", value: "yum"},
+		kvSeed{key: "empty"})
+	ph := newPlaceholders("", idx)
 	for _, tt := range tests {
-		a := newFakeAgent(t)
-		a.set("foo/bar", "23", 42)
-		a.set("foo/baz", "hello world", 0)
-		a.set("foo/deep/x", "1", 0)
-		a.set("food", "yum", 0)
-		a.set("empty", "", 0)
-		got := runCLI(t, run{args: append(tt.args, "-http-addr="+a.addr())})
-		if got != tt.want {
-			t.Errorf("%s: %q = %+v, want %+v", tt.name, tt.args, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := runCLI(t, run{args: append(tt.args, "-http-addr="+a.HTTPAddr())})
+			if want := ph.result(tt.want); got != want {
+				t.Errorf("%q = %+v, want %+v", tt.args, got, want)
+			}
+		})
 	}
 }
 
 func TestKVGetStaleAndToken(t *testing.T) {
 	t.Parallel()
-	a := newFakeAgent(t)
-	a.set("k", "v", 0)
+	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	seedKV(t, a, kvSeed{key: "k", value: "v"})
+	tap := newWireTap(t, a, false)
 	got := runCLI(t, run{
-		args: []string{"kv", "get", "-stale", "-datacenter=dc2", "k"},
-		env:  map[string]string{"CONSUL_HTTP_ADDR": a.addr(), "CONSUL_HTTP_TOKEN": "tok"},
+		args: []string{"kv", "get", "-stale", "-datacenter=dc1", "k"},
+		env:  map[string]string{"CONSUL_HTTP_ADDR": tap.addr(), "CONSUL_HTTP_TOKEN": "tok"},
 	})
 	if got != (result{"v\n", "", 0}) {
 		t.Fatalf("kv get -stale = %+v", got)
 	}
-	if reqs := a.requests(); len(reqs) != 1 || reqs[0] != "GET /v1/kv/k?dc=dc2&stale" {
-		t.Errorf("requests = %q, want [GET /v1/kv/k?dc=dc2&stale]", reqs)
+	if reqs := tap.requests(); len(reqs) != 1 || reqs[0] != "GET /v1/kv/k?dc=dc1&stale" {
+		t.Errorf("requests = %q, want [GET /v1/kv/k?dc=dc1&stale]", reqs)
 	}
-	if toks := a.tokensSeen(); len(toks) != 1 || toks[0] != "tok" {
+	if toks := tap.tokensSeen(); len(toks) != 1 || toks[0] != "tok" {
 		t.Errorf("tokens = %q, want [tok]", toks)
 	}
 }

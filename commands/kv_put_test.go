@@ -1,11 +1,15 @@
 package commands
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"conclave/agent/structs"
+	"conclave/internal/testutil"
 )
 
 func TestNewCmdKVPut(t *testing.T) {
@@ -57,10 +61,20 @@ func TestNewCmdKVPut(t *testing.T) {
 
 func TestKVPutRun(t *testing.T) {
 	t.Parallel()
-	file := filepath.Join(t.TempDir(), "license.lic")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "license.lic")
 	if err := os.WriteFile(file, []byte("line1\nline2\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The agent refuses a value over its limit: the real error the
+	// refusal cases report.
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, structs.MaxKVSize+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tooLarge := fmt.Sprintf("Unexpected response code: 413 (Request body (%d bytes) too large: values are limited to %d bytes)", structs.MaxKVSize+1, structs.MaxKVSize)
+	// {p} is each case's own prefix, where "{p}existing" holds "old";
+	// {idx} is the index it was written at.
 	tests := []struct {
 		name      string
 		args      []string
@@ -70,59 +84,67 @@ func TestKVPutRun(t *testing.T) {
 		wantValue string
 		wantFlags uint64
 	}{
-		{"value", []string{"kv", "put", "redis/maxconns", "5"}, "",
-			result{"Success! Data written to: redis/maxconns\n", "", 0}, "redis/maxconns", "5", 0},
-		{"empty", []string{"kv", "put", "webapp/beta/"}, "",
-			result{"Success! Data written to: webapp/beta/\n", "", 0}, "webapp/beta/", "", 0},
-		{"flags", []string{"kv", "put", "-flags=42", "admin", "abcd1234"}, "",
-			result{"Success! Data written to: admin\n", "", 0}, "admin", "abcd1234", 42},
-		{"file", []string{"kv", "put", "lic", "@" + file}, "",
-			result{"Success! Data written to: lic\n", "", 0}, "lic", "line1\nline2\n", 0},
-		{"stdin", []string{"kv", "put", "lic", "-"}, "from\nstdin",
-			result{"Success! Data written to: lic\n", "", 0}, "lic", "from\nstdin", 0},
-		{"dash data", []string{"kv", "put", "neg", "-5"}, "",
-			result{"Success! Data written to: neg\n", "", 0}, "neg", "-5", 0},
-		{"base64", []string{"kv", "put", "-base64", "bin", "AAEC"}, "",
-			result{"Success! Data written to: bin\n", "", 0}, "bin", "\x00\x01\x02", 0},
-		{"spaces and unicode", []string{"kv", "put", "a key/ünï 100%", "v"}, "",
-			result{"Success! Data written to: a key/ünï 100%\n", "", 0}, "a key/ünï 100%", "v", 0},
-		{"bad base64", []string{"kv", "put", "-base64", "bin", "!!"}, "",
+		{"value", []string{"kv", "put", "{p}redis/maxconns", "5"}, "",
+			result{"Success! Data written to: {p}redis/maxconns\n", "", 0}, "{p}redis/maxconns", "5", 0},
+		{"empty", []string{"kv", "put", "{p}webapp/beta/"}, "",
+			result{"Success! Data written to: {p}webapp/beta/\n", "", 0}, "{p}webapp/beta/", "", 0},
+		{"flags", []string{"kv", "put", "-flags=42", "{p}admin", "abcd1234"}, "",
+			result{"Success! Data written to: {p}admin\n", "", 0}, "{p}admin", "abcd1234", 42},
+		{"file", []string{"kv", "put", "{p}lic", "@" + file}, "",
+			result{"Success! Data written to: {p}lic\n", "", 0}, "{p}lic", "line1\nline2\n", 0},
+		{"stdin", []string{"kv", "put", "{p}lic", "-"}, "from\nstdin",
+			result{"Success! Data written to: {p}lic\n", "", 0}, "{p}lic", "from\nstdin", 0},
+		{"dash data", []string{"kv", "put", "{p}neg", "-5"}, "",
+			result{"Success! Data written to: {p}neg\n", "", 0}, "{p}neg", "-5", 0},
+		{"base64", []string{"kv", "put", "-base64", "{p}bin", "AAEC"}, "",
+			result{"Success! Data written to: {p}bin\n", "", 0}, "{p}bin", "\x00\x01\x02", 0},
+		{"spaces and unicode", []string{"kv", "put", "{p}a key/ünï 100%", "v"}, "",
+			result{"Success! Data written to: {p}a key/ünï 100%\n", "", 0}, "{p}a key/ünï 100%", "v", 0},
+		{"bad base64", []string{"kv", "put", "-base64", "{p}bin", "!!"}, "",
 			result{"", "Error! Cannot base 64 decode data: illegal base64 data at input byte 0\n", 1}, "", "", 0},
-		{"missing file", []string{"kv", "put", "k", "@/nonexistent/x"}, "",
+		{"missing file", []string{"kv", "put", "{p}k", "@/nonexistent/x"}, "",
 			result{"", "Error! Failed to read file: open /nonexistent/x: no such file or directory\n", 1}, "", "", 0},
 		{"leading slash", []string{"kv", "put", "/abs", "v"}, "",
 			result{"", "Error! Failed writing data: Invalid key. Key must not begin with a '/': /abs\n", 1}, "", "", 0},
-		{"cas ok", []string{"kv", "put", "-cas", "-modify-index=1", "existing", "new"}, "",
-			result{"Success! Data written to: existing\n", "", 0}, "existing", "new", 0},
-		{"cas failed", []string{"kv", "put", "-cas", "-modify-index=99", "existing", "new"}, "",
-			result{"", "Error! Did not write to existing: CAS failed\n", 1}, "existing", "old", 0},
-		{"cas create only", []string{"kv", "put", "-cas", "-modify-index=0", "fresh", "v"}, "",
-			result{"Success! Data written to: fresh\n", "", 0}, "fresh", "v", 0},
-		{"cas create only exists", []string{"kv", "put", "-cas", "-modify-index=0", "existing", "v"}, "",
-			result{"", "Error! Did not write to existing: CAS failed\n", 1}, "existing", "old", 0},
-		{"refused", []string{"kv", "put", "denied", "v"}, "",
-			result{"", "Error! Failed writing data: Unexpected response code: 403 (refused by test)\n", 1}, "", "", 0},
-		{"cas refused", []string{"kv", "put", "-cas", "-modify-index=1", "denied", "v"}, "",
-			result{"", "Error! Did not write to denied: Unexpected response code: 403 (refused by test)\n", 1}, "", "", 0},
+		{"cas ok", []string{"kv", "put", "-cas", "-modify-index={idx}", "{p}existing", "new"}, "",
+			result{"Success! Data written to: {p}existing\n", "", 0}, "{p}existing", "new", 0},
+		{"cas failed", []string{"kv", "put", "-cas", "-modify-index=999999", "{p}existing", "new"}, "",
+			result{"", "Error! Did not write to {p}existing: CAS failed\n", 1}, "{p}existing", "old", 0},
+		{"cas create only", []string{"kv", "put", "-cas", "-modify-index=0", "{p}fresh", "v"}, "",
+			result{"Success! Data written to: {p}fresh\n", "", 0}, "{p}fresh", "v", 0},
+		{"cas create only exists", []string{"kv", "put", "-cas", "-modify-index=0", "{p}existing", "v"}, "",
+			result{"", "Error! Did not write to {p}existing: CAS failed\n", 1}, "{p}existing", "old", 0},
+		{"refused", []string{"kv", "put", "{p}existing", "@" + big}, "",
+			result{"", "Error! Failed writing data: " + tooLarge + "\n", 1}, "{p}existing", "old", 0},
+		{"cas refused", []string{"kv", "put", "-cas", "-modify-index={idx}", "{p}existing", "@" + big}, "",
+			result{"", "Error! Did not write to {p}existing: " + tooLarge + "\n", 1}, "{p}existing", "old", 0},
 	}
-	for _, tt := range tests {
-		a := newFakeAgent(t)
-		a.set("existing", "old", 0)
-		a.fail["denied"] = 403
-		got := runCLI(t, run{args: append(tt.args, "-http-addr="+a.addr()), stdin: tt.stdin})
-		if got != tt.want {
-			t.Errorf("%s: %q = %+v, want %+v", tt.name, tt.args, got, tt.want)
-		}
-		if tt.wantKey == "" {
-			continue
-		}
-		p := a.get(tt.wantKey)
-		if p == nil {
-			t.Errorf("%s: key %q not stored", tt.name, tt.wantKey)
-			continue
-		}
-		if string(p.Value) != tt.wantValue || p.Flags != tt.wantFlags {
-			t.Errorf("%s: stored %q = %q flags %d, want %q flags %d", tt.name, tt.wantKey, p.Value, p.Flags, tt.wantValue, tt.wantFlags)
-		}
+	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	var seeds []kvSeed
+	for i := range tests {
+		seeds = append(seeds, kvSeed{key: casePrefix(i) + "existing", value: "old"})
+	}
+	idx := seedKV(t, a, seeds...)
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ph := newPlaceholders(casePrefix(i), idx)
+			args := ph.all(tt.args)
+			got := runCLI(t, run{args: append(args, "-http-addr="+a.HTTPAddr()), stdin: tt.stdin})
+			if want := ph.result(tt.want); got != want {
+				t.Errorf("%q = %+v, want %+v", args, got, want)
+			}
+			if tt.wantKey == "" {
+				return
+			}
+			key := ph.s(tt.wantKey)
+			p := storedKV(t, a, key)[key]
+			if p == nil {
+				t.Fatalf("key %q not stored", key)
+			}
+			if string(p.Value) != tt.wantValue || p.Flags != tt.wantFlags {
+				t.Errorf("stored %q = %q flags %d, want %q flags %d", key, p.Value, p.Flags, tt.wantValue, tt.wantFlags)
+			}
+		})
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"conclave/internal/testutil"
 )
 
 // deadAddr is a loopback address nothing listens on.
@@ -51,10 +53,10 @@ func TestUnreachableExits3(t *testing.T) {
 
 func TestRootInvokedAsConsul(t *testing.T) {
 	t.Parallel()
-	a := newFakeAgent(t)
-	a.set("k", "v", 0)
+	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	seedKV(t, a, kvSeed{key: "k", value: "v"})
 	for _, name := range []string{"conclave", "consul"} {
-		got := runCLI(t, run{name: name, args: []string{"kv", "get", "-http-addr=" + a.addr(), "k"}})
+		got := runCLI(t, run{name: name, args: []string{"kv", "get", "-http-addr=" + a.HTTPAddr(), "k"}})
 		if got != (result{"v\n", "", 0}) {
 			t.Errorf("%s kv get = %+v, want v", name, got)
 		}

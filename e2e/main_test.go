@@ -5,15 +5,25 @@ import (
 	"os"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"conclave/internal/testutil"
 )
 
 // conclaveBin is the binary built once for the whole test run.
 var conclaveBin string
 
+// TestMain builds the binary, runs the tests, and fails the package if a
+// goroutine outlives them (the in-process agents, and the child processes'
+// watchers, must all be stopped by the tests that start them).
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
+	goleak.VerifyTestMain(withBinary{m})
 }
+
+// withBinary runs the tests with the binary built (goleak's TestingM).
+type withBinary struct{ m *testing.M }
+
+func (w withBinary) Run() int { return run(w.m) }
 
 // run builds the binary into a temporary directory that outlives every
 // test, and removes it afterwards. The binary is built without -race: the

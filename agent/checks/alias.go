@@ -1,9 +1,9 @@
 package checks
 
 import (
+	"context"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -26,7 +26,7 @@ type AliasLocal interface {
 
 // RPC is the agent's single request path to the servers.
 type RPC interface {
-	RPC(method string, args, reply any) error
+	RPC(ctx context.Context, method string, args, reply any) error
 }
 
 // Alias mirrors the health of another service or node: critical if any of
@@ -56,15 +56,17 @@ type Alias struct {
 	Notify Notifier
 	Logger hclog.Logger
 
-	stopOnce sync.Once
-	stopCh   chan struct{}
-	done     chan struct{}
+	// ctx ends with Stop; it is the context of every catalog read, so a
+	// blocking query in flight ends at once too.
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // Start begins mirroring.
 func (c *Alias) Start() {
 	c.Logger = loggerOr(c.Logger)
-	c.stopCh = make(chan struct{})
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.done = make(chan struct{})
 	if c.Node == "" || c.Node == c.LocalNode {
 		go c.runLocal()
@@ -73,23 +75,14 @@ func (c *Alias) Start() {
 	}
 }
 
-// Stop ends mirroring. A blocking query in flight against a remote node
-// is left to run out (at most QueryWait) but reports nothing.
+// Stop ends mirroring, and a blocking query in flight with it; once it
+// returns, nothing more is reported.
 func (c *Alias) Stop() {
-	c.stopOnce.Do(func() { close(c.stopCh) })
-	if c.Node == "" || c.Node == c.LocalNode {
-		<-c.done
-	}
+	c.cancel()
+	<-c.done
 }
 
-func (c *Alias) stopped() bool {
-	select {
-	case <-c.stopCh:
-		return true
-	default:
-		return false
-	}
-}
+func (c *Alias) stopped() bool { return c.ctx.Err() != nil }
 
 func (c *Alias) runLocal() {
 	defer close(c.done)
@@ -110,7 +103,7 @@ func (c *Alias) runLocal() {
 		c.Notify.UpdateCheck(c.CheckID, status, output)
 		select {
 		case <-ch:
-		case <-c.stopCh:
+		case <-c.ctx.Done():
 			return
 		}
 	}
@@ -126,7 +119,7 @@ func (c *Alias) runRemote() {
 			Token: c.Token, MinQueryIndex: index, MaxQueryTime: wait, AllowStale: true,
 		}}
 		var out structs.IndexedHealthChecks
-		err := c.RPC.RPC("Health.NodeChecks", &args, &out)
+		err := c.RPC.RPC(c.ctx, "Health.NodeChecks", &args, &out)
 		found := true
 		if err == nil && c.ServiceID != "" {
 			found, err = c.remoteServiceExists()
@@ -138,7 +131,7 @@ func (c *Alias) runRemote() {
 			c.Logger.Warn("alias check: reading the catalog failed", "check", c.CheckID, "node", c.Node, "error", err)
 			select {
 			case <-time.After(retry):
-			case <-c.stopCh:
+			case <-c.ctx.Done():
 				return
 			}
 			continue
@@ -158,7 +151,7 @@ func (c *Alias) runRemote() {
 func (c *Alias) remoteServiceExists() (bool, error) {
 	args := structs.NodeSpecificRequest{Node: c.Node, QueryOptions: structs.QueryOptions{Token: c.Token, AllowStale: true}}
 	var out structs.IndexedNodeServices
-	if err := c.RPC.RPC("Catalog.NodeServices", &args, &out); err != nil {
+	if err := c.RPC.RPC(c.ctx, "Catalog.NodeServices", &args, &out); err != nil {
 		return false, err
 	}
 	if out.NodeServices == nil {

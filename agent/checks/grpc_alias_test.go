@@ -161,7 +161,7 @@ type fakeRPC struct {
 	change chan struct{}
 }
 
-func (f *fakeRPC) RPC(method string, args, reply any) error {
+func (f *fakeRPC) RPC(_ context.Context, method string, args, reply any) error {
 	switch method {
 	case "Health.NodeChecks":
 		q := args.(*structs.NodeSpecificRequest)

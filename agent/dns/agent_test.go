@@ -1,6 +1,7 @@
 package dns_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -20,7 +21,7 @@ func register(t *testing.T, a *testutil.TestAgent, req *structs.RegisterRequest)
 	if req.Datacenter == "" {
 		req.Datacenter = "dc1"
 	}
-	if err := a.RPC("Catalog.Register", req, &struct{}{}); err != nil {
+	if err := a.RPC(context.Background(), "Catalog.Register", req, &struct{}{}); err != nil {
 		t.Fatalf("Catalog.Register(%s) = %v", req.Node, err)
 	}
 }

@@ -156,11 +156,11 @@ func (a *answerer) node(lk lookup) {
 		QueryOptions: structs.QueryOptions{AllowStale: a.s.cfg.AllowStale},
 	}
 	var out structs.IndexedNodeServices
-	err := a.s.backend.RPC("Catalog.NodeServices", &args, &out)
+	err := a.s.backend.RPC(a.s.ctx, "Catalog.NodeServices", &args, &out)
 	if err == nil && args.AllowStale && out.LastContact > a.s.cfg.MaxStale {
 		args.AllowStale = false
 		out = structs.IndexedNodeServices{}
-		err = a.s.backend.RPC("Catalog.NodeServices", &args, &out)
+		err = a.s.backend.RPC(a.s.ctx, "Catalog.NodeServices", &args, &out)
 	}
 	if err != nil {
 		a.failed("node", err)
@@ -432,7 +432,7 @@ func (a *answerer) answerPTR(ip netip.Addr) bool {
 		QueryOptions: structs.QueryOptions{AllowStale: a.s.cfg.AllowStale},
 	}
 	var out structs.IndexedNodes
-	if err := a.s.backend.RPC("Catalog.ListNodes", &args, &out); err != nil {
+	if err := a.s.backend.RPC(a.s.ctx, "Catalog.ListNodes", &args, &out); err != nil {
 		a.failed("ptr", err)
 		return true
 	}
@@ -572,14 +572,14 @@ func (s *Server) readServiceIndexed(dc, service string, index uint64) (*structs.
 		},
 	}
 	var out structs.IndexedCheckServiceNodes
-	err := s.backend.RPC("Health.ServiceNodes", &args, &out)
+	err := s.backend.RPC(s.ctx, "Health.ServiceNodes", &args, &out)
 	if err == nil && args.AllowStale && out.LastContact > s.cfg.MaxStale {
 		if index > 0 {
 			return nil, errTooStale
 		}
 		args.AllowStale = false
 		out = structs.IndexedCheckServiceNodes{}
-		err = s.backend.RPC("Health.ServiceNodes", &args, &out)
+		err = s.backend.RPC(s.ctx, "Health.ServiceNodes", &args, &out)
 	}
 	if err != nil {
 		return nil, err

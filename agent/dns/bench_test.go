@@ -1,6 +1,7 @@
 package dns_test
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"testing"
@@ -35,6 +36,7 @@ func benchLookup(b *testing.B, backend cdns.Backend, tweak func(*cdns.Config)) {
 		b.Fatal(err)
 	}
 	b.Cleanup(srv.Shutdown)
+	shutdownWith(b, backend)
 	req := &dns.Msg{}
 	req.SetQuestion("web.service.consul.", dns.TypeA)
 	w := &nullWriter{remote: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 5353}}
@@ -67,7 +69,7 @@ func BenchmarkServiceLookupAgent(b *testing.B) {
 		req := &structs.RegisterRequest{Datacenter: "dc1", Node: node, Address: fmt.Sprintf("10.0.0.%d", i),
 			Service: &structs.NodeService{ID: "web", Service: "web", Port: 80},
 			Check:   &structs.HealthCheck{Node: node, CheckID: "service:web", Name: "web", Status: structs.HealthPassing, ServiceID: "web", ServiceName: "web"}}
-		if err := a.RPC("Catalog.Register", req, &struct{}{}); err != nil {
+		if err := a.RPC(context.Background(), "Catalog.Register", req, &struct{}{}); err != nil {
 			b.Fatal(err)
 		}
 	}

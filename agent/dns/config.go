@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"context"
 	"sort"
 	"strings"
 	"time"
@@ -11,7 +12,7 @@ import (
 // and by the cache's blocking refreshes; it may block as long as the
 // endpoint does.
 type Backend interface {
-	RPC(method string, args, reply any) error
+	RPC(ctx context.Context, method string, args, reply any) error
 }
 
 // Config is everything the DNS server needs. The agent builds it from its

@@ -621,7 +621,8 @@ func TestRecursorLoop(t *testing.T) {
 // same.
 func TestWildcardListener(t *testing.T) {
 	t.Parallel()
-	srv, err := cdns.New(cdns.DefaultConfig(), catalog(), nil)
+	f := catalog()
+	srv, err := cdns.New(cdns.DefaultConfig(), f, nil)
 	if err != nil {
 		t.Fatalf("New() = %v", err)
 	}
@@ -629,6 +630,7 @@ func TestWildcardListener(t *testing.T) {
 		t.Skipf("cannot listen on 0.0.0.0 here: %v", err)
 	}
 	t.Cleanup(srv.Shutdown)
+	shutdownWith(t, f)
 	addr := fmt.Sprintf("127.0.0.1:%d", srv.Addrs()[0].(*net.UDPAddr).Port)
 	runCases(t, addr, []dnsCase{
 		{name: "service", qname: "beta.web.service.consul.", qtype: dns.TypeA, answer: []string{"beta.web.service.consul. 0 IN A 10.0.0.1"}},

@@ -1,6 +1,8 @@
 package dns_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -19,8 +21,8 @@ import (
 // from an in-memory catalog of one datacenter, "dc1".
 //
 // Health.ServiceNodes blocks like the real endpoint: with MinQueryIndex
-// set, it waits until the catalog changes past that index or MaxQueryTime
-// runs out.
+// set, it waits until the catalog changes past that index, MaxQueryTime
+// runs out, or the catalog is shut down.
 type fakeCatalog struct {
 	mu          sync.Mutex
 	nodes       map[string]*structs.Node
@@ -29,10 +31,27 @@ type fakeCatalog struct {
 	calls       map[string]int // non-blocking calls per method
 	index       uint64
 	changed     chan struct{} // closed and replaced on every change
+
+	stopOnce sync.Once
+	stopped  chan struct{} // closed by shutdown
 }
 
 func newFakeCatalog() *fakeCatalog {
-	return &fakeCatalog{nodes: map[string]*structs.Node{}, calls: map[string]int{}, index: 1, changed: make(chan struct{})}
+	return &fakeCatalog{nodes: map[string]*structs.Node{}, calls: map[string]int{}, index: 1,
+		changed: make(chan struct{}), stopped: make(chan struct{})}
+}
+
+// shutdown ends the blocking reads in flight, as a real server's shutdown
+// does; the DNS cache's refreshers, which the DNS server's Shutdown does
+// not wait for, end with them.
+func (f *fakeCatalog) shutdown() { f.stopOnce.Do(func() { close(f.stopped) }) }
+
+// shutdownWith shuts backend down when tb ends, if it is a fake catalog
+// (a real agent's own cleanup does that for it).
+func shutdownWith(tb testing.TB, backend cdns.Backend) {
+	if f, ok := backend.(*fakeCatalog); ok {
+		tb.Cleanup(f.shutdown)
+	}
 }
 
 // bump records a change; f.mu is held.
@@ -95,7 +114,7 @@ func (f *fakeCatalog) callCount(method string) int {
 	return f.calls[method]
 }
 
-func (f *fakeCatalog) RPC(method string, args, reply any) error {
+func (f *fakeCatalog) RPC(_ context.Context, method string, args, reply any) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if a, ok := args.(*structs.ServiceSpecificRequest); ok && a.MinQueryIndex > 0 {
@@ -110,6 +129,9 @@ func (f *fakeCatalog) RPC(method string, args, reply any) error {
 			case <-timeout.C:
 				f.mu.Lock()
 				goto read
+			case <-f.stopped:
+				f.mu.Lock()
+				return errors.New("fake catalog shut down")
 			}
 		}
 	} else {
@@ -177,6 +199,7 @@ func startDNS(t *testing.T, backend cdns.Backend, tweak func(*cdns.Config)) stri
 		t.Fatalf("Start() = %v", err)
 	}
 	t.Cleanup(srv.Shutdown)
+	shutdownWith(t, backend)
 	return srv.Addrs()[0].String()
 }
 

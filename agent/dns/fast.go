@@ -19,12 +19,25 @@ import (
 // and returns ok false for everything else, which then takes the general
 // path; fast_test.go checks both paths give the same replies.
 
-// fastAddress answers a plain UDP A/AAAA query for a cached service into
-// buf. ok is false when the query is anything else: then nothing was
-// decided and the general path answers.
-func (s *Server) fastAddress(pkt, buf []byte) (reply []byte, ok bool) {
-	if s.cache == nil || s.cfg.DisableCompression || len(pkt) < 12 {
-		return nil, false
+// fastQuery is what the fast path reads of a query.
+type fastQuery struct {
+	name  string // the question's name, lower case, with the final dot
+	qtype uint16 // A or AAAA; the class is IN
+	flags uint16 // the header's flags word
+	qEnd  int    // where the question ends in the packet
+	edns  bool   // an OPT record (version 0) follows the question
+	size  int    // the client's UDP buffer: 512, or more if OPT says so
+}
+
+// parseFastQuery reads a query the fast path may answer: a standard query
+// with one A or AAAA question of class IN in plain lower- or upper-case
+// labels, and at most an OPT record of version 0 (with no options but a
+// cookie or padding) after it. ok is false
+// for anything else (the general path then parses it with miekg/dns; the
+// fuzzer in fast_fuzz_test.go holds the two to the same reading).
+func parseFastQuery(pkt []byte) (q fastQuery, ok bool) {
+	if len(pkt) < 12 {
+		return q, false
 	}
 	// Header: a standard query (QR 0, opcode 0) with one question and at
 	// most one additional record (OPT).
@@ -34,16 +47,17 @@ func (s *Server) fastAddress(pkt, buf []byte) (reply []byte, ok bool) {
 		binary.BigEndian.Uint16(pkt[6:]) != 0 ||
 		binary.BigEndian.Uint16(pkt[8:]) != 0 ||
 		binary.BigEndian.Uint16(pkt[10:]) > 1 {
-		return nil, false
+		return q, false
 	}
 	// The question: plain labels (no pointers, nothing to escape when the
-	// name is spelled out), then type and class.
-	var nameBuf [255]byte
+	// name is spelled out), then type and class. A name takes at most 255
+	// octets on the wire, the root label's included: 254 spelled out.
+	var nameBuf [254]byte
 	name := nameBuf[:0]
 	off := 12
 	for {
 		if off >= len(pkt) {
-			return nil, false
+			return q, false
 		}
 		l := int(pkt[off])
 		off++
@@ -51,7 +65,7 @@ func (s *Server) fastAddress(pkt, buf []byte) (reply []byte, ok bool) {
 			break
 		}
 		if l > 63 || off+l > len(pkt) || len(name)+l+1 > len(nameBuf) {
-			return nil, false
+			return q, false
 		}
 		for _, c := range pkt[off : off+l] {
 			switch {
@@ -59,7 +73,7 @@ func (s *Server) fastAddress(pkt, buf []byte) (reply []byte, ok bool) {
 				c += 'a' - 'A'
 			case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
 			default:
-				return nil, false
+				return q, false
 			}
 			name = append(name, c)
 		}
@@ -67,11 +81,11 @@ func (s *Server) fastAddress(pkt, buf []byte) (reply []byte, ok bool) {
 		off += l
 	}
 	if len(name) == 0 || off+4 > len(pkt) {
-		return nil, false
+		return q, false
 	}
 	qtype := binary.BigEndian.Uint16(pkt[off:])
 	if (qtype != dns.TypeA && qtype != dns.TypeAAAA) || binary.BigEndian.Uint16(pkt[off+2:]) != dns.ClassINET {
-		return nil, false
+		return q, false
 	}
 	qEnd := off + 4
 
@@ -80,21 +94,49 @@ func (s *Server) fastAddress(pkt, buf []byte) (reply []byte, ok bool) {
 	if binary.BigEndian.Uint16(pkt[10:]) == 1 {
 		o := qEnd
 		if o+11 > len(pkt) || pkt[o] != 0 || binary.BigEndian.Uint16(pkt[o+1:]) != dns.TypeOPT || pkt[o+6] != 0 {
-			return nil, false // not OPT, or EDNS version > 0 (BADVERS)
+			return q, false // not OPT, or EDNS version > 0 (BADVERS)
 		}
 		if o+11+int(binary.BigEndian.Uint16(pkt[o+9:])) != len(pkt) {
-			return nil, false
+			return q, false
+		}
+		// Options: well framed, and only those miekg reads without
+		// judging their content (a cookie, padding), so that the general
+		// path would parse this query too. Neither path answers them.
+		for opts := pkt[o+11:]; len(opts) > 0; {
+			if len(opts) < 4 {
+				return q, false
+			}
+			code, l := binary.BigEndian.Uint16(opts), 4+int(binary.BigEndian.Uint16(opts[2:]))
+			if (code != dns.EDNS0COOKIE && code != dns.EDNS0PADDING) || l > len(opts) {
+				return q, false
+			}
+			opts = opts[l:]
 		}
 		edns = true
 		if us := int(binary.BigEndian.Uint16(pkt[o+3:])); us > size {
 			size = us
 		}
 	} else if qEnd != len(pkt) {
+		return q, false
+	}
+	return fastQuery{name: string(name), qtype: qtype, flags: flags, qEnd: qEnd, edns: edns, size: size}, true
+}
+
+// fastAddress answers a plain UDP A/AAAA query for a cached service into
+// buf. ok is false when the query is anything else: then nothing was
+// decided and the general path answers.
+func (s *Server) fastAddress(pkt, buf []byte) (reply []byte, ok bool) {
+	if s.cache == nil || s.cfg.DisableCompression {
 		return nil, false
 	}
+	q, ok := parseFastQuery(pkt)
+	if !ok {
+		return nil, false
+	}
+	qtype, flags, qEnd, size, edns := q.qtype, q.flags, q.qEnd, q.size, q.edns
 
 	// Only a service lookup the cache holds, answered from memory.
-	lname := string(name)
+	lname := q.name
 	domain, ok := s.matchDomain(lname)
 	if !ok {
 		return nil, false

@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,7 +20,7 @@ type staticBackend struct {
 	done     chan struct{}
 }
 
-func (b *staticBackend) RPC(method string, args, reply any) error {
+func (b *staticBackend) RPC(_ context.Context, method string, args, reply any) error {
 	a, ok := args.(*structs.ServiceSpecificRequest)
 	if !ok || method != "Health.ServiceNodes" {
 		return fmt.Errorf("unexpected %s", method)
@@ -118,30 +119,7 @@ func TestFastAddressMatchesGeneralPath(t *testing.T) {
 							continue
 						}
 						took[name] = true
-						resp, limit, ok := s.answer(req, "udp", false)
-						if !ok {
-							t.Errorf("%s: fast path answered, general path would block", desc)
-							continue
-						}
-						general, err := s.pack(req, resp, "udp", limit, nil)
-						if err != nil {
-							t.Fatal(err)
-						}
-						if got, want := decode(t, fast), decode(t, general); got != want || len(fast) != len(general) {
-							t.Errorf("%s:\nfast (%d bytes):\n%s\ngeneral (%d bytes):\n%s", desc, len(fast), got, len(general), want)
-						}
-						// Cut answers are a random pick: each must be one
-						// of the whole set (as TCP gets it).
-						all, _, _ := s.answer(req, "tcp", false)
-						allowed := map[string]bool{}
-						for _, rr := range all.Answer {
-							allowed[rdata(rr)] = true
-						}
-						for _, rr := range unpack(t, fast).Answer {
-							if !allowed[rdata(rr)] {
-								t.Errorf("%s: fast answer %v is not among %v", desc, rr, allowed)
-							}
-						}
+						checkFastReply(t, s, req, fast, desc)
 					}
 				}
 			}
@@ -155,6 +133,38 @@ func TestFastAddressMatchesGeneralPath(t *testing.T) {
 	for _, name := range []string{"ext.service.consul.", "down.service.consul.", "nosuch.service.consul.", "a.node.consul.", "example.org."} {
 		if took[name] {
 			t.Errorf("fast path answered %s, which needs the general path", name)
+		}
+	}
+}
+
+// checkFastReply fails t unless fast, the fast path's reply to req,
+// decodes to the same message as the general path's reply (up to the
+// order of answers, which both shuffle), with the same size, and each of
+// its answers is one the general path has.
+func checkFastReply(t *testing.T, s *Server, req *dns.Msg, fast []byte, desc string) {
+	t.Helper()
+	resp, limit, ok := s.answer(req, "udp", false)
+	if !ok {
+		t.Errorf("%s: fast path answered, general path would block", desc)
+		return
+	}
+	general, err := s.pack(req, resp, "udp", limit, nil)
+	if err != nil {
+		t.Fatalf("%s: general path: pack = %v", desc, err)
+	}
+	if got, want := decode(t, fast), decode(t, general); got != want || len(fast) != len(general) {
+		t.Errorf("%s:\nfast (%d bytes):\n%s\ngeneral (%d bytes):\n%s", desc, len(fast), got, len(general), want)
+	}
+	// Cut answers are a random pick: each must be one of the whole set
+	// (as TCP gets it).
+	all, _, _ := s.answer(req, "tcp", false)
+	allowed := map[string]bool{}
+	for _, rr := range all.Answer {
+		allowed[rdata(rr)] = true
+	}
+	for _, rr := range unpack(t, fast).Answer {
+		if !allowed[rdata(rr)] {
+			t.Errorf("%s: fast answer %v is not among %v", desc, rr, allowed)
 		}
 	}
 }

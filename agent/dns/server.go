@@ -29,6 +29,11 @@ type Server struct {
 	cache     *serviceCache // nil when DisableServiceCache
 	recursors []string
 
+	// ctx is the context of every RPC the server makes; Shutdown ends it,
+	// so the cache's blocking refreshes stop at once.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	mu       sync.Mutex
 	servers  []*dns.Server  // TCP, and UDP on wildcard addresses
 	udpConns []*net.UDPConn // served by batch workers (udp.go)
@@ -54,6 +59,7 @@ func New(cfg Config, backend Backend, logger hclog.Logger) (*Server, error) {
 		ttls:      newTTLTable(cfg.ServiceTTL),
 		recursors: cfg.Recursors,
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if cfg.AltDomain != "" {
 		s.altDomain = dns.Fqdn(strings.ToLower(cfg.AltDomain))
 	}
@@ -172,6 +178,7 @@ func (s *Server) Addrs() []net.Addr { return s.addrs }
 // Shutdown stops the listeners and the cache's refreshers. Safe to call
 // more than once.
 func (s *Server) Shutdown() {
+	s.cancel()
 	s.mu.Lock()
 	servers := s.servers
 	s.servers = nil

@@ -171,7 +171,7 @@ func (h *Handler) catalogDatacenters(_ gohttp.ResponseWriter, r *gohttp.Request)
 		return nil, err
 	}
 	var out []string
-	if err := h.backend.RPC("Catalog.ListDatacenters", &args, &out); err != nil {
+	if err := h.backend.RPC(r.Context(), "Catalog.ListDatacenters", &args, &out); err != nil {
 		return nil, err
 	}
 	if out == nil {

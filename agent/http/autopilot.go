@@ -66,7 +66,7 @@ func (h *Handler) operatorAutopilotConfiguration(_ gohttp.ResponseWriter, r *goh
 			return nil, err
 		}
 		var c structs.AutopilotConfig
-		if err := h.backend.RPC("Operator.AutopilotGetConfiguration", &args, &c); err != nil {
+		if err := h.backend.RPC(r.Context(), "Operator.AutopilotGetConfiguration", &args, &c); err != nil {
 			return nil, err
 		}
 		return autopilotConfigJSON{
@@ -111,7 +111,7 @@ func (h *Handler) operatorAutopilotConfiguration(_ gohttp.ResponseWriter, r *goh
 		args.CAS, args.Config.ModifyIndex = true, n
 	}
 	var ok bool
-	if err := h.backend.RPC("Operator.AutopilotSetConfiguration", &args, &ok); err != nil {
+	if err := h.backend.RPC(r.Context(), "Operator.AutopilotSetConfiguration", &args, &ok); err != nil {
 		return nil, err
 	}
 	return !args.CAS || ok, nil
@@ -142,7 +142,7 @@ func (h *Handler) operatorAutopilotHealth(w gohttp.ResponseWriter, r *gohttp.Req
 		return nil, err
 	}
 	var out structs.OperatorHealthReply
-	if err := h.backend.RPC("Operator.ServerHealth", &args, &out); err != nil {
+	if err := h.backend.RPC(r.Context(), "Operator.ServerHealth", &args, &out); err != nil {
 		return nil, err
 	}
 	type reply struct {

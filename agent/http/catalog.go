@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -61,7 +62,7 @@ func (h *Handler) catalogRegister(_ gohttp.ResponseWriter, r *gohttp.Request) (a
 	if err := args.Validate(); err != nil {
 		return nil, err
 	}
-	if err := h.backend.RPC("Catalog.Register", &args, &struct{}{}); err != nil {
+	if err := h.backend.RPC(r.Context(), "Catalog.Register", &args, &struct{}{}); err != nil {
 		return nil, err
 	}
 	return true, nil
@@ -80,7 +81,7 @@ func (h *Handler) catalogDeregister(_ gohttp.ResponseWriter, r *gohttp.Request) 
 	if err := args.Validate(); err != nil {
 		return nil, err
 	}
-	if err := h.backend.RPC("Catalog.Deregister", &args, &struct{}{}); err != nil {
+	if err := h.backend.RPC(r.Context(), "Catalog.Deregister", &args, &struct{}{}); err != nil {
 		return nil, err
 	}
 	return true, nil
@@ -92,9 +93,9 @@ func (h *Handler) catalogNodes(w gohttp.ResponseWriter, r *gohttp.Request) (any,
 	if err := parseQuery(r, &args.QueryOptions); err != nil {
 		return nil, err
 	}
-	return h.serveRead(w, r, &args.QueryOptions, func() (any, *structs.QueryMeta, error) {
+	return h.serveRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
 		var out structs.IndexedNodes
-		if err := h.backend.RPC("Catalog.ListNodes", &args, &out); err != nil {
+		if err := h.backend.RPC(ctx, "Catalog.ListNodes", &args, &out); err != nil {
 			return nil, nil, err
 		}
 		if out.Nodes == nil {
@@ -110,9 +111,9 @@ func (h *Handler) catalogServices(w gohttp.ResponseWriter, r *gohttp.Request) (a
 	if err := parseQuery(r, &args.QueryOptions); err != nil {
 		return nil, err
 	}
-	return h.serveRead(w, r, &args.QueryOptions, func() (any, *structs.QueryMeta, error) {
+	return h.serveRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
 		var out structs.IndexedServices
-		if err := h.backend.RPC("Catalog.ListServices", &args, &out); err != nil {
+		if err := h.backend.RPC(ctx, "Catalog.ListServices", &args, &out); err != nil {
 			return nil, nil, err
 		}
 		services := out.Services
@@ -134,9 +135,9 @@ func (h *Handler) catalogServiceNodes(w gohttp.ResponseWriter, r *gohttp.Request
 	if err != nil {
 		return nil, err
 	}
-	return h.serveRead(w, r, &args.QueryOptions, func() (any, *structs.QueryMeta, error) {
+	return h.serveRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
 		var out structs.IndexedServiceNodes
-		if err := h.backend.RPC("Catalog.ServiceNodes", args, &out); err != nil {
+		if err := h.backend.RPC(ctx, "Catalog.ServiceNodes", args, &out); err != nil {
 			return nil, nil, err
 		}
 		if out.ServiceNodes == nil {
@@ -188,9 +189,9 @@ func (h *Handler) catalogNode(w gohttp.ResponseWriter, r *gohttp.Request) (any, 
 	if err != nil {
 		return nil, err
 	}
-	return h.serveRead(w, r, &args.QueryOptions, func() (any, *structs.QueryMeta, error) {
+	return h.serveRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
 		var out structs.IndexedNodeServices
-		if err := h.backend.RPC("Catalog.NodeServices", args, &out); err != nil {
+		if err := h.backend.RPC(ctx, "Catalog.NodeServices", args, &out); err != nil {
 			return nil, nil, err
 		}
 		ns := out.NodeServices
@@ -217,9 +218,9 @@ func (h *Handler) catalogNodeServiceList(w gohttp.ResponseWriter, r *gohttp.Requ
 	if err != nil {
 		return nil, err
 	}
-	return h.serveRead(w, r, &args.QueryOptions, func() (any, *structs.QueryMeta, error) {
+	return h.serveRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
 		var out structs.IndexedNodeServices
-		if err := h.backend.RPC("Catalog.NodeServices", args, &out); err != nil {
+		if err := h.backend.RPC(ctx, "Catalog.NodeServices", args, &out); err != nil {
 			return nil, nil, err
 		}
 		if out.NodeServices == nil {

@@ -15,7 +15,12 @@ import (
 // it, built the way any program written for Consul builds it.
 func officialClient(t *testing.T) *api.Client {
 	t.Helper()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	return officialClientFor(t, testutil.NewAgent(t, testutil.AgentOptions{}))
+}
+
+// officialClientFor points the official Consul client at a running agent.
+func officialClientFor(t *testing.T, a *testutil.TestAgent) *api.Client {
+	t.Helper()
 	cfg := api.DefaultConfig()
 	cfg.Address = a.HTTPAddr()
 	c, err := api.NewClient(cfg)

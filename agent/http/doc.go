@@ -2,7 +2,9 @@
 // JSON shapes, status codes and X-Consul-* headers.
 //
 // Handlers are thin: parse the request into a structs request, make one
-// Backend.RPC call, encode the reply. All routes live in one table
+// Backend.RPC call, encode the reply. Every catalog, health and KV read
+// goes through serveRead (read.go): headers, gzip, 404s, shared blocking
+// reads and hang-ups in one place. All routes live in one table
 // (routes.go). The package knows nothing of raft or the state store.
 //
 // It may import agent/structs, agent/acl, agent/config (the decoder of

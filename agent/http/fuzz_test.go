@@ -39,7 +39,7 @@ func FuzzKVPath(f *testing.F) {
 		f.Add(s.method, s.key, s.query, s.body)
 	}
 	a := testutil.NewAgent(f, testutil.AgentOptions{})
-	h := httpapi.New(a, nil)
+	h := httpapi.New(a.HTTPBackend(), nil)
 
 	f.Fuzz(func(t *testing.T, method, key, query string, body []byte) {
 		r := httptest.NewRequest("GET", "/", bytes.NewReader(body))

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	gohttp "net/http"
 
 	"conclave/agent/structs"
@@ -47,9 +48,9 @@ func (h *Handler) healthState(w gohttp.ResponseWriter, r *gohttp.Request) (any, 
 // serveChecks makes a check-listing RPC and answers [] rather than null
 // when there are none.
 func (h *Handler) serveChecks(w gohttp.ResponseWriter, r *gohttp.Request, q *structs.QueryOptions, method string, args any) (any, error) {
-	return h.serveRead(w, r, q, func() (any, *structs.QueryMeta, error) {
+	return h.serveRead(w, r, q, func(ctx context.Context) (any, *structs.QueryMeta, error) {
 		var out structs.IndexedHealthChecks
-		if err := h.backend.RPC(method, args, &out); err != nil {
+		if err := h.backend.RPC(ctx, method, args, &out); err != nil {
 			return nil, nil, err
 		}
 		if out.HealthChecks == nil {
@@ -76,9 +77,9 @@ func (h *Handler) healthService(w gohttp.ResponseWriter, r *gohttp.Request) (any
 			return nil, badRequest("Invalid value for ?passing: %q (want true or false, or no value)", p)
 		}
 	}
-	return h.serveRead(w, r, &args.QueryOptions, func() (any, *structs.QueryMeta, error) {
+	return h.serveRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
 		var out structs.IndexedCheckServiceNodes
-		if err := h.backend.RPC("Health.ServiceNodes", args, &out); err != nil {
+		if err := h.backend.RPC(ctx, "Health.ServiceNodes", args, &out); err != nil {
 			return nil, nil, err
 		}
 		if out.Nodes == nil {

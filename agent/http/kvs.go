@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"fmt"
 	"io"
 	gohttp "net/http"
@@ -29,6 +30,8 @@ func (h *Handler) kvs(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
 	}
 }
 
+// kvsGet serves GET /v1/kv/<key>: the entry as a one-element list, or its
+// value alone with ?raw; 404 when the key does not exist.
 func (h *Handler) kvsGet(w gohttp.ResponseWriter, r *gohttp.Request, key string) (any, error) {
 	if key == "" {
 		// As Consul: reading the whole store takes ?recurse or ?keys.
@@ -38,58 +41,60 @@ func (h *Handler) kvsGet(w gohttp.ResponseWriter, r *gohttp.Request, key string)
 	if err := parseQuery(r, &args.QueryOptions); err != nil {
 		return nil, err
 	}
-	var out structs.IndexedDirEntries
-	if err := h.backend.RPC("KVS.Get", &args, &out); err != nil {
-		return nil, err
-	}
-	setMeta(w, &args.QueryOptions, &out.QueryMeta)
-	if len(out.Entries) == 0 {
-		w.WriteHeader(gohttp.StatusNotFound)
-		return nil, nil
-	}
-	if _, raw := queryOf(r)["raw"]; raw {
-		// The value is the user's bytes: never let a browser sniff it into
-		// something executable.
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		_, _ = w.Write(out.Entries[0].Value)
-		return nil, nil
-	}
-	return out.Entries, nil
+	_, raw := queryOf(r)["raw"]
+	return h.serveRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
+		var out structs.IndexedDirEntries
+		if err := h.backend.RPC(ctx, "KVS.Get", &args, &out); err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case len(out.Entries) == 0:
+			return notFound{}, &out.QueryMeta, nil
+		case raw:
+			return rawValue(out.Entries[0].Value), &out.QueryMeta, nil
+		}
+		return out.Entries, &out.QueryMeta, nil
+	})
 }
 
+// kvsList serves GET /v1/kv/<prefix>?recurse: every entry under the
+// prefix; 404 when there is none.
 func (h *Handler) kvsList(w gohttp.ResponseWriter, r *gohttp.Request, prefix string) (any, error) {
 	args := structs.KeyListRequest{Datacenter: parseDC(r), Prefix: prefix}
 	if err := parseQuery(r, &args.QueryOptions); err != nil {
 		return nil, err
 	}
-	var out structs.IndexedDirEntries
-	if err := h.backend.RPC("KVS.List", &args, &out); err != nil {
-		return nil, err
-	}
-	setMeta(w, &args.QueryOptions, &out.QueryMeta)
-	if len(out.Entries) == 0 {
-		w.WriteHeader(gohttp.StatusNotFound)
-		return nil, nil
-	}
-	return out.Entries, nil
+	return h.serveRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
+		var out structs.IndexedDirEntries
+		if err := h.backend.RPC(ctx, "KVS.List", &args, &out); err != nil {
+			return nil, nil, err
+		}
+		return orNotFound(out.Entries), &out.QueryMeta, nil
+	})
 }
 
+// kvsKeys serves GET /v1/kv/<prefix>?keys[&separator=]: the keys under the
+// prefix; 404 when there is none.
 func (h *Handler) kvsKeys(w gohttp.ResponseWriter, r *gohttp.Request, prefix string) (any, error) {
 	args := structs.KeyListRequest{Datacenter: parseDC(r), Prefix: prefix, Separator: queryOf(r).Get("separator")}
 	if err := parseQuery(r, &args.QueryOptions); err != nil {
 		return nil, err
 	}
-	var out structs.IndexedKeyList
-	if err := h.backend.RPC("KVS.ListKeys", &args, &out); err != nil {
-		return nil, err
+	return h.serveRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
+		var out structs.IndexedKeyList
+		if err := h.backend.RPC(ctx, "KVS.ListKeys", &args, &out); err != nil {
+			return nil, nil, err
+		}
+		return orNotFound(out.Keys), &out.QueryMeta, nil
+	})
+}
+
+// orNotFound is list, or notFound when it is empty.
+func orNotFound[S ~[]E, E any](list S) any {
+	if len(list) == 0 {
+		return notFound{}
 	}
-	setMeta(w, &args.QueryOptions, &out.QueryMeta)
-	if len(out.Keys) == 0 {
-		w.WriteHeader(gohttp.StatusNotFound)
-		return nil, nil
-	}
-	return out.Keys, nil
+	return list
 }
 
 func (h *Handler) kvsPut(r *gohttp.Request, key string) (any, error) {
@@ -129,7 +134,7 @@ func (h *Handler) kvsPut(r *gohttp.Request, key string) (any, error) {
 		return nil, err
 	}
 	var ok bool
-	if err := h.backend.RPC("KVS.Apply", &args, &ok); err != nil {
+	if err := h.backend.RPC(r.Context(), "KVS.Apply", &args, &ok); err != nil {
 		return nil, err
 	}
 	return ok, nil
@@ -184,7 +189,7 @@ func (h *Handler) kvsDelete(r *gohttp.Request, key string) (any, error) {
 		return nil, fmt.Errorf("%w", err)
 	}
 	var ok bool
-	if err := h.backend.RPC("KVS.Apply", &args, &ok); err != nil {
+	if err := h.backend.RPC(r.Context(), "KVS.Apply", &args, &ok); err != nil {
 		return nil, err
 	}
 	return ok, nil

@@ -15,7 +15,7 @@ func (h *Handler) operatorRaftConfiguration(_ gohttp.ResponseWriter, r *gohttp.R
 		return nil, err
 	}
 	var out structs.RaftConfigurationResponse
-	if err := h.backend.RPC("Operator.RaftGetConfiguration", &args, &out); err != nil {
+	if err := h.backend.RPC(r.Context(), "Operator.RaftGetConfiguration", &args, &out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -34,7 +34,7 @@ func (h *Handler) operatorRaftPeer(_ gohttp.ResponseWriter, r *gohttp.Request) (
 		return nil, badRequest("%s", err.Error())
 	}
 	var out struct{}
-	if err := h.backend.RPC("Operator.RaftRemovePeer", &args, &out); err != nil {
+	if err := h.backend.RPC(r.Context(), "Operator.RaftRemovePeer", &args, &out); err != nil {
 		if strings.Contains(err.Error(), structs.ErrUnknownPeer.Error()) {
 			return nil, &codedError{code: gohttp.StatusNotFound, msg: err.Error()}
 		}

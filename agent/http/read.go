@@ -3,6 +3,7 @@ package http
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	gohttp "net/http"
@@ -34,35 +35,62 @@ type readFlights struct {
 
 type readFlight struct {
 	done chan struct{}
+	// waiters counts the requests still waiting for the flight (under
+	// readFlights.mu); the last one to hang up cancels the RPC, so a
+	// blocking query ends when nobody is left to answer, not earlier.
+	waiters int
+	cancel  context.CancelFunc
 	// Set before done is closed, read-only afterwards.
 	meta structs.QueryMeta
 	body []byte
 	err  error
+	// missing: the read found nothing (notFound); raw: body is a value as
+	// it is (rawValue), not JSON.
+	missing, raw bool
 
 	gzOnce sync.Once
 	gz     []byte
 }
 
-// join returns the flight for key and whether this caller leads it (runs
-// the RPC and must call land).
-func (rf *readFlights) join(key string) (*readFlight, bool) {
+// join returns the flight for key, counting the caller as one of its
+// waiters. The first caller starts the flight: its RPC runs on its own
+// goroutine, under a context that outlives any one waiter (ctx's values,
+// not its cancellation) and ends when the last waiter leaves.
+func (rf *readFlights) join(ctx context.Context, key string, fn readFunc, r *gohttp.Request, memo *entryMemo) *readFlight {
 	rf.mu.Lock()
 	defer rf.mu.Unlock()
 	if f, ok := rf.m[key]; ok {
-		return f, false
+		f.waiters++
+		return f
 	}
 	if rf.m == nil {
 		rf.m = map[string]*readFlight{}
 	}
-	f := &readFlight{done: make(chan struct{})}
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	f := &readFlight{done: make(chan struct{}), waiters: 1, cancel: cancel}
 	rf.m[key] = f
-	return f, true
+	go func() {
+		f.fill(fctx, fn, r, memo)
+		cancel()
+		rf.mu.Lock()
+		if rf.m[key] == f {
+			delete(rf.m, key)
+		}
+		rf.mu.Unlock()
+		close(f.done)
+	}()
+	return f
 }
 
-// close stops new requests from joining f.
-func (rf *readFlights) close(key string, f *readFlight) {
+// leave drops a waiter that hung up; the last one cancels the flight and
+// stops others from joining it.
+func (rf *readFlights) leave(key string, f *readFlight) {
 	rf.mu.Lock()
 	defer rf.mu.Unlock()
+	if f.waiters--; f.waiters > 0 {
+		return
+	}
+	f.cancel()
 	if rf.m[key] == f {
 		delete(rf.m, key)
 	}
@@ -86,62 +114,98 @@ func (f *readFlight) gzipped() []byte {
 	return f.gz
 }
 
-// readFunc makes the RPC of a read and returns the value to encode and
-// the reply's meta.
-type readFunc func() (any, *structs.QueryMeta, error)
+// readFunc makes the RPC of a read with ctx and returns the value to
+// encode and the reply's meta. Two values are not JSON: notFound and
+// rawValue.
+type readFunc func(ctx context.Context) (any, *structs.QueryMeta, error)
 
-// serveRead runs a catalog or health read and writes its reply: JSON with
+// notFound is the value of a read that found nothing where Consul answers
+// 404 with the read's headers and no body (a missing KV key, an empty KV
+// prefix), so a client can block on the index of the absence.
+type notFound struct{}
+
+// rawValue is a value sent as it is (KV's ?raw). It is the user's bytes:
+// it goes out as text/plain with nosniff, so no browser sniffs it into
+// something executable.
+type rawValue []byte
+
+// serveRead runs a read and writes its reply: JSON (or a raw value) with
 // the X-Consul-* headers, gzip-compressed when the client accepts it (as
-// Consul's API does). Blocking reads are shared as readFlights describes.
+// Consul's API does). Every catalog, health and KV read goes through
+// here, so all of them answer blocking queries, headers, gzip and hang-ups
+// alike. Blocking reads are shared as readFlights describes.
 func (h *Handler) serveRead(w gohttp.ResponseWriter, r *gohttp.Request, q *structs.QueryOptions, fn readFunc) (any, error) {
 	var f *readFlight
 	if q.MinQueryIndex == 0 {
 		f = &readFlight{}
-		f.fill(fn, r, &h.entries)
+		f.fill(r.Context(), fn, r, &h.entries)
 	} else {
 		key := r.URL.Path + "?" + r.URL.RawQuery + "\x00" + q.Token
-		var lead bool
-		if f, lead = h.reads.join(key); lead {
-			f.fill(fn, r, &h.entries)
-			h.reads.close(key, f)
-			close(f.done)
-		} else {
-			select {
-			case <-f.done:
-			case <-r.Context().Done():
-				return nil, nil // the client left; nobody to answer
-			}
+		f = h.reads.join(r.Context(), key, fn, r, &h.entries)
+		select {
+		case <-f.done:
+		case <-r.Context().Done():
+			h.reads.leave(key, f)
+			return nil, nil // the client left; nobody to answer
 		}
 	}
 	if f.err != nil {
 		return nil, f.err
 	}
 	setMeta(w, q, &f.meta)
+	if f.missing {
+		w.WriteHeader(gohttp.StatusNotFound)
+		return nil, nil
+	}
 	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
-	hdr.Add("Vary", "Accept-Encoding")
+	if f.raw {
+		hdr["Content-Type"] = textPlain
+		hdr["X-Content-Type-Options"] = noSniff
+	} else {
+		hdr["Content-Type"] = appJSON
+	}
+	hdr["Vary"] = varyEncoding
 	body := f.body
 	if len(body) >= gzipMinSize && acceptsGzip(r) {
 		body = f.gzipped()
-		hdr.Set("Content-Encoding", "gzip")
+		hdr["Content-Encoding"] = gzipEncoding
 	}
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	_, _ = w.Write(body)
 	return nil, nil
 }
 
+// Header values of every read, in canonical form and shared, so a read
+// allocates none of them: net/http only reads them, and a slice literal
+// has no room for an append to write into.
+var (
+	appJSON      = []string{"application/json"}
+	textPlain    = []string{"text/plain; charset=utf-8"}
+	noSniff      = []string{"nosniff"}
+	varyEncoding = []string{"Accept-Encoding"}
+	gzipEncoding = []string{"gzip"}
+)
+
 // gzipMinSize: below this, compressing costs more than it saves.
 const gzipMinSize = 1024
 
 // fill runs the RPC and encodes its result.
-func (f *readFlight) fill(fn readFunc, r *gohttp.Request, memo *entryMemo) {
-	out, meta, err := fn()
+func (f *readFlight) fill(ctx context.Context, fn readFunc, r *gohttp.Request, memo *entryMemo) {
+	out, meta, err := fn(ctx)
 	if err != nil {
 		f.err = err
 		return
 	}
 	f.meta = *meta
 	_, pretty := queryOf(r)["pretty"]
+	switch v := out.(type) {
+	case notFound:
+		f.missing = true
+		return
+	case rawValue:
+		f.body, f.raw = v, true
+		return
+	}
 	switch list, ok := out.(structs.CheckServiceNodes); {
 	case pretty:
 		f.body, err = json.MarshalIndent(out, "", "    ")

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,8 +28,9 @@ type Backend interface {
 
 // rpcBackend is the agent's single request path and authorization seam.
 type rpcBackend interface {
-	// RPC makes one request on the agent's single request path.
-	RPC(method string, args, reply any) error
+	// RPC makes one request on the agent's single request path. ctx is
+	// the HTTP request's: a client that hangs up ends its request.
+	RPC(ctx context.Context, method string, args, reply any) error
 	// ResolveToken is the authorization seam for agent-local endpoints.
 	ResolveToken(token string) (acl.Authorizer, error)
 }

@@ -11,7 +11,7 @@ import (
 func (h *Handler) statusLeader(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
 	args := structs.DCSpecificRequest{Datacenter: parseDC(r)}
 	var out string
-	if err := h.backend.RPC("Status.Leader", &args, &out); err != nil {
+	if err := h.backend.RPC(r.Context(), "Status.Leader", &args, &out); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -21,7 +21,7 @@ func (h *Handler) statusLeader(_ gohttp.ResponseWriter, r *gohttp.Request) (any,
 func (h *Handler) statusPeers(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
 	args := structs.DCSpecificRequest{Datacenter: parseDC(r)}
 	var out []string
-	if err := h.backend.RPC("Status.Peers", &args, &out); err != nil {
+	if err := h.backend.RPC(r.Context(), "Status.Peers", &args, &out); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -74,7 +74,7 @@ func (h *Handler) txn(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
 	if structs.TxnHasWrites(ops) {
 		args := structs.TxnRequest{Datacenter: parseDC(r), Ops: ops}
 		args.Token = token(r)
-		if err := h.backend.RPC("Txn.Apply", &args, &resp); err != nil {
+		if err := h.backend.RPC(r.Context(), "Txn.Apply", &args, &resp); err != nil {
 			return nil, err
 		}
 	} else {
@@ -83,7 +83,7 @@ func (h *Handler) txn(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
 			return nil, err
 		}
 		var out structs.TxnReadResponse
-		if err := h.backend.RPC("Txn.Read", &args, &out); err != nil {
+		if err := h.backend.RPC(r.Context(), "Txn.Read", &args, &out); err != nil {
 			return nil, err
 		}
 		setMeta(w, &args.QueryOptions, &out.QueryMeta)

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -26,7 +27,7 @@ func newFakeCatalog() *fakeCatalog {
 	return &fakeCatalog{services: map[string]*structs.NodeService{}, checks: map[string]*structs.HealthCheck{}, fail: map[string]error{}}
 }
 
-func (f *fakeCatalog) RPC(method string, args, reply any) error {
+func (f *fakeCatalog) RPC(_ context.Context, method string, args, reply any) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.fail[method]; err != nil {

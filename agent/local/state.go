@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -41,9 +42,12 @@ type Config struct {
 	Logger hclog.Logger
 }
 
-// RPC is the agent's single request path to the servers.
+// RPC is the agent's single request path to the servers. Syncs call it
+// with context.Background(): Stop waits for a sync in progress to finish
+// rather than cut its writes short, and none of its calls block on an
+// index (each is bounded by the RPC layer's call timeout).
 type RPC interface {
-	RPC(method string, args, reply any) error
+	RPC(ctx context.Context, method string, args, reply any) error
 }
 
 // CheckSpec is a check to add with how it is synced and reaped.

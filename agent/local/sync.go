@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -160,12 +161,12 @@ func (s *State) nodeQuery() structs.NodeSpecificRequest {
 func (s *State) updateSyncState() error {
 	args := s.nodeQuery()
 	var svcs structs.IndexedNodeServices
-	if err := s.rpc.RPC("Catalog.NodeServices", &args, &svcs); err != nil {
+	if err := s.rpc.RPC(context.Background(), "Catalog.NodeServices", &args, &svcs); err != nil {
 		return err
 	}
 	args = s.nodeQuery()
 	var chks structs.IndexedHealthChecks
-	if err := s.rpc.RPC("Health.NodeChecks", &args, &chks); err != nil {
+	if err := s.rpc.RPC(context.Background(), "Health.NodeChecks", &args, &chks); err != nil {
 		return err
 	}
 
@@ -384,7 +385,7 @@ func (s *State) syncChangesLocked(full bool) error {
 	}
 	if !nodeInSync {
 		req := s.registerRequest("")
-		if err := s.rpc.RPC("Catalog.Register", req, &struct{}{}); err != nil {
+		if err := s.rpc.RPC(context.Background(), "Catalog.Register", req, &struct{}{}); err != nil {
 			// Without the node nothing else can go in.
 			return err
 		}
@@ -421,7 +422,7 @@ func (s *State) syncChangesLocked(full bool) error {
 			go func(op syncOp) {
 				defer func() { <-sem; wg.Done() }()
 				if op.deregister != nil {
-					err := s.rpc.RPC("Catalog.Deregister", op.deregister, &struct{}{})
+					err := s.rpc.RPC(context.Background(), "Catalog.Deregister", op.deregister, &struct{}{})
 					if err != nil && !isUnknown(err) {
 						s.logger.Warn("deregistering from the catalog failed", "service", op.serviceID, "check", op.checkID, "error", err)
 						keepLocked(err)
@@ -430,7 +431,7 @@ func (s *State) syncChangesLocked(full bool) error {
 					s.doneDeregister(op)
 					return
 				}
-				if err := s.rpc.RPC("Catalog.Register", op.register, &struct{}{}); err != nil {
+				if err := s.rpc.RPC(context.Background(), "Catalog.Register", op.register, &struct{}{}); err != nil {
 					s.logger.Warn("registering in the catalog failed", "service", op.serviceID, "check", op.checkID, "error", err)
 					keepLocked(err)
 					return

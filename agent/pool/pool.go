@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -75,8 +76,8 @@ func New() *ConnPool {
 }
 
 // RPC calls method on the server at addr.
-func (p *ConnPool) RPC(addr, method string, args, reply any) error {
-	return p.RPCTimeout(addr, method, args, reply, 0)
+func (p *ConnPool) RPC(ctx context.Context, addr, method string, args, reply any) error {
+	return p.RPCTimeout(ctx, addr, method, args, reply, 0)
 }
 
 // RPCTimeout is RPC with a bound on the whole call: a server that accepted
@@ -84,7 +85,13 @@ func (p *ConnPool) RPC(addr, method string, args, reply any) error {
 // costs at most timeout, not the minutes TCP keep-alives take to
 // notice. Zero means no bound. A call that fails in transport or times out
 // drops the server's connections: the server is presumed gone.
-func (p *ConnPool) RPCTimeout(addr, method string, args, reply any, timeout time.Duration) error {
+//
+// When ctx ends first the call returns ctx's error at once and the
+// connections stay: other calls share them, and the caller that left is
+// no sign of a dead server. The reply, when it comes, lands in reply,
+// which the caller has abandoned; the remote server runs the request to
+// its end (net/rpc has no cancel message).
+func (p *ConnPool) RPCTimeout(ctx context.Context, addr, method string, args, reply any, timeout time.Duration) error {
 	cs, err := p.clientsFor(addr)
 	if err != nil {
 		return fmt.Errorf("rpc %s to %s: %w", method, addr, err)
@@ -98,6 +105,8 @@ func (p *ConnPool) RPCTimeout(addr, method string, args, reply any, timeout time
 	}
 	select {
 	case <-call.Done:
+	case <-ctx.Done():
+		return ctx.Err()
 	case <-expired:
 		// Closing the connections ends the call; wait for it so nothing
 		// writes into reply after we return.

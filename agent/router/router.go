@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -17,10 +18,10 @@ import (
 )
 
 // CallFunc sends one RPC to the server at addr and waits at most timeout
-// for the whole call (zero: no bound). An error the remote endpoint
+// for the whole call (zero: no bound), or until ctx ends. An error the remote endpoint
 // returned must be an rpc.ServerError, so the router can tell it from a
 // transport failure. It is called concurrently.
-type CallFunc func(addr, method string, args, reply any, timeout time.Duration) error
+type CallFunc func(ctx context.Context, addr, method string, args, reply any, timeout time.Duration) error
 
 // Config tunes a Router. The zero value of every duration picks its
 // default.
@@ -189,7 +190,9 @@ func (r *Router) Datacenters() []string {
 // passed. A transport failure after the request went out is retried only
 // for reads: a write may have been applied, and repeating it is not ours to
 // decide. An error from the endpoint itself is returned as is.
-func (r *Router) RPC(dc, method string, args, reply any) error {
+//
+// ctx ends the wait for a server and the call (see pool.RPCTimeout).
+func (r *Router) RPC(ctx context.Context, dc, method string, args, reply any) error {
 	if r.cfg.Call == nil {
 		return errors.New("router has no transport")
 	}
@@ -211,14 +214,16 @@ func (r *Router) RPC(dc, method string, args, reply any) error {
 				}
 				return err
 			}
-			time.Sleep(r.cfg.HoldTimeout / 32)
+			if err := sleepCtx(ctx, r.cfg.HoldTimeout/32); err != nil {
+				return err
+			}
 			continue
 		}
-		err = r.cfg.Call(s.Addr.String(), method, args, reply, timeout)
+		err = r.cfg.Call(ctx, s.Addr.String(), method, args, reply, timeout)
 		if err == nil {
 			return nil
 		}
-		if IsRemoteError(err) {
+		if IsRemoteError(err) || ctx.Err() != nil {
 			return err
 		}
 		r.logger.Warn("RPC to server failed", "server", s.String(), "method", method, "error", err)
@@ -229,7 +234,21 @@ func (r *Router) RPC(dc, method string, args, reply any) error {
 		}
 		// Give a failed server's peers a moment (an election, a restart)
 		// before going round again.
-		time.Sleep(r.cfg.HoldTimeout / 32)
+		if err := sleepCtx(ctx, r.cfg.HoldTimeout/32); err != nil {
+			return err
+		}
+	}
+}
+
+// sleepCtx waits d, or less when ctx ends first (then it returns ctx's error).
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

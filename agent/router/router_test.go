@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/rpc"
@@ -104,7 +105,7 @@ type fakeCall struct {
 	reply map[string]error
 }
 
-func (f *fakeCall) call(addr, method string, args, reply any, timeout time.Duration) error {
+func (f *fakeCall) call(_ context.Context, addr, method string, args, reply any, timeout time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, addr)
@@ -138,7 +139,7 @@ func TestRouterRPC(t *testing.T) {
 			r.HandleMember(b)
 			first, _ := r.FindServer("dc1")
 			f.reply[first.Addr.String()] = tc.first
-			err := r.RPC("dc1", "KVS.Apply", tc.args, new(bool))
+			err := r.RPC(context.Background(), "dc1", "KVS.Apply", tc.args, new(bool))
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Errorf("RPC() = %v, want %q", err, tc.wantErr)
 			}
@@ -152,7 +153,7 @@ func TestRouterRPC(t *testing.T) {
 		t.Parallel()
 		f := &fakeCall{}
 		r := New(Config{Datacenter: "dc1", Call: f.call})
-		err := r.RPC("dc9", "KVS.Get", &structs.KeyRequest{}, new(bool))
+		err := r.RPC(context.Background(), "dc9", "KVS.Get", &structs.KeyRequest{}, new(bool))
 		if err == nil || !strings.Contains(err.Error(), `No path to datacenter "dc9"`) || len(f.calls) != 0 {
 			t.Errorf("RPC(dc9) = %v after %d calls, want No path to datacenter and none", err, len(f.calls))
 		}

@@ -98,7 +98,7 @@ func (s *Server) maybeBootstrap() (retry bool) {
 			continue
 		}
 		var stats structs.RaftStats
-		err := s.pool.RPCTimeout(srv.Addr.String(), "Status.RaftStats", &structs.RaftStatsRequest{}, &stats, 5*time.Second)
+		err := s.pool.RPCTimeout(s.shutdownCtx, srv.Addr.String(), "Status.RaftStats", &structs.RaftStatsRequest{}, &stats, 5*time.Second)
 		if err != nil {
 			s.logger.Warn("bootstrap: cannot ask a server about its raft state, will retry", "server", srv.Name, "error", err)
 			return true

@@ -6,6 +6,7 @@ import (
 	memdb "github.com/hashicorp/go-memdb"
 
 	"conclave/agent/acl"
+	"conclave/agent/blocking"
 	"conclave/agent/state"
 	"conclave/agent/structs"
 )
@@ -29,7 +30,7 @@ func (c *Catalog) ListNodes(args *structs.DCSpecificRequest, reply *structs.Inde
 	if err != nil {
 		return err
 	}
-	return c.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+	return c.srv.queries.Run(args.Context(), &args.QueryOptions, &reply.QueryMeta,
 		func(ws memdb.WatchSet, st *state.Store) error {
 			idx, nodes, err := st.Nodes(ws)
 			if err != nil {
@@ -64,7 +65,7 @@ func (c *Catalog) ListServices(args *structs.DCSpecificRequest, reply *structs.I
 	if err != nil {
 		return err
 	}
-	return c.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+	return c.srv.queries.Run(args.Context(), &args.QueryOptions, &reply.QueryMeta,
 		func(ws memdb.WatchSet, st *state.Store) error {
 			var (
 				idx      uint64
@@ -148,7 +149,7 @@ func (c *Catalog) ServiceNodes(args *structs.ServiceSpecificRequest, reply *stru
 	if err != nil {
 		return err
 	}
-	return c.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+	return c.srv.queries.Run(args.Context(), &args.QueryOptions, &reply.QueryMeta,
 		func(ws memdb.WatchSet, st *state.Store) error {
 			idx, rows, err := st.ServiceNodes(ws, args.ServiceName, args.ServiceTags)
 			if err != nil {
@@ -171,8 +172,9 @@ func (c *Catalog) ServiceNodes(args *structs.ServiceSpecificRequest, reply *stru
 }
 
 // NodeServices returns a node and its instances (/v1/catalog/node/<node>);
-// NodeServices is nil when the node does not exist or may not be read. A
-// filter runs against each instance.
+// NodeServices is nil when the node does not exist or may not be read, and
+// a blocking read of a missing node sleeps through writes to other nodes.
+// A filter runs against each instance.
 func (c *Catalog) NodeServices(args *structs.NodeSpecificRequest, reply *structs.IndexedNodeServices) error {
 	if done, err := c.srv.forward("Catalog.NodeServices", args, args, reply); done {
 		return err
@@ -188,7 +190,7 @@ func (c *Catalog) NodeServices(args *structs.NodeSpecificRequest, reply *structs
 	if err != nil {
 		return err
 	}
-	return c.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+	return c.srv.queries.Run(args.Context(), &args.QueryOptions, &reply.QueryMeta,
 		func(ws memdb.WatchSet, st *state.Store) error {
 			idx, ns, err := st.NodeServices(ws, args.Node)
 			if err != nil {
@@ -196,7 +198,7 @@ func (c *Catalog) NodeServices(args *structs.NodeSpecificRequest, reply *structs
 			}
 			reply.Index, reply.NodeServices = idx, nil
 			if ns == nil || !authz.NodeRead(ns.Node.Node) {
-				return nil
+				return blocking.ErrNotFound
 			}
 			services := make(map[string]*structs.NodeService, len(ns.Services))
 			for id, s := range ns.Services {

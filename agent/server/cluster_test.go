@@ -10,6 +10,7 @@
 package server_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -61,7 +62,7 @@ func waitForValue(t *testing.T, agents []*testutil.TestAgent, key, want string) 
 			return errors.New("no leader")
 		}
 		var out structs.IndexedDirEntries
-		if err := leader.RPC("KVS.Get", &structs.KeyRequest{Key: key}, &out); err != nil {
+		if err := leader.RPC(context.Background(), "KVS.Get", &structs.KeyRequest{Key: key}, &out); err != nil {
 			return err
 		}
 		if len(out.Entries) != 1 || string(out.Entries[0].Value) != want {
@@ -76,7 +77,7 @@ func waitForValue(t *testing.T, agents []*testutil.TestAgent, key, want string) 
 func peerIDs(t *testing.T, a *testutil.TestAgent) []string {
 	t.Helper()
 	var out structs.RaftConfigurationResponse
-	if err := a.RPC("Operator.RaftGetConfiguration", &structs.DCSpecificRequest{}, &out); err != nil {
+	if err := a.RPC(context.Background(), "Operator.RaftGetConfiguration", &structs.DCSpecificRequest{}, &out); err != nil {
 		t.Fatalf("Operator.RaftGetConfiguration() = %v", err)
 	}
 	var ids []string
@@ -115,7 +116,7 @@ func TestOutageAndRecovery(t *testing.T) {
 	testutil.Retry(t, 20*time.Second, func() error {
 		// The leader records the new addresses in the configuration.
 		var out structs.RaftConfigurationResponse
-		if err := leader.RPC("Operator.RaftGetConfiguration", &structs.DCSpecificRequest{}, &out); err != nil {
+		if err := leader.RPC(context.Background(), "Operator.RaftGetConfiguration", &structs.DCSpecificRequest{}, &out); err != nil {
 			return err
 		}
 		want := map[string]bool{}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -13,11 +14,11 @@ import (
 // forwardDC sends a request to a server of another datacenter, found
 // through the WAN pool. A datacenter no server of which is known gets
 // "No path to datacenter".
-func (s *Server) forwardDC(dc, method string, args, reply any) error {
+func (s *Server) forwardDC(ctx context.Context, dc, method string, args, reply any) error {
 	if s.cluster.router == nil {
 		return fmt.Errorf("%w %q", structs.ErrUnknownDatacenter, dc)
 	}
-	return s.cluster.router.RPC(dc, method, args, reply)
+	return s.cluster.router.RPC(ctx, dc, method, args, reply)
 }
 
 // forwardLeader hands the request to the leader, unless this server is
@@ -30,7 +31,7 @@ func (s *Server) forwardDC(dc, method string, args, reply any) error {
 // A failed call is tried again (against whoever leads by then) only when
 // that is safe: the request never reached the leader (dial failed), or it
 // is a read. A write whose fate is unknown is reported, not repeated.
-func (s *Server) forwardLeader(method string, info structs.RPCInfo, args, reply any) (bool, error) {
+func (s *Server) forwardLeader(ctx context.Context, method string, info structs.RPCInfo, args, reply any) (bool, error) {
 	deadline := time.Now().Add(s.config.RPCHoldTimeout)
 	timeout := s.config.Cluster.CallTimeout
 	if timeout <= 0 {
@@ -45,8 +46,8 @@ func (s *Server) forwardLeader(method string, info structs.RPCInfo, args, reply 
 		}
 		leader := s.Leader()
 		if leader != "" {
-			err := s.pool.RPCTimeout(leader, method, args, reply, timeout)
-			if err == nil || router.IsRemoteError(err) {
+			err := s.pool.RPCTimeout(ctx, leader, method, args, reply, timeout)
+			if err == nil || router.IsRemoteError(err) || ctx.Err() != nil {
 				return true, err
 			}
 			var op *net.OpError
@@ -65,6 +66,8 @@ func (s *Server) forwardLeader(method string, info structs.RPCInfo, args, reply 
 		case <-time.After(10 * time.Millisecond):
 		case <-s.shutdownCh:
 			return true, structs.ErrNoLeader
+		case <-ctx.Done():
+			return true, ctx.Err()
 		}
 	}
 }

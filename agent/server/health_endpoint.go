@@ -62,7 +62,7 @@ func (h *Health) checks(q *structs.QueryOptions, reply *structs.IndexedHealthChe
 	if err != nil {
 		return err
 	}
-	return h.srv.blockingQuery(q, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
+	return h.srv.queries.Run(q.Context(), q, &reply.QueryMeta, func(ws memdb.WatchSet, st *state.Store) error {
 		idx, checks, err := read(ws, st)
 		if err != nil {
 			return err
@@ -98,7 +98,7 @@ func (h *Health) ServiceNodes(args *structs.ServiceSpecificRequest, reply *struc
 	if err != nil {
 		return err
 	}
-	return h.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+	return h.srv.queries.Run(args.Context(), &args.QueryOptions, &reply.QueryMeta,
 		func(ws memdb.WatchSet, st *state.Store) error {
 			idx, rows, err := st.CheckServiceNodes(ws, args.ServiceName, args.ServiceTags, args.PassingOnly)
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	memdb "github.com/hashicorp/go-memdb"
 
 	"conclave/agent/acl"
+	"conclave/agent/blocking"
 	"conclave/agent/state"
 	"conclave/agent/structs"
 )
@@ -40,7 +41,10 @@ func (k *KVS) Apply(args *structs.KVSRequest, reply *bool) error {
 	return nil
 }
 
-// Get reads one key; Entries is empty when it does not exist.
+// Get reads one key; Entries is empty when it does not exist. The index
+// of a missing key is the one state.KVSGet gives it, which writes to other
+// keys do not move, and a blocking read of it sleeps through them
+// (blocking.ErrNotFound).
 func (k *KVS) Get(args *structs.KeyRequest, reply *structs.IndexedDirEntries) error {
 	if done, err := k.srv.forward("KVS.Get", args, args, reply); done {
 		return err
@@ -52,16 +56,17 @@ func (k *KVS) Get(args *structs.KeyRequest, reply *structs.IndexedDirEntries) er
 	if !authz.KeyRead(args.Key) {
 		return structs.ErrPermissionDenied
 	}
-	return k.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+	return k.srv.queries.Run(args.Context(), &args.QueryOptions, &reply.QueryMeta,
 		func(ws memdb.WatchSet, st *state.Store) error {
 			idx, ent, err := st.KVSGet(ws, args.Key)
 			if err != nil {
 				return err
 			}
 			reply.Index, reply.Entries = idx, nil
-			if ent != nil {
-				reply.Entries = structs.DirEntries{ent}
+			if ent == nil {
+				return blocking.ErrNotFound
 			}
+			reply.Entries = structs.DirEntries{ent}
 			return nil
 		})
 }
@@ -75,14 +80,14 @@ func (k *KVS) List(args *structs.KeyListRequest, reply *structs.IndexedDirEntrie
 	if err != nil {
 		return err
 	}
-	return k.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+	return k.srv.queries.Run(args.Context(), &args.QueryOptions, &reply.QueryMeta,
 		func(ws memdb.WatchSet, st *state.Store) error {
 			idx, ents, err := st.KVSList(ws, args.Prefix)
 			if err != nil {
 				return err
 			}
 			reply.Index, reply.Entries = idx, filterEntries(authz, ents)
-			return nil
+			return emptyIsMissing(len(reply.Entries))
 		})
 }
 
@@ -98,15 +103,25 @@ func (k *KVS) ListKeys(args *structs.KeyListRequest, reply *structs.IndexedKeyLi
 	if !authz.KeyList(args.Prefix) {
 		return structs.ErrPermissionDenied
 	}
-	return k.srv.blockingQuery(&args.QueryOptions, &reply.QueryMeta,
+	return k.srv.queries.Run(args.Context(), &args.QueryOptions, &reply.QueryMeta,
 		func(ws memdb.WatchSet, st *state.Store) error {
 			idx, keys, err := st.KVSListKeys(ws, args.Prefix, args.Separator)
 			if err != nil {
 				return err
 			}
 			reply.Index, reply.Keys = idx, filterKeys(authz, keys)
-			return nil
+			return emptyIsMissing(len(reply.Keys))
 		})
+}
+
+// emptyIsMissing makes an empty prefix a missing thing for the blocking
+// query: nothing under it yet (or nothing the token may read) is a 404 to
+// the client, and a write elsewhere does not change that.
+func emptyIsMissing(n int) error {
+	if n == 0 {
+		return blocking.ErrNotFound
+	}
+	return nil
 }
 
 // filterEntries drops what the token may not read, as Consul does for

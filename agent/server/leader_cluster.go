@@ -201,7 +201,7 @@ func (d *autopilotDelegate) FetchServerStats(ctx context.Context, servers map[ra
 		go func() {
 			defer wg.Done()
 			var st structs.RaftStats
-			if err := s.pool.RPCTimeout(string(srv.Address), "Status.RaftStats", &structs.RaftStatsRequest{}, &st, timeout); err != nil {
+			if err := s.pool.RPCTimeout(s.shutdownCtx, string(srv.Address), "Status.RaftStats", &structs.RaftStatsRequest{}, &st, timeout); err != nil {
 				s.logger.Debug("autopilot: no raft stats from server", "server", srv.Name, "error", err)
 				return
 			}

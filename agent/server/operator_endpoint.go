@@ -122,7 +122,7 @@ func (op *Operator) AutopilotGetConfiguration(args *structs.DCSpecificRequest, r
 	if !authz.OperatorRead() {
 		return structs.ErrPermissionDenied
 	}
-	if err := s.readReady(&args.QueryOptions); err != nil {
+	if err := s.ReadReady(&args.QueryOptions); err != nil {
 		return err
 	}
 	*reply = s.autopilotConfig()

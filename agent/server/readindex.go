@@ -73,8 +73,15 @@ func (s *Server) pairIsQuorum(id string) bool {
 	if f.Error() != nil {
 		return false
 	}
+	return pairIsQuorumOf(f.Configuration(), id)
+}
+
+// pairIsQuorumOf is pairIsQuorum for configuration c: the follower id is
+// one of its voters, and there are at most 3 of them (the leader being
+// another, or the only other).
+func pairIsQuorumOf(c raft.Configuration, id string) bool {
 	voters, member := 0, false
-	for _, srv := range f.Configuration().Servers {
+	for _, srv := range c.Servers {
 		if srv.Suffrage != raft.Voter {
 			continue
 		}
@@ -82,6 +89,29 @@ func (s *Server) pairIsQuorum(id string) bool {
 		member = member || string(srv.ID) == id
 	}
 	return member && voters <= 3
+}
+
+// readIndexAnswer is the leader's answer to a read-index request, from
+// what Status.ReadIndex read, in this order: its term, whether it was
+// still leader, its applied index idx, and its term again. pair (whether
+// it and the asking follower are a quorum of any electing configuration)
+// and verify (a heartbeat round answered by a quorum) are asked only when
+// the answer depends on them.
+func readIndexAnswer(termBefore uint64, leader bool, idx, termAfter uint64, pair func() bool, verify func() error) (structs.ReadIndexResponse, error) {
+	if !leader || termAfter != termBefore {
+		return structs.ReadIndexResponse{}, structs.ErrNoLeader
+	}
+	if pair() {
+		// The follower's term vouches for this leader (see above).
+		return structs.ReadIndexResponse{Index: idx, Term: termBefore}, nil
+	}
+	// Otherwise confirm leadership with a quorum: a leader that was
+	// deposed while paused must not hand out an old index. One
+	// confirmation serves a whole batch of follower reads.
+	if err := verify(); err != nil {
+		return structs.ReadIndexResponse{}, structs.ErrNoLeader
+	}
+	return structs.ReadIndexResponse{Index: idx}, nil
 }
 
 // followerRead prepares args to be served locally and reports whether it
@@ -93,15 +123,31 @@ func (s *Server) followerRead(args any) bool {
 		return false
 	}
 	q := r.Options()
-	if q.MinQueryIndex > 0 || q.RequireConsistent || s.IsLeader() || s.Leader() == "" {
+	if !mayReadLocally(q, s.IsLeader, s.Leader) {
 		return false
 	}
 	idx, err := s.readIndex()
 	if err != nil {
 		return false
 	}
-	deadline := time.Now().Add(followerReadWait)
-	for wait := 200 * time.Microsecond; s.fsm.AppliedIndex() < idx; wait *= 2 {
+	if !waitApplied(s.fsm.AppliedIndex, idx, time.Now().Add(followerReadWait)) {
+		return false
+	}
+	q.MarkReadIndexed()
+	return true
+}
+
+// mayReadLocally tells whether a read with options q may be served by
+// this server after a read-index check: a default read (blocking and
+// consistent ones go to the leader), on a follower that knows a leader.
+func mayReadLocally(q *structs.QueryOptions, isLeader func() bool, leader func() string) bool {
+	return q.MinQueryIndex == 0 && !q.RequireConsistent && !isLeader() && leader() != ""
+}
+
+// waitApplied waits until applied() reaches idx, and reports whether it
+// did before deadline; a follower that lags further forwards the read.
+func waitApplied(applied func() uint64, idx uint64, deadline time.Time) bool {
+	for wait := 200 * time.Microsecond; applied() < idx; wait *= 2 {
 		if time.Now().After(deadline) {
 			return false
 		}
@@ -110,7 +156,6 @@ func (s *Server) followerRead(args any) bool {
 		}
 		time.Sleep(wait)
 	}
-	q.MarkReadIndexed()
 	return true
 }
 
@@ -165,10 +210,16 @@ func (s *Server) askReadIndex() (uint64, error) {
 	}
 	var out structs.ReadIndexResponse
 	args := &structs.ReadIndexRequest{ServerID: s.config.NodeID}
-	if err := s.pool.RPCTimeout(leader, "Status.ReadIndex", args, &out, followerReadWait); err != nil {
+	if err := s.pool.RPCTimeout(s.shutdownCtx, leader, "Status.ReadIndex", args, &out, followerReadWait); err != nil {
 		return 0, err
 	}
-	if out.Term != 0 && s.raft.CurrentTerm() != out.Term {
+	return acceptReadIndex(out, s.raft.CurrentTerm)
+}
+
+// acceptReadIndex checks the leader's answer on the follower, whose term
+// is currentTerm() once the answer is in.
+func acceptReadIndex(out structs.ReadIndexResponse, currentTerm func() uint64) (uint64, error) {
+	if out.Term != 0 && currentTerm() != out.Term {
 		// The cluster moved to another term: the index may be old.
 		return 0, structs.ErrNoLeader
 	}

@@ -3,23 +3,24 @@ package server
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"net/rpc"
 	"reflect"
 	"time"
 
-	memdb "github.com/hashicorp/go-memdb"
-
 	"conclave/agent/acl"
 	"github.com/hashicorp/raft"
 
-	"conclave/agent/state"
 	"conclave/agent/structs"
 )
 
 // RPC calls an endpoint in-process, through the same net/rpc dispatch that
-// serves remote calls, so both paths run identical code.
-func (s *Server) RPC(method string, args, reply any) error {
+// serves remote calls, so both paths run identical code. ctx travels on the
+// request (structs.RequestContext): a caller that gives up (an HTTP client
+// that hung up) ends its blocking query and its forwarding at once.
+func (s *Server) RPC(ctx context.Context, method string, args, reply any) error {
+	if rc, ok := args.(structs.RequestContext); ok {
+		rc.SetContext(ctx)
+	}
 	codec := &inmemCodec{method: method, args: args, reply: reply}
 	if err := s.rpcServer.ServeRequest(codec); err != nil {
 		return err
@@ -62,8 +63,9 @@ func (c *inmemCodec) Close() error { return nil }
 // forward sends the request where it must be served: another datacenter, or
 // the leader. It returns true when it handled the request.
 func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (bool, error) {
+	ctx := info.Context()
 	if dc := info.RequestDatacenter(); dc != "" && dc != s.config.Datacenter {
-		return true, s.forwardDC(dc, method, args, reply)
+		return true, s.forwardDC(ctx, dc, method, args, reply)
 	}
 	if info.IsRead() && info.AllowStaleRead() {
 		return false, nil
@@ -71,7 +73,7 @@ func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (
 	if s.followerRead(args) {
 		return false, nil
 	}
-	return s.forwardLeader(method, info, args, reply)
+	return s.forwardLeader(ctx, method, info, args, reply)
 }
 
 // authorize resolves the request's token; endpoints then ask the returned
@@ -114,86 +116,4 @@ func (s *Server) raftApply(t structs.MessageType, msg any) (any, error) {
 		return nil, err
 	}
 	return f.Response(), nil
-}
-
-// queryFn runs a read against one store; it fills the reply and its index.
-type queryFn func(ws memdb.WatchSet, st *state.Store) error
-
-// blockingQuery is the one helper every read runs through. Without a
-// MinQueryIndex it runs fn once. With one, it re-runs fn each time a watched
-// channel fires until the index passes MinQueryIndex or the wait runs out.
-func (s *Server) blockingQuery(q *structs.QueryOptions, m *structs.QueryMeta, fn queryFn) error {
-	if err := s.readReady(q); err != nil {
-		return err
-	}
-	var ctx context.Context = context.Background()
-	if q.MinQueryIndex > 0 {
-		wait := q.MaxQueryTime
-		if wait <= 0 {
-			wait = structs.DefaultQueryTime
-		}
-		if wait > structs.MaxQueryTime {
-			wait = structs.MaxQueryTime
-		}
-		// Jitter spreads out the herd of clients whose waits started together.
-		wait += rand.N(wait/16 + 1)
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, wait)
-		defer cancel()
-	}
-	for {
-		st := s.fsm.State()
-		ws := memdb.NewWatchSet()
-		ws.Add(st.AbandonCh())
-		// A shutting-down server must not keep blocked readers for the
-		// rest of their wait: they get what there is now.
-		ws.Add(s.shutdownCh)
-		err := fn(ws, st)
-		s.setQueryMeta(m)
-		if m.Index == 0 {
-			// Index 0 would make a client's next query non-blocking and
-			// spin; 1 is below every real index.
-			m.Index = 1
-		}
-		if err != nil || q.MinQueryIndex == 0 || m.Index > q.MinQueryIndex {
-			return err
-		}
-		if ws.WatchCtx(ctx) != nil {
-			// Timed out: return what we have, as Consul does.
-			return nil
-		}
-		select {
-		case <-s.shutdownCh:
-			return nil
-		default:
-		}
-	}
-}
-
-// readReady checks the consistency mode before a read: stale reads go
-// anywhere; default reads need a leader that has caught up; consistent reads
-// also confirm leadership with a quorum.
-func (s *Server) readReady(q *structs.QueryOptions) error {
-	if q.AllowStale || q.ReadIndexed() {
-		return nil
-	}
-	if q.RequireConsistent {
-		if err := s.raft.VerifyLeader().Error(); err != nil {
-			return structs.ErrNoLeader
-		}
-	}
-	if !s.readyForReads.Load() {
-		return structs.ErrNotReadyForReads
-	}
-	return nil
-}
-
-func (s *Server) setQueryMeta(m *structs.QueryMeta) {
-	if s.IsLeader() {
-		m.LastContact = 0
-		m.KnownLeader = true
-		return
-	}
-	m.LastContact = s.LastContact()
-	m.KnownLeader = s.Leader() != ""
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"github.com/hashicorp/raft-wal/metadb"
 
 	"conclave/agent/acl"
+	"conclave/agent/blocking"
 	"conclave/agent/fsm"
 	"conclave/agent/pool"
 	"conclave/agent/state"
@@ -77,6 +79,9 @@ type Server struct {
 	// readyForReads is set once a new leader has applied a barrier, so its
 	// state includes every committed entry before it answers reads.
 	readyForReads atomic.Bool
+	// queries runs every read endpoint's read, blocking ones included
+	// (agent/blocking).
+	queries *blocking.Queries
 	// readIndexes batches followers' read-index requests (readindex.go).
 	readIndexes readIndexBatcher
 	// leaderNotify receives raft's leadership changes.
@@ -84,9 +89,13 @@ type Server struct {
 	// cluster is gossip, the router and autopilot (cluster.go).
 	cluster clusterState
 
-	shutdownCh   chan struct{}
-	shutdownOnce sync.Once
-	wg           sync.WaitGroup
+	shutdownCh chan struct{}
+	// shutdownCtx ends with shutdownCh: the context of the server's own
+	// RPCs (bootstrap, leader duties, read indexes), which no client owns.
+	shutdownCtx    context.Context
+	cancelShutdown context.CancelFunc
+	shutdownOnce   sync.Once
+	wg             sync.WaitGroup
 }
 
 // New starts a server. On error everything it started is stopped again.
@@ -111,6 +120,8 @@ func New(cfg *Config) (_ *Server, err error) {
 		pool:       pool.New(),
 		shutdownCh: make(chan struct{}),
 	}
+	s.shutdownCtx, s.cancelShutdown = context.WithCancel(context.Background())
+	s.queries = blocking.New(s)
 	defer func() {
 		if err != nil {
 			s.Shutdown()
@@ -333,6 +344,7 @@ func (s *Server) Shutdown() error {
 	var err error
 	s.shutdownOnce.Do(func() {
 		close(s.shutdownCh)
+		s.cancelShutdown()
 		s.shutdownCluster()
 		if s.config.Listener != nil {
 			s.config.Listener.Close()
@@ -346,6 +358,10 @@ func (s *Server) Shutdown() error {
 			s.raftLayer.Close()
 		}
 		if s.transport != nil {
+			// Close only stops accepting: the pooled connections to the
+			// other servers stay open, and so do their handlers for
+			// them, until CloseStreams closes them.
+			s.transport.CloseStreams()
 			s.transport.Close()
 		}
 		if s.logStore != nil {

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -19,7 +20,7 @@ func put(t *testing.T, a *testutil.TestAgent, key, value string) {
 	t.Helper()
 	var ok bool
 	args := structs.KVSRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: key, Value: []byte(value)}}
-	if err := a.RPC("KVS.Apply", &args, &ok); err != nil || !ok {
+	if err := a.RPC(context.Background(), "KVS.Apply", &args, &ok); err != nil || !ok {
 		t.Fatalf("KVS.Apply(set %q) = %v, %v, want true, nil", key, ok, err)
 	}
 }
@@ -27,7 +28,7 @@ func put(t *testing.T, a *testutil.TestAgent, key, value string) {
 func getEntries(t *testing.T, a *testutil.TestAgent, args structs.KeyRequest) structs.IndexedDirEntries {
 	t.Helper()
 	var out structs.IndexedDirEntries
-	if err := a.RPC("KVS.Get", &args, &out); err != nil {
+	if err := a.RPC(context.Background(), "KVS.Get", &args, &out); err != nil {
 		t.Fatalf("KVS.Get(%q) = %v", args.Key, err)
 	}
 	return out
@@ -49,7 +50,7 @@ func TestBlockingQuery(t *testing.T) {
 		done := make(chan result, 1)
 		go func() {
 			var out structs.IndexedDirEntries
-			err := a.RPC("KVS.Get", &structs.KeyRequest{
+			err := a.RPC(context.Background(), "KVS.Get", &structs.KeyRequest{
 				Key: "block/wake",
 				QueryOptions: structs.QueryOptions{
 					MinQueryIndex: first.Index,
@@ -95,7 +96,7 @@ func TestBlockingQuery(t *testing.T) {
 			idx := first.Index
 			for polls := 1; ; polls++ {
 				var out structs.IndexedDirEntries
-				err := a.RPC("KVS.Get", &structs.KeyRequest{
+				err := a.RPC(context.Background(), "KVS.Get", &structs.KeyRequest{
 					Key:          "block/created",
 					QueryOptions: structs.QueryOptions{MinQueryIndex: idx, MaxQueryTime: 30 * time.Second},
 				}, &out)
@@ -120,19 +121,19 @@ func TestBlockingQuery(t *testing.T) {
 		t.Parallel()
 		put(t, a, "block/list/a", "a")
 		var first structs.IndexedDirEntries
-		if err := a.RPC("KVS.List", &structs.KeyListRequest{Prefix: "block/list/"}, &first); err != nil {
+		if err := a.RPC(context.Background(), "KVS.List", &structs.KeyListRequest{Prefix: "block/list/"}, &first); err != nil {
 			t.Fatalf("KVS.List() = %v", err)
 		}
 		done := make(chan error, 1)
 		var out structs.IndexedDirEntries
 		go func() {
-			done <- a.RPC("KVS.List", &structs.KeyListRequest{
+			done <- a.RPC(context.Background(), "KVS.List", &structs.KeyListRequest{
 				Prefix:       "block/list/",
 				QueryOptions: structs.QueryOptions{MinQueryIndex: first.Index, MaxQueryTime: 30 * time.Second},
 			}, &out)
 		}()
 		var ok bool
-		if err := a.RPC("KVS.Apply", &structs.KVSRequest{Op: structs.KVDelete, DirEnt: structs.DirEntry{Key: "block/list/a"}}, &ok); err != nil {
+		if err := a.RPC(context.Background(), "KVS.Apply", &structs.KVSRequest{Op: structs.KVDelete, DirEnt: structs.DirEntry{Key: "block/list/a"}}, &ok); err != nil {
 			t.Fatalf("KVS.Apply(delete) = %v", err)
 		}
 		if err := <-done; err != nil {
@@ -192,7 +193,7 @@ func TestReadConsistencyModes(t *testing.T) {
 		}
 	}
 	var out structs.IndexedDirEntries
-	err := a.RPC("KVS.Get", &structs.KeyRequest{Datacenter: "elsewhere", Key: "modes/k"}, &out)
+	err := a.RPC(context.Background(), "KVS.Get", &structs.KeyRequest{Datacenter: "elsewhere", Key: "modes/k"}, &out)
 	if err == nil || err.Error() != `No path to datacenter "elsewhere"` {
 		t.Errorf("KVS.Get(dc=elsewhere) = %v, want No path to datacenter", err)
 	}
@@ -212,7 +213,7 @@ func TestKVSApplyValidates(t *testing.T) {
 	}
 	for _, tc := range cases {
 		var ok bool
-		err := a.RPC("KVS.Apply", &tc.args, &ok)
+		err := a.RPC(context.Background(), "KVS.Apply", &tc.args, &ok)
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("KVS.Apply(%s) = %v, want %q", tc.name, err, tc.want)
 		}
@@ -223,7 +224,7 @@ func TestTxnEndpoints(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
 	var resp structs.TxnResponse
-	err := a.RPC("Txn.Apply", &structs.TxnRequest{Ops: structs.TxnOps{
+	err := a.RPC(context.Background(), "Txn.Apply", &structs.TxnRequest{Ops: structs.TxnOps{
 		{KV: &structs.TxnKVOp{Verb: structs.KVSet, DirEnt: structs.DirEntry{Key: "txn/a", Value: []byte("1")}}},
 		{KV: &structs.TxnKVOp{Verb: structs.KVGet, DirEnt: structs.DirEntry{Key: "txn/a"}}},
 	}}, &resp)
@@ -241,7 +242,7 @@ func TestTxnEndpoints(t *testing.T) {
 		ops[i] = &structs.TxnOp{KV: &structs.TxnKVOp{Verb: structs.KVSet, DirEnt: structs.DirEntry{Key: fmt.Sprintf("txn/many/%d", i)}}}
 	}
 	resp = structs.TxnResponse{}
-	if err := a.RPC("Txn.Apply", &structs.TxnRequest{Ops: ops}, &resp); err != nil {
+	if err := a.RPC(context.Background(), "Txn.Apply", &structs.TxnRequest{Ops: ops}, &resp); err != nil {
 		t.Fatalf("Txn.Apply(65 ops) = %v", err)
 	}
 	want := fmt.Sprintf("Transaction contains too many operations (%d > %d)", len(ops), structs.MaxTxnOps)
@@ -250,7 +251,7 @@ func TestTxnEndpoints(t *testing.T) {
 	}
 
 	var rr structs.TxnReadResponse
-	err = a.RPC("Txn.Read", &structs.TxnReadRequest{Ops: structs.TxnOps{
+	err = a.RPC(context.Background(), "Txn.Read", &structs.TxnReadRequest{Ops: structs.TxnOps{
 		{KV: &structs.TxnKVOp{Verb: structs.KVGet, DirEnt: structs.DirEntry{Key: "txn/a"}}},
 	}}, &rr)
 	if err != nil || len(rr.Errors) != 0 || len(rr.Results) != 1 || string(rr.Results[0].KV.Value) != "1" {
@@ -265,20 +266,20 @@ func TestStatus(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
 	var leader string
-	if err := a.RPC("Status.Leader", &structs.DCSpecificRequest{}, &leader); err != nil {
+	if err := a.RPC(context.Background(), "Status.Leader", &structs.DCSpecificRequest{}, &leader); err != nil {
 		t.Fatalf("Status.Leader() = %v", err)
 	}
 	if leader != a.ServerAddr() || leader == "" {
 		t.Errorf("Status.Leader() = %q, want %q", leader, a.ServerAddr())
 	}
 	var peers []string
-	if err := a.RPC("Status.Peers", &structs.DCSpecificRequest{Datacenter: "dc1"}, &peers); err != nil {
+	if err := a.RPC(context.Background(), "Status.Peers", &structs.DCSpecificRequest{Datacenter: "dc1"}, &peers); err != nil {
 		t.Fatalf("Status.Peers() = %v", err)
 	}
 	if want := []string{a.ServerAddr()}; !slices.Equal(peers, want) {
 		t.Errorf("Status.Peers() = %q, want %q", peers, want)
 	}
-	err := a.RPC("Status.Peers", &structs.DCSpecificRequest{Datacenter: "dc2"}, &peers)
+	err := a.RPC(context.Background(), "Status.Peers", &structs.DCSpecificRequest{Datacenter: "dc2"}, &peers)
 	if err == nil || err.Error() != `No path to datacenter "dc2"` {
 		t.Errorf("Status.Peers(dc2) = %v, want %v", err, structs.ErrUnknownDatacenter)
 	}
@@ -315,7 +316,7 @@ func TestDurableRestartFromSnapshot(t *testing.T) {
 			for i := range keys {
 				var ok bool
 				args := structs.KVSRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: fmt.Sprintf("durable/%04d", i), Value: []byte(value(i))}}
-				if err := a.RPC("KVS.Apply", &args, &ok); err != nil || !ok {
+				if err := a.RPC(context.Background(), "KVS.Apply", &args, &ok); err != nil || !ok {
 					errs <- fmt.Errorf("set %d: %v, %v", i, ok, err)
 				}
 			}
@@ -332,11 +333,11 @@ func TestDurableRestartFromSnapshot(t *testing.T) {
 	}
 	// Delete one key so the restart must also bring back a tombstone.
 	var ok bool
-	if err := a.RPC("KVS.Apply", &structs.KVSRequest{Op: structs.KVDelete, DirEnt: structs.DirEntry{Key: "durable/0000"}}, &ok); err != nil {
+	if err := a.RPC(context.Background(), "KVS.Apply", &structs.KVSRequest{Op: structs.KVDelete, DirEnt: structs.DirEntry{Key: "durable/0000"}}, &ok); err != nil {
 		t.Fatalf("KVS.Apply(delete) = %v", err)
 	}
 	var before structs.IndexedDirEntries
-	if err := a.RPC("KVS.List", &structs.KeyListRequest{Prefix: "durable/"}, &before); err != nil {
+	if err := a.RPC(context.Background(), "KVS.List", &structs.KeyListRequest{Prefix: "durable/"}, &before); err != nil {
 		t.Fatalf("KVS.List() = %v", err)
 	}
 
@@ -359,7 +360,7 @@ func TestDurableRestartFromSnapshot(t *testing.T) {
 
 	b := testutil.NewAgent(t, testutil.AgentOptions{DataDir: dir, Tweak: tweak})
 	var after structs.IndexedDirEntries
-	if err := b.RPC("KVS.List", &structs.KeyListRequest{Prefix: "durable/"}, &after); err != nil {
+	if err := b.RPC(context.Background(), "KVS.List", &structs.KeyListRequest{Prefix: "durable/"}, &after); err != nil {
 		t.Fatalf("after restart, KVS.List() = %v", err)
 	}
 	if len(after.Entries) != n-1 {

@@ -12,7 +12,7 @@ type Status struct{ srv *Server }
 // Leader returns the leader's server address, or "" when none is known.
 func (st *Status) Leader(args *structs.DCSpecificRequest, reply *string) error {
 	if dc := args.Datacenter; dc != "" && dc != st.srv.config.Datacenter {
-		return st.srv.forwardDC(dc, "Status.Leader", args, reply)
+		return st.srv.forwardDC(args.Context(), dc, "Status.Leader", args, reply)
 	}
 	*reply = st.srv.Leader()
 	return nil
@@ -21,7 +21,7 @@ func (st *Status) Leader(args *structs.DCSpecificRequest, reply *string) error {
 // Peers returns the addresses of the raft voters.
 func (st *Status) Peers(args *structs.DCSpecificRequest, reply *[]string) error {
 	if dc := args.Datacenter; dc != "" && dc != st.srv.config.Datacenter {
-		return st.srv.forwardDC(dc, "Status.Peers", args, reply)
+		return st.srv.forwardDC(args.Context(), dc, "Status.Peers", args, reply)
 	}
 	f := st.srv.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
@@ -58,19 +58,12 @@ func (st *Status) ReadIndex(args *structs.ReadIndexRequest, reply *structs.ReadI
 	term := srv.raft.CurrentTerm()
 	leader := srv.IsLeader()
 	idx := srv.fsm.AppliedIndex()
-	if !leader || srv.raft.CurrentTerm() != term {
-		return structs.ErrNoLeader
+	out, err := readIndexAnswer(term, leader, idx, srv.raft.CurrentTerm(),
+		func() bool { return srv.pairIsQuorum(args.ServerID) },
+		func() error { return srv.raft.VerifyLeader().Error() })
+	if err != nil {
+		return err
 	}
-	if srv.pairIsQuorum(args.ServerID) {
-		*reply = structs.ReadIndexResponse{Index: idx, Term: term}
-		return nil
-	}
-	// Otherwise confirm leadership with a quorum: a leader that was
-	// deposed while paused must not hand out an old index. One
-	// confirmation serves a whole batch of follower reads.
-	if err := srv.raft.VerifyLeader().Error(); err != nil {
-		return structs.ErrNoLeader
-	}
-	*reply = structs.ReadIndexResponse{Index: idx}
+	*reply = out
 	return nil
 }

@@ -55,7 +55,7 @@ func (t *Txn) Read(args *structs.TxnReadRequest, reply *structs.TxnReadResponse)
 	// Read transactions do not block (as in Consul): drop any index.
 	q := args.QueryOptions
 	q.MinQueryIndex = 0
-	return t.srv.blockingQuery(&q, &reply.QueryMeta,
+	return t.srv.queries.Run(args.Context(), &q, &reply.QueryMeta,
 		func(_ memdb.WatchSet, st *state.Store) error {
 			idx, results, errs := st.TxnRO(args.Ops)
 			reply.Index, reply.Results, reply.Errors = idx, results, errs

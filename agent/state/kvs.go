@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -9,9 +10,20 @@ import (
 	"conclave/agent/structs"
 )
 
-// KVSGet returns one entry, or nil when the key does not exist. The index is
-// the entry's ModifyIndex, or the KV tables' index when it is missing, so a
-// blocking query on a missing key wakes when it is created.
+// KVSGet returns one entry and the index a blocking read of it compares
+// against.
+//
+// For an entry that exists, the index is its ModifyIndex. A missing key is
+// (index, nil, nil), never an error. Its index is that of the key's own
+// deletion (its tombstone), or, once that tombstone is reaped or if the key
+// never existed, the highest index of any reaped tombstone (0 in a store
+// that never reaped one; the blocking-query helper reports 0 as 1). While
+// the key stays missing, that index moves only when tombstones are reaped,
+// never on a write to another key, so a client waiting for the key to
+// appear is not sent back by every KV write; creating the key moves it to
+// the new entry's ModifyIndex. It is also never below the index of any
+// past version of the key, so a client that holds one learns of the
+// deletion at once.
 func (s *Store) KVSGet(ws memdb.WatchSet, key string) (uint64, *structs.DirEntry, error) {
 	tx := s.db.Txn(false)
 	defer tx.Abort()
@@ -19,6 +31,12 @@ func (s *Store) KVSGet(ws memdb.WatchSet, key string) (uint64, *structs.DirEntry
 }
 
 func kvsGetTxn(tx *memdb.Txn, ws memdb.WatchSet, key string) (uint64, *structs.DirEntry, error) {
+	// For a missing key memdb hands out the channel of the nearest radix
+	// node on the key's path: it fires when the key is created, and also
+	// on writes that touch that node (keys in the same folder, or a delete
+	// that makes memdb merge the node into its parent). Those wake the
+	// server-side loop, which re-reads, finds the same index and goes back
+	// to waiting; the client sees nothing.
 	ch, raw, err := tx.FirstWatch(tableKVs, "id", key)
 	if err != nil {
 		return 0, nil, fmt.Errorf("kvs lookup: %w", err)
@@ -28,12 +46,29 @@ func kvsGetTxn(tx *memdb.Txn, ws memdb.WatchSet, key string) (uint64, *structs.D
 		e := raw.(*structs.DirEntry)
 		return e.ModifyIndex, e, nil
 	}
-	return maxIndexTxn(tx, tableKVs, tableTombstones), nil, nil
+	ts, err := tx.First(tableTombstones, "id", key)
+	if err != nil {
+		return 0, nil, fmt.Errorf("tombstone lookup: %w", err)
+	}
+	idx := reapedIndexTxn(tx)
+	if ts != nil {
+		idx = max(idx, ts.(*tombstone).Index)
+	}
+	return idx, nil, nil
+}
+
+// reapedIndexTxn is the highest index of any reaped tombstone: once a
+// key's tombstone is gone, the lowest index that is still at least the
+// index of its deletion. Reads do not watch it: a reap changes no data, so
+// it has no one to wake; a read that times out reports the new figure.
+func reapedIndexTxn(tx *memdb.Txn) uint64 {
+	return maxIndexTxn(tx, reapedIndexKey)
 }
 
 // KVSList returns every entry under prefix, ordered by key. The index is the
 // highest ModifyIndex under the prefix, counting deletions (tombstones), so
-// a blocking query on a prefix wakes when a key under it is removed.
+// a blocking query on a prefix wakes when a key under it is removed. With
+// nothing under the prefix it is the reaped index, as for a missing key.
 func (s *Store) KVSList(ws memdb.WatchSet, prefix string) (uint64, structs.DirEntries, error) {
 	tx := s.db.Txn(false)
 	defer tx.Abort()
@@ -68,9 +103,11 @@ func kvsListTxn(tx *memdb.Txn, ws memdb.WatchSet, prefix string) (uint64, struct
 		idx = tidx
 	}
 	if idx == 0 {
-		// Nothing under the prefix ever: report the table index so the
-		// client has something to block on.
-		idx = maxIndexTxn(tx, tableKVs, tableTombstones)
+		// Nothing under the prefix, and no tombstone either: whatever
+		// lived here was deleted at or below the reaped index. The table
+		// index would also do, but it moves on every KV write and would
+		// send a client waiting on an empty folder back each time.
+		idx = reapedIndexTxn(tx)
 	}
 	return idx, out, nil
 }
@@ -124,24 +161,16 @@ func tombstoneIndexTxn(tx *memdb.Txn, ws memdb.WatchSet, prefix string) (uint64,
 	return idx, nil
 }
 
-// KVSSet writes an entry unconditionally.
-func (s *Store) KVSSet(idx uint64, e *structs.DirEntry) error {
-	tx := s.db.Txn(true)
-	defer tx.Abort()
-	ix := indexBumps{}
-	if err := kvsSetTxn(tx, ix, idx, e); err != nil {
-		return err
-	}
-	if err := ix.write(tx); err != nil {
-		return err
-	}
-	tx.Commit()
-	return nil
-}
-
 // kvsSetTxn inserts a copy of e at idx, keeping CreateIndex and the lock
 // fields of an existing entry. Like every KV write helper, it records the
 // tables it changed in ix; the caller writes ix before committing.
+//
+// A set that would store what is already there (same value, flags, session
+// and lock index) writes nothing, as Consul's does: ModifyIndex and the
+// table index stay where they were and no watch fires. consul-template,
+// watches and replicate act on every index move, and tools that re-put an
+// unchanged value (config pushers, replicate itself) would otherwise make
+// every one of their readers re-render or re-copy for nothing.
 func kvsSetTxn(tx *memdb.Txn, ix indexBumps, idx uint64, e *structs.DirEntry) error {
 	raw, err := tx.First(tableKVs, "id", e.Key)
 	if err != nil {
@@ -164,6 +193,9 @@ func kvsSetTxn(tx *memdb.Txn, ix indexBumps, idx uint64, e *structs.DirEntry) er
 		ent.CreateIndex = old.CreateIndex
 		ent.LockIndex = old.LockIndex
 		ent.Session = old.Session
+		if sameContent(old, ent) {
+			return nil
+		}
 	}
 	if err := tx.Insert(tableKVs, ent); err != nil {
 		return fmt.Errorf("kvs insert: %w", err)
@@ -172,23 +204,16 @@ func kvsSetTxn(tx *memdb.Txn, ix indexBumps, idx uint64, e *structs.DirEntry) er
 	return nil
 }
 
-// KVSSetCAS writes e only if the key's ModifyIndex equals e.ModifyIndex
-// (0 means: only if the key does not exist).
-func (s *Store) KVSSetCAS(idx uint64, e *structs.DirEntry) (bool, error) {
-	tx := s.db.Txn(true)
-	defer tx.Abort()
-	ix := indexBumps{}
-	ok, err := kvsSetCASTxn(tx, ix, idx, e)
-	if err != nil || !ok {
-		return ok, err
-	}
-	if err := ix.write(tx); err != nil {
-		return false, err
-	}
-	tx.Commit()
-	return true, nil
+// sameContent tells whether two versions of one key hold the same data;
+// the indexes that say when it was written do not count.
+func sameContent(a, b *structs.DirEntry) bool {
+	return a.Flags == b.Flags && a.Session == b.Session && a.LockIndex == b.LockIndex &&
+		bytes.Equal(a.Value, b.Value)
 }
 
+// kvsSetCASTxn writes e only if the key's ModifyIndex equals e.ModifyIndex
+// (0 means: only if the key does not exist). A CAS that passes but changes
+// nothing reports true and writes nothing, like a plain set.
 func kvsSetCASTxn(tx *memdb.Txn, ix indexBumps, idx uint64, e *structs.DirEntry) (bool, error) {
 	raw, err := tx.First(tableKVs, "id", e.Key)
 	if err != nil {
@@ -203,21 +228,9 @@ func kvsSetCASTxn(tx *memdb.Txn, ix indexBumps, idx uint64, e *structs.DirEntry)
 	return true, kvsSetTxn(tx, ix, idx, e)
 }
 
-// KVSDelete removes one key; removing a missing key is not an error.
-func (s *Store) KVSDelete(idx uint64, key string) error {
-	tx := s.db.Txn(true)
-	defer tx.Abort()
-	ix := indexBumps{}
-	if err := kvsDeleteTxn(tx, ix, idx, key); err != nil {
-		return err
-	}
-	if err := ix.write(tx); err != nil {
-		return err
-	}
-	tx.Commit()
-	return nil
-}
-
+// kvsDeleteTxn removes one key and leaves a tombstone at idx, so reads of
+// its prefix (and of the key) report an index that moved. Removing a
+// missing key is not an error and writes nothing.
 func kvsDeleteTxn(tx *memdb.Txn, ix indexBumps, idx uint64, key string) error {
 	raw, err := tx.First(tableKVs, "id", key)
 	if err != nil {
@@ -237,23 +250,9 @@ func kvsDeleteTxn(tx *memdb.Txn, ix indexBumps, idx uint64, key string) error {
 	return nil
 }
 
-// KVSDeleteCAS removes key only if its ModifyIndex equals cidx. A missing key
-// counts as deleted, so a retried delete-cas stays idempotent (as in Consul).
-func (s *Store) KVSDeleteCAS(idx, cidx uint64, key string) (bool, error) {
-	tx := s.db.Txn(true)
-	defer tx.Abort()
-	ix := indexBumps{}
-	ok, err := kvsDeleteCASTxn(tx, ix, idx, cidx, key)
-	if err != nil || !ok {
-		return ok, err
-	}
-	if err := ix.write(tx); err != nil {
-		return false, err
-	}
-	tx.Commit()
-	return true, nil
-}
-
+// kvsDeleteCASTxn removes key only if its ModifyIndex equals cidx. A
+// missing key counts as deleted, so a retried delete-cas stays idempotent
+// (as in Consul), and writes nothing.
 func kvsDeleteCASTxn(tx *memdb.Txn, ix indexBumps, idx, cidx uint64, key string) (bool, error) {
 	raw, err := tx.First(tableKVs, "id", key)
 	if err != nil {
@@ -268,21 +267,8 @@ func kvsDeleteCASTxn(tx *memdb.Txn, ix indexBumps, idx, cidx uint64, key string)
 	return true, kvsDeleteTxn(tx, ix, idx, key)
 }
 
-// KVSDeleteTree removes every key under prefix ("" removes everything).
-func (s *Store) KVSDeleteTree(idx uint64, prefix string) error {
-	tx := s.db.Txn(true)
-	defer tx.Abort()
-	ix := indexBumps{}
-	if err := kvsDeleteTreeTxn(tx, ix, idx, prefix); err != nil {
-		return err
-	}
-	if err := ix.write(tx); err != nil {
-		return err
-	}
-	tx.Commit()
-	return nil
-}
-
+// kvsDeleteTreeTxn removes every key under prefix ("" removes everything);
+// an empty prefix writes nothing.
 func kvsDeleteTreeTxn(tx *memdb.Txn, ix indexBumps, idx uint64, prefix string) error {
 	it, err := tx.Get(tableKVs, "id_prefix", prefix)
 	if err != nil {
@@ -303,7 +289,10 @@ func kvsDeleteTreeTxn(tx *memdb.Txn, ix indexBumps, idx uint64, prefix string) e
 }
 
 // ReapTombstones forgets deletion markers at or below index. The leader
-// picks the index from wall time so this stays deterministic.
+// picks the index from wall time so this stays deterministic. The highest
+// index it forgets is kept in the index table (reapedIndexKey): reads of
+// a missing key or an empty prefix report it, and it is the only trace
+// left that something there was deleted that late.
 func (s *Store) ReapTombstones(index uint64) error {
 	tx := s.db.Txn(true)
 	defer tx.Abort()
@@ -311,15 +300,24 @@ func (s *Store) ReapTombstones(index uint64) error {
 	if err != nil {
 		return fmt.Errorf("tombstone lookup: %w", err)
 	}
-	var dead []*tombstone
+	var (
+		dead   []*tombstone
+		reaped uint64
+	)
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		if t := raw.(*tombstone); t.Index <= index {
 			dead = append(dead, t)
+			reaped = max(reaped, t.Index)
 		}
 	}
 	for _, t := range dead {
 		if err := tx.Delete(tableTombstones, t); err != nil {
 			return fmt.Errorf("tombstone delete: %w", err)
+		}
+	}
+	if reaped > 0 {
+		if err := setIndexTxn(tx, reapedIndexKey, reaped); err != nil {
+			return err
 		}
 	}
 	tx.Commit()

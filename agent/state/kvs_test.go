@@ -11,15 +11,26 @@ import (
 	"conclave/agent/structs"
 )
 
+// applyKV applies one KV write at idx through KVSApplyBatch, the path the
+// FSM takes for every KV write, and returns its result: true, or false for
+// a CAS that lost. A store error fails the test.
+func applyKV(t *testing.T, s *Store, idx uint64, op structs.KVOp, e structs.DirEntry) bool {
+	t.Helper()
+	res := s.KVSApplyBatch([]KVSWrite{{Index: idx, Req: &structs.KVSRequest{Op: op, DirEnt: e}}})[0]
+	ok, isBool := res.(bool)
+	if !isBool {
+		t.Fatalf("KVSApplyBatch(%s %q at %d) = %v, want true or false", op, e.Key, idx, res)
+	}
+	return ok
+}
+
 // testStore returns a store with the given keys set, the i-th at index i+1,
 // each holding its own name as value.
 func testStore(t *testing.T, keys ...string) *Store {
 	t.Helper()
 	s := New()
 	for i, k := range keys {
-		if err := s.KVSSet(uint64(i+1), &structs.DirEntry{Key: k, Value: []byte(k)}); err != nil {
-			t.Fatalf("KVSSet(%d, %q) = %v", i+1, k, err)
-		}
+		applyKV(t, s, uint64(i+1), structs.KVSet, structs.DirEntry{Key: k, Value: []byte(k)})
 	}
 	return s
 }
@@ -63,17 +74,25 @@ func mustFire(t *testing.T, ws memdb.WatchSet, what string) {
 	}
 }
 
-// mustNotFire fails if any channel in ws has fired. Because memdb notifies
-// synchronously in Commit, checking each channel without blocking is exact.
+// mustNotFire fails if any channel in ws has fired.
 func mustNotFire(t *testing.T, ws memdb.WatchSet, what string) {
 	t.Helper()
+	if fired(ws) {
+		t.Fatalf("%s: watch fired, want it quiet", what)
+	}
+}
+
+// fired tells whether any channel in ws has fired. Because memdb notifies
+// synchronously in Commit, checking each channel without blocking is exact.
+func fired(ws memdb.WatchSet) bool {
 	for ch := range ws {
 		select {
 		case <-ch:
-			t.Fatalf("%s: watch fired, want it quiet", what)
+			return true
 		default:
 		}
 	}
+	return false
 }
 
 func TestKVSSetGet(t *testing.T) {
@@ -125,19 +144,20 @@ func TestKVSSetGet(t *testing.T) {
 			want:    &structs.DirEntry{Key: "foo", Value: nil, CreateIndex: 1, ModifyIndex: 1},
 		},
 		{
-			name: "missing key reports the table index",
+			// Not the table index, which every write to a or b moves.
+			name: "missing key ignores writes to other keys",
 			writes: []*structs.DirEntry{
 				{Key: "a", Value: []byte("1")},
 				{Key: "b", Value: []byte("2")},
 			},
 			key:     "c",
-			wantIdx: 2,
+			wantIdx: 0,
 		},
 		{
 			name:    "key is exact, not a prefix",
 			writes:  []*structs.DirEntry{{Key: "foo/bar", Value: []byte("1")}},
 			key:     "foo",
-			wantIdx: 1,
+			wantIdx: 0,
 		},
 		{
 			name:    "unicode and odd bytes in keys",
@@ -152,9 +172,7 @@ func TestKVSSetGet(t *testing.T) {
 			t.Parallel()
 			s := New()
 			for i, w := range tc.writes {
-				if err := s.KVSSet(uint64(i+1), w); err != nil {
-					t.Fatalf("KVSSet(%d, %q) = %v", i+1, w.Key, err)
-				}
+				applyKV(t, s, uint64(i+1), structs.KVSet, *w)
 			}
 			idx, got := get(t, s, tc.key)
 			if idx != tc.wantIdx {
@@ -176,9 +194,17 @@ func TestKVSSetKeepsLockFields(t *testing.T) {
 		t.Fatalf("Restore.KV() = %v", err)
 	}
 	r.Commit()
-	if err := s.KVSSet(9, &structs.DirEntry{Key: "l", Value: []byte("w")}); err != nil {
-		t.Fatalf("KVSSet() = %v", err)
+	// Putting the same value back keeps the lock fields, so it is a no-op.
+	ws := memdb.NewWatchSet()
+	if _, _, err := s.KVSGet(ws, "l"); err != nil {
+		t.Fatalf("KVSGet(l) error = %v", err)
 	}
+	applyKV(t, s, 7, structs.KVSet, structs.DirEntry{Key: "l", Value: []byte("v")})
+	if idx, e := get(t, s, "l"); idx != 5 || e == nil || e.Session != "sess" || e.LockIndex != 4 {
+		t.Errorf("KVSGet(l) after a same-value set = %d, %+v, want index 5, session sess, lock index 4", idx, e)
+	}
+	mustNotFire(t, ws, "get of l after a same-value set")
+	applyKV(t, s, 9, structs.KVSet, structs.DirEntry{Key: "l", Value: []byte("w")})
 	_, got := get(t, s, "l")
 	want := &structs.DirEntry{Key: "l", Value: []byte("w"), Session: "sess", LockIndex: 4, CreateIndex: 2, ModifyIndex: 9}
 	if !reflect.DeepEqual(got, want) {
@@ -244,12 +270,9 @@ func TestKVSSetCAS(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := testStore(t, "foo", "bar")
-			ok, err := s.KVSSetCAS(10, &structs.DirEntry{Key: tc.key, Value: []byte("v"), ModifyIndex: tc.cas})
-			if err != nil {
-				t.Fatalf("KVSSetCAS(%q, cas=%d) error = %v", tc.key, tc.cas, err)
-			}
+			ok := applyKV(t, s, 10, structs.KVCAS, structs.DirEntry{Key: tc.key, Value: []byte("v"), ModifyIndex: tc.cas})
 			if ok != tc.wantOK {
-				t.Errorf("KVSSetCAS(%q, cas=%d) = %v, want %v", tc.key, tc.cas, ok, tc.wantOK)
+				t.Errorf("CAS(%q, cas=%d) = %v, want %v", tc.key, tc.cas, ok, tc.wantOK)
 			}
 			_, got := get(t, s, tc.key)
 			if !reflect.DeepEqual(got, tc.want) {
@@ -271,9 +294,7 @@ func TestKVSDelete(t *testing.T) {
 	t.Run("existing key leaves a tombstone that moves the prefix index", func(t *testing.T) {
 		t.Parallel()
 		s := testStore(t, "a/b", "z")
-		if err := s.KVSDelete(5, "a/b"); err != nil {
-			t.Fatalf("KVSDelete() = %v", err)
-		}
+		applyKV(t, s, 5, structs.KVDelete, structs.DirEntry{Key: "a/b"})
 		if idx, e := get(t, s, "a/b"); e != nil || idx != 5 {
 			t.Errorf("KVSGet(%q) = %d, %+v, want 5, nil", "a/b", idx, e)
 		}
@@ -289,15 +310,11 @@ func TestKVSDelete(t *testing.T) {
 	t.Run("prefix index is the larger of entries and tombstones", func(t *testing.T) {
 		t.Parallel()
 		s := testStore(t, "a/1", "a/2", "a/3")
-		if err := s.KVSDelete(4, "a/1"); err != nil {
-			t.Fatalf("KVSDelete() = %v", err)
-		}
+		applyKV(t, s, 4, structs.KVDelete, structs.DirEntry{Key: "a/1"})
 		if idx, ents := list(t, s, "a/"); idx != 4 || !slices.Equal(keysOf(ents), []string{"a/2", "a/3"}) {
 			t.Errorf("KVSList(%q) = %d, %v, want 4, [a/2 a/3]", "a/", idx, keysOf(ents))
 		}
-		if err := s.KVSSet(5, &structs.DirEntry{Key: "a/2", Value: []byte("x")}); err != nil {
-			t.Fatalf("KVSSet() = %v", err)
-		}
+		applyKV(t, s, 5, structs.KVSet, structs.DirEntry{Key: "a/2", Value: []byte("x")})
 		if idx, _ := list(t, s, "a/"); idx != 5 {
 			t.Errorf("KVSList(%q) index = %d, want 5", "a/", idx)
 		}
@@ -305,9 +322,7 @@ func TestKVSDelete(t *testing.T) {
 	t.Run("missing key is not an error and changes nothing", func(t *testing.T) {
 		t.Parallel()
 		s := testStore(t, "a")
-		if err := s.KVSDelete(7, "nope"); err != nil {
-			t.Fatalf("KVSDelete(%q) = %v, want nil", "nope", err)
-		}
+		applyKV(t, s, 7, structs.KVDelete, structs.DirEntry{Key: "nope"})
 		if got := s.LatestIndex(); got != 1 {
 			t.Errorf("LatestIndex() = %d, want 1", got)
 		}
@@ -318,12 +333,8 @@ func TestKVSDelete(t *testing.T) {
 	t.Run("recreate after delete starts a new CreateIndex", func(t *testing.T) {
 		t.Parallel()
 		s := testStore(t, "k")
-		if err := s.KVSDelete(2, "k"); err != nil {
-			t.Fatalf("KVSDelete() = %v", err)
-		}
-		if err := s.KVSSet(3, &structs.DirEntry{Key: "k", Value: []byte("again")}); err != nil {
-			t.Fatalf("KVSSet() = %v", err)
-		}
+		applyKV(t, s, 2, structs.KVDelete, structs.DirEntry{Key: "k"})
+		applyKV(t, s, 3, structs.KVSet, structs.DirEntry{Key: "k", Value: []byte("again")})
 		_, got := get(t, s, "k")
 		want := &structs.DirEntry{Key: "k", Value: []byte("again"), CreateIndex: 3, ModifyIndex: 3}
 		if !reflect.DeepEqual(got, want) {
@@ -351,13 +362,11 @@ func TestKVSDeleteCAS(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := testStore(t, "k", "k")
-			ok, err := s.KVSDeleteCAS(9, tc.cas, tc.key)
-			if err != nil {
-				t.Fatalf("KVSDeleteCAS(%q, cas=%d) error = %v", tc.key, tc.cas, err)
-			}
+			s := testStore(t, "k")
+			applyKV(t, s, 2, structs.KVSet, structs.DirEntry{Key: "k", Value: []byte("changed")})
+			ok := applyKV(t, s, 9, structs.KVDeleteCAS, structs.DirEntry{Key: tc.key, ModifyIndex: tc.cas})
 			if ok != tc.wantOK {
-				t.Errorf("KVSDeleteCAS(%q, cas=%d) = %v, want %v", tc.key, tc.cas, ok, tc.wantOK)
+				t.Errorf("DeleteCAS(%q, cas=%d) = %v, want %v", tc.key, tc.cas, ok, tc.wantOK)
 			}
 			if _, e := get(t, s, tc.key); (e == nil) != tc.wantGone {
 				t.Errorf("after delete-cas, KVSGet(%q) = %+v, want gone=%v", tc.key, e, tc.wantGone)
@@ -388,9 +397,7 @@ func TestKVSDeleteTree(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := testStore(t, keys...)
-			if err := s.KVSDeleteTree(9, tc.prefix); err != nil {
-				t.Fatalf("KVSDeleteTree(%q) = %v", tc.prefix, err)
-			}
+			applyKV(t, s, 9, structs.KVDeleteTree, structs.DirEntry{Key: tc.prefix})
 			if _, ents := list(t, s, ""); !slices.Equal(keysOf(ents), tc.wantLeft) {
 				t.Errorf("after KVSDeleteTree(%q), keys = %v, want %v", tc.prefix, keysOf(ents), tc.wantLeft)
 			}
@@ -417,9 +424,8 @@ func TestKVSList(t *testing.T) {
 		{prefix: "a", wantIdx: 4, wantKeys: []string{"a", "a/b", "a/c"}},
 		{prefix: "", wantIdx: 4, wantKeys: []string{"a", "a/b", "a/c", "z"}},
 		{prefix: "a/c", wantIdx: 1, wantKeys: []string{"a/c"}},
-		// Nothing ever lived here: the table index gives the client
-		// something to block on.
-		{prefix: "q/", wantIdx: 4, wantKeys: []string{}},
+		// Nothing ever lived here: no write elsewhere moves the index.
+		{prefix: "q/", wantIdx: 0, wantKeys: []string{}},
 	}
 	for _, tc := range cases {
 		idx, ents := list(t, s, tc.prefix)
@@ -453,7 +459,7 @@ func TestKVSListKeys(t *testing.T) {
 		// A separator longer than one byte folds at its end.
 		{prefix: "", sep: "/c/", wantIdx: 6, want: []string{"a/b", "a/c/", "ab", "b"}},
 		{prefix: "a/", sep: "c", wantIdx: 6, want: []string{"a/b", "a/c"}},
-		{prefix: "zzz", sep: "/", wantIdx: 6, want: []string{}},
+		{prefix: "zzz", sep: "/", wantIdx: 0, want: []string{}},
 	}
 	for _, tc := range cases {
 		idx, got, err := s.KVSListKeys(nil, tc.prefix, tc.sep)
@@ -469,12 +475,8 @@ func TestKVSListKeys(t *testing.T) {
 func TestReapTombstones(t *testing.T) {
 	t.Parallel()
 	s := testStore(t, "a/x", "b/y", "c")
-	if err := s.KVSDelete(4, "a/x"); err != nil {
-		t.Fatalf("KVSDelete() = %v", err)
-	}
-	if err := s.KVSDelete(6, "b/y"); err != nil {
-		t.Fatalf("KVSDelete() = %v", err)
-	}
+	applyKV(t, s, 4, structs.KVDelete, structs.DirEntry{Key: "a/x"})
+	applyKV(t, s, 6, structs.KVDelete, structs.DirEntry{Key: "b/y"})
 	want := []Tombstone{{Key: "a/x", Index: 4}, {Key: "b/y", Index: 6}}
 	if got := tombstones(t, s); !reflect.DeepEqual(got, want) {
 		t.Fatalf("tombstones = %v, want %v", got, want)
@@ -498,13 +500,20 @@ func TestReapTombstones(t *testing.T) {
 			t.Errorf("after ReapTombstones(%d), tombstones = %v, want %v", step.reap, got, step.want)
 		}
 	}
-	// With its marker gone an empty prefix falls back to the table index,
-	// which reaping does not lower.
+	// With its marker gone, an empty prefix or a missing key reports the
+	// highest reaped index (b/y's 6): never below the deletion a client may
+	// have seen, and not moved by later writes elsewhere (c at 7).
+	applyKV(t, s, 7, structs.KVSet, structs.DirEntry{Key: "c", Value: []byte("changed")})
 	if idx, _ := list(t, s, "a/"); idx != 6 {
 		t.Errorf("KVSList(%q) index after reap = %d, want 6", "a/", idx)
 	}
-	if got := s.LatestIndex(); got != 6 {
-		t.Errorf("LatestIndex() = %d, want 6", got)
+	for _, key := range []string{"a/x", "never"} {
+		if idx, e := get(t, s, key); idx != 6 || e != nil {
+			t.Errorf("KVSGet(%q) after reap = %d, %+v, want 6, nil", key, idx, e)
+		}
+	}
+	if got := s.LatestIndex(); got != 7 {
+		t.Errorf("LatestIndex() = %d, want 7", got)
 	}
 }
 
@@ -534,21 +543,26 @@ func TestKVSWatches(t *testing.T) {
 	listKeys := func(prefix, sep string) read {
 		return func(s *Store, ws memdb.WatchSet) error { _, _, err := s.KVSListKeys(ws, prefix, sep); return err }
 	}
-	set := func(key string) func(*Store) error {
-		return func(s *Store) error { return s.KVSSet(100, &structs.DirEntry{Key: key, Value: []byte("new")}) }
+	write := func(op structs.KVOp, key string) func(*testing.T, *Store) {
+		return func(t *testing.T, s *Store) {
+			applyKV(t, s, 100, op, structs.DirEntry{Key: key, Value: []byte("new")})
+		}
 	}
-	del := func(key string) func(*Store) error {
-		return func(s *Store) error { return s.KVSDelete(100, key) }
-	}
-	delTree := func(prefix string) func(*Store) error {
-		return func(s *Store) error { return s.KVSDeleteTree(100, prefix) }
+	set := func(key string) func(*testing.T, *Store) { return write(structs.KVSet, key) }
+	del := func(key string) func(*testing.T, *Store) { return write(structs.KVDelete, key) }
+	delTree := func(prefix string) func(*testing.T, *Store) { return write(structs.KVDeleteTree, prefix) }
+	// rewrite puts back the value testStore gave the key: a no-op.
+	rewrite := func(key string) func(*testing.T, *Store) {
+		return func(t *testing.T, s *Store) {
+			applyKV(t, s, 100, structs.KVSet, structs.DirEntry{Key: key, Value: []byte(key)})
+		}
 	}
 	seed := []string{"app/config/db", "app/config/web", "app/version", "zzz/far/away"}
 
 	cases := []struct {
 		name      string
 		read      read
-		write     func(*Store) error
+		write     func(*testing.T, *Store)
 		wantFired bool
 	}{
 		{"get: update of the key", getKey("app/version"), set("app/version"), true},
@@ -557,6 +571,7 @@ func TestKVSWatches(t *testing.T) {
 		{"get: unrelated key far away", getKey("app/version"), set("zzz/far/other"), false},
 		{"get: sibling key", getKey("app/config/db"), set("app/config/web"), false},
 		{"get: delete of an unrelated key", getKey("app/version"), del("zzz/far/away"), false},
+		{"get: same value put again", getKey("app/version"), rewrite("app/version"), false},
 
 		{"list: create under prefix", listPrefix("app/config/"), set("app/config/cache"), true},
 		{"list: update under prefix", listPrefix("app/config/"), set("app/config/db"), true},
@@ -564,6 +579,7 @@ func TestKVSWatches(t *testing.T) {
 		{"list: delete-tree of prefix", listPrefix("app/config/"), delTree("app/"), true},
 		{"list: create in empty prefix", listPrefix("new/"), set("new/x"), true},
 		{"list: write outside prefix", listPrefix("app/config/"), set("zzz/far/other"), false},
+		{"list: same value put again under prefix", listPrefix("app/config/"), rewrite("app/config/db"), false},
 
 		{"keys: create under prefix", listKeys("app/", "/"), set("app/other"), true},
 		{"keys: update inside a folded key", listKeys("app/", "/"), set("app/config/db"), true},
@@ -579,9 +595,7 @@ func TestKVSWatches(t *testing.T) {
 				t.Fatalf("read error = %v", err)
 			}
 			mustNotFire(t, ws, "before the write")
-			if err := tc.write(s); err != nil {
-				t.Fatalf("write error = %v", err)
-			}
+			tc.write(t, s)
 			if tc.wantFired {
 				mustFire(t, ws, tc.name)
 			} else {
@@ -622,26 +636,21 @@ func TestKVSPrefixEndingInNUL(t *testing.T) {
 	if _, _, err := s.KVSListKeys(nil, "ab\x00", "x"); err != nil {
 		t.Errorf("KVSListKeys(%q) error = %v", "ab\x00", err)
 	}
-	if err := s.KVSDelete(4, "a"); err != nil {
-		t.Fatalf("KVSDelete() = %v", err)
-	}
+	applyKV(t, s, 4, structs.KVDelete, structs.DirEntry{Key: "a"})
 	if idx, _ := list(t, s, "a\x00"); idx != 2 {
 		t.Errorf("KVSList(%q) index = %d, want 2: the tombstone of %q is not under it", "a\x00", idx, "a")
 	}
-	if err := s.KVSSet(5, &structs.DirEntry{Key: "a", Value: []byte("a")}); err != nil {
-		t.Fatalf("KVSSet() = %v", err)
-	}
-	if err := s.KVSDeleteTree(6, "a\x00"); err != nil {
-		t.Fatalf("KVSDeleteTree() = %v", err)
-	}
+	applyKV(t, s, 5, structs.KVSet, structs.DirEntry{Key: "a", Value: []byte("a")})
+	applyKV(t, s, 6, structs.KVDeleteTree, structs.DirEntry{Key: "a\x00"})
 	if _, ents := list(t, s, ""); !slices.Equal(keysOf(ents), []string{"a", "ab"}) {
 		t.Errorf("after KVSDeleteTree(%q), keys = %q, want [a ab]", "a\x00", keysOf(ents))
 	}
 }
 
 // TestKVSApplyBatchIndexes: a batch records each table's index once, at
-// the highest write that changed it; a CAS that lost moves nothing, and a
-// read of a missing key reports the table index, tombstones included.
+// the highest write that changed it; a CAS that lost and writes that
+// change nothing move nothing, even after a real write to the same key in
+// the same batch.
 func TestKVSApplyBatchIndexes(t *testing.T) {
 	t.Parallel()
 	s := testStore(t, "a", "b") // indexes 1 and 2
@@ -653,20 +662,36 @@ func TestKVSApplyBatchIndexes(t *testing.T) {
 		{Index: 11, Req: &structs.KVSRequest{Op: structs.KVDelete, DirEnt: structs.DirEntry{Key: "a"}}},
 		{Index: 12, Req: set("d")},
 		{Index: 13, Req: &structs.KVSRequest{Op: structs.KVCAS, DirEnt: structs.DirEntry{Key: "b", ModifyIndex: 1, Value: []byte("x")}}},
+		{Index: 14, Req: set("c")},
+		{Index: 15, Req: &structs.KVSRequest{Op: structs.KVCAS, DirEnt: structs.DirEntry{Key: "d", ModifyIndex: 12, Value: []byte("v")}}},
+		{Index: 16, Req: &structs.KVSRequest{Op: structs.KVDelete, DirEnt: structs.DirEntry{Key: "a"}}},
 	})
-	if want := []any{true, true, true, false}; !reflect.DeepEqual(out, want) {
+	if want := []any{true, true, true, false, true, true, true}; !reflect.DeepEqual(out, want) {
 		t.Fatalf("KVSApplyBatch results = %v, want %v", out, want)
 	}
-	if idx, e := get(t, s, "d"); idx != 12 || e == nil || e.ModifyIndex != 12 {
-		t.Errorf("after the batch: KVSGet(d) index = %d, entry %+v; want index 12 (the lost CAS at 13 moves nothing)", idx, e)
+	for key, want := range map[string]uint64{"c": 10, "d": 12} {
+		if idx, e := get(t, s, key); idx != want || e == nil || e.ModifyIndex != want {
+			t.Errorf("after the batch: KVSGet(%q) = %d, %+v; want ModifyIndex %d (the no-op writes after it move nothing)", key, idx, e, want)
+		}
 	}
-	if idx, e := get(t, s, "a"); idx != 12 || e != nil {
-		t.Errorf("KVSGet(a) = %d, %+v; want the deleted key missing at index 12", idx, e)
+	if idx, e := get(t, s, "a"); idx != 11 || e != nil {
+		t.Errorf("KVSGet(a) = %d, %+v; want the deleted key missing at its tombstone's index 11", idx, e)
 	}
 	if idx, _ := list(t, s, "a"); idx != 11 {
 		t.Errorf("KVSList(a) index = %d, want 11 (its tombstone)", idx)
 	}
+	if got := kvsTableIndex(t, s); got != 12 {
+		t.Errorf("kvs table index = %d, want 12", got)
+	}
 	if got := s.LatestIndex(); got != 12 {
 		t.Errorf("LatestIndex() = %d, want 12", got)
 	}
+}
+
+// kvsTableIndex is the kvs table's row in the index table.
+func kvsTableIndex(t *testing.T, s *Store) uint64 {
+	t.Helper()
+	tx := s.db.Txn(false)
+	defer tx.Abort()
+	return maxIndexTxn(tx, tableKVs)
 }

@@ -27,6 +27,13 @@ type tombstone struct {
 	Index uint64
 }
 
+// reapedIndexKey names the index-table row holding the highest index of
+// any tombstone reaped so far. Every tombstone still stored is above it
+// (a reap removes all at or below its index), so for a key without a
+// tombstone it is the lowest index that is surely at least the key's last
+// deletion. It travels in snapshots with the other index rows.
+const reapedIndexKey = "tombstones.reaped"
+
 // tableSchemas lists every table. Files that own further tables add theirs
 // with registerTable from an init function, so adding a table never edits
 // this file.

@@ -56,32 +56,21 @@ func restoreDump(t *testing.T, d dump) *Store {
 func TestSnapshotRestore(t *testing.T) {
 	t.Parallel()
 	s := testStore(t, "a/1", "a/2", "b", "c/x", "d/y")
-	if err := s.KVSSet(6, &structs.DirEntry{Key: "a/1", Value: []byte("v2"), Flags: 42}); err != nil {
-		t.Fatalf("KVSSet() = %v", err)
-	}
-	if err := s.KVSSet(7, &structs.DirEntry{Key: "empty"}); err != nil {
-		t.Fatalf("KVSSet() = %v", err)
-	}
-	if err := s.KVSDelete(8, "d/y"); err != nil {
-		t.Fatalf("KVSDelete() = %v", err)
-	}
-	// Reaping d/y's marker leaves index 8 known only to the index table.
+	applyKV(t, s, 6, structs.KVSet, structs.DirEntry{Key: "a/1", Value: []byte("v2"), Flags: 42})
+	applyKV(t, s, 7, structs.KVSet, structs.DirEntry{Key: "empty"})
+	applyKV(t, s, 8, structs.KVDelete, structs.DirEntry{Key: "d/y"})
+	// Reaping d/y's marker leaves index 8 known only to the index table
+	// (reapedIndexKey).
 	if err := s.ReapTombstones(8); err != nil {
 		t.Fatalf("ReapTombstones() = %v", err)
 	}
-	if err := s.KVSDelete(9, "c/x"); err != nil {
-		t.Fatalf("KVSDelete() = %v", err)
-	}
-	if err := s.KVSDelete(10, "b"); err != nil {
-		t.Fatalf("KVSDelete() = %v", err)
-	}
+	applyKV(t, s, 9, structs.KVDelete, structs.DirEntry{Key: "c/x"})
+	applyKV(t, s, 10, structs.KVDelete, structs.DirEntry{Key: "b"})
 
 	sn := s.Snapshot()
 	defer sn.Close()
 	// Writes after the snapshot opened must not show up in it.
-	if err := s.KVSSet(11, &structs.DirEntry{Key: "late", Value: []byte("x")}); err != nil {
-		t.Fatalf("KVSSet() = %v", err)
-	}
+	applyKV(t, s, 11, structs.KVSet, structs.DirEntry{Key: "late", Value: []byte("x")})
 	if got := sn.LatestIndex(); got != 10 {
 		t.Errorf("Snapshot.LatestIndex() = %d, want 10", got)
 	}
@@ -98,7 +87,7 @@ func TestSnapshotRestore(t *testing.T) {
 	if !reflect.DeepEqual(d.Tombstones, wantTombs) {
 		t.Errorf("snapshot tombstones = %v, want %v", d.Tombstones, wantTombs)
 	}
-	wantIdx := map[string]uint64{tableKVs: 10, tableTombstones: 10}
+	wantIdx := map[string]uint64{tableKVs: 10, tableTombstones: 10, reapedIndexKey: 8}
 	if !reflect.DeepEqual(d.Indexes, wantIdx) {
 		t.Errorf("snapshot indexes = %v, want %v", d.Indexes, wantIdx)
 	}
@@ -114,16 +103,18 @@ func TestSnapshotRestore(t *testing.T) {
 		wantIdx uint64
 	}{
 		{"a/", 6},
-		{"b", 10},  // only b's tombstone is left
-		{"c/", 9},  // only c/x's tombstone is left
-		{"d/", 10}, // marker reaped: the table index
+		{"b", 10}, // only b's tombstone is left
+		{"c/", 9}, // only c/x's tombstone is left
+		{"d/", 8}, // marker reaped: the highest reaped index
 	} {
 		if got, _ := list(t, r, tc.prefix); got != tc.wantIdx {
 			t.Errorf("restored KVSList(%q) index = %d, want %d", tc.prefix, got, tc.wantIdx)
 		}
 	}
-	if idx, e := get(t, r, "missing"); idx != 10 || e != nil {
-		t.Errorf("restored KVSGet(%q) = %d, %+v, want 10, nil", "missing", idx, e)
+	for key, want := range map[string]uint64{"missing": 8, "d/y": 8, "c/x": 9} {
+		if idx, e := get(t, r, key); idx != want || e != nil {
+			t.Errorf("restored KVSGet(%q) = %d, %+v, want %d, nil", key, idx, e, want)
+		}
 	}
 }
 

@@ -51,6 +51,20 @@ func TestTxnRW(t *testing.T) {
 			wantKeys: []string{"a", "b", "t/1", "t/2"},
 		},
 		{
+			// As Consul: the step reports the entry as it stays, not a
+			// ModifyIndex that was never written.
+			name: "writes that change nothing report the unchanged entry",
+			ops: structs.TxnOps{
+				kvOp(structs.KVSet, "a", "a", 0),
+				kvOp(structs.KVCAS, "t/1", "t/1", 2),
+			},
+			want: []*structs.DirEntry{
+				{Key: "a", CreateIndex: 1, ModifyIndex: 1},
+				{Key: "t/1", CreateIndex: 2, ModifyIndex: 2},
+			},
+			wantKeys: []string{"a", "t/1", "t/2"},
+		},
+		{
 			name: "reads see earlier steps and carry values",
 			ops: structs.TxnOps{
 				kvOp(structs.KVSet, "t/3", "three", 0),
@@ -232,9 +246,7 @@ func TestTxnRWErrors(t *testing.T) {
 func TestTxnRO(t *testing.T) {
 	t.Parallel()
 	s := testStore(t, "a", "t/1", "t/2", "gone")
-	if err := s.KVSDelete(5, "gone"); err != nil {
-		t.Fatalf("KVSDelete() = %v", err)
-	}
+	applyKV(t, s, 5, structs.KVDelete, structs.DirEntry{Key: "gone"})
 	idx, results, errs := s.TxnRO(structs.TxnOps{
 		kvOp(structs.KVGet, "a", "", 0),
 		kvOp(structs.KVGetTree, "t/", "", 0),

@@ -16,11 +16,11 @@ var (
 	ErrUnknownPeer = errors.New("no such raft peer")
 )
 
-// BlockingWait is how long a read may legitimately block on the server:
-// zero for a read without ?index. Transports use it to size their call
-// timeout, so a blocking query is never cut short while a dead server's
-// call still is.
-func (q *QueryOptions) BlockingWait() time.Duration {
+// QueryWait is how long a blocking read waits for a change before it
+// answers with what it has: the client's wait, DefaultQueryTime when it
+// named none, at most MaxQueryTime; zero for a read without ?index. The
+// server adds up to a sixteenth of it as jitter (agent/blocking).
+func (q *QueryOptions) QueryWait() time.Duration {
 	if q.MinQueryIndex == 0 {
 		return 0
 	}
@@ -28,10 +28,15 @@ func (q *QueryOptions) BlockingWait() time.Duration {
 	if wait <= 0 {
 		wait = DefaultQueryTime
 	}
-	if wait > MaxQueryTime {
-		wait = MaxQueryTime
-	}
-	// The server adds up to wait/16 of jitter.
+	return min(wait, MaxQueryTime)
+}
+
+// BlockingWait is how long a read may legitimately block on the server,
+// jitter included: zero for a read without ?index. Transports use it to
+// size their call timeout, so a blocking query is never cut short while a
+// dead server's call still is.
+func (q *QueryOptions) BlockingWait() time.Duration {
+	wait := q.QueryWait()
 	return wait + wait/16
 }
 

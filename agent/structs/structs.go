@@ -1,6 +1,7 @@
 package structs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -66,6 +67,10 @@ type QueryOptions struct {
 	// from its own state after catching up to the leader's read index. It
 	// is unexported, so it never crosses the wire.
 	readIndexed bool
+
+	// ctx is the caller's context (see RequestContext). Unexported, so it
+	// never crosses the wire.
+	ctx context.Context
 }
 
 // IsRead lets the RPC layer tell reads from writes without a type switch.
@@ -87,6 +92,30 @@ func (q *QueryOptions) TokenSecret() string { return q.Token }
 // WriteRequest is embedded by every write.
 type WriteRequest struct {
 	Token string
+
+	// ctx is the caller's context (see RequestContext).
+	ctx context.Context
+}
+
+// Context is the context of the caller that made the request (the HTTP
+// request's, for a request an HTTP client made); never nil.
+func (q *QueryOptions) Context() context.Context { return orBackground(q.ctx) }
+
+// SetContext attaches the caller's context; the RPC layer does it once, on
+// the way in.
+func (q *QueryOptions) SetContext(ctx context.Context) { q.ctx = ctx }
+
+// Context is the context of the caller that made the request; never nil.
+func (w *WriteRequest) Context() context.Context { return orBackground(w.ctx) }
+
+// SetContext attaches the caller's context.
+func (w *WriteRequest) SetContext(ctx context.Context) { w.ctx = ctx }
+
+func orBackground(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
 }
 
 // IsRead is false for writes: they always go to the leader.
@@ -107,7 +136,15 @@ type QueryMeta struct {
 }
 
 // RPCInfo is what the RPC layer needs to route any request.
+//
+// A request carries its caller's context the way an *http.Request does:
+// net/rpc's dispatch has no place for one, so Server.RPC attaches it to
+// the request (SetContext) and the endpoint, forwarding and the blocking
+// query read it back (Context). It never crosses the wire: an endpoint
+// called over the server port runs with context.Background(), bounded by
+// the request's own wait.
 type RPCInfo interface {
+	RequestContext
 	IsRead() bool
 	AllowStaleRead() bool
 	TokenSecret() string
@@ -119,3 +156,10 @@ func (q *QueryOptions) AllowStaleRead() bool { return q.AllowStale }
 
 // AllowStaleRead is false for writes.
 func (w *WriteRequest) AllowStaleRead() bool { return false }
+
+// RequestContext is implemented by every request that embeds QueryOptions
+// or WriteRequest.
+type RequestContext interface {
+	Context() context.Context
+	SetContext(ctx context.Context)
+}

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"context"
 	"os"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func WaitForLeader(t testing.TB, a *TestAgent) {
 	t.Helper()
 	Retry(t, 10*time.Second, func() error {
 		var out structs.IndexedDirEntries
-		return a.RPC("KVS.Get", &structs.KeyRequest{Key: "testutil/ready"}, &out)
+		return a.RPC(context.Background(), "KVS.Get", &structs.KeyRequest{Key: "testutil/ready"}, &out)
 	})
 }
 

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -151,7 +152,7 @@ func (c *Cluster) WaitReady(t testing.TB) {
 			return errors.New("no leader yet")
 		}
 		var peers []string
-		if err := leader.RPC("Status.Peers", &structs.DCSpecificRequest{}, &peers); err != nil {
+		if err := leader.RPC(context.Background(), "Status.Peers", &structs.DCSpecificRequest{}, &peers); err != nil {
 			return err
 		}
 		if len(peers) != len(c.Servers) {
@@ -159,7 +160,7 @@ func (c *Cluster) WaitReady(t testing.TB) {
 		}
 		for _, a := range c.Agents() {
 			var out structs.IndexedDirEntries
-			if err := a.RPC("KVS.Get", &structs.KeyRequest{Key: "testutil/ready"}, &out); err != nil {
+			if err := a.RPC(context.Background(), "KVS.Get", &structs.KeyRequest{Key: "testutil/ready"}, &out); err != nil {
 				return fmt.Errorf("%s: %w", a.Config.NodeName, err)
 			}
 		}

@@ -1,31 +1,26 @@
-package agent
+package registrar
 
 import (
 	"errors"
-	"fmt"
 	"reflect"
 
 	"conclave/agent/config"
 	"conclave/agent/structs"
 )
 
-// reloadLocal applies the services and checks of a re-read configuration:
+// Reload applies the services and checks of a re-read configuration:
 // config-file services and checks that are gone are removed, new or
 // changed ones (re)registered, unchanged ones left running untouched, so a
 // reload does not restart their checks. Registrations made through the
 // API are not affected. The script-check switches apply to checks
-// registered from now on.
-func (a *Agent) reloadLocal(cfg *config.Config) error {
-	l := &a.local
-	if l.state == nil {
-		return nil
-	}
-	l.reloadMu.Lock()
-	defer l.reloadMu.Unlock()
+// registered from now on; check_update_interval needs a restart.
+func (r *Registrar) Reload(lc config.LocalConfig) error {
+	r.reloadMu.Lock()
+	defer r.reloadMu.Unlock()
 
 	newSvcs := map[string]config.ServiceDefinition{}
 	var svcOrder []string
-	for _, s := range cfg.Local.Services {
+	for _, s := range lc.Services {
 		id := s.NodeService().ID
 		if _, dup := newSvcs[id]; !dup {
 			svcOrder = append(svcOrder, id)
@@ -34,7 +29,7 @@ func (a *Agent) reloadLocal(cfg *config.Config) error {
 	}
 	newChks := map[string]config.CheckDefinition{}
 	var chkOrder []string
-	for _, c := range cfg.Local.Checks {
+	for _, c := range lc.Checks {
 		id := c.ID
 		if id == "" {
 			id = c.Name
@@ -45,13 +40,13 @@ func (a *Agent) reloadLocal(cfg *config.Config) error {
 		newChks[id] = c
 	}
 
-	l.mu.Lock()
-	l.scriptChecks = cfg.Local.EnableScriptChecks
-	l.localScriptChecks = cfg.Local.EnableLocalScriptChecks
+	r.mu.Lock()
+	r.scriptChecks = lc.EnableScriptChecks
+	r.localScriptChecks = lc.EnableLocalScriptChecks
 	var goneSvcs, goneChks []string
 	unchangedSvc := map[string]bool{}
 	unchangedChk := map[string]bool{}
-	for id, rec := range l.services {
+	for id, rec := range r.services {
 		if rec.source != sourceConfig {
 			continue
 		}
@@ -63,8 +58,8 @@ func (a *Agent) reloadLocal(cfg *config.Config) error {
 			unchangedSvc[id] = true
 		}
 	}
-	for id, rec := range l.checks {
-		if rec.source != sourceConfig || rec.def == nil || rec.def.ServiceID != "" && l.services[rec.def.ServiceID] != nil && l.services[rec.def.ServiceID].source == sourceConfig && isServiceCheck(l.services[rec.def.ServiceID].def, id) {
+	for id, rec := range r.checks {
+		if rec.source != sourceConfig || rec.def == nil || rec.def.ServiceID != "" && r.services[rec.def.ServiceID] != nil && r.services[rec.def.ServiceID].source == sourceConfig && isServiceCheck(r.services[rec.def.ServiceID].def, id) {
 			continue
 		}
 		n, ok := newChks[id]
@@ -75,16 +70,16 @@ func (a *Agent) reloadLocal(cfg *config.Config) error {
 			unchangedChk[id] = true
 		}
 	}
-	l.mu.Unlock()
+	r.mu.Unlock()
 
 	var errs []error
 	for _, id := range goneChks {
-		if err := a.removeCheck(id); err != nil && agentCode(err) != 404 {
+		if err := r.removeCheck(id); err != nil && agentCode(err) != 404 {
 			errs = append(errs, err)
 		}
 	}
 	for _, id := range goneSvcs {
-		if err := a.removeService(id); err != nil && agentCode(err) != 404 {
+		if err := r.removeService(id); err != nil && agentCode(err) != 404 {
 			errs = append(errs, err)
 		}
 	}
@@ -93,7 +88,7 @@ func (a *Agent) reloadLocal(cfg *config.Config) error {
 			continue
 		}
 		s := newSvcs[id]
-		if err := a.addService(s.ServiceDefinition, sourceConfig, s.Token, true, false); err != nil {
+		if err := r.addService(s.ServiceDefinition, sourceConfig, s.Token, true, false); err != nil {
 			errs = append(errs, &config.Error{Source: s.Source, Key: s.Key, Err: err})
 		}
 	}
@@ -102,11 +97,11 @@ func (a *Agent) reloadLocal(cfg *config.Config) error {
 			continue
 		}
 		c := newChks[id]
-		if err := a.addCheck(c.CheckDefinition, sourceConfig, c.Token, false); err != nil {
+		if err := r.addCheck(c.CheckDefinition, sourceConfig, c.Token, false); err != nil {
 			errs = append(errs, &config.Error{Source: c.Source, Key: c.Key, Err: err})
 		}
 	}
-	a.syncChanges()
+	r.syncChanges()
 	return errors.Join(errs...)
 }
 
@@ -121,10 +116,7 @@ func isServiceCheck(def *structs.ServiceDefinition, id string) bool {
 	for i, cd := range cds {
 		cid := cd.ID
 		if cid == "" {
-			cid = "service:" + ns.ID
-			if len(cds) > 1 {
-				cid += fmt.Sprintf(":%d", i+1)
-			}
+			cid = serviceCheckID(ns.ID, i, len(cds))
 		}
 		if cid == id {
 			return true

@@ -1,4 +1,4 @@
-package agent
+package registrar
 
 import (
 	"fmt"
@@ -16,17 +16,16 @@ import (
 // starts the checks. With replaceChecks, checks of the service missing from
 // def are removed (?replace-existing-checks, and config reloads); without
 // it they stay. persist writes API registrations to data_dir.
-func (a *Agent) addService(def *structs.ServiceDefinition, source, token string, replaceChecks, persist bool) error {
+func (r *Registrar) addService(def *structs.ServiceDefinition, source, token string, replaceChecks, persist bool) error {
 	if err := config.ValidateService(def); err != nil {
 		return &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
 	}
 	ns := def.NodeService()
 	defs := def.CheckDefinitions()
 
-	l := &a.local
-	l.mu.Lock()
-	flush, err := a.addServiceLocked(def, ns, defs, source, token, replaceChecks, persist)
-	l.mu.Unlock()
+	r.mu.Lock()
+	flush, err := r.addServiceLocked(def, ns, defs, source, token, replaceChecks, persist)
+	r.mu.Unlock()
 	// The files are written after the state lock is released, so
 	// concurrent registrations fsync in parallel instead of queueing
 	// behind each other; flush holds the files' locks, taken under the
@@ -37,10 +36,9 @@ func (a *Agent) addService(def *structs.ServiceDefinition, source, token string,
 	return err
 }
 
-func (a *Agent) addServiceLocked(def *structs.ServiceDefinition, ns *structs.NodeService, defs []*structs.CheckDefinition, source, token string, replaceChecks, persist bool) (func(), error) {
-	l := &a.local
+func (r *Registrar) addServiceLocked(def *structs.ServiceDefinition, ns *structs.NodeService, defs []*structs.CheckDefinition, source, token string, replaceChecks, persist bool) (func(), error) {
 	for _, cd := range defs {
-		if err := a.checkAllowedLocked(cd, source); err != nil {
+		if err := r.checkAllowedLocked(cd, source); err != nil {
 			return nil, err
 		}
 	}
@@ -53,14 +51,9 @@ func (a *Agent) addServiceLocked(def *structs.ServiceDefinition, ns *structs.Nod
 	specs := make([]local.CheckSpec, 0, len(defs))
 	ids := map[string]bool{}
 	for i, cd := range defs {
-		// Consul's generated IDs and names, which tools rely on
-		// ("service:web", "service:web:2").
 		id := cd.ID
 		if id == "" {
-			id = "service:" + ns.ID
-			if len(defs) > 1 {
-				id += fmt.Sprintf(":%d", i+1)
-			}
+			id = serviceCheckID(ns.ID, i, len(defs))
 		}
 		if id == structs.SerfCheckID {
 			return nil, &structs.AgentError{Code: http.StatusBadRequest, Msg: fmt.Sprintf("check ID %q is reserved for the cluster's own health check", id)}
@@ -69,8 +62,8 @@ func (a *Agent) addServiceLocked(def *structs.ServiceDefinition, ns *structs.Nod
 		if name == "" {
 			name = fmt.Sprintf("Service '%s' check", ns.Service)
 		}
-		hc := a.healthCheck(cd, id, name, ns.ID)
-		a.restoreStatusLocked(hc, cd)
+		hc := r.healthCheck(cd, id, name, ns.ID)
+		r.restoreStatusLocked(hc, cd)
 		// The definition as kept: IDs filled in, so it registers the same
 		// check again when read back from disk.
 		stored := *cd
@@ -81,31 +74,31 @@ func (a *Agent) addServiceLocked(def *structs.ServiceDefinition, ns *structs.Nod
 	}
 
 	for id := range ids {
-		l.stopRunnerLocked(id)
+		r.stopRunnerLocked(id)
 	}
 	if replaceChecks {
-		for id := range l.state.ChecksForService(ns.ID) {
+		for id := range r.state.ChecksForService(ns.ID) {
 			if ids[id] || strings.HasPrefix(id, structs.ServiceMaintCheckIDPre) {
 				continue
 			}
 			// A config reload keeps checks the config registers on
 			// their own (check { service_id = ... }); the API's
 			// replace-existing-checks replaces every other check.
-			if rec := l.checks[id]; source == sourceConfig && rec != nil && rec.standalone {
+			if rec := r.checks[id]; source == sourceConfig && rec != nil && rec.standalone {
 				continue
 			}
-			a.removeCheckLocked(id)
+			r.removeCheckLocked(id)
 		}
 	}
-	if err := l.state.AddServiceWithChecks(ns, token, specs); err != nil {
+	if err := r.state.AddServiceWithChecks(ns, token, specs); err != nil {
 		return nil, &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
 	}
-	l.services[ns.ID] = &serviceRecord{source: source, token: token, def: def}
+	r.services[ns.ID] = &serviceRecord{source: source, token: token, def: def}
 	for _, p := range plan {
-		l.checks[p.hc.CheckID] = &checkRecord{source: source, token: orToken(p.def.Token, token), def: p.def, check: p.hc}
-		a.startRunnerLocked(p.hc, p.def, orToken(p.def.Token, token))
+		r.checks[p.hc.CheckID] = &checkRecord{source: source, token: orToken(p.def.Token, token), def: p.def, check: p.hc}
+		r.startRunnerLocked(p.hc, p.def, orToken(p.def.Token, token))
 	}
-	if !persist || l.persistDir == "" {
+	if !persist || r.persistDir == "" {
 		return nil, nil
 	}
 	bare := *def
@@ -115,7 +108,17 @@ func (a *Agent) addServiceLocked(def *structs.ServiceDefinition, ns *structs.Nod
 		hc := *p.hc
 		files = append(files, persistedFile{kind: "checks", id: hc.CheckID, v: persistedCheck{Token: orToken(p.def.Token, token), Check: &hc, Definition: p.def}})
 	}
-	return a.persistLater(files), nil
+	return r.persistLater(files), nil
+}
+
+// serviceCheckID is the ID Consul gives the i-th of a service's n checks
+// when the definition names none ("service:web", "service:web:2"); tools
+// rely on it.
+func serviceCheckID(serviceID string, i, n int) string {
+	if n == 1 {
+		return "service:" + serviceID
+	}
+	return fmt.Sprintf("service:%s:%d", serviceID, i+1)
 }
 
 func orToken(tok, fallback string) string {
@@ -138,20 +141,20 @@ func deregisterAfter(def *structs.CheckDefinition) time.Duration {
 // restoreStatusLocked keeps a re-registered check's status (so an
 // idempotent re-registration does not flap it to critical) and gives a TTL
 // check the status it had before a restart. An explicit Status wins.
-func (a *Agent) restoreStatusLocked(hc *structs.HealthCheck, def *structs.CheckDefinition) {
+func (r *Registrar) restoreStatusLocked(hc *structs.HealthCheck, def *structs.CheckDefinition) {
 	if def.Status != "" {
 		return
 	}
-	if old := a.local.state.Check(hc.CheckID); old != nil {
+	if old := r.state.Check(hc.CheckID); old != nil {
 		hc.Status, hc.Output = old.Status, old.Output
 		return
 	}
 	if def.Type() != structs.CheckTypeTTL {
 		return
 	}
-	st, err := a.local.ttlStore.Load(hc.CheckID, time.Now())
+	st, err := r.ttlStore.Load(hc.CheckID, time.Now())
 	if err != nil {
-		a.logger.Warn("reading a TTL check's saved state failed", "check", hc.CheckID, "error", err)
+		r.logger.Warn("reading a TTL check's saved state failed", "check", hc.CheckID, "error", err)
 		return
 	}
 	if st != nil {
@@ -161,60 +164,57 @@ func (a *Agent) restoreStatusLocked(hc *structs.HealthCheck, def *structs.CheckD
 
 // startRunnerLocked starts the runner of a check (none for maintenance
 // checks).
-func (a *Agent) startRunnerLocked(hc *structs.HealthCheck, def *structs.CheckDefinition, token string) {
+func (r *Registrar) startRunnerLocked(hc *structs.HealthCheck, def *structs.CheckDefinition, token string) {
 	if def == nil {
 		return
 	}
-	l := &a.local
-	r, ttl, start := a.newRunner(hc, def, token)
-	if r == nil {
+	runner, ttl, start := r.newRunner(hc, def, token)
+	if runner == nil {
 		return
 	}
-	l.runners[hc.CheckID] = r
+	r.runners[hc.CheckID] = runner
 	if ttl != nil {
-		l.ttls[hc.CheckID] = ttl
+		r.ttls[hc.CheckID] = ttl
 	}
 	start()
 }
 
-func (l *agentLocal) stopRunnerLocked(id string) {
-	if r := l.runners[id]; r != nil {
-		r.Stop()
-		delete(l.runners, id)
-		delete(l.ttls, id)
+func (r *Registrar) stopRunnerLocked(id string) {
+	if runner := r.runners[id]; runner != nil {
+		runner.Stop()
+		delete(r.runners, id)
+		delete(r.ttls, id)
 	}
 }
 
 // removeService removes a service and its checks.
-func (a *Agent) removeService(id string) error {
-	l := &a.local
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return a.removeServiceLocked(id)
+func (r *Registrar) removeService(id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.removeServiceLocked(id)
 }
 
-func (a *Agent) removeServiceLocked(id string) error {
-	l := &a.local
-	if l.state.Service(id) == nil {
+func (r *Registrar) removeServiceLocked(id string) error {
+	if r.state.Service(id) == nil {
 		return &structs.AgentError{Code: http.StatusNotFound,
 			Msg: fmt.Sprintf("Unknown service ID %q. Ensure that the service ID is passed, not the service name.", id)}
 	}
-	for cid := range l.state.ChecksForService(id) {
-		l.stopRunnerLocked(cid)
-		delete(l.checks, cid)
-		a.unpersistCheck(cid)
+	for cid := range r.state.ChecksForService(id) {
+		r.stopRunnerLocked(cid)
+		delete(r.checks, cid)
+		r.unpersistCheck(cid)
 	}
-	if err := l.state.RemoveService(id); err != nil {
+	if err := r.state.RemoveService(id); err != nil {
 		return err
 	}
-	delete(l.services, id)
-	a.unpersistService(id)
+	delete(r.services, id)
+	r.unpersistService(id)
 	return nil
 }
 
 // addCheck registers a check on its own (/v1/agent/check/register, the
 // check/checks config keys).
-func (a *Agent) addCheck(def *structs.CheckDefinition, source, token string, persist bool) error {
+func (r *Registrar) addCheck(def *structs.CheckDefinition, source, token string, persist bool) error {
 	if err := config.ValidateCheck(def); err != nil {
 		return &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
 	}
@@ -225,135 +225,128 @@ func (a *Agent) addCheck(def *structs.CheckDefinition, source, token string, per
 	if id == structs.SerfCheckID {
 		return &structs.AgentError{Code: http.StatusBadRequest, Msg: fmt.Sprintf("check ID %q is reserved for the cluster's own health check", id)}
 	}
-	l := &a.local
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := a.checkAllowedLocked(def, source); err != nil {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.checkAllowedLocked(def, source); err != nil {
 		return err
 	}
-	if def.ServiceID != "" && l.state.Service(def.ServiceID) == nil {
+	if def.ServiceID != "" && r.state.Service(def.ServiceID) == nil {
 		return &structs.AgentError{Code: http.StatusNotFound, Msg: fmt.Sprintf("ServiceID %q does not exist", def.ServiceID)}
 	}
-	hc := a.healthCheck(def, id, def.Name, def.ServiceID)
-	a.restoreStatusLocked(hc, def)
+	hc := r.healthCheck(def, id, def.Name, def.ServiceID)
+	r.restoreStatusLocked(hc, def)
 	stored := *def
 	stored.ID = id
 	tok := orToken(def.Token, token)
 
-	l.stopRunnerLocked(id)
-	if err := l.state.AddCheck(local.CheckSpec{Check: hc, Token: tok, DeregisterAfter: deregisterAfter(&stored)}); err != nil {
+	r.stopRunnerLocked(id)
+	if err := r.state.AddCheck(local.CheckSpec{Check: hc, Token: tok, DeregisterAfter: deregisterAfter(&stored)}); err != nil {
 		return &structs.AgentError{Code: http.StatusBadRequest, Msg: err.Error()}
 	}
-	l.checks[id] = &checkRecord{source: source, token: tok, def: &stored, check: hc, standalone: true}
-	a.startRunnerLocked(hc, &stored, tok)
+	r.checks[id] = &checkRecord{source: source, token: tok, def: &stored, check: hc, standalone: true}
+	r.startRunnerLocked(hc, &stored, tok)
 	if persist {
-		a.persistCheck(hc, &stored, tok)
+		r.persistCheck(hc, &stored, tok)
 	}
 	return nil
 }
 
 // removeCheck removes a check.
-func (a *Agent) removeCheck(id string) error {
-	l := &a.local
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.state.Check(id) == nil {
+func (r *Registrar) removeCheck(id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state.Check(id) == nil {
 		return &structs.AgentError{Code: http.StatusNotFound,
 			Msg: fmt.Sprintf("Unknown check ID %q. Ensure that the check ID is passed, not the check name.", id)}
 	}
-	a.removeCheckLocked(id)
+	r.removeCheckLocked(id)
 	return nil
 }
 
-func (a *Agent) removeCheckLocked(id string) {
-	l := &a.local
-	l.stopRunnerLocked(id)
-	_ = l.state.RemoveCheck(id)
-	delete(l.checks, id)
-	a.unpersistCheck(id)
+func (r *Registrar) removeCheckLocked(id string) {
+	r.stopRunnerLocked(id)
+	_ = r.state.RemoveCheck(id)
+	delete(r.checks, id)
+	r.unpersistCheck(id)
 }
 
 // updateTTL records a report of a TTL check and saves it, so the check
 // keeps its status across a restart.
-func (a *Agent) updateTTL(id, status, output string) error {
-	l := &a.local
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	ttl := l.ttls[id]
+func (r *Registrar) updateTTL(id, status, output string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ttl := r.ttls[id]
 	if ttl == nil {
 		// Consul's answer, which clients match to re-register.
 		return &structs.AgentError{Code: http.StatusInternalServerError, Msg: fmt.Sprintf("CheckID %q does not have associated TTL", id)}
 	}
 	out := ttl.SetStatus(status, output)
-	if err := l.ttlStore.Save(checks.TTLState{
+	if err := r.ttlStore.Save(checks.TTLState{
 		CheckID: id, Status: status, Output: out, Expires: time.Now().Add(ttl.TTL).Unix(),
 	}); err != nil {
-		a.logger.Warn("saving a TTL check's state failed", "check", id, "error", err)
+		r.logger.Warn("saving a TTL check's state failed", "check", id, "error", err)
 	}
 	return nil
 }
 
 // setServiceMaintenance puts a service in or out of maintenance: a critical
 // check _service_maintenance:<id> takes it out of discovery.
-func (a *Agent) setServiceMaintenance(serviceID string, enable bool, reason, token string) error {
-	l := &a.local
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.state.Service(serviceID) == nil {
+func (r *Registrar) setServiceMaintenance(serviceID string, enable bool, reason, token string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state.Service(serviceID) == nil {
 		return &structs.AgentError{Code: http.StatusNotFound, Msg: fmt.Sprintf("No service registered with ID %q", serviceID)}
 	}
 	id := structs.ServiceMaintCheckID(serviceID)
 	if !enable {
-		if l.state.Check(id) != nil {
-			a.removeCheckLocked(id)
-			a.logger.Info("service left maintenance mode", "service", serviceID)
+		if r.state.Check(id) != nil {
+			r.removeCheckLocked(id)
+			r.logger.Info("service left maintenance mode", "service", serviceID)
 		}
 		return nil
 	}
-	if l.state.Check(id) != nil {
+	if r.state.Check(id) != nil {
 		return nil // already in maintenance; the first reason stays
 	}
 	if reason == "" {
 		reason = structs.DefaultServiceMaintReason
 	}
-	return a.addMaintenanceLocked(&structs.HealthCheck{
+	return r.addMaintenanceLocked(&structs.HealthCheck{
 		CheckID: id, Name: structs.ServiceMaintCheckName, Notes: reason, ServiceID: serviceID,
 	}, token)
 }
 
 // setNodeMaintenance puts the whole node in or out of maintenance.
-func (a *Agent) setNodeMaintenance(enable bool, reason, token string) error {
-	l := &a.local
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func (r *Registrar) setNodeMaintenance(enable bool, reason, token string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	id := structs.NodeMaintCheckID
 	if !enable {
-		if l.state.Check(id) != nil {
-			a.removeCheckLocked(id)
-			a.logger.Info("node left maintenance mode")
+		if r.state.Check(id) != nil {
+			r.removeCheckLocked(id)
+			r.logger.Info("node left maintenance mode")
 		}
 		return nil
 	}
-	if l.state.Check(id) != nil {
+	if r.state.Check(id) != nil {
 		return nil
 	}
 	if reason == "" {
 		reason = structs.DefaultNodeMaintReason
 	}
-	return a.addMaintenanceLocked(&structs.HealthCheck{CheckID: id, Name: structs.NodeMaintCheckName, Notes: reason}, token)
+	return r.addMaintenanceLocked(&structs.HealthCheck{CheckID: id, Name: structs.NodeMaintCheckName, Notes: reason}, token)
 }
 
-func (a *Agent) addMaintenanceLocked(hc *structs.HealthCheck, token string) error {
-	l := &a.local
-	hc.Node = a.config.NodeName
+func (r *Registrar) addMaintenanceLocked(hc *structs.HealthCheck, token string) error {
+	hc.Node = r.cfg.Node.NodeName
 	hc.Status = structs.HealthCritical
 	hc.Type = structs.CheckTypeMaintenance
-	if err := l.state.AddCheck(local.CheckSpec{Check: hc, Token: token}); err != nil {
+	if err := r.state.AddCheck(local.CheckSpec{Check: hc, Token: token}); err != nil {
 		return err
 	}
-	l.checks[hc.CheckID] = &checkRecord{source: sourceAPI, token: token, check: hc}
+	r.checks[hc.CheckID] = &checkRecord{source: sourceAPI, token: token, check: hc}
 	// Maintenance survives a restart, as Consul documents.
-	a.persistCheck(hc, nil, token)
-	a.logger.Info("entered maintenance mode", "check", hc.CheckID, "reason", hc.Notes)
+	r.persistCheck(hc, nil, token)
+	r.logger.Info("entered maintenance mode", "check", hc.CheckID, "reason", hc.Notes)
 	return nil
 }

@@ -1,4 +1,4 @@
-package agent_test
+package registrar_test
 
 import (
 	"errors"

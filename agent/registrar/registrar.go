@@ -1,11 +1,11 @@
-package agent
+package registrar
 
 import (
-	"net"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"conclave/agent/checks"
 	"conclave/agent/config"
@@ -29,11 +29,32 @@ const (
 	minDeregisterAfter = time.Minute
 )
 
-// agentLocal is the agent's own services and checks: the local state
+// Config is what the registrar needs from its agent.
+type Config struct {
+	// Node is this agent's node as the local state puts it in the catalog
+	// (identity, addresses, meta) and its logger; CheckUpdateInterval is
+	// taken from Local.
+	Node local.Config
+	// DataDir keeps API registrations and TTL check reports
+	// (data_dir/services, data_dir/checks, data_dir/checks/state); ""
+	// keeps nothing (dev mode).
+	DataDir string
+	// Local is the config files' services and checks and the switches
+	// that govern them.
+	Local config.LocalConfig
+	// RPC is the agent's single request path: anti-entropy and alias
+	// checks reach the servers through it.
+	RPC local.RPC
+}
+
+// Registrar is this agent's own services and checks: the local state
 // (truth + anti-entropy), the runners of its checks, and where each
-// definition came from (for reload and persistence).
-type agentLocal struct {
-	state *local.State
+// definition came from (for reload and persistence). It is safe for
+// concurrent use.
+type Registrar struct {
+	cfg    Config
+	logger hclog.Logger
+	state  *local.State
 
 	// files orders writes to the persisted registration files (see
 	// persistLater); taken after mu, never before.
@@ -56,9 +77,7 @@ type agentLocal struct {
 	ttlStore   *checks.TTLStateStore
 	persistDir string // data_dir; "" keeps nothing (dev mode)
 
-	// reloadFn re-reads the configuration (set by the CLI, which knows
-	// the flags); unset when the agent was built without it.
-	reloadFn atomic.Pointer[func() error]
+	// reloadMu makes reloads take turns.
 	reloadMu sync.Mutex
 
 	stopCh chan struct{}
@@ -86,115 +105,80 @@ type checkRecord struct {
 	standalone bool
 }
 
-// startLocal creates the local state from the config, registers the
-// definitions of the config files and those persisted by earlier runs,
-// starts their checks and anti-entropy. It runs before the HTTP API
-// opens, so the API never shows a half-loaded agent.
-func (a *Agent) startLocal() error {
-	adv, err := a.advertiseIP()
-	if err != nil {
-		return err
+// Start creates the local state, registers the definitions of the config
+// files and those persisted by earlier runs, and starts their checks and
+// anti-entropy. The agent calls it before its HTTP API opens, so the API
+// never shows a half-loaded agent. On error nothing is left running.
+func Start(cfg Config) (*Registrar, error) {
+	if cfg.Node.Logger == nil {
+		cfg.Node.Logger = hclog.NewNullLogger()
 	}
-	wan, err := a.advertiseWANIP()
-	if err != nil {
-		return err
+	cfg.Node.CheckUpdateInterval = cfg.Local.CheckUpdateInterval
+	r := &Registrar{
+		cfg:               cfg,
+		logger:            cfg.Node.Logger,
+		state:             local.New(cfg.Node, cfg.RPC),
+		runners:           map[string]checks.Runner{},
+		ttls:              map[string]*checks.TTL{},
+		services:          map[string]*serviceRecord{},
+		checks:            map[string]*checkRecord{},
+		scriptChecks:      cfg.Local.EnableScriptChecks,
+		localScriptChecks: cfg.Local.EnableLocalScriptChecks,
+		stopCh:            make(chan struct{}),
 	}
-	tagged := map[string]string{"lan": adv.String(), "wan": wan.String()}
-	for pool, ip := range map[string]net.IP{"lan": adv, "wan": wan} {
-		if ip.To4() != nil {
-			tagged[pool+"_ipv4"] = ip.String()
-		} else {
-			tagged[pool+"_ipv6"] = ip.String()
-		}
-	}
-	l := &a.local
-	l.state = local.New(local.Config{
-		NodeID:          a.nodeID,
-		NodeName:        a.config.NodeName,
-		Datacenter:      a.config.Datacenter,
-		Address:         adv.String(),
-		TaggedAddresses: tagged,
-		// Consul gives every node this key (the network segment, empty
-		// outside Enterprise); tools group nodes by it.
-		NodeMeta:            map[string]string{"consul-network-segment": ""},
-		CheckUpdateInterval: a.config.Local.CheckUpdateInterval,
-		Logger:              a.logger,
-	}, a)
-	l.runners = map[string]checks.Runner{}
-	l.ttls = map[string]*checks.TTL{}
-	l.services = map[string]*serviceRecord{}
-	l.checks = map[string]*checkRecord{}
-	l.stopCh = make(chan struct{})
-	l.scriptChecks = a.config.Local.EnableScriptChecks
-	l.localScriptChecks = a.config.Local.EnableLocalScriptChecks
-	if a.config.DataDir != "" {
-		l.persistDir = a.config.DataDir
-		l.ttlStore = &checks.TTLStateStore{Dir: filepath.Join(a.config.DataDir, "checks", "state")}
+	if cfg.DataDir != "" {
+		r.persistDir = cfg.DataDir
+		r.ttlStore = &checks.TTLStateStore{Dir: filepath.Join(cfg.DataDir, "checks", "state")}
 	}
 
-	if err := a.loadConfigDefinitions(a.config); err != nil {
-		a.stopLocal()
-		return err
-	}
-	a.restorePersisted()
-
-	l.state.Start()
-	l.wg.Add(1)
-	go func() {
-		defer l.wg.Done()
-		local.RunReaper(l.stopCh, l.state, reapInterval, a.reapService)
-	}()
-	return nil
-}
-
-// stopLocal stops every check and anti-entropy. Services stay in the
-// catalog: a restarted agent takes them up again.
-func (a *Agent) stopLocal() {
-	l := &a.local
-	if l.state == nil {
-		return
-	}
-	l.mu.Lock()
-	if l.stopCh != nil {
-		select {
-		case <-l.stopCh:
-		default:
-			close(l.stopCh)
-		}
-	}
-	for id, r := range l.runners {
+	if err := r.loadConfigDefinitions(cfg.Local); err != nil {
 		r.Stop()
-		delete(l.runners, id)
+		return nil, err
 	}
-	l.mu.Unlock()
-	l.wg.Wait()
-	l.state.Stop()
+	r.restorePersisted()
+
+	r.state.Start()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		local.RunReaper(r.stopCh, r.state, reapInterval, r.reapService)
+	}()
+	return r, nil
 }
 
-// SetReloadFunc sets what PUT /v1/agent/reload runs. The CLI points it at
-// the reload SIGHUP triggers (re-read flags and files, then apply);
-// programs embedding the agent, and tests, may set their own.
-func (a *Agent) SetReloadFunc(fn func() error) { a.local.reloadFn.Store(&fn) }
+// Stop stops every check and anti-entropy; calling it again does nothing.
+// Services stay in the catalog: a restarted agent takes them up again.
+func (r *Registrar) Stop() {
+	r.mu.Lock()
+	select {
+	case <-r.stopCh:
+	default:
+		close(r.stopCh)
+	}
+	for id, runner := range r.runners {
+		runner.Stop()
+		delete(r.runners, id)
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+	r.state.Stop()
+}
 
-// ReloadLocal applies the services and checks of a re-read configuration;
-// see reloadLocal.
-func (a *Agent) ReloadLocal(cfg *config.Config) error { return a.reloadLocal(cfg) }
-
-// LocalState is this agent's services and checks and their anti-entropy.
-// The clustering code feeds it the LAN member count (SetClusterSize);
-// tests ask it for a full sync.
-func (a *Agent) LocalState() *local.State { return a.local.state }
+// State is this agent's services and checks and their anti-entropy. The
+// clustering code feeds it the LAN member count (SetClusterSize); tests
+// ask it for a full sync.
+func (r *Registrar) State() *local.State { return r.state }
 
 // loadConfigDefinitions registers the services and checks of the config
 // files. A check naming a service that does not exist stops start-up.
-func (a *Agent) loadConfigDefinitions(cfg *config.Config) error {
-	for _, s := range cfg.Local.Services {
-		if err := a.addService(s.ServiceDefinition, sourceConfig, s.Token, true, false); err != nil {
+func (r *Registrar) loadConfigDefinitions(lc config.LocalConfig) error {
+	for _, s := range lc.Services {
+		if err := r.addService(s.ServiceDefinition, sourceConfig, s.Token, true, false); err != nil {
 			return &config.Error{Source: s.Source, Key: s.Key, Err: err}
 		}
 	}
-	for _, c := range cfg.Local.Checks {
-		if err := a.addCheck(c.CheckDefinition, sourceConfig, c.Token, false); err != nil {
+	for _, c := range lc.Checks {
+		if err := r.addCheck(c.CheckDefinition, sourceConfig, c.Token, false); err != nil {
 			return &config.Error{Source: c.Source, Key: c.Key, Err: err}
 		}
 	}
@@ -202,47 +186,46 @@ func (a *Agent) loadConfigDefinitions(cfg *config.Config) error {
 }
 
 // reapService removes a service whose check stayed critical too long.
-func (a *Agent) reapService(serviceID, checkID string, criticalFor time.Duration) {
-	a.logger.Info("removing service: its check has been critical longer than deregister_critical_service_after",
+func (r *Registrar) reapService(serviceID, checkID string, criticalFor time.Duration) {
+	r.logger.Info("removing service: its check has been critical longer than deregister_critical_service_after",
 		"service", serviceID, "check", checkID, "critical_for", criticalFor.Round(time.Second))
-	if err := a.removeService(serviceID); err != nil {
-		a.logger.Warn("reaping service failed", "service", serviceID, "error", err)
+	if err := r.removeService(serviceID); err != nil {
+		r.logger.Warn("reaping service failed", "service", serviceID, "error", err)
 		return
 	}
-	a.syncChanges()
+	r.syncChanges()
 }
 
 // syncChanges pushes local changes to the catalog before an API call
 // returns, as Consul does; a failure is only logged, because the change is
 // made locally and anti-entropy retries it.
-func (a *Agent) syncChanges() {
-	if err := a.local.state.SyncChanges(); err != nil {
-		a.logger.Warn("syncing to the catalog failed; anti-entropy will retry", "error", err)
+func (r *Registrar) syncChanges() {
+	if err := r.state.SyncChanges(); err != nil {
+		r.logger.Warn("syncing to the catalog failed; anti-entropy will retry", "error", err)
 	}
 }
 
 // checkAllowedLocked applies the script-check switches: config files may
 // use script checks with either switch, the HTTP API only with
-// enable_script_checks. Called with l.mu held.
-func (a *Agent) checkAllowedLocked(def *structs.CheckDefinition, source string) error {
+// enable_script_checks. Called with r.mu held.
+func (r *Registrar) checkAllowedLocked(def *structs.CheckDefinition, source string) error {
 	if len(def.Args) == 0 {
 		return nil
 	}
-	l := &a.local
-	if l.scriptChecks || (source == sourceConfig && l.localScriptChecks) {
+	if r.scriptChecks || (source == sourceConfig && r.localScriptChecks) {
 		return nil
 	}
 	msg := "Scripts are disabled on this agent; to enable, configure 'enable_script_checks' or 'enable_local_script_checks' to true"
-	if source == sourceAPI && l.localScriptChecks {
+	if source == sourceAPI && r.localScriptChecks {
 		msg = "Scripts are disabled on this agent from remote calls; to enable, configure 'enable_script_checks' to true"
 	}
 	return &structs.AgentError{Code: 400, Msg: msg}
 }
 
 // healthCheck builds the check the local state keeps from a definition.
-func (a *Agent) healthCheck(def *structs.CheckDefinition, id, name, serviceID string) *structs.HealthCheck {
+func (r *Registrar) healthCheck(def *structs.CheckDefinition, id, name, serviceID string) *structs.HealthCheck {
 	hc := &structs.HealthCheck{
-		Node:       a.config.NodeName,
+		Node:       r.cfg.Node.NodeName,
 		CheckID:    id,
 		Name:       name,
 		Status:     def.Status,
@@ -258,15 +241,14 @@ func (a *Agent) healthCheck(def *structs.CheckDefinition, id, name, serviceID st
 }
 
 // newRunner builds (but does not start) the runner of a check.
-func (a *Agent) newRunner(hc *structs.HealthCheck, def *structs.CheckDefinition, token string) (checks.Runner, *checks.TTL, func()) {
-	l := &a.local
-	logger := a.logger.Named("checks")
+func (r *Registrar) newRunner(hc *structs.HealthCheck, def *structs.CheckDefinition, token string) (checks.Runner, *checks.TTL, func()) {
+	logger := r.logger.Named("checks")
 	interval := def.Interval
 	if def.Type() != structs.CheckTypeTTL && def.Type() != structs.CheckTypeAlias && interval < checks.MinInterval {
 		logger.Warn("check interval too short, raised to the minimum", "check", hc.CheckID, "interval", interval, "minimum", checks.MinInterval)
 		interval = checks.MinInterval
 	}
-	damped := checks.NewStatusHandler(l.state, logger, def.SuccessBeforePassing, def.FailuresBeforeWarning, def.FailuresBeforeCritical)
+	damped := checks.NewStatusHandler(r.state, logger, def.SuccessBeforePassing, def.FailuresBeforeWarning, def.FailuresBeforeCritical)
 	switch def.Type() {
 	case structs.CheckTypeHTTP:
 		c := &checks.HTTP{CheckID: hc.CheckID, URL: def.HTTP, Method: def.Method, Header: def.Header, Body: def.Body,
@@ -285,11 +267,11 @@ func (a *Agent) newRunner(hc *structs.HealthCheck, def *structs.CheckDefinition,
 			OutputMaxSize: def.OutputMaxSize, Notify: damped, Logger: logger}
 		return c, nil, c.Start
 	case structs.CheckTypeTTL:
-		c := &checks.TTL{CheckID: hc.CheckID, TTL: def.TTL, OutputMaxSize: def.OutputMaxSize, Notify: l.state, Logger: logger}
+		c := &checks.TTL{CheckID: hc.CheckID, TTL: def.TTL, OutputMaxSize: def.OutputMaxSize, Notify: r.state, Logger: logger}
 		return c, c, c.Start
 	case structs.CheckTypeAlias:
 		c := &checks.Alias{CheckID: hc.CheckID, Node: def.AliasNode, ServiceID: def.AliasService,
-			LocalNode: a.config.NodeName, Local: l.state, RPC: a, Token: token, Notify: l.state, Logger: logger}
+			LocalNode: r.cfg.Node.NodeName, Local: r.state, RPC: r.cfg.RPC, Token: token, Notify: r.state, Logger: logger}
 		return c, nil, c.Start
 	}
 	return nil, nil, nil

@@ -1,4 +1,4 @@
-package agent
+package registrar
 
 import (
 	"os"
@@ -8,7 +8,7 @@ import (
 // groupSync makes a freshly written file durable the way fsync would, but
 // lets concurrent writers share the flush: each fsync is a journal commit
 // and a device flush, and a burst of API registrations (each persisted to
-// data_dir, see local_persist.go) waited for those one after another.
+// data_dir, see persist.go) waited for those one after another.
 // bench/catalog.sh with 2,000 services printed 877-1,325 registrations/s
 // with an fsync per file and 1,015-1,936/s with this. A writer joins the
 // round that has not started yet; a

@@ -1,4 +1,4 @@
-package agent
+package registrar
 
 import (
 	"crypto/sha256"
@@ -36,16 +36,16 @@ type persistedCheck struct {
 	Definition *structs.CheckDefinition `json:",omitempty"`
 }
 
-func (a *Agent) persistPath(kind, id string) string {
+func (r *Registrar) persistPath(kind, id string) string {
 	sum := sha256.Sum256([]byte(id))
-	return filepath.Join(a.local.persistDir, kind, hex.EncodeToString(sum[:16])+".json")
+	return filepath.Join(r.persistDir, kind, hex.EncodeToString(sum[:16])+".json")
 }
 
-func (a *Agent) persist(kind, id string, v any) {
-	if a.local.persistDir == "" {
+func (r *Registrar) persist(kind, id string, v any) {
+	if r.persistDir == "" {
 		return
 	}
-	a.persistLater([]persistedFile{{kind: kind, id: id, v: v}})()
+	r.persistLater([]persistedFile{{kind: kind, id: id, v: v}})()
 }
 
 // persistedFile is one registration to write to data_dir.
@@ -58,31 +58,31 @@ type persistedFile struct {
 // lock, which fixes the order of writes to one file) and returns a
 // function that writes them and releases the locks; it may run after the
 // state lock is released.
-func (a *Agent) persistLater(files []persistedFile) func() {
+func (r *Registrar) persistLater(files []persistedFile) func() {
 	paths := make([]string, len(files))
 	for i, f := range files {
-		paths[i] = a.persistPath(f.kind, f.id)
+		paths[i] = r.persistPath(f.kind, f.id)
 	}
-	unlock := a.local.lockFiles(paths)
+	unlock := r.lockFiles(paths)
 	return func() {
 		defer unlock()
 		for i, f := range files {
-			a.writePersisted(paths[i], f)
+			r.writePersisted(paths[i], f)
 		}
 	}
 }
 
-func (a *Agent) writePersisted(path string, f persistedFile) {
+func (r *Registrar) writePersisted(path string, f persistedFile) {
 	buf, err := json.Marshal(f.v)
 	if err == nil {
 		err = os.MkdirAll(filepath.Dir(path), 0o700)
 	}
 	if err == nil {
-		err = checks.WriteFileAtomic(path, buf, a.local.syncs.sync)
+		err = checks.WriteFileAtomic(path, buf, r.syncs.sync)
 	}
 	if err != nil {
 		// The registration stands; only a restart would lose it.
-		a.logger.Warn("persisting a registration failed; it will not survive a restart", "kind", f.kind, "id", f.id, "error", err)
+		r.logger.Warn("persisting a registration failed; it will not survive a restart", "kind", f.kind, "id", f.id, "error", err)
 	}
 }
 
@@ -91,13 +91,13 @@ func (a *Agent) writePersisted(path string, f persistedFile) {
 // index order, so two callers never wait on each other in a cycle.
 type fileLocks [64]sync.Mutex
 
-func (l *agentLocal) lockFiles(paths []string) (unlock func()) {
+func (r *Registrar) lockFiles(paths []string) (unlock func()) {
 	var idx []int
 	seen := map[int]bool{}
 	for _, p := range paths {
 		h := fnv.New32a()
 		h.Write([]byte(p))
-		i := int(h.Sum32() % uint32(len(l.files)))
+		i := int(h.Sum32() % uint32(len(r.files)))
 		if !seen[i] {
 			seen[i] = true
 			idx = append(idx, i)
@@ -105,52 +105,52 @@ func (l *agentLocal) lockFiles(paths []string) (unlock func()) {
 	}
 	sort.Ints(idx)
 	for _, i := range idx {
-		l.files[i].Lock()
+		r.files[i].Lock()
 	}
 	return func() {
 		for _, i := range idx {
-			l.files[i].Unlock()
+			r.files[i].Unlock()
 		}
 	}
 }
 
-func (a *Agent) unpersist(kind, id string) {
-	if a.local.persistDir == "" {
+func (r *Registrar) unpersist(kind, id string) {
+	if r.persistDir == "" {
 		return
 	}
-	path := a.persistPath(kind, id)
-	defer a.local.lockFiles([]string{path})()
+	path := r.persistPath(kind, id)
+	defer r.lockFiles([]string{path})()
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		a.logger.Warn("removing a persisted registration failed", "kind", kind, "id", id, "error", err)
+		r.logger.Warn("removing a persisted registration failed", "kind", kind, "id", id, "error", err)
 	}
 }
 
-func (a *Agent) persistService(id string, def *structs.ServiceDefinition, token string) {
-	a.persist("services", id, persistedService{Token: token, Service: def})
+func (r *Registrar) persistService(id string, def *structs.ServiceDefinition, token string) {
+	r.persist("services", id, persistedService{Token: token, Service: def})
 }
 
-func (a *Agent) unpersistService(id string) { a.unpersist("services", id) }
+func (r *Registrar) unpersistService(id string) { r.unpersist("services", id) }
 
-func (a *Agent) persistCheck(hc *structs.HealthCheck, def *structs.CheckDefinition, token string) {
-	a.persist("checks", hc.CheckID, persistedCheck{Token: token, Check: hc, Definition: def})
+func (r *Registrar) persistCheck(hc *structs.HealthCheck, def *structs.CheckDefinition, token string) {
+	r.persist("checks", hc.CheckID, persistedCheck{Token: token, Check: hc, Definition: def})
 }
 
-func (a *Agent) unpersistCheck(id string) {
-	a.unpersist("checks", id)
-	if err := a.local.ttlStore.Delete(id); err != nil {
-		a.logger.Warn("removing a TTL check's saved state failed", "check", id, "error", err)
+func (r *Registrar) unpersistCheck(id string) {
+	r.unpersist("checks", id)
+	if err := r.ttlStore.Delete(id); err != nil {
+		r.logger.Warn("removing a TTL check's saved state failed", "check", id, "error", err)
 	}
 }
 
 // readPersisted decodes every *.json file of data_dir/<kind>, in name
 // order, calling fn with the file's path and content. Unreadable files
 // are skipped with a warning: one bad file must not keep the agent down.
-func (a *Agent) readPersisted(kind string, fn func(path string, buf []byte)) {
-	dir := filepath.Join(a.local.persistDir, kind)
+func (r *Registrar) readPersisted(kind string, fn func(path string, buf []byte)) {
+	dir := filepath.Join(r.persistDir, kind)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
-			a.logger.Warn("reading persisted registrations failed", "dir", dir, "error", err)
+			r.logger.Warn("reading persisted registrations failed", "dir", dir, "error", err)
 		}
 		return
 	}
@@ -165,7 +165,7 @@ func (a *Agent) readPersisted(kind string, fn func(path string, buf []byte)) {
 		p := filepath.Join(dir, n)
 		buf, err := os.ReadFile(p)
 		if err != nil {
-			a.logger.Warn("reading a persisted registration failed", "file", p, "error", err)
+			r.logger.Warn("reading a persisted registration failed", "file", p, "error", err)
 			continue
 		}
 		fn(p, buf)
@@ -175,59 +175,58 @@ func (a *Agent) readPersisted(kind string, fn func(path string, buf []byte)) {
 // restorePersisted registers the services, then the checks, that the HTTP
 // API registered in earlier runs. A config-file definition with the same
 // ID wins, and the stale file goes, as in Consul.
-func (a *Agent) restorePersisted() {
-	if a.local.persistDir == "" {
+func (r *Registrar) restorePersisted() {
+	if r.persistDir == "" {
 		return
 	}
-	a.readPersisted("services", func(path string, buf []byte) {
+	r.readPersisted("services", func(path string, buf []byte) {
 		var p persistedService
 		if err := json.Unmarshal(buf, &p); err != nil || p.Service == nil {
-			a.logger.Warn("skipping an unreadable persisted service", "file", path, "error", err)
+			r.logger.Warn("skipping an unreadable persisted service", "file", path, "error", err)
 			return
 		}
 		id := p.Service.NodeService().ID
-		if a.local.state.Service(id) != nil {
+		if r.state.Service(id) != nil {
 			_ = os.Remove(path)
 			return
 		}
-		if err := a.addService(p.Service, sourceAPI, p.Token, false, false); err != nil {
-			a.logger.Warn("restoring a persisted service failed", "service", id, "error", err)
+		if err := r.addService(p.Service, sourceAPI, p.Token, false, false); err != nil {
+			r.logger.Warn("restoring a persisted service failed", "service", id, "error", err)
 		}
 	})
-	a.readPersisted("checks", func(path string, buf []byte) {
+	r.readPersisted("checks", func(path string, buf []byte) {
 		var p persistedCheck
 		if err := json.Unmarshal(buf, &p); err != nil || p.Check == nil {
-			a.logger.Warn("skipping an unreadable persisted check", "file", path, "error", err)
+			r.logger.Warn("skipping an unreadable persisted check", "file", path, "error", err)
 			return
 		}
 		id := p.Check.CheckID
-		if a.local.state.Check(id) != nil {
-			if rec := a.local.checks[id]; rec != nil && rec.source == sourceConfig {
+		if r.state.Check(id) != nil {
+			if rec := r.checks[id]; rec != nil && rec.source == sourceConfig {
 				_ = os.Remove(path)
 			}
 			return
 		}
-		if p.Check.ServiceID != "" && a.local.state.Service(p.Check.ServiceID) == nil {
-			a.logger.Warn("dropping a persisted check whose service is gone", "check", id, "service", p.Check.ServiceID)
+		if p.Check.ServiceID != "" && r.state.Service(p.Check.ServiceID) == nil {
+			r.logger.Warn("dropping a persisted check whose service is gone", "check", id, "service", p.Check.ServiceID)
 			_ = os.Remove(path)
 			return
 		}
 		var err error
 		if p.Definition == nil {
-			err = a.restoreMaintenance(p.Check, p.Token)
+			err = r.restoreMaintenance(p.Check, p.Token)
 		} else {
-			err = a.addCheck(p.Definition, sourceAPI, p.Token, false)
+			err = r.addCheck(p.Definition, sourceAPI, p.Token, false)
 		}
 		if err != nil {
-			a.logger.Warn("restoring a persisted check failed", "check", id, "error", err)
+			r.logger.Warn("restoring a persisted check failed", "check", id, "error", err)
 		}
 	})
 }
 
-func (a *Agent) restoreMaintenance(hc *structs.HealthCheck, token string) error {
-	l := &a.local
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func (r *Registrar) restoreMaintenance(hc *structs.HealthCheck, token string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	c := *hc
-	return a.addMaintenanceLocked(&c, token)
+	return r.addMaintenanceLocked(&c, token)
 }
