@@ -43,6 +43,12 @@ func TestConfigErrorsStopStartUp(t *testing.T) {
 			[]string{"log.json", "log_level", `"loud"`}},
 		{"bad flag value beats a good file", "ok.json", `{"node_name": "fine"}`, []string{"-log-level", "loud"},
 			[]string{"flag -log-level", "log_level", `"loud"`}},
+		// A file asking for protection conclave lacks must not start an
+		// open agent.
+		{"ACLs enabled", "acl.hcl", "acl {\n  enabled = true\n  default_policy = \"deny\"\n}\n", nil,
+			[]string{"acl.hcl", "acl: ACLs are not supported yet"}},
+		{"gossip encryption", "enc.json", `{"encrypt": "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s="}`, nil,
+			[]string{"enc.json", "encrypt: gossip encryption is not supported yet"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -72,8 +78,8 @@ func TestConfigErrorsStopStartUp(t *testing.T) {
 }
 
 // TestConfigUnknownKeysOnlyWarn starts an agent whose file has keys it does
-// not know: each is a warning naming the file and key, and the rest of the
-// file still applies.
+// not know, or knows and does not implement yet: each is a warning naming
+// the file and key, and the rest of the file still applies.
 func TestConfigUnknownKeysOnlyWarn(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -85,6 +91,9 @@ func TestConfigUnknownKeysOnlyWarn(t *testing.T) {
 			[]string{`unknown key "no_such_key"`, `unknown key "ports.no_such_port"`}, "cfg-json"},
 		{"unknown.hcl", "node_name = \"cfg-hcl\"\nno_such_key = true\n",
 			[]string{`unknown key "no_such_key"`}, "cfg-hcl"},
+		{"future.hcl", "node_name = \"cfg-future\"\ntelemetry {\n  disable_hostname = true\n}\nui_config {\n  enabled = true\n}\nwatches = [{ type = \"key\", key = \"k\", args = [\"true\"] }]\n",
+			[]string{`key "telemetry" is not supported yet and has no effect`, `key "ui_config" is not supported yet and has no effect`,
+				`key "watches" is not supported yet and has no effect`}, "cfg-future"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -12,21 +11,21 @@ type ClusterConfig struct {
 	// GossipLAN and GossipWAN tune the two gossip pools. A zero field keeps
 	// memberlist's default for that pool (LAN: probe every 1s, WAN: 5s);
 	// defaultCluster sets three LAN fields apart from Consul's.
-	GossipLAN GossipConfig
-	GossipWAN GossipConfig
+	GossipLAN GossipConfig `mapstructure:"gossip_lan"`
+	GossipWAN GossipConfig `mapstructure:"gossip_wan"`
 
 	// Autopilot configures dead-server cleanup and server promotion.
-	Autopilot AutopilotConfig
+	Autopilot AutopilotConfig `mapstructure:"autopilot"`
 	// AutopilotInterval is how often autopilot re-checks server health and
 	// promotes or prunes (zero: autopilot's 2s health, 10s reconcile). Not a
 	// config key: tests shorten it.
-	AutopilotInterval time.Duration
+	AutopilotInterval time.Duration `mapstructure:"-"`
 
 	// LeaveOnTerminateSet and SkipLeaveOnInterruptSet are true when the
 	// key was given: Consul's defaults for both depend on server mode, so
 	// "not set" and "set to false" differ.
-	LeaveOnTerminateSet     bool
-	SkipLeaveOnInterruptSet bool
+	LeaveOnTerminateSet     bool `mapstructure:"-"`
+	SkipLeaveOnInterruptSet bool `mapstructure:"-"`
 }
 
 // GossipConfig is one gossip_lan / gossip_wan block. Zero means "the
@@ -34,49 +33,48 @@ type ClusterConfig struct {
 type GossipConfig struct {
 	// GossipNodes is how many nodes each gossip round talks to
 	// (gossip_nodes; LAN default 3, WAN 4).
-	GossipNodes int
+	GossipNodes int `mapstructure:"gossip_nodes" check:"positive"`
 	// GossipInterval is the time between gossip rounds (gossip_interval;
 	// LAN 200ms, WAN 500ms).
-	GossipInterval time.Duration
+	GossipInterval time.Duration `mapstructure:"gossip_interval" check:"positive"`
 	// ProbeInterval is the time between failure-detection probes
 	// (probe_interval; LAN 1s, WAN 5s).
-	ProbeInterval time.Duration
+	ProbeInterval time.Duration `mapstructure:"probe_interval" check:"positive"`
 	// ProbeTimeout is how long a probe waits for an ack (probe_timeout;
 	// LAN 500ms, WAN 3s).
-	ProbeTimeout time.Duration
+	ProbeTimeout time.Duration `mapstructure:"probe_timeout" check:"positive"`
 	// SuspicionMult scales how long a suspected node has to refute before
 	// it is declared failed (suspicion_mult; LAN 4, WAN 6).
-	SuspicionMult int
+	SuspicionMult int `mapstructure:"suspicion_mult" check:"positive"`
 	// RetransmitMult scales how often a broadcast is retransmitted
 	// (retransmit_mult; default 4).
-	RetransmitMult int
+	RetransmitMult int `mapstructure:"retransmit_mult" check:"positive"`
 	// DeadNodeReclaimTime is how long after a node failed its name may come
 	// back from another address (default 30s). Not a config key: tests
 	// shorten it.
-	DeadNodeReclaimTime time.Duration
+	DeadNodeReclaimTime time.Duration `mapstructure:"-"`
 }
 
 // AutopilotConfig is the autopilot block. Defaults are Consul's.
 type AutopilotConfig struct {
 	// CleanupDeadServers removes failed servers from raft once a
 	// replacement joins or they stay failed (cleanup_dead_servers, true).
-	CleanupDeadServers bool
+	CleanupDeadServers bool `mapstructure:"cleanup_dead_servers"`
 	// LastContactThreshold: a server that has not heard from the leader for
 	// longer is unhealthy (last_contact_threshold, 200ms).
-	LastContactThreshold time.Duration
+	LastContactThreshold time.Duration `mapstructure:"last_contact_threshold" check:"positive"`
 	// MaxTrailingLogs: a server further behind the leader's log is
 	// unhealthy (max_trailing_logs, 250).
-	MaxTrailingLogs int
+	MaxTrailingLogs int `mapstructure:"max_trailing_logs" check:"positive"`
 	// MinQuorum: autopilot never prunes below this many voters
 	// (min_quorum, 0 = no floor).
-	MinQuorum int
+	MinQuorum int `mapstructure:"min_quorum" check:"nonnegative"`
 	// ServerStabilizationTime: how long a new server must be healthy before
 	// it becomes a voter (server_stabilization_time, 10s).
-	ServerStabilizationTime time.Duration
+	ServerStabilizationTime time.Duration `mapstructure:"server_stabilization_time" check:"positive"`
 }
 
-// defaultCluster is ClusterConfig's part of Default().
-// defaultCluster holds Consul's defaults except for three LAN gossip
+// defaultCluster is ClusterConfig's part of Default(). It holds Consul's defaults except for three LAN gossip
 // settings, which Consul sets for pools of thousands and which leave a
 // pool of tens slow to agree. Measured with 50 agents started together on
 // one host (make bench): with Consul's 200ms / 4 / 4, full membership took
@@ -109,92 +107,5 @@ func defaultCluster() ClusterConfig {
 			MaxTrailingLogs:         250,
 			ServerStabilizationTime: 10 * time.Second,
 		},
-	}
-}
-
-func init() {
-	blocks["gossip_lan"] = true
-	blocks["gossip_wan"] = true
-	blocks["autopilot"] = true
-	for _, pool := range []struct {
-		name string
-		g    func(*Config) *GossipConfig
-	}{
-		{"gossip_lan", func(c *Config) *GossipConfig { return &c.Cluster.GossipLAN }},
-		{"gossip_wan", func(c *Config) *GossipConfig { return &c.Cluster.GossipWAN }},
-	} {
-		g := pool.g
-		keys[pool.name+".gossip_nodes"] = setPositiveInt(func(c *Config) *int { return &g(c).GossipNodes })
-		keys[pool.name+".gossip_interval"] = setPositiveDuration(func(c *Config) *time.Duration { return &g(c).GossipInterval })
-		keys[pool.name+".probe_interval"] = setPositiveDuration(func(c *Config) *time.Duration { return &g(c).ProbeInterval })
-		keys[pool.name+".probe_timeout"] = setPositiveDuration(func(c *Config) *time.Duration { return &g(c).ProbeTimeout })
-		keys[pool.name+".suspicion_mult"] = setPositiveInt(func(c *Config) *int { return &g(c).SuspicionMult })
-		keys[pool.name+".retransmit_mult"] = setPositiveInt(func(c *Config) *int { return &g(c).RetransmitMult })
-	}
-	ap := func(c *Config) *AutopilotConfig { return &c.Cluster.Autopilot }
-	keys["autopilot.cleanup_dead_servers"] = setBool(func(c *Config) *bool { return &ap(c).CleanupDeadServers })
-	keys["autopilot.last_contact_threshold"] = setPositiveDuration(func(c *Config) *time.Duration { return &ap(c).LastContactThreshold })
-	keys["autopilot.max_trailing_logs"] = setPositiveInt(func(c *Config) *int { return &ap(c).MaxTrailingLogs })
-	keys["autopilot.min_quorum"] = setNonNegativeInt(func(c *Config) *int { return &ap(c).MinQuorum })
-	keys["autopilot.server_stabilization_time"] = setPositiveDuration(func(c *Config) *time.Duration { return &ap(c).ServerStabilizationTime })
-
-	// Remember that these two were given, whatever their value.
-	notePresence("leave_on_terminate", func(c *Config) { c.Cluster.LeaveOnTerminateSet = true })
-	notePresence("skip_leave_on_interrupt", func(c *Config) { c.Cluster.SkipLeaveOnInterruptSet = true })
-}
-
-// notePresence wraps key's setter so a successful set also calls mark.
-func notePresence(key string, mark func(*Config)) {
-	inner := keys[key]
-	if inner == nil {
-		return
-	}
-	keys[key] = func(c *Config, v any) error {
-		if err := inner(c, v); err != nil {
-			return err
-		}
-		mark(c)
-		return nil
-	}
-}
-
-func setPositiveInt(field func(*Config) *int) setter {
-	return func(c *Config, v any) error {
-		n, ok := toInt(v)
-		if !ok {
-			return fmt.Errorf("%s is not an integer", show(v))
-		}
-		if n < 1 {
-			return fmt.Errorf("must be at least 1, got %d", n)
-		}
-		*field(c) = n
-		return nil
-	}
-}
-
-func setNonNegativeInt(field func(*Config) *int) setter {
-	return func(c *Config, v any) error {
-		n, ok := toInt(v)
-		if !ok {
-			return fmt.Errorf("%s is not an integer", show(v))
-		}
-		if n < 0 {
-			return fmt.Errorf("must not be negative, got %d", n)
-		}
-		*field(c) = n
-		return nil
-	}
-}
-
-func setPositiveDuration(field func(*Config) *time.Duration) setter {
-	inner := setDuration(field)
-	return func(c *Config, v any) error {
-		if err := inner(c, v); err != nil {
-			return err
-		}
-		if d := *field(c); d <= 0 {
-			return fmt.Errorf("must be positive, got %s", d)
-		}
-		return nil
 	}
 }

@@ -1,9 +1,7 @@
 package config
 
 import (
-	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 )
@@ -68,35 +66,27 @@ func TestLoadDNS(t *testing.T) {
 		{desc: "unknown keys warn", name: "a.json", body: `{"dns_config": {"use_cache": true, "soa": {"serial": 1}}}`,
 			want: func(*DNSConfig) {},
 			warnings: []string{
-				`config: %[1]s: unknown key "dns_config.use_cache" (ignored)`,
 				`config: %[1]s: unknown key "dns_config.soa.serial" (ignored)`,
+				`config: %[1]s: unknown key "dns_config.use_cache" (ignored)`,
 			}},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			args := []string{"--data-dir", filepath.Join(dir, "data")}
-			path := ""
-			if tc.name != "" {
-				path = writeFile(t, dir, tc.name, tc.body)
-				args = append(args, "--config-file", path)
-			}
-			args = append(args, tc.args...)
-			c, warnings, err := load(t, args...)
-			if err != nil {
-				t.Fatalf("Load(%q) = %v, want no error", args, err)
+			l := loadCase(t, tc.name, tc.body, tc.args)
+			if l.err != nil {
+				t.Fatalf("Load(%q) = %v, want no error", l.args, l.err)
 			}
 			want := defaultDNS()
 			tc.want(&want)
-			if !reflect.DeepEqual(c.DNS, want) {
-				t.Errorf("Load(%q).DNS =\n  %+v\nwant\n  %+v", args, c.DNS, want)
+			if !reflect.DeepEqual(l.cfg.DNS, want) {
+				t.Errorf("Load(%q).DNS =\n  %+v\nwant\n  %+v", l.args, l.cfg.DNS, want)
 			}
 			var wantWarnings []string
 			for _, w := range tc.warnings {
-				wantWarnings = append(wantWarnings, strings.ReplaceAll(w, "%[1]s", path))
+				wantWarnings = append(wantWarnings, l.expand(w))
 			}
-			if !reflect.DeepEqual(warnings, wantWarnings) {
-				t.Errorf("Load(%q) warnings = %q, want %q", args, warnings, wantWarnings)
+			if !reflect.DeepEqual(l.warnings, wantWarnings) {
+				t.Errorf("Load(%q) warnings = %q, want %q", l.args, l.warnings, wantWarnings)
 			}
 		})
 	}
@@ -132,15 +122,19 @@ func TestLoadDNSErrors(t *testing.T) {
 		{"negative node_ttl", "a.json", `{"dns_config": {"node_ttl": "-1s"}}`, nil,
 			`config: %[1]s: dns_config.node_ttl: must not be negative, got -1s`},
 		{"service_ttl value", "a.hcl", "dns_config {\n service_ttl {\n web = \"soon\"\n }\n}\n", nil,
-			`config: %[1]s: dns_config.service_ttl: "web": "soon" is not a duration (such as "10s")`},
+			`config: %[1]s: dns_config.service_ttl.web: "soon" is not a duration (such as "30s" or "5m")`},
 		{"service_ttl not an object", "a.json", `{"dns_config": {"service_ttl": "5s"}}`, nil,
-			`config: %[1]s: dns_config.service_ttl: "5s" is not an object of service names to durations`},
+			`config: %[1]s: dns_config.service_ttl: "5s" is not an object of keys`},
+		{"negative service_ttl", "a.json", `{"dns_config": {"service_ttl": {"db*": "-1m"}}}`, nil,
+			`config: %[1]s: dns_config.service_ttl.db*: must not be negative, got -1m0s`},
 		{"udp_answer_limit", "a.json", `{"dns_config": {"udp_answer_limit": -1}}`, nil,
 			`config: %[1]s: dns_config.udp_answer_limit: must not be negative, got -1`},
 		{"only_passing", "a.json", `{"dns_config": {"only_passing": "sometimes"}}`, nil,
 			`config: %[1]s: dns_config.only_passing: "sometimes" is not a boolean (true or false)`},
 		{"soa min_ttl", "a.json", `{"dns_config": {"soa": {"min_ttl": -5}}}`, nil,
-			`config: %[1]s: dns_config.soa: min_ttl: -5 is not a number of seconds (0-4294967295)`},
+			`config: %[1]s: dns_config.soa.min_ttl: -5 is out of range (0-4294967295)`},
+		{"soa refresh too big", "a.hcl", "dns_config {\n soa {\n refresh = 4294967296\n }\n}\n", nil,
+			`config: %[1]s: dns_config.soa.refresh: 4294967296 is out of range (0-4294967295)`},
 		{"recursor_strategy", "a.json", `{"dns_config": {"recursor_strategy": "fastest"}}`, nil,
 			`config: %[1]s: dns_config.recursor_strategy: "fastest" is not sequential or random`},
 		{"recursor_timeout", "a.json", `{"dns_config": {"recursor_timeout": "0s"}}`, nil,
@@ -148,22 +142,7 @@ func TestLoadDNSErrors(t *testing.T) {
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			args := []string{"--data-dir", filepath.Join(dir, "data")}
-			path := ""
-			if tc.name != "" {
-				path = writeFile(t, dir, tc.name, tc.body)
-				args = append(args, "--config-file", path)
-			}
-			args = append(args, tc.args...)
-			want := strings.ReplaceAll(tc.want, "%[1]s", path)
-			c, _, err := load(t, args...)
-			if err == nil || err.Error() != want {
-				t.Errorf("Load(%q) = %v, want %s", args, err, want)
-			}
-			if c != nil {
-				t.Errorf("Load(%q) config = %+v, want nil with an error", args, c)
-			}
+			loadCase(t, tc.name, tc.body, tc.args).wantError(t, tc.want)
 		})
 	}
 }

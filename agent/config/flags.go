@@ -10,8 +10,8 @@ import (
 
 // flagKeys maps each `conclave agent` flag that sets a config key to that
 // key. Load applies a flag only when it was given (fs.Changed), through the
-// same setter and validation as a file, so a flag's default never overrides
-// a file.
+// same decoder and validation as a file, so a flag's default never
+// overrides a file.
 var flagKeys = []struct{ flag, key string }{
 	{"server", "server"},
 	{"bootstrap", "bootstrap"},
@@ -36,6 +36,9 @@ var flagKeys = []struct{ flag, key string }{
 	{"retry-max", "retry_max"},
 	{"join-wan", "start_join_wan"},
 	{"retry-join-wan", "retry_join_wan"},
+	{"domain", "domain"},
+	{"alt-domain", "alt_domain"},
+	{"recursor", "recursors"},
 }
 
 // AddFlags registers the `conclave agent` flags on fs. Names are pflag's
@@ -151,8 +154,8 @@ func configPaths(fs *pflag.FlagSet) []configPath {
 	return out
 }
 
-// flagValue returns a given flag's value in the form setters accept: a
-// []string for repeatable flags, else the flag's string form.
+// flagValue returns a given flag's value for the decoder: a []string for
+// repeatable flags, else the flag's string form.
 func flagValue(f *pflag.Flag) any {
 	if s, ok := f.Value.(pflag.SliceValue); ok {
 		return s.GetSlice()

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -35,9 +36,9 @@ func TestAddFlagsNames(t *testing.T) {
 			t.Errorf("Lookup(%q).Usage = %q, want one line", tc.name, f.Usage)
 		}
 	}
-	// Every flag that sets a key names a key Load knows.
+	// Every flag that sets a key names a key of Config.
 	for _, fk := range flagKeys {
-		if fs.Lookup(fk.flag) == nil || keys[fk.key] == nil {
+		if fs.Lookup(fk.flag) == nil || !isKey(reflect.TypeFor[Config](), fk.key) {
 			t.Errorf("flagKeys entry %q -> %q: flag or key missing", fk.flag, fk.key)
 		}
 	}
@@ -90,4 +91,18 @@ func TestLoadPlainFlagSet(t *testing.T) {
 	if err != nil || c.NodeName != "plain" {
 		t.Errorf("Load(%q) = %+v, %v, want node %q", args, c, err, "plain")
 	}
+}
+
+// isKey tells whether path ("ports.http") names a field of t.
+func isKey(t reflect.Type, path string) bool {
+	first, rest, nested := strings.Cut(path, ".")
+	f, ok := fieldsOf(t)[fold(first)]
+	if !ok || f.key != first {
+		return false
+	}
+	if !nested {
+		return true
+	}
+	ft := t.FieldByIndex(f.index).Type
+	return ft.Kind() == reflect.Struct && isKey(ft, rest)
 }

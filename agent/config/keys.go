@@ -1,200 +1,115 @@
 package config
 
 import (
-	"fmt"
-	"math"
+	"errors"
+	"slices"
 	"strconv"
 	"strings"
-	"time"
-
-	"conclave/agent/structs"
 )
 
-// A setter converts one decoded value and stores it in c. The value comes
-// from a decoder (JSON: float64, bool, string, []any, map[string]any; HCL
-// also int) or from a flag, as the flag's string form or []string. An error
-// says only what is wrong with the value; the caller adds source and key.
-type setter func(c *Config, v any) error
+// configKeys are the top-level keys of Consul's agent configuration that
+// no Config field holds (see keyHandlers).
+//
+// The service and check definitions need the file they came from, so
+// code decodes them. Every other key here is one conclave does not
+// implement yet, and none is accepted silently: a key that only tunes
+// something conclave lacks is a warning that it has no effect, and a key
+// whose absence would leave the agent less protected than its file asks
+// for stops start-up. When a key gets implemented, it becomes a Config
+// field and leaves this table.
+var configKeys = map[string]keyHandler{
+	"service":  fileDefinitions(false, true),
+	"services": fileDefinitions(true, true),
+	"check":    fileDefinitions(false, false),
+	"checks":   fileDefinitions(true, false),
 
-// keys maps every modelled Consul key to its setter. Keys inside a block are
-// written "block.key"; blocks lists which top-level keys are blocks.
-var keys = map[string]setter{
-	"node_name":          setString(func(c *Config) *string { return &c.NodeName }),
-	"node_id":            setString(func(c *Config) *string { return &c.NodeID }),
-	"datacenter":         setString(func(c *Config) *string { return &c.Datacenter }),
-	"data_dir":           setString(func(c *Config) *string { return &c.DataDir }),
-	"server":             setBool(func(c *Config) *bool { return &c.Server }),
-	"bootstrap":          setBool(func(c *Config) *bool { return &c.Bootstrap }),
-	"bootstrap_expect":   setInt(func(c *Config) *int { return &c.BootstrapExpect }),
-	"bind_addr":          setString(func(c *Config) *string { return &c.BindAddr }),
-	"client_addr":        setString(func(c *Config) *string { return &c.ClientAddr }),
-	"advertise_addr":     setString(func(c *Config) *string { return &c.AdvertiseAddr }),
-	"advertise_addr_wan": setString(func(c *Config) *string { return &c.AdvertiseAddrWAN }),
-	"log_level":          setString(func(c *Config) *string { return &c.LogLevel }),
+	"limits":    noEffect,
+	"telemetry": noEffect,
+	"ui":        noEffect,
+	"ui_config": noEffect,
+	"watches":   noEffect,
 
-	"addresses.http": setString(func(c *Config) *string { return &c.HTTPAddr }),
-	"addresses.dns":  setString(func(c *Config) *string { return &c.DNSAddr }),
-
-	"ports.http":     setInt(func(c *Config) *int { return &c.Ports.HTTP }),
-	"ports.https":    setInt(func(c *Config) *int { return &c.Ports.HTTPS }),
-	"ports.dns":      setInt(func(c *Config) *int { return &c.Ports.DNS }),
-	"ports.server":   setInt(func(c *Config) *int { return &c.Ports.Server }),
-	"ports.serf_lan": setInt(func(c *Config) *int { return &c.Ports.SerfLAN }),
-	"ports.serf_wan": setInt(func(c *Config) *int { return &c.Ports.SerfWAN }),
-	"ports.grpc":     setInt(func(c *Config) *int { return &c.Ports.GRPC }),
-
-	"performance.raft_multiplier": setInt(func(c *Config) *int { return &c.RaftMultiplier }),
-	"raft_snapshot_threshold":     setInt(func(c *Config) *int { return &c.RaftSnapshotThreshold }),
-	"raft_snapshot_interval":      setDuration(func(c *Config) *time.Duration { return &c.RaftSnapshotInterval }),
-	"raft_trailing_logs":          setInt(func(c *Config) *int { return &c.RaftTrailingLogs }),
-
-	"disable_update_check":    setBool(func(c *Config) *bool { return &c.DisableUpdateCheck }),
-	"enable_debug":            setBool(func(c *Config) *bool { return &c.EnableDebug }),
-	"leave_on_terminate":      setBool(func(c *Config) *bool { return &c.LeaveOnTerminate }),
-	"skip_leave_on_interrupt": setBool(func(c *Config) *bool { return &c.SkipLeaveOnInterrupt }),
-
-	"start_join":     appendStrings(func(c *Config) *[]string { return &c.StartJoin }),
-	"retry_join":     appendStrings(func(c *Config) *[]string { return &c.RetryJoin }),
-	"retry_interval": setDuration(func(c *Config) *time.Duration { return &c.RetryInterval }),
-	"retry_max":      setInt(func(c *Config) *int { return &c.RetryMaxAttempts }),
-	"start_join_wan": appendStrings(func(c *Config) *[]string { return &c.StartJoinWAN }),
-	"retry_join_wan": appendStrings(func(c *Config) *[]string { return &c.RetryJoinWAN }),
+	"acl": refuse(aclEnabled, "ACLs are not supported yet: this agent would allow every request; "+
+		"remove the acl block or set enabled = false to run without ACLs"),
+	"encrypt": refuse(asksFor, "gossip encryption is not supported yet: this agent would gossip in the clear; "+
+		"remove encrypt to run without it"),
+	"verify_incoming":        refuseTLS,
+	"verify_incoming_rpc":    refuseTLS,
+	"verify_incoming_https":  refuseTLS,
+	"verify_outgoing":        refuseTLS,
+	"verify_server_hostname": refuseTLS,
+	"ca_file":                refuseTLS,
+	"ca_path":                refuseTLS,
+	"cert_file":              refuseTLS,
+	"key_file":               refuseTLS,
+	"tls":                    refuseTLS,
+	"auto_encrypt":           refuseTLS,
 }
 
-// blocks are the top-level keys whose value is an object of further keys
-// (`ports { http = 8500 }`, `"ports": {"http": 8500}`).
-var blocks = map[string]bool{
-	"addresses":   true,
-	"ports":       true,
-	"performance": true,
+var refuseTLS = refuse(asksFor, "TLS is not supported yet: this agent would talk and listen without it; "+
+	"remove the TLS keys to run without TLS")
+
+// noEffect warns that a key is accepted and does nothing.
+func noEffect(d *decodeState, path string, _ any) error {
+	d.warn(path, "key %q is not supported yet and has no effect (ignored)", path)
+	return nil
 }
 
-// rawKeys are Consul keys the agent is growing into. They are accepted
-// without a warning and kept as decoded in Config.Raw until they are
-// modelled; moving one into keys is all it takes.
-var rawKeys = map[string]bool{
-	"acl":                        true,
-	"check":                      true,
-	"checks":                     true,
-	"enable_local_script_checks": true,
-	"enable_script_checks":       true,
-	"encrypt":                    true,
-	"limits":                     true,
-	"service":                    true,
-	"services":                   true,
-	"telemetry":                  true,
-	"ui":                         true,
-	"ui_config":                  true,
-	"watches":                    true,
-}
-
-func setString(field func(*Config) *string) setter {
-	return func(c *Config, v any) error {
-		s, ok := v.(string)
-		if !ok {
-			return fmt.Errorf("%s is not a string", show(v))
+// refuse stops start-up with reason when the value asks for protection
+// (asks), and otherwise, like noEffect, only warns: acl { enabled = false }
+// or verify_incoming = false ask for nothing conclave would not do.
+func refuse(asks func(any) bool, reason string) keyHandler {
+	return func(d *decodeState, path string, v any) error {
+		if asks(v) {
+			return errors.New(reason)
 		}
-		*field(c) = s
-		return nil
+		return noEffect(d, path, v)
 	}
 }
 
-// setBool accepts a boolean, or a string strconv.ParseBool understands
-// ("true", "false", "1", "0"), which is what flags and templated files give.
-func setBool(field func(*Config) *bool) setter {
-	return func(c *Config, v any) error {
-		switch b := v.(type) {
-		case bool:
-			*field(c) = b
-			return nil
-		case string:
-			if p, err := strconv.ParseBool(strings.TrimSpace(b)); err == nil {
-				*field(c) = p
-				return nil
-			}
-		}
-		return fmt.Errorf("%s is not a boolean (true or false)", show(v))
+// aclEnabled tells whether an acl block turns ACLs on (enabled = true).
+func aclEnabled(v any) bool {
+	m, ok := mergeBlocks(v)
+	if !ok {
+		return true // not a block: refuse rather than guess
 	}
+	for k, e := range m {
+		if fold(k) == "enabled" {
+			b, err := boolean(e)
+			return err != nil || b.(bool)
+		}
+	}
+	return false
 }
 
-// setInt accepts whole numbers, also written as strings ("8500").
-func setInt(field func(*Config) *int) setter {
-	return func(c *Config, v any) error {
-		n, ok := toInt(v)
-		if !ok {
-			return fmt.Errorf("%s is not an integer", show(v))
-		}
-		*field(c) = n
-		return nil
-	}
-}
-
-func toInt(v any) (int, bool) {
-	switch n := v.(type) {
-	case int:
-		return n, true
-	case int64:
-		if n < math.MinInt || n > math.MaxInt {
-			return 0, false
-		}
-		return int(n), true
-	case float64:
-		// JSON numbers are float64; only whole ones within float64's exact
-		// integer range are integers.
-		if n != math.Trunc(n) || math.Abs(n) > 1<<53 {
-			return 0, false
-		}
-		return int(n), true
+// asksFor tells whether a value asks for something: a true, a non-empty
+// string or a non-zero number anywhere in it.
+func asksFor(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
 	case string:
-		i, err := strconv.Atoi(strings.TrimSpace(n))
-		return i, err == nil
-	}
-	return 0, false
-}
-
-// setDuration accepts a Go duration string ("30s", "1m30s"), as Consul does.
-func setDuration(field func(*Config) *time.Duration) setter {
-	return func(c *Config, v any) error {
-		s, ok := v.(string)
-		if ok {
-			if d, err := time.ParseDuration(strings.TrimSpace(s)); err == nil {
-				*field(c) = d
-				return nil
+		if b, err := strconv.ParseBool(strings.TrimSpace(x)); err == nil {
+			return b
+		}
+		return x != ""
+	case int:
+		return x != 0
+	case float64:
+		return x != 0
+	case map[string]any:
+		for _, e := range x {
+			if asksFor(e) {
+				return true
 			}
 		}
-		return fmt.Errorf(`%s is not a duration (such as "30s" or "5m")`, show(v))
+		return false
+	case []map[string]any:
+		return slices.ContainsFunc(x, func(m map[string]any) bool { return asksFor(m) })
+	case []any:
+		return slices.ContainsFunc(x, asksFor)
 	}
+	return true
 }
-
-// appendStrings accepts a list of strings or a single string. Lists append
-// rather than replace, so retry_join from several files and -retry-join
-// flags add up, as they do in Consul.
-func appendStrings(field func(*Config) *[]string) setter {
-	return func(c *Config, v any) error {
-		var add []string
-		switch l := v.(type) {
-		case string:
-			add = []string{l}
-		case []string:
-			add = l
-		case []any:
-			for i, e := range l {
-				s, ok := e.(string)
-				if !ok {
-					return fmt.Errorf("element %d is %s, not a string", i+1, show(e))
-				}
-				add = append(add, s)
-			}
-		default:
-			return fmt.Errorf("%s is not a list of strings", show(v))
-		}
-		*field(c) = append(*field(c), add...)
-		return nil
-	}
-}
-
-// asBlock returns the keys of a block value (see structs.MergeBlocks).
-func asBlock(v any) (map[string]any, bool) { return structs.MergeBlocks(v) }
-
-// show renders a decoded value for an error message.
-func show(v any) string { return structs.ShowValue(v) }

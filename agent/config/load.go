@@ -7,7 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl"
@@ -45,17 +45,14 @@ type loader struct {
 
 // devDefaults are what -dev changes before any file is read: a lone server
 // on loopback with fast raft timers, logging at debug as Consul's -dev does.
-var devDefaults = []struct {
-	key string
-	val any
-}{
-	{"server", true},
-	{"bootstrap", true},
-	{"bind_addr", "127.0.0.1"},
-	{"client_addr", "127.0.0.1"},
-	{"enable_debug", true},
-	{"performance.raft_multiplier", 1},
-	{"log_level", "debug"},
+var devDefaults = map[string]any{
+	"server":       true,
+	"bootstrap":    true,
+	"bind_addr":    "127.0.0.1",
+	"client_addr":  "127.0.0.1",
+	"enable_debug": true,
+	"performance":  map[string]any{"raft_multiplier": 1},
+	"log_level":    "debug",
 }
 
 func (l *loader) load(fs *pflag.FlagSet) error {
@@ -66,10 +63,8 @@ func (l *loader) load(fs *pflag.FlagSet) error {
 		}
 		if dev {
 			l.cfg.DevMode = true
-			for _, d := range devDefaults {
-				if err := l.set("flag -dev", d.key, d.val); err != nil {
-					return err
-				}
+			if err := l.apply("flag -dev", devDefaults); err != nil {
+				return err
 			}
 		}
 	}
@@ -87,17 +82,43 @@ func (l *loader) load(fs *pflag.FlagSet) error {
 		}
 	}
 
+	// A flag is a document of one key, decoded like a file.
 	for _, fk := range flagKeys {
 		f := fs.Lookup(fk.flag)
 		if f == nil || !f.Changed {
 			continue
 		}
-		if err := l.set("flag -"+fk.flag, fk.key, flagValue(f)); err != nil {
+		var doc any = flagValue(f)
+		for _, part := range slices.Backward(strings.Split(fk.key, ".")) {
+			doc = map[string]any{part: doc}
+		}
+		if err := l.apply("flag -"+fk.flag, doc.(map[string]any)); err != nil {
 			return err
 		}
 	}
 
 	return l.finish()
+}
+
+// apply decodes one document (a file, a flag, the -dev defaults) into the
+// config built so far, and remembers src as where each key it set came
+// from.
+func (l *loader) apply(src string, doc map[string]any) error {
+	d := newDecodeState(src)
+	keys, err := d.decode("", doc, l.cfg)
+	for _, w := range d.warningTexts() {
+		l.warnf("config: %s: %s", src, w)
+	}
+	if err != nil {
+		pe := atPath("", err)
+		return &Error{Source: src, Key: pe.Path, Err: pe.Err}
+	}
+	for _, k := range keys {
+		l.origin[k] = src
+	}
+	l.cfg.Local.Services = append(l.cfg.Local.Services, d.services...)
+	l.cfg.Local.Checks = append(l.cfg.Local.Checks, d.checks...)
+	return nil
 }
 
 // loadPath reads a file, or each *.json and *.hcl file of a directory in
@@ -146,7 +167,7 @@ func formatOf(path string) string {
 	return ""
 }
 
-// loadFile decodes one file with viper and merges it into the config.
+// loadFile reads one file with viper and applies it.
 func (l *loader) loadFile(path, forced string) error {
 	format := formatOf(path)
 	if format == "" {
@@ -156,12 +177,7 @@ func (l *loader) loadFile(path, forced string) error {
 		return &Error{Source: path, Err: errors.New("unknown format: name the file *.json or *.hcl, or set -config-format")}
 	}
 
-	// Viper lower-cases keys, but only inside plain maps (not inside HCL
-	// blocks), and splits keys on dots; values kept in Config.Raw, such as
-	// service meta, are case-sensitive and may contain dots. So viper reads
-	// and parses the file, and the codec keeps its own copy of the document
-	// for us.
-	codec := &keepCodec{format: format}
+	codec := &docCodec{format: format}
 	reg := viper.NewCodecRegistry()
 	if err := reg.RegisterCodec(format, codec); err != nil {
 		return &Error{Source: path, Err: err}
@@ -177,53 +193,7 @@ func (l *loader) loadFile(path, forced string) error {
 		return &Error{Source: path, Err: fmt.Errorf("cannot read: %w", pathReason(err))}
 	}
 	l.cfg.Sources = append(l.cfg.Sources, path)
-	return l.merge(path, "", codec.doc)
-}
-
-// merge applies every key of doc (a file or a block inside it, then prefix
-// is "block."). Keys are visited in sorted order so the first error and the
-// warnings do not depend on map order. Key names are matched
-// case-insensitively, as Consul does.
-func (l *loader) merge(src, prefix string, doc map[string]any) error {
-	names := make([]string, 0, len(doc))
-	for k := range doc {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		v := doc[name]
-		key := prefix + strings.ToLower(name)
-		switch {
-		case v == nil:
-			// JSON null: leave the value as it was.
-		case prefix == "" && blocks[key]:
-			b, ok := asBlock(v)
-			if !ok {
-				return &Error{Source: src, Key: key, Err: fmt.Errorf("%s is not an object of keys", show(v))}
-			}
-			if err := l.merge(src, key+".", b); err != nil {
-				return err
-			}
-		case prefix == "" && rawKeys[key]:
-			l.cfg.Raw = append(l.cfg.Raw, RawValue{Source: src, Key: key, Value: v})
-		case keys[key] != nil && !strings.Contains(name, "."):
-			if err := l.set(src, key, v); err != nil {
-				return err
-			}
-		default:
-			l.warnf("config: %s: unknown key %q (ignored)", src, prefix+name)
-		}
-	}
-	return nil
-}
-
-// set stores v under key and remembers src as where it came from.
-func (l *loader) set(src, key string, v any) error {
-	if err := keys[key](l.cfg, v); err != nil {
-		return &Error{Source: src, Key: key, Err: err}
-	}
-	l.origin[key] = src
-	return nil
+	return l.apply(path, codec.doc)
 }
 
 func (l *loader) warnf(format string, args ...any) {
@@ -240,42 +210,60 @@ func pathReason(err error) error {
 	return err
 }
 
-// keepCodec is a viper codec for JSON or HCL that also keeps the document
-// it decoded, before viper rewrites its keys.
-type keepCodec struct {
+// docCodec is the viper codec for JSON and HCL. Viper finds and reads the
+// file and calls it once; it keeps the document for the config decoder
+// and leaves viper's own key store empty, because viper folds the case of
+// every key in place and splits keys on dots, while service meta, check
+// headers and dns_config.service_ttl keys keep their case and may hold
+// dots.
+type docCodec struct {
 	format string
 	doc    map[string]any
 }
 
-func (k *keepCodec) Decode(b []byte, v map[string]any) error {
-	if err := k.decode(b, v); err != nil {
-		return err
-	}
-	// Decode again rather than copy: viper mutates v's nested maps in place.
-	k.doc = map[string]any{}
-	return k.decode(b, k.doc)
-}
-
-func (k *keepCodec) decode(b []byte, v map[string]any) error {
-	if k.format == "hcl" {
-		return hcl.Unmarshal(b, &v)
-	}
-	err := json.Unmarshal(b, &v)
-	var syn *json.SyntaxError
-	if errors.As(err, &syn) {
-		line, col := position(b, syn.Offset)
-		return fmt.Errorf("line %d, column %d: %w", line, col, err)
-	}
-	var typ *json.UnmarshalTypeError
-	if errors.As(err, &typ) && typ.Field == "" {
-		return fmt.Errorf("the top level must be an object, not %s", typ.Value)
-	}
+func (c *docCodec) Decode(b []byte, _ map[string]any) error {
+	doc, err := parseDoc(c.format, b)
+	c.doc = doc
 	return err
 }
 
 // Encode is never used: the agent does not write config files.
-func (k *keepCodec) Encode(map[string]any) ([]byte, error) {
+func (c *docCodec) Encode(map[string]any) ([]byte, error) {
 	return nil, errors.New("config: writing config files is not supported")
+}
+
+// parseDoc parses a JSON or HCL document into the values the decoder
+// reads.
+func parseDoc(format string, b []byte) (map[string]any, error) {
+	if format == "hcl" {
+		return parseHCL(b)
+	}
+	doc := map[string]any{}
+	err := json.Unmarshal(b, &doc)
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		line, col := position(b, syn.Offset)
+		return nil, fmt.Errorf("line %d, column %d: %w", line, col, err)
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) && typ.Field == "" {
+		return nil, fmt.Errorf("the top level must be an object, not %s", typ.Value)
+	}
+	return doc, err
+}
+
+// parseHCL parses an HCL document. hashicorp/hcl v1 (its last release)
+// panics on some malformed input instead of failing, such as `{"\0`
+// (hashicorp/hcl#194, open; FuzzDecodeConfig found it again), which would
+// crash the agent on a broken file; it is turned into an error here.
+func parseHCL(b []byte) (doc map[string]any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			doc, err = nil, fmt.Errorf("the HCL parser failed on this input: %v", r)
+		}
+	}()
+	doc = map[string]any{}
+	return doc, hcl.Unmarshal(b, &doc)
 }
 
 // position returns the 1-based line and column of the byte a JSON

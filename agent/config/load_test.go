@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -48,6 +49,51 @@ func writeFile(t *testing.T, dir, name, body string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// loaded is one Load of a test case: a fresh data dir, an optional file,
+// then more flags.
+type loaded struct {
+	args     []string
+	path     string // the file's path; "" when the case has none
+	cfg      *Config
+	warnings []string
+	err      error
+}
+
+// loadCase writes body to a file called name (none when name is empty)
+// in a fresh directory and loads it.
+func loadCase(t *testing.T, name, body string, more []string) loaded {
+	t.Helper()
+	dir := t.TempDir()
+	l := loaded{args: []string{"--data-dir", filepath.Join(dir, "data")}}
+	if name != "" {
+		l.path = writeFile(t, dir, name, body)
+		l.args = append(l.args, "--config-file", l.path)
+	}
+	l.args = append(l.args, more...)
+	l.cfg, l.warnings, l.err = load(t, l.args...)
+	return l
+}
+
+// expand puts the case's file path where s says %[1]s.
+func (l loaded) expand(s string) string { return strings.ReplaceAll(s, "%[1]s", l.path) }
+
+// wantError checks that the load failed with exactly want (after expand),
+// as a *Error and without a config.
+func (l loaded) wantError(t *testing.T, want string) {
+	t.Helper()
+	want = l.expand(want)
+	if l.err == nil || l.err.Error() != want {
+		t.Errorf("Load(%q) = %v, want %s", l.args, l.err, want)
+	}
+	if l.cfg != nil {
+		t.Errorf("Load(%q) config = %+v, want nil with an error", l.args, l.cfg)
+	}
+	var cerr *Error
+	if l.err != nil && !errors.As(l.err, &cerr) {
+		t.Errorf("Load(%q) error %T, want *Error", l.args, l.err)
+	}
 }
 
 // hostName is the node name Load derives from this host.
@@ -222,9 +268,9 @@ func TestLoadJSONAndHCLAgree(t *testing.T) {
 	want.StartJoinWAN = []string{"198.51.100.1"}
 	want.RetryJoinWAN = []string{"198.51.100.2"}
 
-	for _, tc := range []struct{ name, body, wantRawKey string }{
-		{"agent.json", fullJSON, "services"},
-		{"agent.hcl", fullHCL, "service"},
+	for _, tc := range []struct{ name, body string }{
+		{"agent.json", fullJSON},
+		{"agent.hcl", fullHCL},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -235,11 +281,8 @@ func TestLoadJSONAndHCLAgree(t *testing.T) {
 			if !slices.Equal(got.Sources, []string{path}) {
 				t.Errorf("Load(%q).Sources = %q, want [%q]", args, got.Sources, path)
 			}
-			if len(got.Raw) != 1 || got.Raw[0].Key != tc.wantRawKey || got.Raw[0].Source != path {
-				t.Errorf("Load(%q).Raw = %+v, want one %q from %s", args, got.Raw, tc.wantRawKey, path)
-			}
-			// Raw and Sources necessarily differ between formats.
-			got.Raw, got.Sources = nil, nil
+			// Sources necessarily differ between formats.
+			got.Sources = nil
 			// Definitions carry their file and key; services_test.go
 			// compares their content across formats.
 			got.Local.Services = nil
@@ -250,34 +293,22 @@ func TestLoadJSONAndHCLAgree(t *testing.T) {
 	}
 }
 
-func TestLoadRawKeepsCase(t *testing.T) {
+func TestLoadKeepsCaseOfUserKeys(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	path := writeFile(t, dir, "svc.json", `{"services": [{"name": "web", "meta": {"Team.Name": "A"}}]}`)
+	path := writeFile(t, dir, "svc.json", `{"services": [{"name": "web", "meta": {"Team.Name": "A"}}],
+		"dns_config": {"service_ttl": {"Web.v2": "5s"}}}`)
 	args := []string{"--dev", "--config-file", path}
 	c := mustLoad(t, args...)
 
-	if len(c.Raw) != 1 {
-		t.Fatalf("Load(%q).Raw = %+v, want one value", args, c.Raw)
+	if len(c.Local.Services) != 1 {
+		t.Fatalf("Load(%q).Local.Services = %+v, want one", args, c.Local.Services)
 	}
-	svc := c.Raw[0].Value.([]any)[0].(map[string]any)
-	if got := svc["meta"].(map[string]any)["Team.Name"]; got != "A" {
-		t.Errorf("Load(%q) meta[%q] = %v, want %q (case and dots kept)", args, "Team.Name", got, "A")
+	if got := c.Local.Services[0].Meta["Team.Name"]; got != "A" {
+		t.Errorf("Load(%q) meta[%q] = %q, want %q (case and dots kept)", args, "Team.Name", got, "A")
 	}
-}
-
-func TestLoadAcceptsFutureKeysSilently(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	var parts []string
-	for k := range rawKeys {
-		parts = append(parts, fmt.Sprintf("%q: {}", k))
-	}
-	path := writeFile(t, dir, "future.json", "{"+strings.Join(parts, ", ")+"}")
-	args := []string{"--dev", "--config-file", path}
-	c := mustLoad(t, args...)
-	if len(c.Raw) != len(rawKeys) {
-		t.Errorf("Load(%q) kept %d raw values, want %d", args, len(c.Raw), len(rawKeys))
+	if got := c.DNS.ServiceTTL["Web.v2"]; got != 5*time.Second {
+		t.Errorf("Load(%q) service_ttl[%q] = %v, want 5s (case and dots kept)", args, "Web.v2", got)
 	}
 }
 
@@ -504,11 +535,24 @@ func TestLoadUnknownKeysWarn(t *testing.T) {
 		fmt.Sprintf(`config: %s: unknown key "ports.bogus" (ignored)`, path),
 		fmt.Sprintf(`config: %s: unknown key "ports.http" (ignored)`, path),
 		fmt.Sprintf(`config: %s: unknown key "bar" (ignored)`, hclPath),
+		fmt.Sprintf(`config: %s: key "telemetry" is not supported yet and has no effect (ignored)`, hclPath),
 	}
 	if !slices.Equal(warnings, want) {
 		t.Errorf("Load(%q) warnings =\n%s\nwant\n%s", args, strings.Join(warnings, "\n"), strings.Join(want, "\n"))
 	}
 	if c.Ports.HTTP != 8501 {
 		t.Errorf("Load(%q).Ports.HTTP = %d, want 8501 (known keys next to unknown ones still apply)", args, c.Ports.HTTP)
+	}
+}
+
+// hashicorp/hcl panics on some malformed input; a broken file must stop
+// start-up with an error, not crash the agent.
+func TestLoadHCLParserPanicIsAnError(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, t.TempDir(), "a.hcl", `{"\0`)
+	_, _, err := load(t, "--dev", "--config-file", path)
+	want := "config: " + path + ": invalid HCL: the HCL parser failed on this input: "
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("Load(%s) = %v, want an error starting %q", path, err, want)
 	}
 }

@@ -86,7 +86,7 @@ func TestLoadDefinitionErrors(t *testing.T) {
 		{"standalone script check is off too", "a.json", `{"check": {"name": "s", "args": ["/bin/true"], "interval": "10s"}}`,
 			`check: script checks (args) are disabled`},
 		{"negative check_update_interval", "a.json", `{"check_update_interval": "-1s"}`,
-			`check_update_interval: "-1s" must not be negative`},
+			`check_update_interval: must not be negative, got -1s`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,6 +29,8 @@ const minSnapshotInterval = 5 * time.Millisecond
 // the data_dir write test last.
 func (l *loader) finish() error {
 	c := l.cfg
+	_, c.Cluster.LeaveOnTerminateSet = l.origin["leave_on_terminate"]
+	_, c.Cluster.SkipLeaveOnInterruptSet = l.origin["skip_leave_on_interrupt"]
 
 	if dc := strings.ToLower(c.Datacenter); datacenterRE.MatchString(dc) {
 		c.Datacenter = dc
@@ -79,19 +81,12 @@ func (l *loader) finish() error {
 		return l.fail("log_level", "%q is not one of trace, debug, info, warn, error", c.LogLevel)
 	}
 
+	// Signs and lower bounds of single values are check tags on Config.
 	switch {
 	case c.RaftMultiplier < 1 || c.RaftMultiplier > 10:
 		return l.fail("performance.raft_multiplier", "%d is out of range (1-10)", c.RaftMultiplier)
-	case c.RaftSnapshotThreshold < 1:
-		return l.fail("raft_snapshot_threshold", "must be at least 1, got %d", c.RaftSnapshotThreshold)
 	case c.RaftSnapshotInterval < minSnapshotInterval:
 		return l.fail("raft_snapshot_interval", "must be at least %s, got %s", minSnapshotInterval, c.RaftSnapshotInterval)
-	case c.RaftTrailingLogs < 0:
-		return l.fail("raft_trailing_logs", "must not be negative, got %d", c.RaftTrailingLogs)
-	case c.RetryInterval <= 0:
-		return l.fail("retry_interval", "must be positive, got %s", c.RetryInterval)
-	case c.RetryMaxAttempts < 0:
-		return l.fail("retry_max", "must not be negative, got %d", c.RetryMaxAttempts)
 	}
 
 	if err := l.checkBootstrap(); err != nil {
@@ -204,8 +199,6 @@ func (l *loader) checkPorts() error {
 func (l *loader) checkBootstrap() error {
 	c := l.cfg
 	switch {
-	case c.BootstrapExpect < 0:
-		return l.fail("bootstrap_expect", "must not be negative, got %d", c.BootstrapExpect)
 	case c.Bootstrap && c.BootstrapExpect > 0:
 		return l.fail("bootstrap_expect", "cannot be used with bootstrap (set in %s)", l.origin["bootstrap"])
 	case c.Bootstrap && !c.Server:

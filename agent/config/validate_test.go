@@ -122,27 +122,7 @@ func TestLoadErrors(t *testing.T) {
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
-			dir := t.TempDir()
-			args := []string{"--data-dir", filepath.Join(dir, "data")}
-			path := ""
-			if tc.name != "" {
-				path = writeFile(t, dir, tc.name, tc.body)
-				args = append(args, "--config-file", path)
-			}
-			args = append(args, tc.args...)
-			want := strings.ReplaceAll(tc.want, "%[1]s", path)
-
-			c, _, err := load(t, args...)
-			if err == nil || err.Error() != want {
-				t.Errorf("Load(%q) = %v, want %s", args, err, want)
-			}
-			if c != nil {
-				t.Errorf("Load(%q) config = %+v, want nil with an error", args, c)
-			}
-			var cerr *Error
-			if err != nil && !errors.As(err, &cerr) {
-				t.Errorf("Load(%q) error %T, want *Error", args, err)
-			}
+			loadCase(t, tc.name, tc.body, tc.args).wantError(t, tc.want)
 		})
 	}
 }

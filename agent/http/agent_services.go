@@ -15,6 +15,7 @@ import (
 	bexpr "github.com/hashicorp/go-bexpr"
 
 	"conclave/agent/acl"
+	"conclave/agent/config"
 	"conclave/agent/structs"
 )
 
@@ -247,11 +248,11 @@ func (h *Handler) agentServiceRegister(_ gohttp.ResponseWriter, r *gohttp.Reques
 	if err != nil {
 		return nil, err
 	}
-	def, _, err := structs.DecodeServiceDefinition(body)
+	def, _, err := config.DecodeService(body)
 	if err != nil {
 		return nil, badRequest("Request decode failed: %v", err)
 	}
-	if err := def.Validate(); err != nil {
+	if err := config.ValidateService(def); err != nil {
 		return nil, badRequest("%v", err)
 	}
 	authz, err := h.authz(r)
@@ -370,7 +371,7 @@ func (h *Handler) agentCheckRegister(_ gohttp.ResponseWriter, r *gohttp.Request)
 	if err != nil {
 		return nil, err
 	}
-	def, _, err := structs.DecodeCheckDefinition(body)
+	def, _, err := config.DecodeCheck(body)
 	if err != nil {
 		return nil, badRequest("Request decode failed: %v", err)
 	}
@@ -380,7 +381,7 @@ func (h *Handler) agentCheckRegister(_ gohttp.ResponseWriter, r *gohttp.Request)
 	if !structs.ValidStatus(def.Status) {
 		return nil, badRequest("Bad check status")
 	}
-	if err := def.Validate(); err != nil {
+	if err := config.ValidateCheck(def); err != nil {
 		return nil, badRequest("%v", err)
 	}
 	authz, err := h.authz(r)

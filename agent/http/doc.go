@@ -9,5 +9,6 @@
 // (writeError, statusOf). All routes live in one table (routes.go). The
 // package knows nothing of raft or the state store.
 //
-// It may import agent/structs, agent/acl and libraries.
+// It may import agent/structs, agent/acl, agent/config (the decoder of
+// service and check definitions, shared with config files) and libraries.
 package http

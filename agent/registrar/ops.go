@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"conclave/agent/checks"
+	"conclave/agent/config"
 	"conclave/agent/local"
 	"conclave/agent/structs"
 )
@@ -15,7 +16,7 @@ import (
 // def are removed (?replace-existing-checks, and config reloads); without
 // it they stay. persist writes API registrations to data_dir.
 func (r *Registrar) addService(def *structs.ServiceDefinition, source, token string, replaceChecks, persist bool) error {
-	if err := def.Validate(); err != nil {
+	if err := config.ValidateService(def); err != nil {
 		return structs.Errorf(structs.KindBadRequest, "%w", err)
 	}
 	ns := def.NodeService()
@@ -212,7 +213,7 @@ func (r *Registrar) removeServiceLocked(id string) error {
 // addCheck registers a check on its own (/v1/agent/check/register, the
 // check/checks config keys).
 func (r *Registrar) addCheck(def *structs.CheckDefinition, source, token string, persist bool) error {
-	if err := def.Validate(); err != nil {
+	if err := config.ValidateCheck(def); err != nil {
 		return structs.Errorf(structs.KindBadRequest, "%w", err)
 	}
 	id := def.ID

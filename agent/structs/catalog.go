@@ -32,14 +32,14 @@ type Nodes []*Node
 
 // Weights steer DNS SRV weights by health.
 type Weights struct {
-	Passing int
-	Warning int
+	Passing int `mapstructure:"passing"`
+	Warning int `mapstructure:"warning"`
 }
 
 // ServiceAddress is one tagged address of a service.
 type ServiceAddress struct {
-	Address string
-	Port    int
+	Address string `mapstructure:"address"`
+	Port    int    `mapstructure:"port"`
 }
 
 // NodeService is a service instance on a node (/v1/agent/services,
