@@ -16,8 +16,8 @@ import (
 // index, when the one thing it reads (a key, a node) does not exist. The
 // caller never sees it: Run answers with the reply as the function left it,
 // empty. Within one wait, a result that stays missing keeps waiting
-// whatever the index does, since the index of a missing thing is a
-// table's and moves with every unrelated write.
+// whatever the index does: the index of a missing thing may be its
+// table's (a missing node's is), which moves with every unrelated write.
 var ErrNotFound = errors.New("not found")
 
 // Backend is what a query needs from the server that runs it. Its methods

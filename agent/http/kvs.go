@@ -68,7 +68,7 @@ func (h *Handler) kvsList(w gohttp.ResponseWriter, r *gohttp.Request, prefix str
 		if err := h.backend.RPC(ctx, "KVS.List", &args, &out); err != nil {
 			return nil, nil, err
 		}
-		return orNotFound(out.Entries), &out.QueryMeta, nil
+		return orAbsent(out.Entries), &out.QueryMeta, nil
 	})
 }
 
@@ -84,12 +84,12 @@ func (h *Handler) kvsKeys(w gohttp.ResponseWriter, r *gohttp.Request, prefix str
 		if err := h.backend.RPC(ctx, "KVS.ListKeys", &args, &out); err != nil {
 			return nil, nil, err
 		}
-		return orNotFound(out.Keys), &out.QueryMeta, nil
+		return orAbsent(out.Keys), &out.QueryMeta, nil
 	})
 }
 
-// orNotFound is list, or absent when it is empty.
-func orNotFound[S ~[]E, E any](list S) any {
+// orAbsent is list, or absent when it is empty.
+func orAbsent[S ~[]E, E any](list S) any {
 	if len(list) == 0 {
 		return absent{}
 	}
