@@ -190,7 +190,7 @@ func TestCatalogRun(t *testing.T) {
 			"/v1/catalog/nodes?filter=Meta.ext+%3D%3D+%22yes%22+and+Node+%3D%3D+%22google%22"},
 		{"nodes of a service", []string{"catalog", "nodes", "-service=web"}, result{
 			"Node       ID        Address    DC\nworker-01  1b662d97  10.4.5.31  dc1\n", "", 0}, "/v1/catalog/service/web"},
-		{"nodes of a service with two instances on one node", []string{"catalog", "nodes", "-service=redis"}, result{
+		{"nodes of a service: a row per instance, as Consul prints", []string{"catalog", "nodes", "-service=redis"}, result{
 			"Node       ID        Address    DC\nworker-01  1b662d97  10.4.5.31  dc1\nworker-01  1b662d97  10.4.5.31  dc1\n", "", 0},
 			"/v1/catalog/service/redis"},
 		{"nodes of a service, escaped", []string{"catalog", "nodes", "-service=/odd?"}, result{"", noNodes, 0},
