@@ -1,65 +1,18 @@
 package commands
 
 import (
-	"net/http"
-	"net/http/httptest"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
+	"time"
 
+	"github.com/hashicorp/consul/api"
+
+	"conclave/agent/config"
 	"conclave/internal/testutil"
-)
-
-// catalogFake answers catalog reads with canned JSON in Consul's shapes
-// and records each request, so the tests check both what the commands ask
-// and what they print.
-type catalogFake struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	reqs    []string
-	replies map[string]string // path → body (200)
-}
-
-func newCatalogFake(t *testing.T, replies map[string]string) *catalogFake {
-	t.Helper()
-	f := &catalogFake{replies: replies}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.reqs = append(f.reqs, r.URL.RequestURI())
-		f.mu.Unlock()
-		body, ok := f.replies[r.URL.Path]
-		if !ok {
-			http.Error(w, "Bad request: no such thing", http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("X-Consul-Index", "7")
-		w.Write([]byte(body))
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *catalogFake) requests() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.reqs...)
-}
-
-const (
-	fakeNodes = `[
-	 {"ID":"1b662d97-8b5c-3cc2-0ac0-96f55ad423b5","Node":"worker-01","Address":"10.4.5.31","Datacenter":"dc1",
-	  "TaggedAddresses":{"wan":"10.4.5.31","lan":"10.4.5.31"},"Meta":{}},
-	 {"ID":"","Node":"google","Address":"www.google.com","Datacenter":"dc1","TaggedAddresses":null,"Meta":{"ext":"yes","a":"1"}}]`
-	fakeServiceWeb = `[{"ID":"1b662d97-8b5c-3cc2-0ac0-96f55ad423b5","Node":"worker-01","Address":"10.4.5.31","Datacenter":"dc1",
-	  "TaggedAddresses":{"lan":"10.4.5.31"},"NodeMeta":{"rack":"a"},"ServiceID":"web","ServiceName":"web","ServicePort":80}]`
-	fakeServices = `{"consul":[],"postgresql":["leader"],"redis":["v1","primary"]}`
-	fakeNode     = `{"Node":{"Node":"worker-01"},"Services":{
-	  "redis1":{"ID":"redis1","Service":"redis","Tags":["v1"]},
-	  "redis2":{"ID":"redis2","Service":"redis","Tags":["primary","v1"]},
-	  "consul":{"ID":"consul","Service":"consul","Tags":null}}}`
 )
 
 func TestNewCmdCatalogNodes(t *testing.T) {
@@ -145,40 +98,104 @@ func TestNewCmdCatalogServices(t *testing.T) {
 	}
 }
 
+// selfID is the node ID of the agent the catalog tests start, fixed so
+// that the tables can show it.
+const selfID = "5a1b2c3d-0000-4000-8000-00000000a9e1"
+
+// newCatalogAgent starts an agent, waits until it has registered itself
+// (the leader adds the node and its consul service, anti-entropy the
+// tagged addresses and metadata), so that its own entry no longer moves,
+// then registers regs through the official client.
+func newCatalogAgent(t *testing.T, regs ...*api.CatalogRegistration) *testutil.TestAgent {
+	t.Helper()
+	a := testutil.NewAgent(t, testutil.AgentOptions{Tweak: func(c *config.Config) { c.NodeID = selfID }})
+	cat := testutil.APIClient(t, a).Catalog()
+	testutil.Retry(t, 10*time.Second, func() error {
+		n, _, err := cat.Node(a.Config.NodeName, nil)
+		if err != nil {
+			return err
+		}
+		if n == nil || n.Services["consul"] == nil || n.Node.TaggedAddresses["lan"] == "" {
+			return fmt.Errorf("Catalog().Node(%q) = %+v, want the node with its consul service and tagged addresses", a.Config.NodeName, n)
+		}
+		return nil
+	})
+	for _, r := range regs {
+		if _, err := cat.Register(r, nil); err != nil {
+			t.Fatalf("Catalog().Register(%s/%v) = %v", r.Node, r.Service, err)
+		}
+	}
+	return a
+}
+
+// catalogFixture is the catalog the run tests read, beside the agent's own
+// node (test-node at 127.0.0.1 with the consul service): an agent's node
+// with three services, one of them twice, and an external node without an
+// ID.
+func catalogFixture() []*api.CatalogRegistration {
+	worker := func(svc *api.AgentService) *api.CatalogRegistration {
+		return &api.CatalogRegistration{
+			ID: "1b662d97-8b5c-3cc2-0ac0-96f55ad423b5", Node: "worker-01", Address: "10.4.5.31",
+			TaggedAddresses: map[string]string{"lan": "10.4.5.31", "wan": "198.51.100.7"},
+			NodeMeta:        map[string]string{"rack": "a", "os": "linux"},
+			Service:         svc,
+		}
+	}
+	return []*api.CatalogRegistration{
+		worker(&api.AgentService{ID: "web", Service: "web", Port: 80}),
+		worker(&api.AgentService{ID: "redis1", Service: "redis", Tags: []string{"v1"}, Port: 6379}),
+		worker(&api.AgentService{ID: "redis2", Service: "redis", Tags: []string{"primary", "v1"}, Port: 6380}),
+		{Node: "google", Address: "www.google.com", NodeMeta: map[string]string{"ext": "yes", "a": "1"},
+			Service: &api.AgentService{ID: "search", Service: "search", Tags: []string{"b", "a"}, Port: 443}},
+	}
+}
+
+// TestCatalogRun runs the catalog commands against a real agent and checks
+// what they print and the one request each sends (seen through a tap in
+// front of the agent).
 func TestCatalogRun(t *testing.T) {
 	t.Parallel()
-	replies := map[string]string{
-		"/v1/catalog/nodes":          fakeNodes,
-		"/v1/catalog/service/web":    fakeServiceWeb,
-		"/v1/catalog/service/none":   `[]`,
-		"/v1/catalog/services":       fakeServices,
-		"/v1/catalog/node/worker-01": fakeNode,
-		"/v1/catalog/node/nope":      `null`,
-		"/v1/catalog/service//odd?":  `[]`,
-	}
+	a := newCatalogAgent(t, catalogFixture()...)
+	const (
+		nodesTable = "Node       ID        Address         DC\n" +
+			"google               www.google.com  dc1\n" +
+			"test-node  5a1b2c3d  127.0.0.1       dc1\n" +
+			"worker-01  1b662d97  10.4.5.31       dc1\n"
+		noNodes    = "No nodes match the given query - try expanding your search.\n"
+		noServices = "No services match the given query - try expanding your search.\n"
+		// The agent's answer to -filter "Node ==", go-bexpr's parse error.
+		badFilter = `Unexpected response code: 400 (Bad request: invalid filter "Node ==": failed to create boolean expression evaluator: ` +
+			"1:8 (7): no match found, expected: \"-\", \"0\", \"\\\"\", \"`\", [ \\t\\r\\n], [1-9] or [a-zA-Z])\n"
+	)
 	tests := []struct {
 		name    string
 		args    []string
 		want    result
-		wantReq string
+		wantReq string // "" when the command must not reach the agent
 	}{
-		{"nodes", []string{"catalog", "nodes"}, result{
-			"Node       ID        Address         DC\n" +
-				"worker-01  1b662d97  10.4.5.31       dc1\n" +
-				"google               www.google.com  dc1\n", "", 0}, "/v1/catalog/nodes"},
+		{"nodes", []string{"catalog", "nodes"}, result{nodesTable, "", 0}, "/v1/catalog/nodes"},
 		{"nodes detailed", []string{"catalog", "nodes", "-detailed"}, result{
-			"Node       ID                                    Address         DC   TaggedAddresses               Meta\n" +
-				"worker-01  1b662d97-8b5c-3cc2-0ac0-96f55ad423b5  10.4.5.31       dc1  lan=10.4.5.31, wan=10.4.5.31\n" +
-				"google                                           www.google.com  dc1                                a=1, ext=yes\n", "", 0}, "/v1/catalog/nodes"},
-		{"nodes query parameters", []string{"catalog", "nodes", "-node-meta=rack=a", "-node-meta=os=linux", "-near=_agent", "-filter", `Node == "x"`, "-stale"},
-			result{"Node       ID        Address         DC\nworker-01  1b662d97  10.4.5.31       dc1\ngoogle               www.google.com  dc1\n", "", 0},
-			"/v1/catalog/nodes?filter=Node+%3D%3D+%22x%22&near=_agent&node-meta=os%3Alinux&node-meta=rack%3Aa&stale"},
+			"Node       ID                                    Address         DC   TaggedAddresses                                                       Meta\n" +
+				"google                                           www.google.com  dc1                                                                        a=1, ext=yes\n" +
+				"test-node  " + selfID + "  127.0.0.1       dc1  lan=127.0.0.1, lan_ipv4=127.0.0.1, wan=127.0.0.1, wan_ipv4=127.0.0.1  consul-network-segment=\n" +
+				"worker-01  1b662d97-8b5c-3cc2-0ac0-96f55ad423b5  10.4.5.31       dc1  lan=10.4.5.31, wan=198.51.100.7                                       os=linux, rack=a\n", "", 0},
+			"/v1/catalog/nodes"},
+		{"nodes query parameters", []string{"catalog", "nodes", "-node-meta=rack=a", "-node-meta=os=linux", "-near=_agent", "-filter", `Address == "10.4.5.31"`, "-stale"},
+			result{"Node       ID        Address    DC\nworker-01  1b662d97  10.4.5.31  dc1\n", "", 0},
+			"/v1/catalog/nodes?filter=Address+%3D%3D+%2210.4.5.31%22&near=_agent&node-meta=os%3Alinux&node-meta=rack%3Aa&stale"},
+		{"nodes by metadata", []string{"catalog", "nodes", "-node-meta=ext=yes"},
+			result{"Node    ID  Address         DC\ngoogle      www.google.com  dc1\n", "", 0}, "/v1/catalog/nodes?node-meta=ext%3Ayes"},
+		{"nodes filtered", []string{"catalog", "nodes", "-filter", `Meta.ext == "yes" and Node == "google"`},
+			result{"Node    ID  Address         DC\ngoogle      www.google.com  dc1\n", "", 0},
+			"/v1/catalog/nodes?filter=Meta.ext+%3D%3D+%22yes%22+and+Node+%3D%3D+%22google%22"},
 		{"nodes of a service", []string{"catalog", "nodes", "-service=web"}, result{
 			"Node       ID        Address    DC\nworker-01  1b662d97  10.4.5.31  dc1\n", "", 0}, "/v1/catalog/service/web"},
-		{"nodes of a service, escaped", []string{"catalog", "nodes", "-service=/odd?"}, result{
-			"", "No nodes match the given query - try expanding your search.\n", 0}, "/v1/catalog/service/%2Fodd%3F"},
-		{"no nodes", []string{"catalog", "nodes", "-service=none"}, result{
-			"", "No nodes match the given query - try expanding your search.\n", 0}, "/v1/catalog/service/none"},
+		{"nodes of a service: a row per instance, as Consul prints", []string{"catalog", "nodes", "-service=redis"}, result{
+			"Node       ID        Address    DC\nworker-01  1b662d97  10.4.5.31  dc1\nworker-01  1b662d97  10.4.5.31  dc1\n", "", 0},
+			"/v1/catalog/service/redis"},
+		{"nodes of a service, escaped", []string{"catalog", "nodes", "-service=/odd?"}, result{"", noNodes, 0},
+			"/v1/catalog/service/%2Fodd%3F"},
+		{"no nodes", []string{"catalog", "nodes", "-service=none"}, result{"", noNodes, 0}, "/v1/catalog/service/none"},
 		{"no nodes, json", []string{"catalog", "nodes", "-service=none", "-format=json"}, result{"[]\n", "", 0}, "/v1/catalog/service/none"},
 		{"nodes json", []string{"catalog", "nodes", "-service=web", "-format=json"}, result{`[
   {
@@ -187,58 +204,61 @@ func TestCatalogRun(t *testing.T) {
     "Address": "10.4.5.31",
     "Datacenter": "dc1",
     "TaggedAddresses": {
-      "lan": "10.4.5.31"
+      "lan": "10.4.5.31",
+      "wan": "198.51.100.7"
     },
     "Meta": {
+      "os": "linux",
       "rack": "a"
     }
   }
 ]
 `, "", 0}, "/v1/catalog/service/web"},
-		{"agent refuses", []string{"catalog", "nodes", "-service=bad"}, result{
-			"", "Error listing nodes for service: Unexpected response code: 400 (Bad request: no such thing)\n", 1}, "/v1/catalog/service/bad"},
-		{"services", []string{"catalog", "services"}, result{"consul\npostgresql\nredis\n", "", 0}, "/v1/catalog/services"},
+		{"agent refuses a filter", []string{"catalog", "nodes", "-filter", "Node =="}, result{
+			"", "Error listing nodes: " + badFilter, 1}, "/v1/catalog/nodes?filter=Node+%3D%3D"},
+		{"agent refuses a filter on a service", []string{"catalog", "nodes", "-service=web", "-filter", "Node =="}, result{
+			"", "Error listing nodes for service: " + badFilter, 1}, "/v1/catalog/service/web?filter=Node+%3D%3D"},
+		{"services", []string{"catalog", "services"}, result{"consul\nredis\nsearch\nweb\n", "", 0}, "/v1/catalog/services"},
 		{"services with tags", []string{"catalog", "services", "-tags"}, result{
-			"consul\npostgresql      leader\nredis           primary,v1\n", "", 0}, "/v1/catalog/services"},
+			"consul\nredis       primary,v1\nsearch      a,b\nweb\n", "", 0}, "/v1/catalog/services"},
+		{"services by metadata", []string{"catalog", "services", "-tags", "-node-meta=ext=yes"}, result{
+			"search      a,b\n", "", 0}, "/v1/catalog/services?node-meta=ext%3Ayes"},
 		{"services of a node", []string{"catalog", "services", "-node=worker-01", "-tags"}, result{
-			"consul\nredis       primary,v1\n", "", 0}, "/v1/catalog/node/worker-01"},
-		{"services of a missing node", []string{"catalog", "services", "-node=nope"}, result{
-			"", "No services match the given query - try expanding your search.\n", 0}, "/v1/catalog/node/nope"},
+			"redis      primary,v1\nweb\n", "", 0}, "/v1/catalog/node/worker-01"},
+		{"services of a missing node", []string{"catalog", "services", "-node=nope"}, result{"", noServices, 0}, "/v1/catalog/node/nope"},
 		{"services json", []string{"catalog", "services", "-format=json", "-node-meta=rack=a"}, result{`[
-  {
-    "Name": "consul",
-    "Tags": []
-  },
-  {
-    "Name": "postgresql",
-    "Tags": [
-      "leader"
-    ]
-  },
   {
     "Name": "redis",
     "Tags": [
       "primary",
       "v1"
     ]
+  },
+  {
+    "Name": "web",
+    "Tags": []
   }
 ]
 `, "", 0}, "/v1/catalog/services?node-meta=rack%3Aa"},
+		{"datacenters", []string{"catalog", "datacenters"}, result{"dc1\n", "", 0}, "/v1/catalog/datacenters"},
 		{"unknown subcommand", []string{"catalog", "frobnicate"}, result{"", "Error! Unknown subcommand \"frobnicate\" for \"conclave catalog\"\n", 1}, ""},
 	}
 	for _, tt := range tests {
-		f := newCatalogFake(t, replies)
-		args := tt.args
-		if tt.wantReq != "" {
-			args = append(args, "-http-addr="+f.srv.URL)
-		}
-		got := runCLI(t, run{args: args})
-		if got != tt.want {
-			t.Errorf("%s: %q =\n%+v\nwant\n%+v", tt.name, tt.args, got, tt.want)
-		}
-		if reqs := f.requests(); tt.wantReq != "" && (len(reqs) != 1 || reqs[0] != tt.wantReq) {
-			t.Errorf("%s: requests = %q, want [%s]", tt.name, reqs, tt.wantReq)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tap := newWireTap(t, a, false)
+			got := runCLI(t, run{args: append(tt.args, "-http-addr="+tap.addr())})
+			if got != tt.want {
+				t.Errorf("%q =\n%+v\nwant\n%+v", tt.args, got, tt.want)
+			}
+			var want []string
+			if tt.wantReq != "" {
+				want = []string{"GET " + tt.wantReq}
+			}
+			if reqs := tap.requests(); !reflect.DeepEqual(reqs, want) {
+				t.Errorf("%q sent %q, want %q", tt.args, reqs, want)
+			}
+		})
 	}
 }
 
@@ -247,65 +267,5 @@ func TestCatalogUnreachable(t *testing.T) {
 	got := runCLI(t, run{args: []string{"catalog", "services", "-http-addr=127.0.0.1:1"}})
 	if got.code != ExitUnreachable || !strings.HasPrefix(got.stderr, "Error! agent unreachable at 127.0.0.1:1") || got.stdout != "" {
 		t.Errorf("catalog services against a closed port = %+v, want exit 3 and the unreachable message", got)
-	}
-}
-
-// TestCatalogAgainstAgent runs the commands against a real agent.
-func TestCatalogAgainstAgent(t *testing.T) {
-	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	c := newCatalogClient(t, a.HTTPAddr())
-	c.register(t, `{"Node":"google","Address":"www.google.com","NodeMeta":{"cli":"yes"},"Service":{"Service":"search","Port":80,"Tags":["b","a"]}}`)
-	c.register(t, `{"Node":"n1","ID":"0d6c0b3a-5c1e-4bb8-9c57-1f2a3b4c5d6e","Address":"10.0.0.1","NodeMeta":{"cli":"yes"},"Service":{"Service":"web","Port":80}}`)
-	addr := "-http-addr=" + a.HTTPAddr()
-	tests := []struct {
-		args []string
-		want result
-	}{
-		{[]string{"catalog", "services", "-tags", "-node-meta=cli=yes"}, result{"search      a,b\nweb\n", "", 0}},
-		{[]string{"catalog", "nodes", "-node-meta=cli=yes"}, result{
-			"Node    ID        Address         DC\ngoogle            www.google.com  dc1\nn1      0d6c0b3a  10.0.0.1        dc1\n", "", 0}},
-		{[]string{"catalog", "nodes", "-service=web"}, result{"Node  ID        Address   DC\nn1    0d6c0b3a  10.0.0.1  dc1\n", "", 0}},
-		{[]string{"catalog", "nodes", "-filter", `Meta.cli == "yes" and Node == "google"`}, result{
-			"Node    ID  Address         DC\ngoogle      www.google.com  dc1\n", "", 0}},
-		{[]string{"catalog", "services", "-node=google"}, result{"search\n", "", 0}},
-		{[]string{"catalog", "nodes", "-filter", `Node ==`}, result{"", "", 1}},
-	}
-	for _, tt := range tests {
-		got := runCLI(t, run{args: append(tt.args, addr)})
-		if tt.want.code != 0 {
-			if got.code != tt.want.code || !strings.Contains(got.stderr, "Error listing nodes: Unexpected response code: 400") {
-				t.Errorf("%q = %+v, want exit %d with the agent's 400", tt.args, got, tt.want.code)
-			}
-			continue
-		}
-		if got != tt.want {
-			t.Errorf("%q =\n%+v\nwant\n%+v", tt.args, got, tt.want)
-		}
-	}
-}
-
-// catalogClient registers fixtures over plain HTTP, independent of the
-// code under test.
-type catalogClient struct{ base string }
-
-func newCatalogClient(t *testing.T, addr string) *catalogClient {
-	t.Helper()
-	return &catalogClient{base: "http://" + addr}
-}
-
-func (c *catalogClient) register(t *testing.T, body string) {
-	t.Helper()
-	req, err := http.NewRequest("PUT", c.base+"/v1/catalog/register", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("PUT /v1/catalog/register: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("PUT /v1/catalog/register %s = %d, want 200", body, resp.StatusCode)
 	}
 }

@@ -105,7 +105,7 @@ func readServiceFile(path string) ([]serviceDef, error) {
 	doc := map[string]any{}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".hcl":
-		err = hcl.Unmarshal(buf, &doc)
+		err = unmarshalHCL(buf, &doc)
 	case ".json":
 		err = json.Unmarshal(buf, &doc)
 	default:
@@ -113,7 +113,7 @@ func readServiceFile(path string) ([]serviceDef, error) {
 		// reads most JSON).
 		if jerr := json.Unmarshal(buf, &doc); jerr != nil {
 			doc = map[string]any{}
-			err = hcl.Unmarshal(buf, &doc)
+			err = unmarshalHCL(buf, &doc)
 		}
 	}
 	if err != nil {
@@ -138,6 +138,20 @@ func readServiceFile(path string) ([]serviceDef, error) {
 		defs = append(defs, list...)
 	}
 	return defs, nil
+}
+
+// unmarshalHCL is hcl.Unmarshal that fails instead of panicking.
+// hashicorp/hcl v1 (its last release) panics on some malformed input, such
+// as the four bytes {"\0 (hashicorp/hcl#194, open), which would crash the
+// command on a broken file. agent/config recovers the same way for the
+// agent's own files; commands may not import it.
+func unmarshalHCL(b []byte, doc *map[string]any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the HCL parser failed on this input: %v", r)
+		}
+	}()
+	return hcl.Unmarshal(b, doc)
 }
 
 // definitionList reads one object (JSON), a list of objects, or HCL's

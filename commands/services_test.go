@@ -115,6 +115,9 @@ func TestReadServiceFiles(t *testing.T) {
 		{"e.json", `{"node_name": "x"}`, nil, "no service definition"},
 		{"f.json", `{"service": `, nil, "invalid JSON or HCL"},
 		{"g.json", `{"service": "web"}`, nil, "not an object"},
+		// hashicorp/hcl#194: the parser panics on these bytes.
+		{"h.hcl", `{"\0`, nil, "invalid JSON or HCL: the HCL parser failed on this input: "},
+		{"i.conf", `{"\0`, nil, "invalid JSON or HCL: the HCL parser failed on this input: "},
 	}
 	for _, tt := range tests {
 		p := write(tt.name, tt.body)
@@ -242,6 +245,26 @@ func TestServicesAgainstAgent(t *testing.T) {
 	}
 	if svc.Port != 9 || !reflect.DeepEqual(svc.Tags, []string{"v1", "v2"}) || !reflect.DeepEqual(svc.Meta, map[string]string{"a": "1", "b": "2"}) {
 		t.Errorf("web = port %d tags %v meta %v, want 9, [v1 v2], {a:1 b:2}", svc.Port, svc.Tags, svc.Meta)
+	}
+}
+
+// TestServicesHCLParserPanic: a file on which hashicorp/hcl panics
+// (hashicorp/hcl#194) is reported like any broken file, before the agent
+// is contacted, instead of crashing the command.
+func TestServicesHCLParserPanic(t *testing.T) {
+	t.Parallel()
+	bad := filepath.Join(t.TempDir(), "bad.hcl")
+	if err := os.WriteFile(bad, []byte(`{"\0`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dead := "-http-addr=" + testutil.DeadAddr(t)
+	const reason = "invalid JSON or HCL: the HCL parser failed on this input: bytes.Buffer: UnreadRune: previous operation was not a successful ReadRune\n"
+	for _, cmd := range []string{"register", "deregister"} {
+		args := []string{"services", cmd, bad, dead}
+		want := result{"", "Error: " + bad + ": " + reason, 1}
+		if got := runCLI(t, run{args: args}); got != want {
+			t.Errorf("%q = %+v, want %+v", args, got, want)
+		}
 	}
 }
 

@@ -245,22 +245,6 @@ func tagsOrEmpty(tags []string) []string {
 	return tags
 }
 
-// EnsureCheck registers or updates one check (a status change, mostly).
-// Its node, and its service when it names one, must exist.
-func (s *Store) EnsureCheck(idx uint64, hc *structs.HealthCheck) error {
-	tx := s.db.Txn(true)
-	defer tx.Abort()
-	ch := newCatalogChanges()
-	if err := ensureCheckTxn(tx, idx, hc, ch); err != nil {
-		return err
-	}
-	if err := ch.commit(tx, idx); err != nil {
-		return err
-	}
-	tx.Commit()
-	return nil
-}
-
 func ensureCheckTxn(tx *memdb.Txn, idx uint64, hc *structs.HealthCheck, ch *catalogChanges) error {
 	c := *hc
 	if c.CheckID == "" {
@@ -353,27 +337,6 @@ func (s *Store) Deregister(idx uint64, req *structs.DeregisterRequest) error {
 	}
 	tx.Commit()
 	return nil
-}
-
-// DeleteNode removes a node with all its services and checks.
-func (s *Store) DeleteNode(idx uint64, node string) error {
-	return s.Deregister(idx, &structs.DeregisterRequest{Node: node})
-}
-
-// DeleteService removes one instance and its checks.
-func (s *Store) DeleteService(idx uint64, node, serviceID string) error {
-	if serviceID == "" {
-		return structs.BadRequestf("missing service ID")
-	}
-	return s.Deregister(idx, &structs.DeregisterRequest{Node: node, ServiceID: serviceID})
-}
-
-// DeleteCheck removes one check.
-func (s *Store) DeleteCheck(idx uint64, node, checkID string) error {
-	if checkID == "" {
-		return structs.BadRequestf("missing check ID")
-	}
-	return s.Deregister(idx, &structs.DeregisterRequest{Node: node, CheckID: checkID})
 }
 
 func deleteNodeTxn(tx *memdb.Txn, node string, ch *catalogChanges) error {

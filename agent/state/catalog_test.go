@@ -33,6 +33,14 @@ func check(id, serviceID, status string) *structs.HealthCheck {
 	return &structs.HealthCheck{CheckID: id, Name: id, ServiceID: serviceID, Status: status}
 }
 
+// checkUpdate is a registration of one check on a node that is already
+// registered, as anti-entropy sends it when the node itself is in sync:
+// the production path of a status change.
+func checkUpdate(node, checkID, serviceID, status string) *structs.RegisterRequest {
+	return &structs.RegisterRequest{Node: node, SkipNodeUpdate: true,
+		Check: &structs.HealthCheck{Node: node, CheckID: checkID, Name: checkID, ServiceID: serviceID, Status: status}}
+}
+
 func mustRegister(t *testing.T, s *Store, idx uint64, r *structs.RegisterRequest) {
 	t.Helper()
 	if err := s.EnsureRegistration(idx, r); err != nil {
@@ -185,9 +193,7 @@ func TestRegistrationIndexes(t *testing.T) {
 			idx, csn[0].Service.CreateIndex, csn[0].Service.ModifyIndex, csn[0].Checks[0].ModifyIndex)
 	}
 	// A status change moves the check and the service's index only.
-	if err := s.EnsureCheck(12, &structs.HealthCheck{Node: "n1", CheckID: "c1", Name: "c1", ServiceID: "web1", Status: structs.HealthCritical}); err != nil {
-		t.Fatalf("EnsureCheck() = %v", err)
-	}
+	mustRegister(t, s, 12, checkUpdate("n1", "c1", "web1", structs.HealthCritical))
 	idx, csn, _ = s.CheckServiceNodes(nil, "web", nil, false)
 	if idx != 12 || csn[0].Checks[0].CreateIndex != 10 || csn[0].Checks[0].ModifyIndex != 12 || csn[0].Service.ModifyIndex != 10 {
 		t.Errorf("after a flip: index %d, check %d/%d, service %d, want 12, 10/12, 10",
@@ -251,8 +257,8 @@ func TestDeregister(t *testing.T) {
 	}
 	// A service that is gone keeps reporting the index of its removal.
 	s := setup()
-	if err := s.DeleteService(9, "n1", "db1"); err != nil {
-		t.Fatalf("DeleteService() = %v", err)
+	if err := s.Deregister(9, &structs.DeregisterRequest{Node: "n1", ServiceID: "db1"}); err != nil {
+		t.Fatalf("Deregister(n1, db1) = %v", err)
 	}
 	if idx, got, _ := s.CheckServiceNodes(nil, "db", nil, false); idx != 9 || len(got) != 0 {
 		t.Errorf("CheckServiceNodes(db) after removal = %d, %d rows, want 9, 0", idx, len(got))
@@ -282,10 +288,10 @@ func TestCatalogWatches(t *testing.T) {
 		fire  bool
 	}{
 		{"web check flip wakes web", webHealth, func(s *Store) error {
-			return s.EnsureCheck(3, &structs.HealthCheck{Node: "n1", CheckID: "c1", ServiceID: "web1", Status: structs.HealthCritical})
+			return s.EnsureRegistration(3, checkUpdate("n1", "c1", "web1", structs.HealthCritical))
 		}, true},
 		{"db check flip leaves web quiet", webHealth, func(s *Store) error {
-			return s.EnsureCheck(3, &structs.HealthCheck{Node: "n2", CheckID: "c2", ServiceID: "db1", Status: structs.HealthCritical})
+			return s.EnsureRegistration(3, checkUpdate("n2", "c2", "db1", structs.HealthCritical))
 		}, false},
 		{"node-level check on web's node wakes web", webHealth, func(s *Store) error {
 			return s.EnsureRegistration(3, reg("n1", nil, check("serfHealth", "", structs.HealthCritical)))
@@ -298,10 +304,10 @@ func TestCatalogWatches(t *testing.T) {
 		{"identical re-registration leaves web quiet", webHealth, func(s *Store) error {
 			return s.EnsureRegistration(3, reg("n1", svc("web1", "web"), check("c1", "web1", structs.HealthPassing)))
 		}, false},
-		{"node removal wakes web", webHealth, func(s *Store) error { return s.DeleteNode(3, "n1") }, true},
+		{"node removal wakes web", webHealth, func(s *Store) error { return s.Deregister(3, &structs.DeregisterRequest{Node: "n1"}) }, true},
 		{"new node wakes node list", nodes, func(s *Store) error { return s.EnsureRegistration(3, reg("n9", nil)) }, true},
 		{"check flip leaves node list quiet", nodes, func(s *Store) error {
-			return s.EnsureCheck(3, &structs.HealthCheck{Node: "n1", CheckID: "c1", ServiceID: "web1", Status: structs.HealthCritical})
+			return s.EnsureRegistration(3, checkUpdate("n1", "c1", "web1", structs.HealthCritical))
 		}, false},
 		{"new service wakes service list", services, func(s *Store) error {
 			return s.EnsureRegistration(3, reg("n1", svc("api", "api")))
@@ -344,9 +350,7 @@ func TestCheckServiceNodesWatchCount(t *testing.T) {
 	if len(ws) > 2 {
 		t.Errorf("CheckServiceNodes(web) watches %d channels, want at most 2 whatever the number of instances", len(ws))
 	}
-	if err := s.EnsureCheck(5000, &structs.HealthCheck{Node: "node-0500", CheckID: "check-web-node-0500", ServiceID: "web-node-0500", Status: structs.HealthCritical}); err != nil {
-		t.Fatalf("EnsureCheck() = %v", err)
-	}
+	mustRegister(t, s, 5000, checkUpdate("node-0500", "check-web-node-0500", "web-node-0500", structs.HealthCritical))
 	mustFire(t, ws, "flip of one instance among 1000")
 }
 
@@ -406,7 +410,7 @@ func TestCheckServiceNodesMemo(t *testing.T) {
 		write func(s *Store) error
 	}{
 		{"service check flips", func(s *Store) error {
-			return s.EnsureCheck(10, &structs.HealthCheck{Node: "n1", CheckID: "c1", ServiceID: "web1", Status: structs.HealthCritical})
+			return s.EnsureRegistration(10, checkUpdate("n1", "c1", "web1", structs.HealthCritical))
 		}},
 		{"node-level check added", func(s *Store) error {
 			return s.EnsureRegistration(10, reg("n1", nil, check("serfHealth", "", structs.HealthWarning)))
@@ -417,10 +421,12 @@ func TestCheckServiceNodesMemo(t *testing.T) {
 			return s.EnsureRegistration(10, r)
 		}},
 		{"service re-tagged", func(s *Store) error { return s.EnsureRegistration(10, reg("n1", svc("web1", "web", "new"))) }},
-		{"service check removed", func(s *Store) error { return s.DeleteCheck(10, "n1", "c1") }},
-		{"node-level check removed", func(s *Store) error { return s.DeleteCheck(10, "n2", "disk") }},
-		{"instance removed", func(s *Store) error { return s.DeleteService(10, "n1", "web1") }},
-		{"node removed", func(s *Store) error { return s.DeleteNode(10, "n2") }},
+		{"service check removed", func(s *Store) error { return s.Deregister(10, &structs.DeregisterRequest{Node: "n1", CheckID: "c1"}) }},
+		{"node-level check removed", func(s *Store) error { return s.Deregister(10, &structs.DeregisterRequest{Node: "n2", CheckID: "disk"}) }},
+		{"instance removed", func(s *Store) error {
+			return s.Deregister(10, &structs.DeregisterRequest{Node: "n1", ServiceID: "web1"})
+		}},
+		{"node removed", func(s *Store) error { return s.Deregister(10, &structs.DeregisterRequest{Node: "n2"}) }},
 	}
 	for _, tt := range writes {
 		s := New()
