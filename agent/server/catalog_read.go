@@ -11,56 +11,24 @@ import (
 	"conclave/agent/structs"
 )
 
-// Catalog reads. Each one: forward, authorize, parse the filter, then one
-// blocking query whose function reads the state store and narrows the
-// result by node meta, ACL and filter (in that order, as Consul does).
-// ?near is accepted by the HTTP layer but not applied: there are no
-// network coordinates yet (see docs/ARCHITECTURE.md).
+// Catalog reads. Each one is a blocking query whose function reads the
+// state store and narrows the result by node meta, ACL and filter (in that
+// order, as Consul does); the method table has routed the request and
+// resolved its token before (endpoints.go). ?near is accepted by the HTTP
+// layer but not applied: there are no network coordinates yet (see
+// docs/ARCHITECTURE.md).
 
 // ListNodes lists the nodes of the datacenter (/v1/catalog/nodes).
-func (c *Catalog) ListNodes(args *structs.DCSpecificRequest, reply *structs.IndexedNodes) error {
-	if done, err := c.srv.forward("Catalog.ListNodes", args, args, reply); done {
-		return err
-	}
-	authz, err := c.srv.authorize(args)
-	if err != nil {
-		return err
-	}
-	flt, err := newFilter(args.Filter)
-	if err != nil {
-		return err
-	}
-	return c.srv.queries.Run(args.Context(), &args.QueryOptions, &reply.QueryMeta,
-		func(ws memdb.WatchSet, st *state.Store) error {
-			idx, nodes, err := st.Nodes(ws)
-			if err != nil {
-				return err
-			}
-			out := make(structs.Nodes, 0, len(nodes))
-			for _, n := range nodes {
-				if n.MatchesMeta(args.NodeMetaFilters) && authz.NodeRead(n.Node) {
-					out = append(out, n)
-				}
-			}
-			if out, err = applyFilter(flt, out); err != nil {
-				return err
-			}
-			reply.Index, reply.Nodes = idx, out
-			return nil
-		})
+func (c *Catalog) ListNodes(authz acl.Authorizer, args *structs.DCSpecificRequest, reply *structs.IndexedNodes) error {
+	return listRead(c.srv, &args.QueryOptions, &reply.QueryMeta, &reply.Nodes,
+		func(n *structs.Node) bool { return n.MatchesMeta(args.NodeMetaFilters) && authz.NodeRead(n.Node) },
+		func(ws memdb.WatchSet, st *state.Store) (uint64, structs.Nodes, error) { return st.Nodes(ws) })
 }
 
 // ListServices maps each service name to the union of its tags
 // (/v1/catalog/services). A filter runs against each instance, as in
 // Consul, so only services with a matching instance are listed.
-func (c *Catalog) ListServices(args *structs.DCSpecificRequest, reply *structs.IndexedServices) error {
-	if done, err := c.srv.forward("Catalog.ListServices", args, args, reply); done {
-		return err
-	}
-	authz, err := c.srv.authorize(args)
-	if err != nil {
-		return err
-	}
+func (c *Catalog) ListServices(authz acl.Authorizer, args *structs.DCSpecificRequest, reply *structs.IndexedServices) error {
 	flt, err := newFilter(args.Filter)
 	if err != nil {
 		return err
@@ -97,13 +65,8 @@ func filteredServices(ws memdb.WatchSet, st *state.Store, meta map[string]string
 	if err != nil {
 		return 0, nil, err
 	}
-	kept := make(structs.ServiceNodes, 0, len(rows))
-	for _, sn := range rows {
-		if matchesMeta(sn.NodeMeta, meta) {
-			kept = append(kept, sn)
-		}
-	}
-	if kept, err = applyFilter(flt, kept); err != nil {
+	kept, err := applyFilter(flt, keepIf(rows, func(sn *structs.ServiceNode) bool { return matchesMeta(sn.NodeMeta, meta) }))
+	if err != nil {
 		return 0, nil, err
 	}
 	sets := map[string]map[string]bool{}
@@ -134,40 +97,14 @@ func matchesMeta(have, want map[string]string) bool {
 
 // ServiceNodes lists a service's instances with their nodes
 // (/v1/catalog/service/<name>).
-func (c *Catalog) ServiceNodes(args *structs.ServiceSpecificRequest, reply *structs.IndexedServiceNodes) error {
-	if done, err := c.srv.forward("Catalog.ServiceNodes", args, args, reply); done {
-		return err
-	}
-	if err := args.Validate(); err != nil {
-		return err
-	}
-	authz, err := c.srv.authorize(args)
-	if err != nil {
-		return err
-	}
-	flt, err := newFilter(args.Filter)
-	if err != nil {
-		return err
-	}
-	return c.srv.queries.Run(args.Context(), &args.QueryOptions, &reply.QueryMeta,
-		func(ws memdb.WatchSet, st *state.Store) error {
-			idx, rows, err := st.ServiceNodes(ws, args.ServiceName, args.ServiceTags)
-			if err != nil {
-				return err
-			}
-			out := make(structs.ServiceNodes, 0, len(rows))
-			if authz.ServiceRead(args.ServiceName) {
-				for _, sn := range rows {
-					if matchesMeta(sn.NodeMeta, args.NodeMetaFilters) && authz.NodeRead(sn.Node) {
-						out = append(out, sn)
-					}
-				}
-			}
-			if out, err = applyFilter(flt, out); err != nil {
-				return err
-			}
-			reply.Index, reply.ServiceNodes = idx, out
-			return nil
+func (c *Catalog) ServiceNodes(authz acl.Authorizer, args *structs.ServiceSpecificRequest, reply *structs.IndexedServiceNodes) error {
+	service := authz.ServiceRead(args.ServiceName)
+	return listRead(c.srv, &args.QueryOptions, &reply.QueryMeta, &reply.ServiceNodes,
+		func(sn *structs.ServiceNode) bool {
+			return service && matchesMeta(sn.NodeMeta, args.NodeMetaFilters) && authz.NodeRead(sn.Node)
+		},
+		func(ws memdb.WatchSet, st *state.Store) (uint64, structs.ServiceNodes, error) {
+			return st.ServiceNodes(ws, args.ServiceName, args.ServiceTags)
 		})
 }
 
@@ -175,17 +112,7 @@ func (c *Catalog) ServiceNodes(args *structs.ServiceSpecificRequest, reply *stru
 // NodeServices is nil when the node does not exist or may not be read, and
 // a blocking read of a missing node sleeps through writes to other nodes.
 // A filter runs against each instance.
-func (c *Catalog) NodeServices(args *structs.NodeSpecificRequest, reply *structs.IndexedNodeServices) error {
-	if done, err := c.srv.forward("Catalog.NodeServices", args, args, reply); done {
-		return err
-	}
-	if err := args.Validate(); err != nil {
-		return err
-	}
-	authz, err := c.srv.authorize(args)
-	if err != nil {
-		return err
-	}
+func (c *Catalog) NodeServices(authz acl.Authorizer, args *structs.NodeSpecificRequest, reply *structs.IndexedNodeServices) error {
 	flt, err := newFilter(args.Filter)
 	if err != nil {
 		return err
@@ -216,9 +143,11 @@ func (c *Catalog) NodeServices(args *structs.NodeSpecificRequest, reply *structs
 
 // mayReadCheck is the ACL rule for every check listing: the node, and for
 // a service check the service too.
-func mayReadCheck(authz acl.Authorizer, hc *structs.HealthCheck) bool {
-	if !authz.NodeRead(hc.Node) {
-		return false
+func mayReadCheck(authz acl.Authorizer) func(*structs.HealthCheck) bool {
+	return func(hc *structs.HealthCheck) bool {
+		if !authz.NodeRead(hc.Node) {
+			return false
+		}
+		return hc.ServiceID == "" || authz.ServiceRead(hc.ServiceName)
 	}
-	return hc.ServiceID == "" || authz.ServiceRead(hc.ServiceName)
 }

@@ -10,22 +10,12 @@ import (
 
 // Register adds or updates a node and optionally a service and checks
 // (/v1/catalog/register, anti-entropy, the leader's serfHealth checks).
-func (c *Catalog) Register(args *structs.RegisterRequest, reply *struct{}) error {
-	if done, err := c.srv.forward("Catalog.Register", args, args, reply); done {
-		return err
-	}
-	if err := args.Validate(); err != nil {
-		return err
-	}
+func (c *Catalog) Register(authz acl.Authorizer, args *structs.RegisterRequest, reply *struct{}) error {
 	args.SetDefaults(c.srv.config.Datacenter)
-	authz, err := c.srv.authorize(args)
-	if err != nil {
-		return err
-	}
 	if !mayRegister(authz, c.srv.fsm.State(), args) {
 		return structs.ErrPermissionDenied
 	}
-	_, err = c.srv.raftApply(structs.RegisterRequestType, args)
+	_, err := c.srv.raftApply(structs.RegisterRequestType, args)
 	return err
 }
 
@@ -74,21 +64,11 @@ func mayWriteCheck(authz acl.Authorizer, st *state.Store, args *structs.Register
 }
 
 // Deregister removes a node, or one of its services or checks.
-func (c *Catalog) Deregister(args *structs.DeregisterRequest, reply *struct{}) error {
-	if done, err := c.srv.forward("Catalog.Deregister", args, args, reply); done {
-		return err
-	}
-	if err := args.Validate(); err != nil {
-		return err
-	}
-	authz, err := c.srv.authorize(args)
-	if err != nil {
-		return err
-	}
+func (c *Catalog) Deregister(authz acl.Authorizer, args *structs.DeregisterRequest, reply *struct{}) error {
 	if !mayDeregister(authz, c.srv.fsm.State(), args) {
 		return structs.ErrPermissionDenied
 	}
-	_, err = c.srv.raftApply(structs.DeregisterRequestType, args)
+	_, err := c.srv.raftApply(structs.DeregisterRequestType, args)
 	return err
 }
 

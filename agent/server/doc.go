@@ -3,21 +3,32 @@
 // duties (consistent-read barrier, tombstone reaping, the catalog's
 // serfHealth checks from gossip).
 //
-// Endpoints are methods func(args *A, reply *R) error of the receivers in
-// registerEndpoints, served from one method table (endpoints.go). The agent
-// calls them in-process through Server.RPC, which hands back the
-// endpoint's error itself; other agents reach the same table over the
-// server port, with the error's kind carried beside its text (agent/pool).
-// Every endpoint starts with forward(), then validates its request
-// (args.Validate), so it never matters where a request entered.
+// Endpoints are methods of the receivers in registerEndpoints, served from
+// one method table (endpoints.go). The agent calls them in-process through
+// Server.RPC, which hands back the endpoint's error itself; other agents
+// reach the same table over the server port, with the error's kind carried
+// beside its text (agent/pool).
+//
+// The table runs what every endpoint shares before the endpoint, on both
+// paths, in this order: it routes the request (forward.go: another
+// datacenter, the leader, or here; a method's route is routeDefault unless
+// its receiver's routes() names it), validates it on the server that
+// serves it (args.Validate, when the request type has one), and resolves
+// its token. So an endpoint is only its own work:
+//
+//	func (k *KVS) Get(authz acl.Authorizer, args *structs.KeyRequest, reply *structs.IndexedDirEntries) error
+//
+// asks authz about what it touches and answers; one that asks nothing
+// (Status.*) leaves the authorizer out: func(args *A, reply *R) error.
 // Every read runs through the server's agent/blocking runner (s.queries),
-// which the server feeds through blocking.Backend (query.go).
+// which the server feeds through blocking.Backend (query.go); a list read
+// narrowed by ACL and ?filter is one listRead call (read.go).
 //
 // Cluster membership lives here too (cluster.go, bootstrap.go,
 // leader_cluster.go): the server's LAN and WAN gossip pools, bootstrap-expect,
 // the leader's reconciliation of gossip into the raft configuration,
 // autopilot, and peers.json / offline recovery.
 //
-// It may import agent/structs, agent/state, agent/fsm, agent/blocking,
-// agent/pool, agent/router and libraries.
+// It may import agent/structs, agent/acl, agent/state, agent/fsm,
+// agent/blocking, agent/pool, agent/router and libraries.
 package server

@@ -7,7 +7,9 @@ import (
 	"reflect"
 	"sync"
 
+	"conclave/agent/acl"
 	"conclave/agent/pool"
+	"conclave/agent/structs"
 )
 
 // endpoints is the server's RPC method table, "Service.Method" → method,
@@ -16,45 +18,109 @@ import (
 // its text before any codec sees it (see agent/pool/codec.go). In-process
 // calls (call) get the endpoint's error value itself, with nothing
 // encoded; remote calls (serve) get its text and kind.
-type endpoints map[string]*method
-
-// method is one endpoint method: func(args *A, reply *R) error, with the
-// receiver bound.
-type method struct {
-	fn        reflect.Value
-	argType   reflect.Type // *A
-	replyType reflect.Type // *R
+//
+// Both kinds of call run the steps every endpoint shares before the
+// endpoint itself (prepare): routing, Validate, token resolution. An
+// endpoint holds only its own work, and a request is answered the same
+// wherever it entered.
+type endpoints struct {
+	methods map[string]*method
+	gate    gate
 }
 
-var errorType = reflect.TypeFor[error]()
+// gate is the server as the method table sees it.
+type gate interface {
+	// route forwards a request that another server must serve, as r
+	// says, and reports whether it did; reply then holds that server's
+	// answer. It is never asked about routeLocal methods.
+	route(r route, method string, info structs.RPCInfo, args, reply any) (bool, error)
+	// authorize resolves the request's token.
+	authorize(info structs.RPCInfo) (acl.Authorizer, error)
+}
+
+// routed is implemented by an endpoint receiver some of whose methods are
+// not routeDefault: it maps those methods' names to their routes.
+type routed interface {
+	routes() map[string]route
+}
+
+// validator is a request with its one validation (structs).
+type validator interface {
+	Validate() error
+}
+
+// method is one endpoint method, with the receiver bound:
+// func(args *A, reply *R) error, or, for an endpoint that asks the
+// authorizer about what it touches, func(authz acl.Authorizer, args *A,
+// reply *R) error.
+type method struct {
+	name       string
+	fn         reflect.Value
+	argType    reflect.Type // *A
+	replyType  reflect.Type // *R
+	route      route
+	authorizes bool // fn takes the request's Authorizer first
+}
+
+var (
+	errorType      = reflect.TypeFor[error]()
+	authorizerType = reflect.TypeFor[acl.Authorizer]()
+	rpcInfoType    = reflect.TypeFor[structs.RPCInfo]()
+)
 
 // newEndpoints builds the table from receivers by service name. Every
-// exported method of a receiver must have the endpoint signature, so a
-// mistyped one fails start-up instead of being skipped.
-func newEndpoints(receivers map[string]any) (endpoints, error) {
-	e := endpoints{}
+// exported method of a receiver must have an endpoint signature, so a
+// mistyped one fails start-up instead of being skipped; so does a route
+// for a method that does not exist, and a request type the steps before
+// the endpoint cannot handle.
+func newEndpoints(g gate, receivers map[string]any) (*endpoints, error) {
+	e := &endpoints{methods: map[string]*method{}, gate: g}
 	for service, rcvr := range receivers {
+		routes := map[string]route{}
+		if r, ok := rcvr.(routed); ok {
+			for name, rt := range r.routes() {
+				routes[name] = rt
+			}
+		}
 		v := reflect.ValueOf(rcvr)
 		for i := 0; i < v.NumMethod(); i++ {
-			name := service + "." + v.Type().Method(i).Name
-			fn := v.Method(i)
-			t := fn.Type()
-			if t.NumIn() != 2 || t.NumOut() != 1 || t.Out(0) != errorType ||
-				t.In(0).Kind() != reflect.Pointer || t.In(1).Kind() != reflect.Pointer {
-				return nil, fmt.Errorf("endpoint %s is %s, want func(args *A, reply *R) error", name, t)
+			name := v.Type().Method(i).Name
+			m, err := newMethod(service+"."+name, v.Method(i), routes[name])
+			if err != nil {
+				return nil, err
 			}
-			e[name] = &method{fn: fn, argType: t.In(0), replyType: t.In(1)}
+			e.methods[m.name] = m
+			delete(routes, name)
+		}
+		for name := range routes {
+			return nil, fmt.Errorf("%s routes %s.%s, which is not one of its endpoints", service, service, name)
 		}
 	}
 	return e, nil
+}
+
+func newMethod(name string, fn reflect.Value, r route) (*method, error) {
+	t := fn.Type()
+	authorizes := t.NumIn() == 3 && t.In(0) == authorizerType
+	first := t.NumIn() - 2 // index of args
+	if !(t.NumIn() == 2 || authorizes) || t.NumOut() != 1 || t.Out(0) != errorType ||
+		t.In(first).Kind() != reflect.Pointer || t.In(first+1).Kind() != reflect.Pointer {
+		return nil, fmt.Errorf("endpoint %s is %s, want func(args *A, reply *R) error or func(authz acl.Authorizer, args *A, reply *R) error", name, t)
+	}
+	// Routing reads the request's datacenter, consistency mode and
+	// context; authorizing reads its token.
+	if (r != routeLocal || authorizes) && !t.In(first).Implements(rpcInfoType) {
+		return nil, fmt.Errorf("endpoint %s takes %s, which is no structs.RPCInfo: only a routeLocal endpoint without an authorizer may", name, t.In(first))
+	}
+	return &method{name: name, fn: fn, argType: t.In(first), replyType: t.In(first + 1), route: r, authorizes: authorizes}, nil
 }
 
 // call runs an endpoint in-process. args is copied first, as decoding it
 // from the wire would: endpoints mark their request (a read that passed
 // the read-index check, defaults filled in) and must not mark the
 // caller's, which it may send again. reply is filled only on success.
-func (e endpoints) call(name string, args, reply any) error {
-	m := e[name]
+func (e *endpoints) call(name string, args, reply any) error {
+	m := e.methods[name]
 	if m == nil {
 		return fmt.Errorf("rpc: can't find method %s", name)
 	}
@@ -65,7 +131,7 @@ func (e endpoints) call(name string, args, reply any) error {
 	}
 	argv := reflect.New(m.argType.Elem())
 	argv.Elem().Set(av.Elem())
-	out, err := m.invoke(argv)
+	out, err := e.invoke(m, argv)
 	if err != nil {
 		return err
 	}
@@ -73,8 +139,9 @@ func (e endpoints) call(name string, args, reply any) error {
 	return nil
 }
 
-// invoke runs the method on decoded arguments with a fresh reply.
-func (m *method) invoke(argv reflect.Value) (reflect.Value, error) {
+// invoke answers a request with decoded arguments, in a fresh reply: by
+// prepare alone, or by the method.
+func (e *endpoints) invoke(m *method, argv reflect.Value) (reflect.Value, error) {
 	replyv := reflect.New(m.replyType.Elem())
 	switch m.replyType.Elem().Kind() {
 	case reflect.Map:
@@ -82,15 +149,49 @@ func (m *method) invoke(argv reflect.Value) (reflect.Value, error) {
 	case reflect.Slice:
 		replyv.Elem().Set(reflect.MakeSlice(m.replyType.Elem(), 0, 0))
 	}
-	err, _ := m.fn.Call([]reflect.Value{argv, replyv})[0].Interface().(error)
+	authz, done, err := e.prepare(m, argv.Interface(), replyv.Interface())
+	if done {
+		return replyv, err
+	}
+	in := []reflect.Value{argv, replyv}
+	if m.authorizes {
+		in = append([]reflect.Value{reflect.ValueOf(&authz).Elem()}, in...)
+	}
+	err, _ = m.fn.Call(in)[0].Interface().(error)
 	return replyv, err
+}
+
+// prepare runs what every endpoint would otherwise open with, in this
+// order: route the request, and stop if another server answered it
+// (reply holds its answer); validate it, on the server that serves it,
+// so a client agent and a server refuse a bad request alike; resolve its
+// token, for a method that takes an Authorizer. done reports that the
+// request is answered, with err, without the method.
+func (e *endpoints) prepare(m *method, args, reply any) (authz acl.Authorizer, done bool, err error) {
+	info, _ := args.(structs.RPCInfo) // newMethod made sure it is one where needed
+	if m.route != routeLocal {
+		if done, err := e.gate.route(m.route, m.name, info, args, reply); done {
+			return nil, true, err
+		}
+	}
+	if v, ok := args.(validator); ok {
+		if err := v.Validate(); err != nil {
+			return nil, true, err
+		}
+	}
+	if m.authorizes {
+		if authz, err = e.gate.authorize(info); err != nil {
+			return nil, true, err
+		}
+	}
+	return authz, false, nil
 }
 
 // serve answers the requests of one connection until it fails or closes.
 // Each request runs in its own goroutine, since a client pipelines many
 // calls on one connection and a blocking query must not hold up the calls
 // behind it. The connection is closed once every answer is written.
-func (e endpoints) serve(conn io.ReadWriteCloser) {
+func (e *endpoints) serve(conn io.ReadWriteCloser) {
 	codec := pool.NewServerCodec(conn)
 	var wg sync.WaitGroup
 	for {
@@ -98,7 +199,7 @@ func (e endpoints) serve(conn io.ReadWriteCloser) {
 		if err := codec.ReadRequestHeader(req); err != nil {
 			break // closed, or not a request: the conversation is over
 		}
-		m := e[req.ServiceMethod]
+		m := e.methods[req.ServiceMethod]
 		if m == nil {
 			if err := codec.ReadRequestBody(nil); err != nil {
 				break
@@ -114,7 +215,7 @@ func (e endpoints) serve(conn io.ReadWriteCloser) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			reply, err := m.invoke(argv)
+			reply, err := e.invoke(m, argv)
 			// A failed write means the connection is gone; the reader
 			// above notices and ends the conversation.
 			_ = codec.WriteResponse(req, reply.Interface(), err)

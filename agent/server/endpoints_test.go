@@ -24,6 +24,10 @@ type kindArgs struct {
 
 type testEndpoint struct{}
 
+// kindArgs carry no datacenter or token: Answer is served where it is
+// asked.
+func (testEndpoint) routes() map[string]route { return map[string]route{"Answer": routeLocal} }
+
 // kindErrors holds one error value per kind, so an in-process caller can
 // check it got that very value back.
 var kindErrors = func() map[structs.Kind]error {
@@ -43,9 +47,9 @@ func (testEndpoint) Answer(args *kindArgs, reply *string) error {
 	return nil
 }
 
-func newTestEndpoints(t *testing.T) endpoints {
+func newTestEndpoints(t *testing.T) *endpoints {
 	t.Helper()
-	e, err := newEndpoints(map[string]any{"Test": testEndpoint{}})
+	e, err := newEndpoints(&recordingGate{}, map[string]any{"Test": testEndpoint{}})
 	if err != nil {
 		t.Fatalf("newEndpoints() = %v", err)
 	}
@@ -54,7 +58,7 @@ func newTestEndpoints(t *testing.T) endpoints {
 
 // serveTest serves e on a real TCP port through the server port's own
 // accept loop (mux.go) and returns its address.
-func serveTest(t *testing.T, e endpoints) string {
+func serveTest(t *testing.T, e *endpoints) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -144,6 +148,7 @@ func TestEndpointUnknownMethod(t *testing.T) {
 
 type badEndpoint struct{}
 
+func (badEndpoint) routes() map[string]route                 { return map[string]route{"Fine": routeLocal} }
 func (badEndpoint) Fine(args *kindArgs, reply *string) error { return nil }
 func (badEndpoint) Helper(n int) string                      { return fmt.Sprint(n) }
 
@@ -151,7 +156,7 @@ func (badEndpoint) Helper(n int) string                      { return fmt.Sprint
 // endpoint fails start-up rather than silently going unserved.
 func TestNewEndpointsRefusesOtherMethods(t *testing.T) {
 	t.Parallel()
-	_, err := newEndpoints(map[string]any{"Bad": badEndpoint{}})
+	_, err := newEndpoints(&recordingGate{}, map[string]any{"Bad": badEndpoint{}})
 	if err == nil || !strings.Contains(err.Error(), "Bad.Helper") {
 		t.Errorf("newEndpoints(Bad) = %v, want an error naming Bad.Helper", err)
 	}

@@ -11,6 +11,54 @@ import (
 	"conclave/agent/structs"
 )
 
+// route says where an endpoint's requests are served. An endpoint is
+// routeDefault unless its receiver's routes method names it.
+type route int
+
+const (
+	// routeDefault: a server of another datacenter when the request
+	// names one (?dc); else this server for a ?stale read, or for a
+	// default read a follower may serve after a read-index check
+	// (readindex.go); else the leader.
+	routeDefault route = iota
+	// routeLeader: another datacenter when asked, else the leader,
+	// whatever the consistency mode asks: for what only the leader knows.
+	routeLeader
+	// routeDC: another datacenter when asked, else this server, which
+	// answers with what it sees itself.
+	routeDC
+	// routeLocal: this server, always. For calls between servers about
+	// the answering server itself (a read index, raft stats), where
+	// forwarding would defeat the question.
+	routeLocal
+)
+
+// route sends a request where r says it must be served, unless that is
+// here, and reports whether it did; reply then holds the answer of the
+// server that served it. The method table calls it before an endpoint
+// runs (endpoints.prepare).
+func (s *Server) route(r route, method string, info structs.RPCInfo, args, reply any) (bool, error) {
+	if r == routeLocal {
+		return false, nil
+	}
+	ctx := info.Context()
+	if dc := info.RequestDatacenter(); dc != "" && dc != s.config.Datacenter {
+		return true, s.forwardDC(ctx, dc, method, args, reply)
+	}
+	switch r {
+	case routeDC:
+		return false, nil
+	case routeDefault:
+		if info.IsRead() && info.AllowStaleRead() {
+			return false, nil
+		}
+		if s.followerRead(args) {
+			return false, nil
+		}
+	}
+	return s.forwardLeader(ctx, method, info, args, reply)
+}
+
 // forwardDC sends a request to a server of another datacenter, found
 // through the WAN pool. A datacenter no server of which is known gets
 // "No path to datacenter".

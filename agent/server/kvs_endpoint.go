@@ -14,17 +14,7 @@ type KVS struct{ srv *Server }
 
 // Apply performs one KV write. The reply is the FSM's answer: true, or
 // false for a CAS that lost.
-func (k *KVS) Apply(args *structs.KVSRequest, reply *bool) error {
-	if done, err := k.srv.forward("KVS.Apply", args, args, reply); done {
-		return err
-	}
-	if err := args.Validate(); err != nil {
-		return err
-	}
-	authz, err := k.srv.authorize(args)
-	if err != nil {
-		return err
-	}
+func (k *KVS) Apply(authz acl.Authorizer, args *structs.KVSRequest, reply *bool) error {
 	allowed := authz.KeyWrite(args.DirEnt.Key)
 	if args.Op == structs.KVDeleteTree {
 		allowed = authz.KeyWritePrefix(args.DirEnt.Key)
@@ -45,14 +35,7 @@ func (k *KVS) Apply(args *structs.KVSRequest, reply *bool) error {
 // of a missing key is the one state.KVSGet gives it, which writes to other
 // keys do not move, and a blocking read of it sleeps through them
 // (blocking.ErrNotFound).
-func (k *KVS) Get(args *structs.KeyRequest, reply *structs.IndexedDirEntries) error {
-	if done, err := k.srv.forward("KVS.Get", args, args, reply); done {
-		return err
-	}
-	authz, err := k.srv.authorize(args)
-	if err != nil {
-		return err
-	}
+func (k *KVS) Get(authz acl.Authorizer, args *structs.KeyRequest, reply *structs.IndexedDirEntries) error {
 	if !authz.KeyRead(args.Key) {
 		return structs.ErrPermissionDenied
 	}
@@ -71,35 +54,23 @@ func (k *KVS) Get(args *structs.KeyRequest, reply *structs.IndexedDirEntries) er
 		})
 }
 
-// List reads every entry under a prefix.
-func (k *KVS) List(args *structs.KeyListRequest, reply *structs.IndexedDirEntries) error {
-	if done, err := k.srv.forward("KVS.List", args, args, reply); done {
-		return err
-	}
-	authz, err := k.srv.authorize(args)
-	if err != nil {
-		return err
-	}
+// List reads every entry under a prefix. Entries the token may not read
+// are dropped, as Consul does for recursive reads, rather than failing the
+// whole read; ListKeys does the same with keys.
+func (k *KVS) List(authz acl.Authorizer, args *structs.KeyListRequest, reply *structs.IndexedDirEntries) error {
 	return k.srv.queries.Run(args.Context(), &args.QueryOptions, &reply.QueryMeta,
 		func(ws memdb.WatchSet, st *state.Store) error {
 			idx, ents, err := st.KVSList(ws, args.Prefix)
 			if err != nil {
 				return err
 			}
-			reply.Index, reply.Entries = idx, filterEntries(authz, ents)
+			reply.Index, reply.Entries = idx, keepIf(ents, func(e *structs.DirEntry) bool { return authz.KeyRead(e.Key) })
 			return emptyIsMissing(len(reply.Entries))
 		})
 }
 
 // ListKeys reads the keys under a prefix, folded at Separator.
-func (k *KVS) ListKeys(args *structs.KeyListRequest, reply *structs.IndexedKeyList) error {
-	if done, err := k.srv.forward("KVS.ListKeys", args, args, reply); done {
-		return err
-	}
-	authz, err := k.srv.authorize(args)
-	if err != nil {
-		return err
-	}
+func (k *KVS) ListKeys(authz acl.Authorizer, args *structs.KeyListRequest, reply *structs.IndexedKeyList) error {
 	if !authz.KeyList(args.Prefix) {
 		return structs.ErrPermissionDenied
 	}
@@ -109,7 +80,7 @@ func (k *KVS) ListKeys(args *structs.KeyListRequest, reply *structs.IndexedKeyLi
 			if err != nil {
 				return err
 			}
-			reply.Index, reply.Keys = idx, filterKeys(authz, keys)
+			reply.Index, reply.Keys = idx, keepIf(keys, authz.KeyRead)
 			return emptyIsMissing(len(reply.Keys))
 		})
 }
@@ -122,26 +93,4 @@ func emptyIsMissing(n int) error {
 		return blocking.ErrNotFound
 	}
 	return nil
-}
-
-// filterEntries drops what the token may not read, as Consul does for
-// recursive reads, rather than failing the whole read.
-func filterEntries(authz acl.Authorizer, ents structs.DirEntries) structs.DirEntries {
-	out := ents[:0:0]
-	for _, e := range ents {
-		if authz.KeyRead(e.Key) {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-func filterKeys(authz acl.Authorizer, keys []string) []string {
-	out := keys[:0:0]
-	for _, k := range keys {
-		if authz.KeyRead(k) {
-			out = append(out, k)
-		}
-	}
-	return out
 }

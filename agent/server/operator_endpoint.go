@@ -8,24 +8,22 @@ import (
 	"github.com/hashicorp/raft"
 	autopilot "github.com/hashicorp/raft-autopilot"
 
+	"conclave/agent/acl"
 	"conclave/agent/structs"
 )
 
 // Operator serves the operator's view of raft.
 type Operator struct{ srv *Server }
 
+func (*Operator) routes() map[string]route {
+	return map[string]route{"ServerHealth": routeLeader}
+}
+
 // RaftGetConfiguration returns the raft configuration with the node name of
 // each server (from gossip) and which one leads. Served by the leader unless
 // the request allows stale reads, so it also works without a leader.
-func (op *Operator) RaftGetConfiguration(args *structs.DCSpecificRequest, reply *structs.RaftConfigurationResponse) error {
+func (op *Operator) RaftGetConfiguration(authz acl.Authorizer, args *structs.DCSpecificRequest, reply *structs.RaftConfigurationResponse) error {
 	s := op.srv
-	if done, err := s.forward("Operator.RaftGetConfiguration", args, args, reply); done {
-		return err
-	}
-	authz, err := s.authorize(args)
-	if err != nil {
-		return err
-	}
 	if !authz.OperatorRead() {
 		return structs.ErrPermissionDenied
 	}
@@ -72,18 +70,8 @@ func (op *Operator) RaftGetConfiguration(args *structs.DCSpecificRequest, reply 
 // RaftRemovePeer takes one server out of the raft configuration, by ID or
 // by address. For a server that is still a gossip member, force-leave is
 // the gentler tool; this is for peers left behind.
-func (op *Operator) RaftRemovePeer(args *structs.RaftRemovePeerRequest, reply *struct{}) error {
+func (op *Operator) RaftRemovePeer(authz acl.Authorizer, args *structs.RaftRemovePeerRequest, reply *struct{}) error {
 	s := op.srv
-	if done, err := s.forward("Operator.RaftRemovePeer", args, args, reply); done {
-		return err
-	}
-	if err := args.Validate(); err != nil {
-		return err
-	}
-	authz, err := s.authorize(args)
-	if err != nil {
-		return err
-	}
 	if !authz.OperatorWrite() {
 		return structs.ErrPermissionDenied
 	}
@@ -110,15 +98,8 @@ func (op *Operator) RaftRemovePeer(args *structs.RaftRemovePeerRequest, reply *s
 // In the moment before the first leader has stored its autopilot block
 // (seedAutopilotConfig) it is the answering server's block, with zero
 // indexes.
-func (op *Operator) AutopilotGetConfiguration(args *structs.DCSpecificRequest, reply *structs.AutopilotConfig) error {
+func (op *Operator) AutopilotGetConfiguration(authz acl.Authorizer, args *structs.DCSpecificRequest, reply *structs.AutopilotConfig) error {
 	s := op.srv
-	if done, err := s.forward("Operator.AutopilotGetConfiguration", args, args, reply); done {
-		return err
-	}
-	authz, err := s.authorize(args)
-	if err != nil {
-		return err
-	}
 	if !authz.OperatorRead() {
 		return structs.ErrPermissionDenied
 	}
@@ -132,15 +113,8 @@ func (op *Operator) AutopilotGetConfiguration(args *structs.DCSpecificRequest, r
 // AutopilotSetConfiguration stores a new autopilot configuration through
 // raft; every server's autopilot uses it from then on. The reply tells
 // whether a CAS write happened.
-func (op *Operator) AutopilotSetConfiguration(args *structs.AutopilotSetConfigRequest, reply *bool) error {
+func (op *Operator) AutopilotSetConfiguration(authz acl.Authorizer, args *structs.AutopilotSetConfigRequest, reply *bool) error {
 	s := op.srv
-	if done, err := s.forward("Operator.AutopilotSetConfiguration", args, args, reply); done {
-		return err
-	}
-	authz, err := s.authorize(args)
-	if err != nil {
-		return err
-	}
 	if !authz.OperatorWrite() {
 		return structs.ErrPermissionDenied
 	}
@@ -154,20 +128,11 @@ func (op *Operator) AutopilotSetConfiguration(args *structs.AutopilotSetConfigRe
 }
 
 // ServerHealth reports the servers' health as the leader's autopilot last
-// computed it. It is always served by the leader: only the leader runs
-// autopilot.
-func (op *Operator) ServerHealth(args *structs.DCSpecificRequest, reply *structs.OperatorHealthReply) error {
+// computed it. It is always served by the leader (routeLeader): only the
+// leader runs autopilot, so no stale and no follower reads, whatever the
+// request asked for.
+func (op *Operator) ServerHealth(authz acl.Authorizer, args *structs.DCSpecificRequest, reply *structs.OperatorHealthReply) error {
 	s := op.srv
-	// Only the leader has autopilot state: no stale reads and no follower
-	// reads, whatever the request asked for.
-	args.AllowStale, args.RequireConsistent = false, true
-	if done, err := s.forward("Operator.ServerHealth", args, args, reply); done {
-		return err
-	}
-	authz, err := s.authorize(args)
-	if err != nil {
-		return err
-	}
 	if !authz.OperatorRead() {
 		return structs.ErrPermissionDenied
 	}

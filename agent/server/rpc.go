@@ -5,9 +5,9 @@ import (
 	"errors"
 	"time"
 
-	"conclave/agent/acl"
 	"github.com/hashicorp/raft"
 
+	"conclave/agent/acl"
 	"conclave/agent/structs"
 )
 
@@ -23,24 +23,8 @@ func (s *Server) RPC(ctx context.Context, method string, args, reply any) error 
 	return s.endpoints.call(method, args, reply)
 }
 
-// forward sends the request where it must be served: another datacenter, or
-// the leader. It returns true when it handled the request.
-func (s *Server) forward(method string, info structs.RPCInfo, args, reply any) (bool, error) {
-	ctx := info.Context()
-	if dc := info.RequestDatacenter(); dc != "" && dc != s.config.Datacenter {
-		return true, s.forwardDC(ctx, dc, method, args, reply)
-	}
-	if info.IsRead() && info.AllowStaleRead() {
-		return false, nil
-	}
-	if s.followerRead(args) {
-		return false, nil
-	}
-	return s.forwardLeader(ctx, method, info, args, reply)
-}
-
-// authorize resolves the request's token; endpoints then ask the returned
-// Authorizer about the resources they touch.
+// authorize resolves the request's token for the method table, which hands
+// the Authorizer to every endpoint that takes one.
 func (s *Server) authorize(info structs.RPCInfo) (acl.Authorizer, error) {
 	return s.config.ACLResolver.ResolveToken(info.TokenSecret())
 }

@@ -69,7 +69,7 @@ type Server struct {
 	logStore  *wal.WAL           // nil in memory mode
 	logMeta   *metadb.BoltMetaDB // closed after logStore
 
-	endpoints endpoints
+	endpoints *endpoints
 	pool      *pool.ConnPool
 	// rpcConns are the RPC connections being served, closed on shutdown
 	// so that no call reaches a stopped server (mux.go).
@@ -153,7 +153,7 @@ func New(cfg *Config) (_ *Server, err error) {
 }
 
 func (s *Server) registerEndpoints() (err error) {
-	s.endpoints, err = newEndpoints(map[string]any{
+	s.endpoints, err = newEndpoints(s, map[string]any{
 		"KVS":      &KVS{srv: s},
 		"Txn":      &Txn{srv: s},
 		"Status":   &Status{srv: s},

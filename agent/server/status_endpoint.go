@@ -6,23 +6,28 @@ import (
 
 // Status answers questions about raft itself. Its calls go to another
 // datacenter when asked (?dc), never to the leader: each server tells what
-// it sees.
+// it sees. The calls servers make to each other about the answering server
+// itself are never forwarded at all.
 type Status struct{ srv *Server }
+
+func (*Status) routes() map[string]route {
+	return map[string]route{
+		"Leader":    routeDC,
+		"Peers":     routeDC,
+		"Ping":      routeLocal,
+		"ReadIndex": routeLocal,
+		"RaftStats": routeLocal,
+	}
+}
 
 // Leader returns the leader's server address, or "" when none is known.
 func (st *Status) Leader(args *structs.DCSpecificRequest, reply *string) error {
-	if dc := args.Datacenter; dc != "" && dc != st.srv.config.Datacenter {
-		return st.srv.forwardDC(args.Context(), dc, "Status.Leader", args, reply)
-	}
 	*reply = st.srv.Leader()
 	return nil
 }
 
 // Peers returns the addresses of the raft voters.
 func (st *Status) Peers(args *structs.DCSpecificRequest, reply *[]string) error {
-	if dc := args.Datacenter; dc != "" && dc != st.srv.config.Datacenter {
-		return st.srv.forwardDC(args.Context(), dc, "Status.Peers", args, reply)
-	}
 	f := st.srv.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return err
@@ -40,7 +45,9 @@ func (st *Status) Ping(args *struct{}, reply *struct{}) error { return nil }
 
 // ReadIndex returns the leader's FSM applied index, for a follower about to
 // serve a default read from its own state (see readindex.go). Every write
-// the leader has acknowledged is at or below it.
+// the leader has acknowledged is at or below it. It is never forwarded
+// (routeLocal): the answer vouches for the server that gives it, so one
+// that is not the leader says so and the follower forwards its read.
 func (st *Status) ReadIndex(args *structs.ReadIndexRequest, reply *structs.ReadIndexResponse) error {
 	srv := st.srv
 	if !srv.IsLeader() {

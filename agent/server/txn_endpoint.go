@@ -5,6 +5,7 @@ import (
 
 	memdb "github.com/hashicorp/go-memdb"
 
+	"conclave/agent/acl"
 	"conclave/agent/state"
 	"conclave/agent/structs"
 )
@@ -14,16 +15,8 @@ type Txn struct{ srv *Server }
 
 // Apply commits a transaction with writes, atomically. A transaction that
 // fails validation or any step comes back with Errors and changes nothing.
-func (t *Txn) Apply(args *structs.TxnRequest, reply *structs.TxnResponse) error {
-	if done, err := t.srv.forward("Txn.Apply", args, args, reply); done {
-		return err
-	}
-	if errs := structs.ValidateTxn(args.Ops); len(errs) > 0 {
-		reply.Errors = errs
-		return nil
-	}
-	if errs := t.authorizeOps(args, args.Ops); len(errs) > 0 {
-		reply.Errors = errs
+func (t *Txn) Apply(authz acl.Authorizer, args *structs.TxnRequest, reply *structs.TxnResponse) error {
+	if reply.Errors = checkOps(authz, args.Ops); len(reply.Errors) > 0 {
 		return nil
 	}
 	resp, err := t.srv.raftApply(structs.TxnRequestType, args)
@@ -40,16 +33,8 @@ func (t *Txn) Apply(args *structs.TxnRequest, reply *structs.TxnResponse) error 
 
 // Read runs a read-only transaction without raft, honouring the read's
 // consistency mode.
-func (t *Txn) Read(args *structs.TxnReadRequest, reply *structs.TxnReadResponse) error {
-	if done, err := t.srv.forward("Txn.Read", args, args, reply); done {
-		return err
-	}
-	if errs := structs.ValidateTxn(args.Ops); len(errs) > 0 {
-		reply.Errors = errs
-		return nil
-	}
-	if errs := t.authorizeOps(args, args.Ops); len(errs) > 0 {
-		reply.Errors = errs
+func (t *Txn) Read(authz acl.Authorizer, args *structs.TxnReadRequest, reply *structs.TxnReadResponse) error {
+	if reply.Errors = checkOps(authz, args.Ops); len(reply.Errors) > 0 {
 		return nil
 	}
 	// Read transactions do not block (as in Consul): drop any index.
@@ -63,12 +48,13 @@ func (t *Txn) Read(args *structs.TxnReadRequest, reply *structs.TxnReadResponse)
 		})
 }
 
-// authorizeOps checks every step against the token, reporting each refused
-// step the way a failed step is reported.
-func (t *Txn) authorizeOps(info structs.RPCInfo, ops structs.TxnOps) structs.TxnErrors {
-	authz, err := t.srv.authorize(info)
-	if err != nil {
-		return structs.TxnErrors{{OpIndex: 0, What: err.Error()}}
+// checkOps validates a transaction's steps and then checks every one
+// against the token. A transaction is not a request with a Validate:
+// what is wrong with it is the answer (Errors, a 409 over HTTP), step by
+// step, not an error, and a refused step is reported the same way.
+func checkOps(authz acl.Authorizer, ops structs.TxnOps) structs.TxnErrors {
+	if errs := structs.ValidateTxn(ops); len(errs) > 0 {
+		return errs
 	}
 	var errs structs.TxnErrors
 	for i, op := range ops {
