@@ -3,13 +3,13 @@ package config
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"reflect"
 	"slices"
-	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-viper/mapstructure/v2"
 
@@ -47,7 +47,13 @@ import (
 //   - errors name the key the way the document spells it, with one reason.
 //
 // Hooks see values, not where they are, so each value travels to its hook
-// wrapped with its path (located) and the hook unwraps it.
+// wrapped with where it is (located) and the hook unwraps it. The hook
+// also applies the check tags, as it converts the values a document sets.
+//
+// Registration through the agent API decodes a definition per request, so
+// the decoder keeps per-decode work small: what a struct type's tags say
+// is worked out once per type (keysOf), paths are put together only for
+// a message, and keys are sorted only when their order shows.
 
 // PathError is a bad value at one place of a document. Path names the key
 // the way the document spells it ("ports.http", "Checks[1].Interval");
@@ -126,12 +132,22 @@ type decodeState struct {
 	// of the object that holds their key, and an error from that hook
 	// would abandon the whole object, hiding its other errors.
 	errs []*PathError
+	// failed are the values that break their field's check tag, reported
+	// (the first in key order) when the document has no other error.
+	failed []checkFailure
+	// set are the values the current decode sets.
+	set []*located
 	// services and checks are the definitions a config file holds.
 	services []ServiceDefinition
 	checks   []CheckDefinition
 }
 
 type warning struct{ path, text string }
+
+type checkFailure struct {
+	at  *located
+	err error
+}
 
 // newDecodeState starts decoding a document read from source ("" when it
 // is not a config file).
@@ -145,7 +161,7 @@ func (d *decodeState) warn(path, format string, args ...any) {
 
 // warningTexts returns the warnings in key order.
 func (d *decodeState) warningTexts() []string {
-	sort.SliceStable(d.warnings, func(i, j int) bool { return d.warnings[i].path < d.warnings[j].path })
+	slices.SortStableFunc(d.warnings, func(a, b warning) int { return strings.Compare(a.path, b.path) })
 	out := make([]string, len(d.warnings))
 	for i, w := range d.warnings {
 		out[i] = w.text
@@ -153,23 +169,79 @@ func (d *decodeState) warningTexts() []string {
 	return out
 }
 
-// located is a value on its way to its hook, with the path that names it.
+// located is a value on its way to its hook, with where it is: the value
+// that holds it and its key or index there. Its paths are put together
+// only for a message.
 type located struct {
-	path string
-	v    any
+	v      any
+	parent *located // nil for the document
+	// key is the key as the document spells it; for the document, its
+	// path in a larger document.
+	key   string
+	field *field // the field key names; nil for the keys of a map
+	elem  bool   // a list element, at index
+	index int
+}
+
+// path names the value the way the document spells it
+// ("Checks[1].Interval").
+func (l *located) path() string {
+	switch {
+	case l.parent == nil:
+		return l.key
+	case l.elem:
+		return l.parent.path() + "[" + strconv.Itoa(l.index) + "]"
+	}
+	return joinPath(l.parent.path(), l.key)
+}
+
+// keyPath names the value by its fields' tags ("checks[1].interval",
+// "tagged_addresses[wan].port"), relative to the document.
+func (l *located) keyPath() string {
+	switch {
+	case l.parent == nil:
+		return ""
+	case l.elem:
+		return l.parent.keyPath() + "[" + strconv.Itoa(l.index) + "]"
+	case l.field == nil:
+		return l.parent.keyPath() + "[" + l.key + "]"
+	}
+	return joinPath(l.parent.keyPath(), l.field.key)
+}
+
+// order places the value among the document's values in the order check
+// tags apply (checkValues): fields by folded key, list elements by index.
+func (l *located) order() []int {
+	if l.parent == nil {
+		return nil
+	}
+	n := l.index
+	if !l.elem {
+		n = l.field.rank
+	}
+	return append(l.parent.order(), n)
+}
+
+// inMap tells whether the value is inside a map of user-chosen keys,
+// where check tags do not apply.
+func (l *located) inMap() bool {
+	for ; l.parent != nil; l = l.parent {
+		if !l.elem && l.field == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // decode decodes doc into out, a pointer to a struct whose fields may
 // already hold values (defaults, earlier sources): keys in doc replace
 // them, lists append, maps merge. prefix is doc's path in a larger
-// document, for messages. It returns the keys it set, named by their tags
-// relative to out ("ports.http", "checks[0].interval"), and the first
-// error in key order.
-func (d *decodeState) decode(prefix string, doc any, out any) ([]string, error) {
-	var md mapstructure.Metadata
+// document, for messages. It returns the values it set, each named by
+// its keyPath ("ports.http", "checks[0].interval"), and the first error
+// in key order.
+func (d *decodeState) decode(prefix string, doc any, out any) ([]*located, error) {
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
 		DecodeHook:           mapstructure.DecodeHookFuncValue(d.hook),
-		Metadata:             &md,
 		Result:               out,
 		IgnoreUntaggedFields: true,
 		// The hook has already renamed each key to its field's tag.
@@ -178,20 +250,21 @@ func (d *decodeState) decode(prefix string, doc any, out any) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
-	start := len(d.errs)
-	errs := append(pathErrors(dec.Decode(located{prefix, doc})), d.errs[start:]...)
-	d.errs = d.errs[:start]
+	// A decode may run inside another one's hook (a config file's
+	// services), so it keeps what it finds apart.
+	errStart, failStart, outerSet := len(d.errs), len(d.failed), d.set
+	d.set = nil
+	errs := append(pathErrors(dec.Decode(&located{v: doc, key: prefix})), d.errs[errStart:]...)
+	failed, set := d.failed[failStart:], d.set
+	d.errs, d.failed, d.set = d.errs[:errStart], d.failed[:failStart], outerSet
 	if len(errs) > 0 {
 		return nil, slices.MinFunc(errs, func(a, b *PathError) int { return strings.Compare(a.Path, b.Path) })
 	}
-	set := make(map[string]bool, len(md.Keys))
-	for _, k := range md.Keys {
-		set[k] = true
+	if len(failed) > 0 {
+		f := slices.MinFunc(failed, func(a, b checkFailure) int { return slices.Compare(a.at.order(), b.at.order()) })
+		return nil, &PathError{Path: joinPath(prefix, f.at.keyPath()), Err: f.err}
 	}
-	if err := checkValues(reflect.ValueOf(out), "", set); err != nil {
-		return nil, prefixed(prefix, err)
-	}
-	return md.Keys, nil
+	return set, nil
 }
 
 // pathErrors flattens what mapstructure returns (every error it met,
@@ -226,12 +299,14 @@ func pathErrors(err error) []*PathError {
 var durationType = reflect.TypeFor[time.Duration]()
 
 // hook prepares one value for the field to: it unwraps it, converts it
-// the way Consul does and wraps the values inside it with their paths.
-// mapstructure calls it for every value before setting anything.
+// the way Consul does, applies the field's check tag and wraps the values
+// inside it with where they are. mapstructure calls it for every value
+// before setting anything.
 func (d *decodeState) hook(from, to reflect.Value) (any, error) {
-	loc, ok := from.Interface().(located)
+	in := from.Interface()
+	loc, ok := in.(*located)
 	if !ok {
-		return from.Interface(), nil // a map key, or a value converted already
+		return in, nil // a map key, or a value converted already
 	}
 	if loc.v == nil {
 		return nil, nil // JSON null: leave the field as it is
@@ -269,32 +344,56 @@ func (d *decodeState) hook(from, to reflect.Value) (any, error) {
 		err = fmt.Errorf("the decoder has no rule for %s", t)
 	}
 	if err != nil {
-		return nil, atPath(loc.path, err)
+		return nil, atPath(loc.path(), err)
+	}
+	if v == nil || loc.parent == nil {
+		return v, nil // not set; or the document itself
+	}
+	d.set = append(d.set, loc)
+	if f := loc.field; f != nil && f.check != "" {
+		if err := checkRule(f.check, reflect.ValueOf(v)); err != nil && !loc.inMap() {
+			d.failed = append(d.failed, checkFailure{loc, err})
+		}
 	}
 	return v, nil
 }
 
 // object turns an object into the map mapstructure sets t's fields from:
-// each key renamed to its field's tag, each value wrapped with its path.
-// Keys no field holds go to their handler, or are reported unknown.
-func (d *decodeState) object(loc located, t reflect.Type) (any, error) {
+// each key renamed to its field's tag, each value wrapped with where it
+// is. Keys no field holds go to their handler, or are reported unknown.
+func (d *decodeState) object(loc *located, t reflect.Type) (any, error) {
 	m, ok := mergeBlocks(loc.v)
 	if !ok {
 		return nil, fmt.Errorf("%s is not an object of keys", show(loc.v))
 	}
-	fields := fieldsOf(t)
-	handlers := d.handlers[t]
+	keys := keysOf(t)
 	out := make(map[string]any, len(m))
-	for _, k := range sortedKeys(m) {
-		v := m[k]
+	var others []string
+	for k, v := range m {
 		if v == nil {
 			continue // JSON null: as if absent
 		}
-		p := joinPath(loc.path, k)
-		if f, ok := fields[fold(k)]; ok {
-			out[f.key] = located{p, v}
-		} else if h := handlers[fold(k)]; h != nil {
-			if err := h(d, p, v); err != nil {
+		f := keys.lookup(k)
+		if f == nil {
+			others = append(others, k)
+			continue
+		}
+		// Of two spellings of one key, the last in sorted order wins.
+		if prev, ok := out[f.key].(*located); ok && prev.key > k {
+			continue
+		}
+		out[f.key] = &located{v: v, parent: loc, key: k, field: f}
+	}
+	if len(others) == 0 {
+		return out, nil
+	}
+	// Handlers run in key order: the definitions they find keep it.
+	slices.Sort(others)
+	handlers := d.handlers[t]
+	for _, k := range others {
+		p := joinPath(loc.path(), k)
+		if h := handlers[fold(k)]; h != nil {
+			if err := h(d, p, m[k]); err != nil {
 				d.errs = append(d.errs, atPath(p, err))
 			}
 		} else {
@@ -309,15 +408,30 @@ type field struct {
 	index []int
 	key   string // its tag
 	check string // its check tag
+	// rank is the key's place among its struct's keys sorted by folded
+	// key, the order check tags apply in.
+	rank int
+	// nested tells whether the value may hold keys itself: a struct, or
+	// a pointer to or a list of structs.
+	nested bool
 }
 
-// fieldsOf returns t's fields by folded key and alias. Two keys that fold
-// alike are a programming error, caught by the first decode.
-func fieldsOf(t reflect.Type) map[string]field {
-	if f, ok := fieldCache.Load(t); ok {
-		return f.(map[string]field)
+// structKeys are the keys of a struct type, worked out once per type from
+// its tags.
+type structKeys struct {
+	byKey  map[string]*field // by folded key and folded alias
+	sorted []*field          // each field once, by folded key
+}
+
+var keyCache sync.Map // reflect.Type -> *structKeys
+
+// keysOf returns t's keys. Two keys that fold alike are a programming
+// error, caught by the first decode.
+func keysOf(t reflect.Type) *structKeys {
+	if k, ok := keyCache.Load(t); ok {
+		return k.(*structKeys)
 	}
-	out := map[string]field{}
+	ks := &structKeys{byKey: map[string]*field{}}
 	var walk func(t reflect.Type, index []int)
 	walk = func(t reflect.Type, index []int) {
 		for i := range t.NumField() {
@@ -329,62 +443,96 @@ func fieldsOf(t reflect.Type) map[string]field {
 			case opts == "squash":
 				walk(f.Type, at)
 			case key != "" && key != "-":
+				elem := f.Type
+				for elem.Kind() == reflect.Pointer || elem.Kind() == reflect.Slice {
+					elem = elem.Elem()
+				}
+				fd := &field{index: at, key: key, check: f.Tag.Get("check"), nested: elem.Kind() == reflect.Struct}
+				ks.sorted = append(ks.sorted, fd)
 				names := []string{key}
 				if a := f.Tag.Get("alias"); a != "" {
 					names = append(names, strings.Split(a, ",")...)
 				}
 				for _, n := range names {
-					if old, dup := out[fold(n)]; dup {
+					if old, dup := ks.byKey[fold(n)]; dup {
 						panic(fmt.Sprintf("config: %s: keys %q and %q fold alike", t, old.key, n))
 					}
-					out[fold(n)] = field{index: at, key: key, check: f.Tag.Get("check")}
+					ks.byKey[fold(n)] = fd
 				}
 			}
 		}
 	}
 	walk(t, nil)
-	fieldCache.Store(t, out)
-	return out
+	slices.SortFunc(ks.sorted, func(a, b *field) int { return strings.Compare(fold(a.key), fold(b.key)) })
+	for i, f := range ks.sorted {
+		f.rank = i
+	}
+	k, _ := keyCache.LoadOrStore(t, ks)
+	return k.(*structKeys)
 }
 
-var fieldCache sync.Map // reflect.Type -> map[string]field
+// lookup returns the field that key k names, or nil: the same as
+// byKey[fold(k)], without allocating for a key of ASCII characters.
+func (ks *structKeys) lookup(k string) *field {
+	var buf [64]byte
+	b := buf[:0]
+	for i := 0; i < len(k); i++ {
+		switch c := k[i]; {
+		case c >= utf8.RuneSelf:
+			return ks.byKey[fold(k)]
+		case c == '_':
+		case 'A' <= c && c <= 'Z':
+			b = append(b, c+'a'-'A')
+		default:
+			b = append(b, c)
+		}
+	}
+	return ks.byKey[string(b)]
+}
 
-// checkValues applies the check tags of the struct v points to, for the
-// keys a decode set (by tag, relative to v), or for every key when set is
-// nil.
-func checkValues(v reflect.Value, path string, set map[string]bool) *PathError {
+// checkValues applies the check tags of every key of the struct v holds,
+// points to or lists.
+func checkValues(v reflect.Value) *PathError {
 	switch v.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() {
 			return nil
 		}
-		return checkValues(v.Elem(), path, set)
+		return checkValues(v.Elem())
 	case reflect.Slice:
 		for i := range v.Len() {
-			if err := checkValues(v.Index(i), fmt.Sprintf("%s[%d]", path, i), set); err != nil {
-				return err
+			if err := checkValues(v.Index(i)); err != nil {
+				return under("["+strconv.Itoa(i)+"]", err)
 			}
 		}
 	case reflect.Struct:
-		fields := fieldsOf(v.Type())
-		for _, k := range slices.Sorted(maps.Keys(fields)) {
-			f := fields[k]
-			if fold(f.key) != k {
-				continue // an alias
+		for _, f := range keysOf(v.Type()).sorted {
+			if f.check == "" && !f.nested {
+				continue
 			}
-			p := joinPath(path, f.key)
 			fv := v.FieldByIndex(f.index)
-			if f.check != "" && (set == nil || set[p]) {
+			if f.check != "" {
 				if err := checkRule(f.check, fv); err != nil {
-					return &PathError{Path: p, Err: err}
+					return &PathError{Path: f.key, Err: err}
 				}
 			}
-			if err := checkValues(fv, p, set); err != nil {
-				return err
+			if err := checkValues(fv); err != nil {
+				return under(f.key, err)
 			}
 		}
 	}
 	return nil
+}
+
+// under returns err, whose path is relative to the value at key (a key,
+// or a list index "[2]"), with key in front of its path.
+func under(key string, err *PathError) *PathError {
+	if strings.HasPrefix(err.Path, "[") {
+		err.Path = key + err.Path
+	} else {
+		err.Path = joinPath(key, err.Path)
+	}
+	return err
 }
 
 // checkRule applies one check tag.

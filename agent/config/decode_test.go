@@ -292,7 +292,7 @@ func TestKeyList(t *testing.T) {
 			return
 		}
 		seen[typ] = true
-		fieldsOf(typ) // panics on keys that fold alike
+		keysOf(typ) // panics on keys that fold alike
 		for i := range typ.NumField() {
 			f := typ.Field(i)
 			tag, ok := f.Tag.Lookup("mapstructure")
@@ -308,12 +308,40 @@ func TestKeyList(t *testing.T) {
 			}
 		}
 		for k := range keyHandlers[typ] {
-			if _, ok := fieldsOf(typ)[k]; ok {
+			if _, ok := keysOf(typ).byKey[k]; ok {
 				t.Errorf("%s: key %q has a field and a handler; the handler never runs", typ, k)
 			}
 		}
 	}
 	for _, typ := range decodedTypes {
 		walk(typ, "")
+	}
+}
+
+// Of several values that break their check tags, the one reported is the
+// first in key order (fields by folded key, list elements by index), named
+// by its tags; a value of the wrong kind is reported before any of them.
+func TestDecodeCheckOrder(t *testing.T) {
+	t.Parallel()
+	tenBlocks := `[{"n": 1}, {"n": 1}, {"N": 0}, {"n": 1}, {"n": 1}, {"n": 1}, {"n": 1}, {"n": 1}, {"n": 1}, {"n": 1}, {"N": -1}]`
+	tests := []struct{ doc, wantErr string }{
+		{`{"Int": -1, "Dur": "0s"}`, `dur: must be positive, got 0s`},
+		{`{"int": -1, "Blocks": [{"N": 0}]}`, `blocks[0].n: must be at least 1, got 0`},
+		{`{"Blocks": ` + tenBlocks + `}`, `blocks[2].n: must be at least 1, got 0`},
+		{`{"ptr": {"n": 0}, "BLOCK": {"n": -1}}`, `block.n: must be at least 1, got -1`},
+		{`{"int": -1, "str": 1}`, `str: 1 is not a string`},
+	}
+	for _, tt := range tests {
+		_, _, err := decodeSample(t, "json", tt.doc, sample{Dur: time.Second})
+		if err == nil || err.Error() != tt.wantErr {
+			t.Errorf("decode(%s) = %v, want %s", tt.doc, err, tt.wantErr)
+		}
+	}
+
+	doc := `{"Name": "web", "Checks": [{"TTL": "1s"}, {"TTL": "1s", "OutputMaxSize": -1}],
+		"Check": {"TTL": "1s", "SuccessBeforePassing": -2}}`
+	const want = `check.success_before_passing: must not be negative, got -2`
+	if _, _, err := DecodeService(decodeJSON(t, doc)); err == nil || err.Error() != want {
+		t.Errorf("DecodeService(%s) = %v, want %s", doc, err, want)
 	}
 }

@@ -52,7 +52,7 @@ func (d *decodeState) service(path string, v any) (*structs.ServiceDefinition, e
 			key string
 			n   *int
 		}{{"weights.passing", &def.Weights.Passing}, {"weights.warning", &def.Weights.Warning}} {
-			if !slices.Contains(set, w.key) {
+			if !slices.ContainsFunc(set, func(l *located) bool { return l.keyPath() == w.key }) {
 				*w.n = 1
 			}
 		}
@@ -268,7 +268,7 @@ func validateCheck(c *structs.CheckDefinition, standalone bool) error {
 	}
 	// The check tags again: the agent also validates definitions it did
 	// not just decode (persisted ones).
-	if err := checkValues(reflect.ValueOf(c), "", nil); err != nil {
+	if err := checkValues(reflect.ValueOf(c)); err != nil {
 		return err
 	}
 	return nil

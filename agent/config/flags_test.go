@@ -96,7 +96,7 @@ func TestLoadPlainFlagSet(t *testing.T) {
 // isKey tells whether path ("ports.http") names a field of t.
 func isKey(t reflect.Type, path string) bool {
 	first, rest, nested := strings.Cut(path, ".")
-	f, ok := fieldsOf(t)[fold(first)]
+	f, ok := keysOf(t).byKey[fold(first)]
 	if !ok || f.key != first {
 		return false
 	}

@@ -122,7 +122,7 @@ func encodeValue(v, base reflect.Value) any {
 		return encodeValue(v.Elem(), reflect.Value{})
 	case v.Kind() == reflect.Struct:
 		out := map[string]any{}
-		fields := fieldsOf(v.Type())
+		fields := keysOf(v.Type()).byKey
 		for k, f := range fields {
 			if fold(f.key) != k {
 				continue // an alias

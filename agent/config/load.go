@@ -105,7 +105,7 @@ func (l *loader) load(fs *pflag.FlagSet) error {
 // from.
 func (l *loader) apply(src string, doc map[string]any) error {
 	d := newDecodeState(src)
-	keys, err := d.decode("", doc, l.cfg)
+	set, err := d.decode("", doc, l.cfg)
 	for _, w := range d.warningTexts() {
 		l.warnf("config: %s: %s", src, w)
 	}
@@ -113,8 +113,8 @@ func (l *loader) apply(src string, doc map[string]any) error {
 		pe := atPath("", err)
 		return &Error{Source: src, Key: pe.Path, Err: pe.Err}
 	}
-	for _, k := range keys {
-		l.origin[k] = src
+	for _, v := range set {
+		l.origin[v.keyPath()] = src
 	}
 	l.cfg.Local.Services = append(l.cfg.Local.Services, d.services...)
 	l.cfg.Local.Checks = append(l.cfg.Local.Checks, d.checks...)

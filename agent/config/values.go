@@ -17,19 +17,24 @@ import (
 // whose keys keep their case. With asText the values are strings, and
 // numbers and booleans are taken as their text, as Consul's weak decoding
 // does for service meta.
-func userMap(loc located, asText bool) (any, error) {
+func userMap(loc *located, asText bool) (any, error) {
 	m, ok := mergeBlocks(loc.v)
 	if !ok {
 		return nil, fmt.Errorf("%s is not an object of keys", show(loc.v))
 	}
 	out := make(map[string]any, len(m))
-	for _, k := range sortedKeys(m) {
-		p := joinPath(loc.path, k)
+	// The error names the first key in sorted order whose value is not
+	// text.
+	var (
+		bad    string
+		isText = true
+	)
+	for k, v := range m {
 		if !asText {
-			out[k] = located{p, m[k]}
+			out[k] = &located{v: v, parent: loc, key: k}
 			continue
 		}
-		switch x := m[k].(type) {
+		switch x := v.(type) {
 		case string:
 			out[k] = x
 		case bool:
@@ -39,15 +44,20 @@ func userMap(loc located, asText bool) (any, error) {
 		case float64:
 			out[k] = strconv.FormatFloat(x, 'f', -1, 64)
 		default:
-			return nil, &PathError{Path: p, Err: fmt.Errorf("%s is not a string", show(m[k]))}
+			if isText || k < bad {
+				bad, isText = k, false
+			}
 		}
+	}
+	if !isText {
+		return nil, &PathError{Path: joinPath(loc.path(), bad), Err: fmt.Errorf("%s is not a string", show(m[bad]))}
 	}
 	return out, nil
 }
 
 // objectList reads a list of objects; one object is a list of one, and
 // each HCL block is one element.
-func objectList(loc located) (any, error) {
+func objectList(loc *located) (any, error) {
 	var list []any
 	switch l := loc.v.(type) {
 	case []any:
@@ -63,7 +73,7 @@ func objectList(loc located) (any, error) {
 	}
 	out := make([]any, len(list))
 	for i, e := range list {
-		out[i] = located{fmt.Sprintf("%s[%d]", loc.path, i), e}
+		out[i] = &located{v: e, parent: loc, elem: true, index: i}
 	}
 	return out, nil
 }
