@@ -3,7 +3,7 @@
 // exec/, watch/, replicate/) talk to agents only through it.
 //
 // It mirrors the API by resource: c.KV(), c.Txn(), c.Status(), c.Agent(),
-// c.Catalog(), c.Health().
+// c.Catalog(), c.Health(), c.Session().
 // Calls take a context first. Reads return (value, *QueryMeta, error) and a
 // missing key is (nil, meta, nil); writes return (result, *WriteMeta, error).
 // Errors are wrapped with %w so callers can test them with errors.As:

@@ -100,9 +100,19 @@ func (kv *KV) Keys(ctx context.Context, prefix, separator string, q *QueryOption
 	return keys, meta, nil
 }
 
+// putMode says which conditional form of PUT a write takes.
+type putMode int
+
+const (
+	putPlain   putMode = iota
+	putCAS             // ?cas=<ModifyIndex>
+	putAcquire         // ?acquire=<Session>
+	putRelease         // ?release=<Session>
+)
+
 // Put writes p.Value and p.Flags to p.Key unconditionally.
 func (kv *KV) Put(ctx context.Context, p *KVPair, w *WriteOptions) (*WriteMeta, error) {
-	_, meta, err := kv.put(ctx, p, false, w)
+	_, meta, err := kv.put(ctx, p, putPlain, w)
 	return meta, err
 }
 
@@ -110,10 +120,30 @@ func (kv *KV) Put(ctx context.Context, p *KVPair, w *WriteOptions) (*WriteMeta, 
 // index 0 means "only if the key does not exist". It reports whether the
 // write happened.
 func (kv *KV) CAS(ctx context.Context, p *KVPair, w *WriteOptions) (bool, *WriteMeta, error) {
-	return kv.put(ctx, p, true, w)
+	return kv.put(ctx, p, putCAS, w)
 }
 
-func (kv *KV) put(ctx context.Context, p *KVPair, cas bool, w *WriteOptions) (bool, *WriteMeta, error) {
+// Acquire writes p and takes the key's lock for session p.Session, only if
+// no other session holds it. It reports whether the lock was taken; false
+// is no error (another holder, or the session's lock-delay still running).
+// Taking it again with the holding session just updates the value.
+func (kv *KV) Acquire(ctx context.Context, p *KVPair, w *WriteOptions) (bool, *WriteMeta, error) {
+	if p.Session == "" {
+		return false, nil, fmt.Errorf("acquiring key %q: no session given", p.Key)
+	}
+	return kv.put(ctx, p, putAcquire, w)
+}
+
+// Release writes p and gives up the key's lock held by session p.Session.
+// It reports false when that session did not hold it.
+func (kv *KV) Release(ctx context.Context, p *KVPair, w *WriteOptions) (bool, *WriteMeta, error) {
+	if p.Session == "" {
+		return false, nil, fmt.Errorf("releasing key %q: no session given", p.Key)
+	}
+	return kv.put(ctx, p, putRelease, w)
+}
+
+func (kv *KV) put(ctx context.Context, p *KVPair, mode putMode, w *WriteOptions) (bool, *WriteMeta, error) {
 	if err := writeKey(p.Key); err != nil {
 		return false, nil, err
 	}
@@ -121,8 +151,13 @@ func (kv *KV) put(ctx context.Context, p *KVPair, cas bool, w *WriteOptions) (bo
 	if p.Flags != 0 {
 		r.set("flags", strconv.FormatUint(p.Flags, 10))
 	}
-	if cas {
+	switch mode {
+	case putCAS:
 		r.set("cas", strconv.FormatUint(p.ModifyIndex, 10))
+	case putAcquire:
+		r.set("acquire", p.Session)
+	case putRelease:
+		r.set("release", p.Session)
 	}
 	r.body = bytes.NewReader(p.Value)
 	r.header.Set("Content-Type", "application/octet-stream")
