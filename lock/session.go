@@ -1,0 +1,245 @@
+package lock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"conclave/client"
+)
+
+// Hold is a held lock or semaphore slot.
+type Hold struct {
+	cfg     Config
+	session string
+	lost    chan struct{}
+	once    sync.Once
+	reason  error
+
+	mu       sync.Mutex
+	deadline time.Time // when the holder must have stopped, unless renewed
+
+	confirmed chan time.Time // start times of confirmed renewals
+	stop      chan struct{}  // closed by Release: stop renewing and watching
+	stopOnce  sync.Once
+	wg        sync.WaitGroup
+	release   func(ctx context.Context) error // gives the key or slot up
+}
+
+// Session is the ID of the session that holds the lock.
+func (h *Hold) Session() string { return h.session }
+
+// Lost closes when the holder must stop; Err then says why.
+func (h *Hold) Lost() <-chan struct{} { return h.lost }
+
+// Err is why Lost closed (ErrLost, ErrSessionInvalidated,
+// ErrRenewUnconfirmed, possibly wrapped), nil while the hold is good.
+func (h *Hold) Err() error {
+	select {
+	case <-h.lost:
+		return h.reason
+	default:
+		return nil
+	}
+}
+
+// Deadline is when the holder must have stopped if no renewal is
+// confirmed from now on: Lost closes StopTime before it.
+func (h *Hold) Deadline() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.deadline
+}
+
+func (h *Hold) lose(err error) {
+	h.once.Do(func() {
+		h.reason = err
+		close(h.lost)
+	})
+}
+
+// newSession creates the session and returns a hold around it; the caller
+// starts its keepers once the lock is held, or destroys it.
+func newSession(ctx context.Context, cfg Config) (*Hold, error) {
+	start := time.Now()
+	id, _, err := cfg.Client.Session().Create(ctx, &client.SessionCreate{
+		Name:        cfg.SessionName,
+		TTL:         cfg.SessionTTL,
+		LockDelay:   cfg.LockDelay,
+		NoLockDelay: cfg.LockDelay == 0,
+		Behavior:    client.SessionBehaviorRelease,
+	}, cfg.write())
+	if err != nil {
+		return nil, err
+	}
+	h := &Hold{
+		cfg:       cfg,
+		session:   id,
+		lost:      make(chan struct{}),
+		confirmed: make(chan time.Time, 1),
+		stop:      make(chan struct{}),
+	}
+	// The creation counts as the first renewal: the TTL starts no earlier.
+	h.confirmed <- start
+	return h, nil
+}
+
+// destroy ends the session; used when acquiring failed.
+func (h *Hold) destroy() {
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.SessionTTL)
+	defer cancel()
+	_, _ = h.cfg.Client.Session().Destroy(ctx, h.session, h.cfg.write())
+}
+
+// start runs the renewer, the fence and the monitor until Release.
+func (h *Hold) start(delay time.Duration, monitor func(stop <-chan struct{})) {
+	h.wg.Add(3)
+	go func() { defer h.wg.Done(); h.renew() }()
+	go func() { defer h.wg.Done(); h.fence(h.cfg.fenceAfter(delay), h.cfg.fenceAfter(delay)+h.cfg.StopTime) }()
+	go func() { defer h.wg.Done(); monitor(h.stop) }()
+}
+
+// renew renews the session every T/3, and retries a failed renewal every
+// RetryTime; each call is bounded so a hung agent cannot stall it. A
+// session the agent no longer has ends the hold at once.
+func (h *Hold) renew() {
+	wait := h.cfg.renewInterval()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-h.lost:
+			return
+		case <-time.After(wait):
+		}
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), h.cfg.renewInterval())
+		_, _, err := h.cfg.Client.Session().Renew(ctx, h.session, h.cfg.write())
+		cancel()
+		switch {
+		case errors.Is(err, client.ErrSessionNotFound):
+			h.lose(fmt.Errorf("%w: %s", ErrSessionInvalidated, h.session))
+			return
+		case err != nil:
+			wait = h.cfg.RetryTime
+			continue
+		}
+		wait = h.cfg.renewInterval()
+		select {
+		case h.confirmed <- start:
+		case <-h.stop:
+			return
+		case <-h.lost:
+			return
+		}
+	}
+}
+
+// fence closes Lost when no renewal has been confirmed for fenceAfter
+// since the start of the last confirmed one.
+func (h *Hold) fence(fenceAfter, stopBy time.Duration) {
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-h.lost:
+			return
+		case start := <-h.confirmed:
+			h.mu.Lock()
+			h.deadline = start.Add(stopBy)
+			h.mu.Unlock()
+			t.Reset(time.Until(start.Add(fenceAfter)))
+		case <-t.C:
+			h.lose(ErrRenewUnconfirmed)
+			return
+		}
+	}
+}
+
+// watch runs one monitor loop: read (blocking from index, consistent)
+// and check; failed reads are retried MonitorRetries times in a row,
+// MonitorRetryTime apart, then the hold is lost.
+func (h *Hold) watch(stop <-chan struct{}, read func(ctx context.Context, index uint64) (uint64, error)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-stop:
+		case <-h.lost:
+		}
+		cancel()
+	}()
+	var index uint64
+	failures := 0
+	for {
+		next, err := read(ctx, index)
+		if ctx.Err() != nil {
+			return
+		}
+		if errors.Is(err, ErrLost) || errors.Is(err, ErrSessionInvalidated) {
+			h.lose(err)
+			return
+		}
+		if err != nil {
+			failures++
+			if failures > h.cfg.MonitorRetries {
+				h.lose(fmt.Errorf("%w: monitor gave up after %d failed reads: %w", ErrLost, failures, err))
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(h.cfg.MonitorRetryTime):
+			}
+			continue
+		}
+		failures = 0
+		index = next
+	}
+}
+
+// Release gives the lock up, stops renewing and destroys the session. It
+// is safe to call after Lost closed; calls after the first do nothing.
+func (h *Hold) Release(ctx context.Context) error {
+	first := false
+	h.stopOnce.Do(func() { first = true; close(h.stop) })
+	if !first {
+		return nil
+	}
+	h.wg.Wait()
+	var err error
+	if h.release != nil {
+		err = h.release(ctx)
+	}
+	if _, derr := h.cfg.Client.Session().Destroy(ctx, h.session, h.cfg.write()); derr != nil && err == nil {
+		err = derr
+	}
+	return err
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// retryable tells a failed read worth retrying while acquiring (the
+// agent or its servers are briefly unavailable) from one that is not.
+func retryable(err error) bool {
+	var se *client.StatusError
+	if errors.As(err, &se) {
+		return se.Code >= 500
+	}
+	var ue *client.UnreachableError
+	return errors.As(err, &ue)
+}
