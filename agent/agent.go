@@ -170,6 +170,7 @@ func (a *Agent) startServer() (delegate, error) {
 		Bootstrap:     a.config.Bootstrap || a.config.DevMode,
 		RaftConfig:    a.raftConfig(),
 		TombstoneTTL:  a.config.TombstoneTTL,
+		SessionTTLMin: a.config.SessionTTLMin,
 		ACLResolver:   a.acls,
 		Cluster:       cluster,
 		Logger:        a.logger,
@@ -436,6 +437,8 @@ func (a *Agent) Self() *httpapi.Self {
 			"Server":            a.config.Server,
 			"Revision":          version.GitCommit,
 			"Version":           version.Number(),
+			// Patroni reads it to bound its session TTL.
+			"SessionTTLMin": a.config.SessionTTLMin.String(),
 		},
 		Member: a.selfMember(),
 		Stats: map[string]map[string]string{

@@ -67,6 +67,9 @@ type Config struct {
 	// queries before the leader reaps them. Not a config key: fixed at 15m
 	// like Consul's kvs tombstone TTL.
 	TombstoneTTL time.Duration `mapstructure:"-"`
+	// SessionTTLMin is the shortest TTL a session may ask for
+	// (session_ttl_min, default 10s); servers enforce it on create.
+	SessionTTLMin time.Duration `mapstructure:"session_ttl_min" check:"positive"`
 
 	// DisableUpdateCheck (disable_update_check) is accepted for
 	// compatibility; conclave never phones home.
@@ -153,6 +156,7 @@ func Default() *Config {
 		RaftSnapshotInterval:  30 * time.Second,
 		RaftTrailingLogs:      10240,
 		TombstoneTTL:          15 * time.Minute,
+		SessionTTLMin:         10 * time.Second,
 		RetryInterval:         30 * time.Second,
 		Cluster:               defaultCluster(),
 		DNS:                   defaultDNS(),

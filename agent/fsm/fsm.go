@@ -29,6 +29,20 @@ type FSM struct {
 	// FSM goroutine, possibly before they are applied, so reads that must
 	// see an index (follower reads) wait on this one instead.
 	applied atomic.Uint64
+
+	// lockRelease is handed to every store this FSM opens, restored ones
+	// included (state.Store.OnLockRelease).
+	lockRelease func(state.LockRelease)
+}
+
+// OnLockRelease sets the function the state store tells of the keys
+// invalidated sessions release, now and after every restore. Call it
+// before raft starts applying.
+func (f *FSM) OnLockRelease(fn func(state.LockRelease)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lockRelease = fn
+	f.state.OnLockRelease(fn)
 }
 
 // AppliedIndex is the index of the last command the state store reflects.
@@ -127,6 +141,8 @@ func (f *FSM) apply(st *state.Store, idx uint64, buf []byte) any {
 		return st.ReapTombstones(req.ReapIndex)
 	case structs.RegisterRequestType, structs.DeregisterRequestType:
 		return applyCatalog(st, t, idx, body)
+	case structs.SessionCreateType, structs.SessionDestroyType:
+		return applySession(st, t, idx, body)
 	case structs.AutopilotRequestType:
 		var req structs.AutopilotSetConfigRequest
 		mustDecode(t, idx, body, &req)
@@ -205,6 +221,10 @@ func (s *snapshot) write(w io.Writer) error {
 	if err := writeCatalog(s.sn, put); err != nil {
 		return err
 	}
+	// Sessions after checks: restoring one links it to its checks.
+	if err := writeSessions(s.sn, put); err != nil {
+		return err
+	}
 	if c, err := s.sn.AutopilotConfig(); err != nil {
 		return fmt.Errorf("snapshot autopilot config: %w", err)
 	} else if c != nil {
@@ -277,6 +297,14 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 			if err := r.AutopilotConfig(&c); err != nil {
 				return err
 			}
+		case recordSession:
+			ses := new(structs.Session)
+			if err := dec.Decode(ses); err != nil {
+				return fmt.Errorf("snapshot session: %w", err)
+			}
+			if err := r.Session(ses); err != nil {
+				return err
+			}
 		case recordNode, recordService, recordCheck:
 			if err := restoreCatalog(recordType(typ[0]), dec, r); err != nil {
 				return err
@@ -288,6 +316,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	r.Commit()
 
 	f.mu.Lock()
+	st.OnLockRelease(f.lockRelease)
 	old := f.state
 	f.state = st
 	f.mu.Unlock()

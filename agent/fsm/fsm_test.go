@@ -59,7 +59,7 @@ func TestApply(t *testing.T) {
 		{"delete-cas current", structs.KVSRequestType, kvsReq(structs.KVDeleteCAS, "dir/a", "", 5), true},
 		{"delete missing", structs.KVSRequestType, kvsReq(structs.KVDelete, "nope", "", 0), true},
 		{"delete-tree", structs.KVSRequestType, kvsReq(structs.KVDeleteTree, "dir/", "", 0), true},
-		{"unsupported op", structs.KVSRequestType, kvsReq("lock", "k", "", 0), errors.New(`unsupported KV operation "lock"`)},
+		{"unsupported op", structs.KVSRequestType, kvsReq("get", "k", "", 0), errors.New(`unsupported KV operation "get"`)},
 		{
 			"txn commits",
 			structs.TxnRequestType,

@@ -98,15 +98,17 @@ func orAbsent[S ~[]E, E any](list S) any {
 
 func (h *Handler) kvsPut(r *gohttp.Request, key string) (any, error) {
 	vals := queryOf(r)
-	if _, ok := vals["acquire"]; ok {
-		return nil, badRequest("Invalid session %q: no session exists", vals.Get("acquire"))
-	}
-	if _, ok := vals["release"]; ok {
-		return nil, badRequest("Invalid session %q: no session exists", vals.Get("release"))
-	}
 	args := structs.KVSRequest{Datacenter: parseDC(r), Op: structs.KVSet}
 	args.Token = token(r)
 	args.DirEnt.Key = key
+	// As Consul reads them: acquire, then release, then cas, the last one
+	// given deciding the operation.
+	if _, ok := vals["acquire"]; ok {
+		args.Op, args.DirEnt.Session = structs.KVLock, vals.Get("acquire")
+	}
+	if _, ok := vals["release"]; ok {
+		args.Op, args.DirEnt.Session = structs.KVUnlock, vals.Get("release")
+	}
 	if v := vals.Get("flags"); v != "" {
 		f, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {

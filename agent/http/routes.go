@@ -60,6 +60,13 @@ func (h *Handler) registerRoutes() {
 	h.handle("/v1/agent/reload", put, h.agentReload)
 	h.handle("/v1/agent/health/service/id/", get, h.agentHealthServiceByID)
 	h.handle("/v1/agent/health/service/name/", get, h.agentHealthServiceByName)
+	// Sessions (session.go).
+	h.handle("/v1/session/create", put, h.sessionCreate)
+	h.handle("/v1/session/destroy/", put, h.sessionDestroy)
+	h.handle("/v1/session/renew/", put, h.sessionRenew)
+	h.handle("/v1/session/info/", get, h.sessionInfo)
+	h.handle("/v1/session/node/", get, h.sessionNode)
+	h.handle("/v1/session/list", get, h.sessionList)
 	// Runtime profiles, with enable_debug (debug.go).
 	h.handle("/debug/pprof/", get, h.debugPprof)
 }

@@ -22,6 +22,12 @@ func (k *KVS) Apply(authz acl.Authorizer, args *structs.KVSRequest, reply *bool)
 	if !allowed {
 		return structs.ErrPermissionDenied
 	}
+	if args.Op == structs.KVLock && k.srv.lockDelays.delayed(args.DirEnt.Key) {
+		// The key's last holder was invalidated less than its lock-delay
+		// ago: refuse on the leader's clock, before raft, as Consul does.
+		*reply = false
+		return nil
+	}
 	resp, err := k.srv.raftApply(structs.KVSRequestType, args)
 	if err != nil {
 		return err

@@ -46,6 +46,9 @@ type Config struct {
 	RaftConfig *raft.Config
 	// TombstoneTTL is how long KV deletion markers live (default 15m).
 	TombstoneTTL time.Duration
+	// SessionTTLMin is the shortest session TTL this server accepts
+	// (session_ttl_min, default 10s).
+	SessionTTLMin time.Duration
 	// RPCHoldTimeout is how long a request waits for a leader to be known
 	// before it fails with "No cluster leader" (default 2s).
 	RPCHoldTimeout time.Duration
@@ -87,6 +90,10 @@ type Server struct {
 	leaderNotify chan bool
 	// cluster is gossip, the router and autopilot (cluster.go).
 	cluster clusterState
+	// sessionTimers are the leader's session TTL timers; lockDelays the
+	// lock-delay deadlines of released keys (session_timers.go).
+	sessionTimers sessionTimers
+	lockDelays    lockDelays
 
 	shutdownCh chan struct{}
 	// shutdownCtx ends with shutdownCh: the context of the server's own
@@ -111,6 +118,9 @@ func New(cfg *Config) (_ *Server, err error) {
 	if cfg.RPCHoldTimeout == 0 {
 		cfg.RPCHoldTimeout = 2 * time.Second
 	}
+	if cfg.SessionTTLMin == 0 {
+		cfg.SessionTTLMin = structs.DefaultSessionTTLMin
+	}
 	s := &Server{
 		config:     cfg,
 		logger:     cfg.Logger.Named("server"),
@@ -118,6 +128,7 @@ func New(cfg *Config) (_ *Server, err error) {
 		pool:       pool.New(),
 		shutdownCh: make(chan struct{}),
 	}
+	s.fsm.OnLockRelease(s.lockDelays.record)
 	s.shutdownCtx, s.cancelShutdown = context.WithCancel(context.Background())
 	s.queries = blocking.New(s)
 	defer func() {
@@ -160,6 +171,7 @@ func (s *Server) registerEndpoints() (err error) {
 		"Catalog":  &Catalog{srv: s},
 		"Health":   &Health{srv: s},
 		"Operator": &Operator{srv: s},
+		"Session":  &Session{srv: s},
 	})
 	return err
 }
@@ -280,6 +292,10 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 	}
 	s.readyForReads.Store(true)
 	s.logger.Info("cluster leadership acquired")
+	if err := s.sessionTimers.start(s.fsm.State(), s.expireSession); err != nil {
+		s.logger.Error("session timers not started", "error", err)
+	}
+	defer s.sessionTimers.stop()
 	defer s.startClusterLeader(stop)()
 
 	// Tombstones must outlive the blocking queries that could still need
@@ -398,4 +414,19 @@ func (s *Server) openLogStore(dir string) (raft.LogStore, raft.StableStore, erro
 		return nil, nil, fmt.Errorf("raft log cache: %w", err)
 	}
 	return cached, w, nil
+}
+
+// expireSession destroys a session whose TTL timer ran out (leader only).
+func (s *Server) expireSession(id string) {
+	s.sessionTimers.clear(id)
+	req := &structs.SessionRequest{Datacenter: s.config.Datacenter, Op: structs.SessionDestroy,
+		Session: structs.Session{ID: id}}
+	if _, err := s.raftApply(structs.SessionDestroyType, req); err != nil {
+		s.logger.Warn("session expiry failed, retrying", "session", id, "error", err)
+		// Try again while this server still leads (reset does nothing
+		// otherwise; the next leader starts its own timer).
+		s.sessionTimers.reset(id, time.Second, s.expireSession)
+		return
+	}
+	s.logger.Debug("session expired", "session", id)
 }

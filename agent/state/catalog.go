@@ -20,13 +20,18 @@ type catalogChanges struct {
 	nodes map[string]bool
 	// instances whose checks changed.
 	instances map[instanceKey]bool
+	// sessions this write invalidates (a linked check turned critical or
+	// went away, or their node went away), destroyed at commit; released
+	// is what they let go of, for the store to report after commit.
+	sessions invalidations
+	released []LockRelease
 }
 
 type instanceKey struct{ node, serviceID string }
 
 func newCatalogChanges() *catalogChanges {
 	return &catalogChanges{tables: map[string]bool{}, services: map[string]bool{}, nodes: map[string]bool{},
-		instances: map[instanceKey]bool{}}
+		instances: map[instanceKey]bool{}, sessions: invalidations{}}
 }
 
 func (c *catalogChanges) table(t string)      { c.tables[t] = true }
@@ -39,6 +44,11 @@ func (c *catalogChanges) instance(node, serviceID string) {
 // commit writes the index rows for everything touched, and replaces the
 // rows of the instances whose health inputs changed (see renewRow).
 func (c *catalogChanges) commit(tx *memdb.Txn, idx uint64) error {
+	rel, err := c.sessions.apply(tx, idx)
+	if err != nil {
+		return err
+	}
+	c.released = rel
 	for node := range c.nodes {
 		rows, err := nodeServiceRowsTxn(tx, node)
 		if err != nil {
@@ -95,15 +105,16 @@ func renewRowTxn(tx *memdb.Txn, k instanceKey) error {
 func (s *Store) EnsureRegistration(idx uint64, req *structs.RegisterRequest) error {
 	tx := s.db.Txn(true)
 	defer tx.Abort()
-	if err := ensureRegistrationTxn(tx, idx, req); err != nil {
+	ch := newCatalogChanges()
+	if err := ensureRegistrationTxn(tx, idx, req, ch); err != nil {
 		return err
 	}
 	tx.Commit()
+	s.notifyReleases(ch.released)
 	return nil
 }
 
-func ensureRegistrationTxn(tx *memdb.Txn, idx uint64, req *structs.RegisterRequest) error {
-	ch := newCatalogChanges()
+func ensureRegistrationTxn(tx *memdb.Txn, idx uint64, req *structs.RegisterRequest, ch *catalogChanges) error {
 	if err := ensureNodeTxn(tx, idx, req, ch); err != nil {
 		return err
 	}
@@ -296,6 +307,20 @@ func ensureCheckTxn(tx *memdb.Txn, idx uint64, hc *structs.HealthCheck, ch *cata
 	}
 	ch.table(tableChecks)
 	touchCheck(ch, &c)
+	if c.Status == structs.HealthCritical {
+		return invalidateCheckSessionsTxn(tx, ch, &c)
+	}
+	return nil
+}
+
+// invalidateCheckSessionsTxn marks the sessions linked to c for
+// invalidation: c turned critical or is being deleted.
+func invalidateCheckSessionsTxn(tx *memdb.Txn, ch *catalogChanges, c *structs.HealthCheck) error {
+	ids, err := sessionsOfCheckTxn(tx, c.Node, c.CheckID)
+	if err != nil {
+		return err
+	}
+	ch.sessions.add(ids)
 	return nil
 }
 
@@ -336,6 +361,7 @@ func (s *Store) Deregister(idx uint64, req *structs.DeregisterRequest) error {
 		return err
 	}
 	tx.Commit()
+	s.notifyReleases(ch.released)
 	return nil
 }
 
@@ -366,6 +392,11 @@ func deleteNodeTxn(tx *memdb.Txn, node string, ch *catalogChanges) error {
 	if err := tx.Delete(tableNodes, raw); err != nil {
 		return fmt.Errorf("node delete: %w", err)
 	}
+	ids, err := sessionsOfNodeTxn(tx, node)
+	if err != nil {
+		return err
+	}
+	ch.sessions.add(ids)
 	ch.table(tableNodes)
 	return nil
 }
@@ -377,6 +408,9 @@ func deleteChecksTxn(tx *memdb.Txn, checks structs.HealthChecks, ch *catalogChan
 			return fmt.Errorf("check delete: %w", err)
 		}
 		ch.table(tableChecks)
+		if err := invalidateCheckSessionsTxn(tx, ch, c); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -421,7 +455,7 @@ func deleteCheckTxn(tx *memdb.Txn, node, checkID string, ch *catalogChanges) err
 	}
 	ch.table(tableChecks)
 	touchCheck(ch, raw.(*structs.HealthCheck))
-	return nil
+	return invalidateCheckSessionsTxn(tx, ch, raw.(*structs.HealthCheck))
 }
 
 // nodeServiceRowsTxn lists a node's instances.

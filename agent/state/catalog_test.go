@@ -395,6 +395,7 @@ func freshCopy(t *testing.T, s *Store) *Store {
 	must(sn.Nodes(r.Node))
 	must(sn.Services(r.Service))
 	must(sn.Checks(func(hc *structs.HealthCheck) error { c := *hc; return r.Check(&c) }))
+	must(sn.Sessions(r.Session))
 	must(sn.Indexes(r.Index))
 	r.Commit()
 	return dst

@@ -370,6 +370,10 @@ func kvsApplyTxn(tx *memdb.Txn, ix indexBumps, idx uint64, req *structs.KVSReque
 		ok, err = kvsDeleteCASTxn(tx, ix, idx, req.DirEnt.ModifyIndex, req.DirEnt.Key)
 	case structs.KVDeleteTree:
 		err = kvsDeleteTreeTxn(tx, ix, idx, req.DirEnt.Key)
+	case structs.KVLock:
+		ok, err = kvsLockTxn(tx, ix, idx, &req.DirEnt)
+	case structs.KVUnlock:
+		ok, err = kvsUnlockTxn(tx, ix, idx, &req.DirEnt)
 	default:
 		err = fmt.Errorf("unsupported KV operation %q", req.Op)
 	}
@@ -377,4 +381,81 @@ func kvsApplyTxn(tx *memdb.Txn, ix indexBumps, idx uint64, req *structs.KVSReque
 		return err
 	}
 	return ok
+}
+
+// kvsLockTxn acquires key for e.Session and writes e's value and flags.
+// The session must exist. A key held by another session is not acquired
+// (false); acquiring a free key raises its LockIndex, and the holder
+// acquiring again only updates value and flags (and, like a set, writes
+// nothing when they are unchanged).
+func kvsLockTxn(tx *memdb.Txn, ix indexBumps, idx uint64, e *structs.DirEntry) (bool, error) {
+	if e.Session == "" {
+		return false, fmt.Errorf("missing session")
+	}
+	ses, err := tx.First(tableSessions, "id", e.Session)
+	if err != nil {
+		return false, fmt.Errorf("session lookup: %w", err)
+	}
+	if ses == nil {
+		return false, fmt.Errorf("invalid session %q", e.Session)
+	}
+	raw, err := tx.First(tableKVs, "id", e.Key)
+	if err != nil {
+		return false, fmt.Errorf("kvs lookup: %w", err)
+	}
+	ent := &structs.DirEntry{Key: e.Key, Flags: e.Flags, Value: e.Value, Session: ses.(*structs.Session).ID,
+		CreateIndex: idx, ModifyIndex: idx, LockIndex: 1}
+	if len(ent.Value) == 0 {
+		ent.Value = nil
+	}
+	if raw != nil {
+		old := raw.(*structs.DirEntry)
+		switch {
+		case old.Session == ent.Session:
+			ent.LockIndex = old.LockIndex
+		case old.Session != "":
+			return false, nil
+		default:
+			ent.LockIndex = old.LockIndex + 1
+		}
+		ent.CreateIndex = old.CreateIndex
+		if sameContent(old, ent) {
+			return true, nil
+		}
+	}
+	if err := tx.Insert(tableKVs, ent); err != nil {
+		return false, fmt.Errorf("kvs insert: %w", err)
+	}
+	ix.bump(tableKVs, idx)
+	return true, nil
+}
+
+// kvsUnlockTxn releases key if e.Session holds it, writing e's value and
+// flags; a key that is missing or held by no one or another session is
+// left alone (false).
+func kvsUnlockTxn(tx *memdb.Txn, ix indexBumps, idx uint64, e *structs.DirEntry) (bool, error) {
+	if e.Session == "" {
+		return false, fmt.Errorf("missing session")
+	}
+	raw, err := tx.First(tableKVs, "id", e.Key)
+	if err != nil {
+		return false, fmt.Errorf("kvs lookup: %w", err)
+	}
+	if raw == nil {
+		return false, nil
+	}
+	old := raw.(*structs.DirEntry)
+	if !strings.EqualFold(old.Session, e.Session) {
+		return false, nil
+	}
+	ent := &structs.DirEntry{Key: e.Key, Flags: e.Flags, Value: e.Value, LockIndex: old.LockIndex,
+		CreateIndex: old.CreateIndex, ModifyIndex: idx}
+	if len(ent.Value) == 0 {
+		ent.Value = nil
+	}
+	if err := tx.Insert(tableKVs, ent); err != nil {
+		return false, fmt.Errorf("kvs insert: %w", err)
+	}
+	ix.bump(tableKVs, idx)
+	return true, nil
 }

@@ -64,6 +64,9 @@ func kvsTable() *memdb.TableSchema {
 		Name: tableKVs,
 		Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Key"}},
+			// session finds the locks a session holds when it is
+			// invalidated.
+			"session": {Name: "session", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "Session", Lowercase: true}},
 		},
 	}
 }

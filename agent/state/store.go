@@ -17,6 +17,10 @@ type Store struct {
 
 	// health remembers assembled health entries (catalog_read.go).
 	health healthMemo
+
+	// lockRelease hears of keys invalidated sessions released
+	// (session.go); nil when no one listens.
+	lockRelease func(LockRelease)
 }
 
 // New returns an empty store.

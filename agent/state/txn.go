@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"strings"
 
 	memdb "github.com/hashicorp/go-memdb"
 
@@ -88,6 +89,27 @@ func txnKVTxn(tx *memdb.Txn, ix indexBumps, idx uint64, op *structs.TxnKVOp) (st
 		return nil, err
 	case structs.KVDeleteTree:
 		return nil, kvsDeleteTreeTxn(tx, ix, idx, key)
+	case structs.KVLock:
+		var ok bool
+		if ok, err = kvsLockTxn(tx, ix, idx, &op.DirEnt); err == nil && !ok {
+			err = fmt.Errorf("failed to lock key %q, lock is already held", key)
+		}
+	case structs.KVUnlock:
+		var ok bool
+		if ok, err = kvsUnlockTxn(tx, ix, idx, &op.DirEnt); err == nil && !ok {
+			err = fmt.Errorf("failed to unlock key %q, lock isn't held, or is held by another session", key)
+		}
+	case structs.KVCheckSession:
+		_, e, err := kvsGetTxn(tx, memdb.WatchSet{}, key)
+		switch {
+		case err != nil:
+			return nil, err
+		case e == nil:
+			return nil, fmt.Errorf("failed to check session, key %q doesn't exist", key)
+		case !strings.EqualFold(e.Session, op.DirEnt.Session):
+			return nil, fmt.Errorf("failed session check for key %q, current session %q != %q", key, e.Session, op.DirEnt.Session)
+		}
+		entry = e
 	case structs.KVGet, structs.KVGetOrEmpty:
 		_, e, err := kvsGetTxn(tx, memdb.WatchSet{}, key)
 		switch {

@@ -57,7 +57,7 @@ func (op KVOp) IsWrite() bool {
 func (op KVOp) Known() bool {
 	switch op {
 	case KVSet, KVDelete, KVDeleteCAS, KVDeleteTree, KVCAS, KVGet, KVGetTree,
-		KVCheckIndex, KVCheckNotExists, KVGetOrEmpty:
+		KVCheckIndex, KVCheckNotExists, KVGetOrEmpty, KVLock, KVUnlock, KVCheckSession:
 		return true
 	}
 	return false
@@ -79,6 +79,10 @@ func (r *KVSRequest) RequestDatacenter() string { return r.Datacenter }
 func (r *KVSRequest) Validate() error {
 	switch r.Op {
 	case KVSet, KVCAS, KVDelete, KVDeleteCAS, KVDeleteTree:
+	case KVLock, KVUnlock:
+		if r.DirEnt.Session == "" {
+			return Errorf(KindBadRequest, "Missing session")
+		}
 	default:
 		return Errorf(KindBadRequest, "unsupported KV operation %q", r.Op)
 	}
