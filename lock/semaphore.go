@@ -42,7 +42,7 @@ func NewSemaphore(cfg Config, prefix string, limit int) (*Semaphore, error) {
 	return &Semaphore{cfg: cfg, prefix: prefix, limit: limit}, nil
 }
 
-func (s *Semaphore) lockKey() string              { return path.Join(s.prefix, LockKeyName) }
+func (s *Semaphore) lockKey() string               { return path.Join(s.prefix, LockKeyName) }
 func (s *Semaphore) contenderKey(id string) string { return path.Join(s.prefix, id) }
 
 // Acquire makes a session, enters it as a contender and waits until it
