@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +27,10 @@ type KVPutOptions struct {
 	// ModifyIndexSet tells -modify-index=0 (create only if absent) from no
 	// -modify-index at all.
 	ModifyIndexSet bool
+	// Acquire and Release take or give up the key's lock for Session.
+	Acquire bool
+	Release bool
+	Session string
 }
 
 // NewCmdKVPut builds `kv put`. runF replaces kvPutRun in tests.
@@ -48,6 +53,13 @@ written and the command fails with "CAS failed". -cas -modify-index=0
 creates the key only if it does not exist yet (conclave only: Consul's CLI
 refuses index 0).
 
+With -acquire -session=ID, the write also takes the key's lock for that
+session, only if no other session holds it (or its lock-delay runs);
+otherwise nothing is written and the command fails with "Did not acquire
+lock". -release -session=ID writes and gives the lock up; it fails if the
+session does not hold it. Make a session with /v1/session/create; see
+"session list" and "kv get -detailed" for who holds what.
+
 ` + exitStatusHelp,
 		Example: `  $ conclave kv put redis/config/maxconns 5
   Success! Data written to: redis/config/maxconns
@@ -61,6 +73,12 @@ refuses index 0).
 
   # Update only if nobody changed it since ModifyIndex 844
   $ conclave kv put -cas -modify-index=844 redis/config/maxconns 10
+
+  # Take the lock of a key for a session, then give it up
+  $ conclave kv put -acquire -session=adf4238a-882b-9ddc-4a9d-5b6758e4159e service/leader me
+  Success! Lock acquired on: service/leader
+  $ conclave kv put -release -session=adf4238a-882b-9ddc-4a9d-5b6758e4159e service/leader
+  Success! Lock released on: service/leader
 
   # Application flags and binary data
   $ conclave kv put -flags=42 -base64 app/blob AAEC`,
@@ -79,6 +97,15 @@ refuses index 0).
 			if opts.CAS && !opts.ModifyIndexSet {
 				return failf("Must specify -modify-index with -cas!")
 			}
+			if opts.Acquire && opts.Release {
+				return failf("Error! Only one of -acquire and -release may be given")
+			}
+			if (opts.Acquire || opts.Release) && opts.CAS {
+				return failf("Error! -cas cannot be combined with -acquire or -release")
+			}
+			if (opts.Acquire || opts.Release) && opts.Session == "" {
+				return failf("Error! Missing -session (required with -acquire and -release)")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -94,6 +121,13 @@ refuses index 0).
 	fl.BoolVar(&opts.Base64, "base64", false, "Treat the data as base 64 encoded. The default value is false.")
 	fl.Uint64Var(&opts.ModifyIndex, "modify-index", 0,
 		"Unsigned `integer` representing the ModifyIndex of the key. Used with -cas.")
+	fl.BoolVar(&opts.Acquire, "acquire", false,
+		"Obtain a lock on the key. If the key does not exist, it is created with the lock held. "+
+			"The session must already exist and be given with -session. The default value is false.")
+	fl.BoolVar(&opts.Release, "release", false,
+		"Forfeit the lock on the key. Requires -session. The default value is false.")
+	fl.StringVar(&opts.Session, "session", "",
+		"`ID` of the session that takes or gives up the lock with -acquire or -release.")
 	opts.HTTP = addHTTPFlags(cmd, false)
 	opts.HTTPClient = func() (*client.Client, error) { return f.HTTPClient(opts.HTTP) }
 	return cmd
@@ -119,7 +153,30 @@ func kvPutRun(ctx context.Context, opts *KVPutOptions) error {
 	if err != nil {
 		return failf("Error connecting to Consul agent: %s", err)
 	}
-	pair := &client.KVPair{Key: opts.Key, Flags: opts.Flags, Value: value, ModifyIndex: opts.ModifyIndex}
+	pair := &client.KVPair{Key: opts.Key, Flags: opts.Flags, Value: value, ModifyIndex: opts.ModifyIndex, Session: opts.Session}
+
+	switch {
+	case opts.Acquire:
+		ok, _, err := c.KV().Acquire(ctx, pair, nil)
+		if err != nil {
+			return apiError(err, "Error! Failed writing data: ")
+		}
+		if !ok {
+			return failf("Error! Did not acquire lock")
+		}
+		_, err = fmt.Fprintf(opts.IO.Out, "Success! Lock acquired on: %s\n", opts.Key)
+		return err
+	case opts.Release:
+		ok, _, err := c.KV().Release(ctx, pair, nil)
+		if err != nil {
+			return apiError(err, "Error! Failed writing data: ")
+		}
+		if !ok {
+			return failf("Error! Did not release lock")
+		}
+		_, err = fmt.Fprintf(opts.IO.Out, "Success! Lock released on: %s\n", opts.Key)
+		return err
+	}
 
 	if opts.CAS {
 		ok, _, err := c.KV().CAS(ctx, pair, nil)

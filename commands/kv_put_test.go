@@ -31,6 +31,12 @@ func TestNewCmdKVPut(t *testing.T) {
 		{args: []string{"-cas", "-modify-index=844", "k", "5"}, want: KVPutOptions{Key: "k", Data: "5", CAS: true, ModifyIndex: 844, ModifyIndexSet: true}},
 		{args: []string{"-cas", "-modify-index", "0", "k"}, want: KVPutOptions{Key: "k", CAS: true, ModifyIndexSet: true}},
 		{args: []string{"-modify-index=3", "k"}, want: KVPutOptions{Key: "k", ModifyIndex: 3, ModifyIndexSet: true}},
+		{args: []string{"-acquire", "-session=s1", "k", "me"}, want: KVPutOptions{Key: "k", Data: "me", Acquire: true, Session: "s1"}},
+		{args: []string{"-release", "-session", "s1", "k"}, want: KVPutOptions{Key: "k", Release: true, Session: "s1"}},
+		{args: []string{"-acquire", "k"}, wantErr: "Error! Missing -session (required with -acquire and -release)"},
+		{args: []string{"-release", "k"}, wantErr: "Error! Missing -session (required with -acquire and -release)"},
+		{args: []string{"-acquire", "-release", "-session=s1", "k"}, wantErr: "Only one of -acquire and -release"},
+		{args: []string{"-acquire", "-cas", "-modify-index=3", "-session=s1", "k"}, wantErr: "-cas cannot be combined"},
 		{args: []string{}, wantErr: "Error! Missing KEY argument"},
 		{args: []string{"a", "b", "c"}, wantErr: "Error! Too many arguments (expected 1 or 2, got 3)"},
 		{args: []string{"-cas", "k", "v"}, wantErr: "Must specify -modify-index with -cas!"},
@@ -146,5 +152,59 @@ func TestKVPutRun(t *testing.T) {
 				t.Errorf("stored %q = %q flags %d, want %q flags %d", key, p.Value, p.Flags, tt.wantValue, tt.wantFlags)
 			}
 		})
+	}
+}
+
+// TestKVPutLockRun takes and gives up a key's lock with two sessions, in
+// order, and reads the holder back with kv get -detailed.
+func TestKVPutLockRun(t *testing.T) {
+	t.Parallel()
+	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	api := testutil.APIClient(t, a)
+	s1, _, err := api.Session().CreateNoChecks(nil, nil)
+	if err != nil {
+		t.Fatalf("Session().CreateNoChecks() = %v", err)
+	}
+	s2, _, err := api.Session().CreateNoChecks(nil, nil)
+	if err != nil {
+		t.Fatalf("Session().CreateNoChecks() = %v", err)
+	}
+	addr := "-http-addr=" + a.HTTPAddr()
+	steps := []struct {
+		args []string
+		want result
+	}{
+		{[]string{"kv", "put", "-acquire", "-session=" + s1, "service/leader", "me"},
+			result{"Success! Lock acquired on: service/leader\n", "", 0}},
+		{[]string{"kv", "put", "-acquire", "-session=" + s2, "service/leader", "you"},
+			result{"", "Error! Did not acquire lock\n", 1}},
+		{[]string{"kv", "get", "-detailed", "service/leader"},
+			result{"CreateIndex      {idx}\nFlags            0\nKey              service/leader\nLockIndex        1\n" +
+				"ModifyIndex      {idx}\nSession          " + s1 + "\nValue            me\n", "", 0}},
+		{[]string{"kv", "put", "-release", "-session=" + s2, "service/leader"},
+			result{"", "Error! Did not release lock\n", 1}},
+		{[]string{"kv", "put", "-release", "-session=" + s1, "service/leader", "bye"},
+			result{"Success! Lock released on: service/leader\n", "", 0}},
+		{[]string{"kv", "put", "-acquire", "-session=nonexistent", "service/leader"},
+			result{"", "Error! Failed writing data: Unexpected response code: 500 (invalid session \"nonexistent\")\n", 1}},
+	}
+	var idx uint64
+	for i, st := range steps {
+		got := runCLI(t, run{args: append(st.args, addr)})
+		if i == 0 {
+			p := storedKV(t, a, "service/leader")["service/leader"]
+			if p == nil {
+				t.Fatalf("%q stored nothing", st.args)
+			}
+			idx = p.ModifyIndex
+		}
+		want := newPlaceholders("", idx).result(st.want)
+		if got != want {
+			t.Errorf("%q = %+v, want %+v", st.args, got, want)
+		}
+	}
+	p := storedKV(t, a, "service/leader")["service/leader"]
+	if p == nil || p.Session != "" || string(p.Value) != "bye" || p.LockIndex != 1 {
+		t.Errorf("stored service/leader = %+v, want value bye, no session, LockIndex 1", p)
 	}
 }
