@@ -85,6 +85,12 @@ CONSUL_*.
 		NewCmdServicesDeregister(f, nil),
 		NewCmdServicesRegister(f, nil),
 	)
+	session := NewCmdSession(f)
+	session.AddCommand(
+		NewCmdSessionDestroy(f, nil),
+		NewCmdSessionInfo(f, nil),
+		NewCmdSessionList(f, nil),
+	)
 	root.AddCommand(
 		NewCmdAgent(f, agent),
 		catalog,
@@ -99,6 +105,7 @@ CONSUL_*.
 		operator,
 		NewCmdReload(f, nil),
 		services,
+		session,
 		NewCmdVersion(f, nil),
 	)
 	return root

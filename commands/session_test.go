@@ -2,10 +2,14 @@ package commands
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
+	consulapi "github.com/hashicorp/consul/api"
 	"github.com/spf13/cobra"
+
+	"conclave/internal/testutil"
 )
 
 func TestNewCmdSession(t *testing.T) {
@@ -50,6 +54,57 @@ func TestNewCmdSession(t *testing.T) {
 		got.IO, got.HTTPClient, got.HTTP = nil, nil, nil
 		if !reflect.DeepEqual(*got, tt.want) {
 			t.Errorf("session %s %q: options = %+v, want %+v", tt.name, tt.args, *got, tt.want)
+		}
+	}
+}
+
+func TestSessionRun(t *testing.T) {
+	t.Parallel()
+	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	api := testutil.APIClient(t, a)
+	id, _, err := api.Session().Create(&consulapi.SessionEntry{Name: "svc-lock", TTL: "15s", Behavior: "release"}, nil)
+	if err != nil {
+		t.Fatalf("Session().Create() = %v", err)
+	}
+	se, _, err := api.Session().Info(id, nil)
+	if err != nil || se == nil {
+		t.Fatalf("Session().Info(%s) = %v, %v", id, se, err)
+	}
+	idx := strconv.FormatUint(se.CreateIndex, 10)
+	addr := "-http-addr=" + a.HTTPAddr()
+	pad := strings.Repeat(" ", len(id)-len("ID"))
+	steps := []struct {
+		args []string
+		want result
+	}{
+		{[]string{"session", "list"}, result{"ID" + pad + "  Node       Name      Behavior  TTL  LockDelay\n" +
+			id + "  test-node  svc-lock  release   15s  15s\n", "", 0}},
+		{[]string{"session", "list", "-node=other"}, result{"", "", 0}},
+		{[]string{"session", "list", "-node=other", "-format=json"}, result{"[]\n", "", 0}},
+		{[]string{"session", "info", id}, result{"Behavior     release\nChecks       serfHealth\nCreateIndex  " + idx +
+			"\nID           " + id + "\nLockDelay    15s\nModifyIndex  " + idx + "\nName         svc-lock\nNode         test-node\nTTL          15s\n", "", 0}},
+		{[]string{"session", "info", "-format=json", id}, result{`{
+  "ID": "` + id + `",
+  "Name": "svc-lock",
+  "Node": "test-node",
+  "Behavior": "release",
+  "TTL": "15s",
+  "LockDelay": "15s",
+  "Checks": [
+    "serfHealth"
+  ],
+  "CreateIndex": ` + idx + `,
+  "ModifyIndex": ` + idx + `
+}
+`, "", 0}},
+		{[]string{"session", "destroy", id}, result{"Success! Destroyed session: " + id + "\n", "", 0}},
+		{[]string{"session", "info", id}, result{"", "Error! No session exists with ID: " + id + "\n", 1}},
+		{[]string{"session", "destroy", id}, result{"", "Error! No session exists with ID: " + id + "\n", 1}},
+		{[]string{"session", "list", "-format=json"}, result{"[]\n", "", 0}},
+	}
+	for _, st := range steps {
+		if got := runCLI(t, run{args: append(st.args, addr)}); got != st.want {
+			t.Errorf("%q = %+v, want %+v", st.args, got, st.want)
 		}
 	}
 }
