@@ -100,6 +100,7 @@ CONSUL_*.
 		NewCmdJoin(f, nil),
 		kv,
 		NewCmdLeave(f, nil),
+		NewCmdLock(f, nil),
 		NewCmdMaint(f, nil),
 		NewCmdMembers(f, nil),
 		operator,
