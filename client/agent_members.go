@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/url"
 )
 
@@ -107,16 +106,5 @@ func (a *Agent) ForceLeave(ctx context.Context, node string, prune, wan bool, w 
 
 // writeEmpty runs a write whose reply body carries nothing.
 func (c *Client) writeEmpty(ctx context.Context, r *request, w *WriteOptions) (*WriteMeta, error) {
-	r.applyWrite(c, w)
-	resp, rtt, err := c.do(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	meta := &WriteMeta{RequestTime: rtt}
-	if resp.StatusCode/100 != 2 {
-		return meta, statusError(resp)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return meta, nil
+	return c.writeDecode(ctx, r, w, nil)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -203,7 +204,8 @@ func (s *Session) list(ctx context.Context, path string, q *QueryOptions) ([]*Se
 	return out, meta, err
 }
 
-// writeDecode runs a write whose reply is a JSON document, decoded into out.
+// writeDecode runs a write whose reply is a JSON document, decoded into
+// out; a nil out discards the reply.
 func (c *Client) writeDecode(ctx context.Context, r *request, w *WriteOptions, out any) (*WriteMeta, error) {
 	r.applyWrite(c, w)
 	resp, rtt, err := c.do(ctx, r)
@@ -215,6 +217,10 @@ func (c *Client) writeDecode(ctx context.Context, r *request, w *WriteOptions, o
 		return meta, statusError(resp)
 	}
 	defer resp.Body.Close()
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return meta, nil
+	}
 	if err := decodeJSON(resp, out); err != nil {
 		return meta, err
 	}
