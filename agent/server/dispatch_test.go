@@ -249,6 +249,7 @@ func TestServerEndpointRoutes(t *testing.T) {
 		"Status.ReadIndex":        routeLocal,
 		"Status.RaftStats":        routeLocal,
 		"Operator.ServerHealth":   routeLeader,
+		"Session.Renew":           routeLeader,
 	}
 	for name, m := range s.endpoints.methods {
 		if want := routes[name]; m.route != want {
@@ -259,8 +260,8 @@ func TestServerEndpointRoutes(t *testing.T) {
 			t.Errorf("%s takes an authorizer = %v, want %v", name, m.authorizes, want)
 		}
 	}
-	if n := len(s.endpoints.methods); n != 27 {
-		t.Errorf("the server has %d endpoints, want 27", n)
+	if n := len(s.endpoints.methods); n != 32 {
+		t.Errorf("the server has %d endpoints, want 32", n)
 	}
 }
 

@@ -1,0 +1,234 @@
+package http_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"conclave/internal/testutil"
+)
+
+// sessionAgent starts an agent and waits until the leader has registered
+// its node with serfHealth, which a session links to by default.
+func sessionAgent(t *testing.T) (*testutil.TestAgent, *api.Client) {
+	t.Helper()
+	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	c := officialClientFor(t, a)
+	testutil.Retry(t, 10*time.Second, func() error {
+		checks, _, err := c.Health().Node(a.Config.NodeName, nil)
+		if err != nil {
+			return err
+		}
+		for _, hc := range checks {
+			if hc.CheckID == "serfHealth" && hc.Status == api.HealthPassing {
+				return nil
+			}
+		}
+		return fmt.Errorf("node %s has no passing serfHealth yet: %v", a.Config.NodeName, checks)
+	})
+	return a, c
+}
+
+// TestSessionOfficialClient: create, info, list, node, renew and destroy
+// through the official client, with Consul's defaults filled in.
+func TestSessionOfficialClient(t *testing.T) {
+	t.Parallel()
+	a, c := sessionAgent(t)
+	s := c.Session()
+	id, _, err := s.Create(&api.SessionEntry{Name: "svc-lock", TTL: "15s", LockDelay: 3 * time.Second}, nil)
+	if err != nil {
+		t.Fatalf("Session().Create() = %v", err)
+	}
+	info, meta, err := s.Info(id, nil)
+	if err != nil || info == nil {
+		t.Fatalf("Session().Info(%q) = %+v, %v; want the session", id, info, err)
+	}
+	want := api.SessionEntry{ID: id, Name: "svc-lock", Node: a.Config.NodeName, LockDelay: 3 * time.Second,
+		Behavior: api.SessionBehaviorRelease, TTL: "15s", NodeChecks: []string{"serfHealth"},
+		CreateIndex: info.CreateIndex}
+	if info.ID != want.ID || info.Name != want.Name || info.Node != want.Node || info.LockDelay != want.LockDelay ||
+		info.Behavior != want.Behavior || info.TTL != want.TTL || strings.Join(info.NodeChecks, ",") != "serfHealth" ||
+		info.CreateIndex == 0 || meta.LastIndex < info.CreateIndex {
+		t.Fatalf("Session().Info(%q) = %+v (index %d), want %+v", id, info, meta.LastIndex, want)
+	}
+	list, _, err := s.List(nil)
+	if err != nil || len(list) != 1 || list[0].ID != id {
+		t.Fatalf("Session().List() = %+v, %v; want [%s]", list, err, id)
+	}
+	byNode, _, err := s.Node(a.Config.NodeName, nil)
+	if err != nil || len(byNode) != 1 || byNode[0].ID != id {
+		t.Fatalf("Session().Node(%q) = %+v, %v; want [%s]", a.Config.NodeName, byNode, err, id)
+	}
+	renewed, _, err := s.Renew(id, nil)
+	if err != nil || renewed == nil || renewed.ID != id {
+		t.Fatalf("Session().Renew(%q) = %+v, %v; want the session", id, renewed, err)
+	}
+	if _, err := s.Destroy(id, nil); err != nil {
+		t.Fatalf("Session().Destroy(%q) = %v", id, err)
+	}
+	if info, _, err := s.Info(id, nil); err != nil || info != nil {
+		t.Fatalf("Session().Info(%q) after destroy = %+v, %v; want nil", id, info, err)
+	}
+	// The official client turns Consul's 404 for an unknown session into
+	// a nil entry without error.
+	if renewed, _, err := s.Renew(id, nil); err != nil || renewed != nil {
+		t.Fatalf("Session().Renew(%q) after destroy = %+v, %v; want nil, nil", id, renewed, err)
+	}
+}
+
+// TestKVAcquireRelease: acquire and release through the official client,
+// LockIndex and Session in the entry, and the holder's rules.
+func TestKVAcquireRelease(t *testing.T) {
+	t.Parallel()
+	_, c := sessionAgent(t)
+	s1, _, err := c.Session().Create(nil, nil)
+	if err != nil {
+		t.Fatalf("Session().Create() = %v", err)
+	}
+	s2, _, err := c.Session().Create(nil, nil)
+	if err != nil {
+		t.Fatalf("Session().Create() = %v", err)
+	}
+	kv := c.KV()
+	try := func(what string, f func(*api.KVPair, *api.WriteOptions) (bool, *api.WriteMeta, error), session, value string, want bool) {
+		t.Helper()
+		ok, _, err := f(&api.KVPair{Key: "svc/leader", Value: []byte(value), Session: session}, nil)
+		if err != nil || ok != want {
+			t.Fatalf("%s(%s) = %v, %v; want %v", what, session, ok, err, want)
+		}
+	}
+	try("Acquire", kv.Acquire, s1, "one", true)
+	try("Acquire", kv.Acquire, s2, "two", false)
+	try("Release", kv.Release, s2, "two", false)
+	p, _ := kvGet(t, kv, "svc/leader")
+	if p == nil || p.Session != s1 || p.LockIndex != 1 || string(p.Value) != "one" {
+		t.Fatalf("Get(svc/leader) = %+v, want held by %s, LockIndex 1, value one", p, s1)
+	}
+	try("Release", kv.Release, s1, "free", true)
+	try("Acquire", kv.Acquire, s2, "two", true)
+	p, _ = kvGet(t, kv, "svc/leader")
+	if p == nil || p.Session != s2 || p.LockIndex != 2 || string(p.Value) != "two" {
+		t.Fatalf("Get(svc/leader) = %+v, want held by %s, LockIndex 2, value two", p, s2)
+	}
+	// An unknown session cannot acquire: Consul answers 500 with the reason.
+	if ok, _, err := kv.Acquire(&api.KVPair{Key: "svc/other", Session: "8f246b77-f3e1-ff88-5b48-8ec93abf3e05"}, nil); err == nil || ok {
+		t.Fatalf("Acquire(unknown session) = %v, %v; want an error", ok, err)
+	}
+}
+
+// TestOfficialLock: api.Lock excludes a second contender until the first
+// unlocks, and a holder whose session is destroyed sees lostCh close.
+func TestOfficialLock(t *testing.T) {
+	t.Parallel()
+	_, c := sessionAgent(t)
+	l1, err := c.LockKey("locks/job")
+	if err != nil {
+		t.Fatalf("LockKey() = %v", err)
+	}
+	l2, err := c.LockKey("locks/job")
+	if err != nil {
+		t.Fatalf("LockKey() = %v", err)
+	}
+	lost1, err := l1.Lock(nil)
+	if err != nil || lost1 == nil {
+		t.Fatalf("l1.Lock() = %v, %v; want held", lost1, err)
+	}
+	got2 := make(chan (<-chan struct{}), 1)
+	errs := make(chan error, 1)
+	go func() {
+		ch, err := l2.Lock(nil)
+		if err != nil {
+			errs <- err
+			return
+		}
+		got2 <- ch
+	}()
+	// The second contender cannot hold it while the first does: whatever
+	// it is doing now, it has not acquired.
+	p, _, err := c.KV().Get("locks/job", nil)
+	if err != nil || p == nil || p.Session == "" {
+		t.Fatalf("Get(locks/job) = %+v, %v; want held", p, err)
+	}
+	select {
+	case <-got2:
+		t.Fatalf("l2.Lock() returned while l1 holds the lock")
+	default:
+	}
+	if err := l1.Unlock(); err != nil {
+		t.Fatalf("l1.Unlock() = %v", err)
+	}
+	var lost2 <-chan struct{}
+	select {
+	case lost2 = <-got2:
+	case err := <-errs:
+		t.Fatalf("l2.Lock() = %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("l2.Lock() did not acquire after l1.Unlock()")
+	}
+	// Lose l2's lock: destroy the session holding it.
+	p, _, err = c.KV().Get("locks/job", nil)
+	if err != nil || p == nil || p.Session == "" {
+		t.Fatalf("Get(locks/job) = %+v, %v; want held by l2", p, err)
+	}
+	if _, err := c.Session().Destroy(p.Session, nil); err != nil {
+		t.Fatalf("Session().Destroy(%s) = %v", p.Session, err)
+	}
+	select {
+	case <-lost2:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("l2's lostCh still open after its session was destroyed")
+	}
+	if err := l2.Unlock(); err != nil && !errors.Is(err, api.ErrLockNotHeld) {
+		t.Fatalf("l2.Unlock() = %v", err)
+	}
+}
+
+// TestOfficialSemaphore: with limit 2, a third contender waits until one
+// of the two holders releases.
+func TestOfficialSemaphore(t *testing.T) {
+	t.Parallel()
+	_, c := sessionAgent(t)
+	sems := make([]*api.Semaphore, 3)
+	for i := range sems {
+		s, err := c.SemaphorePrefix("sem/job", 2)
+		if err != nil {
+			t.Fatalf("SemaphorePrefix() = %v", err)
+		}
+		sems[i] = s
+	}
+	for i := range 2 {
+		if lost, err := sems[i].Acquire(nil); err != nil || lost == nil {
+			t.Fatalf("sems[%d].Acquire() = %v, %v; want held", i, lost, err)
+		}
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, err := sems[2].Acquire(nil)
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("third Acquire() returned (%v) while two hold a limit-2 semaphore", err)
+	default:
+	}
+	if err := sems[0].Release(); err != nil {
+		t.Fatalf("sems[0].Release() = %v", err)
+	}
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("third Acquire() = %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("third Acquire() did not succeed after a holder released")
+	}
+	for _, i := range []int{1, 2} {
+		if err := sems[i].Release(); err != nil {
+			t.Fatalf("sems[%d].Release() = %v", i, err)
+		}
+	}
+}
