@@ -62,17 +62,33 @@ func (h *Hold) lose(err error) {
 
 // newSession creates the session and returns a hold around it; the caller
 // starts its keepers once the lock is held, or destroys it.
+// A creation the servers could not answer (no leader during an election)
+// is tried again until ctx ends; one that failed after all leaves a
+// session that holds nothing and expires with its TTL.
 func newSession(ctx context.Context, cfg Config) (*Hold, error) {
-	start := time.Now()
-	id, _, err := cfg.Client.Session().Create(ctx, &client.SessionCreate{
-		Name:        cfg.SessionName,
-		TTL:         cfg.SessionTTL,
-		LockDelay:   cfg.LockDelay,
-		NoLockDelay: cfg.LockDelay == 0,
-		Behavior:    client.SessionBehaviorRelease,
-	}, cfg.write())
-	if err != nil {
-		return nil, err
+	var (
+		start time.Time
+		id    string
+	)
+	for {
+		start = time.Now()
+		var err error
+		id, _, err = cfg.Client.Session().Create(ctx, &client.SessionCreate{
+			Name:        cfg.SessionName,
+			TTL:         cfg.SessionTTL,
+			LockDelay:   cfg.LockDelay,
+			NoLockDelay: cfg.LockDelay == 0,
+			Behavior:    client.SessionBehaviorRelease,
+		}, cfg.write())
+		if err == nil {
+			break
+		}
+		if !retryable(err) || ctx.Err() != nil {
+			return nil, err
+		}
+		if err := sleep(ctx, cfg.RetryTime); err != nil {
+			return nil, err
+		}
 	}
 	h := &Hold{
 		cfg:       cfg,
