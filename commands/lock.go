@@ -34,6 +34,7 @@ const (
 	lockStopTime        = 3 * time.Second
 	lockMargin          = time.Second
 	lockMonitorRetryGap = time.Second
+	lockMonitorRetries  = 10
 )
 
 // lockFenceHelp is the arithmetic of self-fencing, shown in --help.
@@ -156,8 +157,10 @@ Exit status:
 	fl.StringVar(&opts.Name, "name", "", "`Name` of the session (shown by \"session list\"). Default: \"conclave lock\" and the prefix.")
 	fl.DurationVar(&opts.Timeout, "timeout", 0, "Stop waiting for the lock after this `duration` (exit 124). Default: wait forever.")
 	fl.DurationVar(&opts.Try, "try", 0, "Try to acquire the lock for at most this `duration` (\"5s\"), then give up (exit 124).")
-	fl.IntVar(&opts.MonitorRetry, "monitor-retry", 3,
-		"Number of failed reads in a row (1 s apart) the lock monitor rides out, e.g. during a leader election, before it stops CHILD.")
+	fl.IntVar(&opts.MonitorRetry, "monitor-retry", lockMonitorRetries,
+		"Number of failed reads in a row (1 s apart) the lock monitor rides out, e.g. during a leader election, "+
+			"before it stops CHILD. 0 stops CHILD at the first failed read. Consul's default is 3; conclave's "+
+			"rides out 10 s without a leader (the fence still stops CHILD in time, see above).")
 	fl.BoolVar(&opts.PassStdin, "pass-stdin", false, "Pass stdin to CHILD.")
 	fl.BoolVar(&opts.Shell, "shell", true, "Run CHILD through /bin/sh -c; -shell=false runs it directly.")
 	fl.BoolVar(&opts.Verbose, "verbose", false, "Report progress (acquiring, running, releasing) on stderr.")

@@ -17,7 +17,7 @@ import (
 
 func TestNewCmdLock(t *testing.T) {
 	t.Parallel()
-	def := LockOptions{Limit: 1, MonitorRetry: 3, Shell: true}
+	def := LockOptions{Limit: 1, MonitorRetry: lockMonitorRetries, Shell: true}
 	with := func(f func(*LockOptions)) LockOptions { o := def; f(&o); return o }
 	tests := []struct {
 		args    []string
