@@ -55,8 +55,9 @@ refused. With -n > 1, a session destroyed by an operator or invalidated
 by a failing check frees its slot at once (the semaphore layout has no
 lock-delay): the child is stopped within S of conclave seeing it, but
 another may start in that time. If conclave itself is killed (SIGKILL),
-the child keeps running but the session is no longer renewed: its TTL
-frees the lock.`,
+the session is no longer renewed and its TTL frees the lock; on Linux the
+kernel KILLs the child at once (not what the child started in the
+background, which the fence would have reached).`,
 	lockSessionTTL, lockDelay, lockMargin, lockStopTime, lockKillGrace, ExitLockLost,
 	lockSessionTTL+lockDelay-lockMargin-lockStopTime, lockSessionTTL-lockMargin-lockStopTime,
 	lockMonitorRetryGap, lockMonitorRetryGap)

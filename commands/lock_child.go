@@ -31,6 +31,7 @@ func runLockedChild(opts *LockOptions, hold *lock.Hold, sigs <-chan os.Signal) (
 		c.Stdout, c.Stderr = opts.IO.Out, opts.IO.ErrOut
 		// A grandchild keeping the output open must not keep the lock.
 		c.WaitDelay = lockKillGrace
+		dieWithParent(c)
 		ec = c
 	}}}, name, args...)
 	var done <-chan gocmd.Status

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -126,4 +127,34 @@ func TestLockSignalWhileWaiting(t *testing.T) {
 	if list, _, err := api.Session().List(nil); err != nil || len(list) != 1 {
 		t.Errorf("sessions after the interrupted wait = %d, %v; want only the holder's", len(list), err)
 	}
+}
+
+// TestLockChildDiesWithConclave SIGKILLs conclave alone: no fence runs,
+// so the kernel must KILL the child.
+func TestLockChildDiesWithConclave(t *testing.T) {
+	t.Parallel()
+	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	cmd, _, _ := startLock(t, "-http-addr="+a.HTTPAddr(), "locks/crash", "echo $$ > "+pidFile+"; exec sleep 60")
+	var pid string
+	testutil.Retry(t, 30*time.Second, func() error {
+		b, err := os.ReadFile(pidFile)
+		if err != nil || !strings.HasSuffix(string(b), "\n") {
+			return fmt.Errorf("no pid yet: %v", err)
+		}
+		pid = strings.TrimSpace(string(b))
+		return nil
+	})
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	testutil.Retry(t, 10*time.Second, func() error {
+		// Gone, or a zombie waiting for init to reap it.
+		stat, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err == nil && !strings.Contains(string(stat), ") Z ") {
+			return fmt.Errorf("child %s still running: %s", pid, stat)
+		}
+		return nil
+	})
 }
