@@ -47,6 +47,8 @@ func startLock(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.B
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// A child that outlives conclave keeps the output pipes open.
+	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +137,7 @@ func TestLockChildDiesWithConclave(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	cmd, _, _ := startLock(t, "-http-addr="+a.HTTPAddr(), "locks/crash", "echo $$ > "+pidFile+"; exec sleep 60")
+	cmd, _, _ := startLock(t, "-http-addr="+a.HTTPAddr(), "locks/crash", "echo $$ > "+pidFile+"; exec sleep 30")
 	var pid string
 	testutil.Retry(t, 30*time.Second, func() error {
 		b, err := os.ReadFile(pidFile)
