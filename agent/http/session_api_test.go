@@ -232,3 +232,50 @@ func TestOfficialSemaphore(t *testing.T) {
 		}
 	}
 }
+
+// TestLockDelay: after a session holding a key is invalidated, the leader
+// refuses to let another session acquire the key until the lock-delay has
+// passed; the key itself is free at once.
+func TestLockDelay(t *testing.T) {
+	t.Parallel()
+	_, c := sessionAgent(t)
+	s := c.Session()
+	kv := c.KV()
+	newSession := func(delay time.Duration) string {
+		t.Helper()
+		id, _, err := s.Create(&api.SessionEntry{LockDelay: delay}, nil)
+		if err != nil {
+			t.Fatalf("Session().Create(LockDelay %s) = %v", delay, err)
+		}
+		return id
+	}
+	acquire := func(key, session string) bool {
+		t.Helper()
+		ok, _, err := kv.Acquire(&api.KVPair{Key: key, Session: session}, nil)
+		if err != nil {
+			t.Fatalf("Acquire(%s, %s) = %v", key, session, err)
+		}
+		return ok
+	}
+	long, short, other := newSession(60*time.Second), newSession(time.Second), newSession(0)
+	if !acquire("delay/long", long) || !acquire("delay/short", short) {
+		t.Fatalf("first acquires = false, want true")
+	}
+	for _, id := range []string{long, short} {
+		if _, err := s.Destroy(id, nil); err != nil {
+			t.Fatalf("Session().Destroy(%s) = %v", id, err)
+		}
+	}
+	if p, _ := kvGet(t, kv, "delay/long"); p == nil || p.Session != "" {
+		t.Fatalf("Get(delay/long) after destroy = %+v, want released", p)
+	}
+	if acquire("delay/long", other) {
+		t.Fatalf("Acquire(delay/long) within its 60s lock-delay = true, want false")
+	}
+	testutil.Retry(t, 30*time.Second, func() error {
+		if !acquire("delay/short", other) {
+			return errors.New("delay/short still refused")
+		}
+		return nil
+	})
+}
