@@ -279,3 +279,53 @@ func TestLockDelay(t *testing.T) {
 		return nil
 	})
 }
+
+// TestLockLostOnCriticalCheck: a lock held by a session linked to a
+// service check is lost when that check turns critical.
+func TestLockLostOnCriticalCheck(t *testing.T) {
+	t.Parallel()
+	a, c := sessionAgent(t)
+	ag := c.Agent()
+	if err := ag.ServiceRegister(&api.AgentServiceRegistration{ID: "db", Name: "db",
+		Check: &api.AgentServiceCheck{CheckID: "db-ttl", TTL: "1h"}}); err != nil {
+		t.Fatalf("ServiceRegister(db) = %v", err)
+	}
+	if err := ag.PassTTL("db-ttl", ""); err != nil {
+		t.Fatalf("PassTTL(db-ttl) = %v", err)
+	}
+	testutil.Retry(t, 10*time.Second, func() error {
+		checks, _, err := c.Health().Checks("db", nil)
+		if err != nil {
+			return err
+		}
+		if len(checks) != 1 || checks[0].Status != api.HealthPassing {
+			return fmt.Errorf("catalog checks of db = %v, want db-ttl passing", checks)
+		}
+		return nil
+	})
+	id, _, err := c.Session().Create(&api.SessionEntry{Node: a.Config.NodeName,
+		ServiceChecks: []api.ServiceCheck{{ID: "db-ttl"}}, LockDelay: time.Millisecond}, nil)
+	if err != nil {
+		t.Fatalf("Session().Create(ServiceChecks db-ttl) = %v", err)
+	}
+	l, err := c.LockOpts(&api.LockOptions{Key: "locks/db", Session: id})
+	if err != nil {
+		t.Fatalf("LockOpts() = %v", err)
+	}
+	lost, err := l.Lock(nil)
+	if err != nil || lost == nil {
+		t.Fatalf("Lock() = %v, %v; want held", lost, err)
+	}
+	if err := ag.FailTTL("db-ttl", "down"); err != nil {
+		t.Fatalf("FailTTL(db-ttl) = %v", err)
+	}
+	select {
+	case <-lost:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("lostCh still open after the session's check turned critical")
+	}
+	if info, _, err := c.Session().Info(id, nil); err != nil || info != nil {
+		t.Fatalf("Session().Info(%s) = %+v, %v; want invalidated", id, info, err)
+	}
+	_ = l.Unlock()
+}
