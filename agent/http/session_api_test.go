@@ -329,3 +329,43 @@ func TestLockLostOnCriticalCheck(t *testing.T) {
 	}
 	_ = l.Unlock()
 }
+
+// TestTxnLockOpsOfficialClient: lock, check-session and unlock steps of
+// /v1/txn through the official client.
+func TestTxnLockOpsOfficialClient(t *testing.T) {
+	t.Parallel()
+	_, c := sessionAgent(t)
+	id, _, err := c.Session().Create(nil, nil)
+	if err != nil {
+		t.Fatalf("Session().Create() = %v", err)
+	}
+	txn := func(ops ...*api.KVTxnOp) (bool, *api.TxnResponse) {
+		t.Helper()
+		var tops api.TxnOps
+		for _, op := range ops {
+			tops = append(tops, &api.TxnOp{KV: op})
+		}
+		ok, resp, _, err := c.Txn().Txn(tops, nil)
+		if err != nil {
+			t.Fatalf("Txn() = %v", err)
+		}
+		return ok, resp
+	}
+	if ok, resp := txn(&api.KVTxnOp{Verb: api.KVLock, Key: "txn/l", Value: []byte("v"), Session: id},
+		&api.KVTxnOp{Verb: api.KVCheckSession, Key: "txn/l", Session: id}); !ok {
+		t.Fatalf("Txn(lock, check-session) = %+v, want committed", resp.Errors)
+	}
+	if p, _ := kvGet(t, c.KV(), "txn/l"); p == nil || p.Session != id || p.LockIndex != 1 {
+		t.Fatalf("Get(txn/l) = %+v, want held by %s, LockIndex 1", p, id)
+	}
+	ok, resp := txn(&api.KVTxnOp{Verb: api.KVCheckSession, Key: "txn/l", Session: "other"})
+	if ok || len(resp.Errors) != 1 || !strings.Contains(resp.Errors[0].What, "failed session check") {
+		t.Fatalf("Txn(check-session other) = %v, %+v; want rolled back with a session check error", ok, resp.Errors)
+	}
+	if ok, resp := txn(&api.KVTxnOp{Verb: api.KVUnlock, Key: "txn/l", Session: id}); !ok {
+		t.Fatalf("Txn(unlock) = %+v, want committed", resp.Errors)
+	}
+	if p, _ := kvGet(t, c.KV(), "txn/l"); p == nil || p.Session != "" {
+		t.Fatalf("Get(txn/l) after unlock = %+v, want released", p)
+	}
+}
