@@ -382,6 +382,17 @@ func TestLoadPrecedence(t *testing.T) {
 			want:  "2s 9",
 		},
 		{
+			name:  "session_ttl_min",
+			files: []file{{"a.json", `{"session_ttl_min": "1s"}`}},
+			get:   func(c *Config) any { return c.SessionTTLMin },
+			want:  time.Second,
+		},
+		{
+			name: "session_ttl_min default",
+			get:  func(c *Config) any { return c.SessionTTLMin },
+			want: 10 * time.Second,
+		},
+		{
 			name:  "numbers and booleans written as strings",
 			files: []file{{"a.json", `{"ports": {"dns": "5353"}, "leave_on_terminate": "true"}`}},
 			get:   func(c *Config) any { return fmt.Sprint(c.Ports.DNS, " ", c.LeaveOnTerminate) },

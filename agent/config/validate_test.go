@@ -79,6 +79,8 @@ func TestLoadErrors(t *testing.T) {
 			`config: %[1]s: performance.raft_multiplier: 0 is out of range (1-10)`},
 		{"snapshot threshold", "a.json", `{"raft_snapshot_threshold": 0}`, nil,
 			`config: %[1]s: raft_snapshot_threshold: must be at least 1, got 0`},
+		{"session ttl min", "a.json", `{"session_ttl_min": "0s"}`, nil,
+			`config: %[1]s: session_ttl_min: must be positive, got 0s`},
 		{"snapshot interval", "a.json", `{"raft_snapshot_interval": "1ms"}`, nil,
 			`config: %[1]s: raft_snapshot_interval: must be at least 5ms, got 1ms`},
 		{"retry max", "", "", []string{"--retry-max", "-1"},

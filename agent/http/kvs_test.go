@@ -228,10 +228,12 @@ func TestKV(t *testing.T) {
 		c.get(t, "/v1/nope").want(t, "GET /v1/nope", 404, "*")
 	})
 
-	t.Run("sessions are refused", func(t *testing.T) {
+	t.Run("unknown sessions", func(t *testing.T) {
 		t.Parallel()
-		c.put(t, "/v1/kv/sess/k?acquire=abc", "v").want(t, "PUT ?acquire", 400, "*")
-		c.put(t, "/v1/kv/sess/k?release=abc", "v").want(t, "PUT ?release", 400, "*")
+		// Consul's answers, which Patroni tells apart by status and text.
+		c.put(t, "/v1/kv/sess/k?acquire=abc", "v").want(t, "PUT ?acquire", 500, "invalid session \"abc\"\n")
+		c.put(t, "/v1/kv/sess/k?release=abc", "v").want(t, "PUT ?release", 200, "false")
+		c.put(t, "/v1/kv/sess/k?acquire=", "v").want(t, "PUT ?acquire=", 400, "Missing session\n")
 		c.get(t, "/v1/kv/sess/k").want(t, "GET after refused lock", 404, "")
 	})
 

@@ -232,3 +232,140 @@ func TestOfficialSemaphore(t *testing.T) {
 		}
 	}
 }
+
+// TestLockDelay: after a session holding a key is invalidated, the leader
+// refuses to let another session acquire the key until the lock-delay has
+// passed; the key itself is free at once.
+func TestLockDelay(t *testing.T) {
+	t.Parallel()
+	_, c := sessionAgent(t)
+	s := c.Session()
+	kv := c.KV()
+	newSession := func(delay time.Duration) string {
+		t.Helper()
+		id, _, err := s.Create(&api.SessionEntry{LockDelay: delay}, nil)
+		if err != nil {
+			t.Fatalf("Session().Create(LockDelay %s) = %v", delay, err)
+		}
+		return id
+	}
+	acquire := func(key, session string) bool {
+		t.Helper()
+		ok, _, err := kv.Acquire(&api.KVPair{Key: key, Session: session}, nil)
+		if err != nil {
+			t.Fatalf("Acquire(%s, %s) = %v", key, session, err)
+		}
+		return ok
+	}
+	long, short, other := newSession(60*time.Second), newSession(time.Second), newSession(0)
+	if !acquire("delay/long", long) || !acquire("delay/short", short) {
+		t.Fatalf("first acquires = false, want true")
+	}
+	for _, id := range []string{long, short} {
+		if _, err := s.Destroy(id, nil); err != nil {
+			t.Fatalf("Session().Destroy(%s) = %v", id, err)
+		}
+	}
+	if p, _ := kvGet(t, kv, "delay/long"); p == nil || p.Session != "" {
+		t.Fatalf("Get(delay/long) after destroy = %+v, want released", p)
+	}
+	if acquire("delay/long", other) {
+		t.Fatalf("Acquire(delay/long) within its 60s lock-delay = true, want false")
+	}
+	testutil.Retry(t, 30*time.Second, func() error {
+		if !acquire("delay/short", other) {
+			return errors.New("delay/short still refused")
+		}
+		return nil
+	})
+}
+
+// TestLockLostOnCriticalCheck: a lock held by a session linked to a
+// service check is lost when that check turns critical.
+func TestLockLostOnCriticalCheck(t *testing.T) {
+	t.Parallel()
+	a, c := sessionAgent(t)
+	ag := c.Agent()
+	if err := ag.ServiceRegister(&api.AgentServiceRegistration{ID: "db", Name: "db",
+		Check: &api.AgentServiceCheck{CheckID: "db-ttl", TTL: "1h"}}); err != nil {
+		t.Fatalf("ServiceRegister(db) = %v", err)
+	}
+	if err := ag.PassTTL("db-ttl", ""); err != nil {
+		t.Fatalf("PassTTL(db-ttl) = %v", err)
+	}
+	testutil.Retry(t, 10*time.Second, func() error {
+		checks, _, err := c.Health().Checks("db", nil)
+		if err != nil {
+			return err
+		}
+		if len(checks) != 1 || checks[0].Status != api.HealthPassing {
+			return fmt.Errorf("catalog checks of db = %v, want db-ttl passing", checks)
+		}
+		return nil
+	})
+	id, _, err := c.Session().Create(&api.SessionEntry{Node: a.Config.NodeName,
+		ServiceChecks: []api.ServiceCheck{{ID: "db-ttl"}}, LockDelay: time.Millisecond}, nil)
+	if err != nil {
+		t.Fatalf("Session().Create(ServiceChecks db-ttl) = %v", err)
+	}
+	l, err := c.LockOpts(&api.LockOptions{Key: "locks/db", Session: id})
+	if err != nil {
+		t.Fatalf("LockOpts() = %v", err)
+	}
+	lost, err := l.Lock(nil)
+	if err != nil || lost == nil {
+		t.Fatalf("Lock() = %v, %v; want held", lost, err)
+	}
+	if err := ag.FailTTL("db-ttl", "down"); err != nil {
+		t.Fatalf("FailTTL(db-ttl) = %v", err)
+	}
+	select {
+	case <-lost:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("lostCh still open after the session's check turned critical")
+	}
+	if info, _, err := c.Session().Info(id, nil); err != nil || info != nil {
+		t.Fatalf("Session().Info(%s) = %+v, %v; want invalidated", id, info, err)
+	}
+	_ = l.Unlock()
+}
+
+// TestTxnLockOpsOfficialClient: lock, check-session and unlock steps of
+// /v1/txn through the official client.
+func TestTxnLockOpsOfficialClient(t *testing.T) {
+	t.Parallel()
+	_, c := sessionAgent(t)
+	id, _, err := c.Session().Create(nil, nil)
+	if err != nil {
+		t.Fatalf("Session().Create() = %v", err)
+	}
+	txn := func(ops ...*api.KVTxnOp) (bool, *api.TxnResponse) {
+		t.Helper()
+		var tops api.TxnOps
+		for _, op := range ops {
+			tops = append(tops, &api.TxnOp{KV: op})
+		}
+		ok, resp, _, err := c.Txn().Txn(tops, nil)
+		if err != nil {
+			t.Fatalf("Txn() = %v", err)
+		}
+		return ok, resp
+	}
+	if ok, resp := txn(&api.KVTxnOp{Verb: api.KVLock, Key: "txn/l", Value: []byte("v"), Session: id},
+		&api.KVTxnOp{Verb: api.KVCheckSession, Key: "txn/l", Session: id}); !ok {
+		t.Fatalf("Txn(lock, check-session) = %+v, want committed", resp.Errors)
+	}
+	if p, _ := kvGet(t, c.KV(), "txn/l"); p == nil || p.Session != id || p.LockIndex != 1 {
+		t.Fatalf("Get(txn/l) = %+v, want held by %s, LockIndex 1", p, id)
+	}
+	ok, resp := txn(&api.KVTxnOp{Verb: api.KVCheckSession, Key: "txn/l", Session: "other"})
+	if ok || len(resp.Errors) != 1 || !strings.Contains(resp.Errors[0].What, "failed session check") {
+		t.Fatalf("Txn(check-session other) = %v, %+v; want rolled back with a session check error", ok, resp.Errors)
+	}
+	if ok, resp := txn(&api.KVTxnOp{Verb: api.KVUnlock, Key: "txn/l", Session: id}); !ok {
+		t.Fatalf("Txn(unlock) = %+v, want committed", resp.Errors)
+	}
+	if p, _ := kvGet(t, c.KV(), "txn/l"); p == nil || p.Session != "" {
+		t.Fatalf("Get(txn/l) after unlock = %+v, want released", p)
+	}
+}

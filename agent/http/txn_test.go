@@ -140,10 +140,10 @@ func TestTxn(t *testing.T) {
 		r := c.put(t, "/v1/txn", txnBody(
 			`{"Verb":"set","Key":"val/ok","Value":"eA=="}`,
 			`{"Verb":"set","Value":"eA=="}`,
-			`{"Verb":"lock","Key":"val/l"}`,
+			`{"Verb":"frob","Key":"val/l"}`,
 		))
 		r.want(t, "PUT /v1/txn (invalid steps)", 409,
-			`{"Results":null,"Errors":[{"OpIndex":1,"What":"missing key name"},{"OpIndex":2,"What":"unknown KV verb \"lock\""}]}`)
+			`{"Results":null,"Errors":[{"OpIndex":1,"What":"missing key name"},{"OpIndex":2,"What":"unknown KV verb \"frob\""}]}`)
 		c.get(t, "/v1/kv/val/ok").want(t, "GET after invalid txn", 404, "")
 	})
 }

@@ -1,7 +1,9 @@
 // Package server is what only server agents run: raft with its durable log
 // and snapshots, the RPC endpoints, forwarding to the leader, and leader
 // duties (consistent-read barrier, tombstone reaping, the catalog's
-// serfHealth checks from gossip).
+// serfHealth checks from gossip, session TTL timers). Lock-delay
+// deadlines are kept here from each server's own clock and enforced by
+// the leader before an acquire reaches raft (session_timers.go).
 //
 // Endpoints are methods of the receivers in registerEndpoints, served from
 // one method table (endpoints.go). The agent calls them in-process through

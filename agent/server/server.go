@@ -419,6 +419,9 @@ func (s *Server) openLogStore(dir string) (raft.LogStore, raft.StableStore, erro
 // expireSession destroys a session whose TTL timer ran out (leader only).
 func (s *Server) expireSession(id string) {
 	s.sessionTimers.clear(id)
+	if _, ses, err := s.fsm.State().SessionGet(nil, id); err == nil && ses == nil {
+		return // already invalidated (a check, its node, or a destroy)
+	}
 	req := &structs.SessionRequest{Datacenter: s.config.Datacenter, Op: structs.SessionDestroy,
 		Session: structs.Session{ID: id}}
 	if _, err := s.raftApply(structs.SessionDestroyType, req); err != nil {

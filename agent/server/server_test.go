@@ -209,7 +209,8 @@ func TestKVSApplyValidates(t *testing.T) {
 		want string
 	}{
 		{"missing key", structs.KVSRequest{Op: structs.KVSet}, structs.KindBadRequest, "Missing key name"},
-		{"unknown op", structs.KVSRequest{Op: "lock", DirEnt: structs.DirEntry{Key: "k"}}, structs.KindBadRequest, `unsupported KV operation "lock"`},
+		{"unknown op", structs.KVSRequest{Op: "frob", DirEnt: structs.DirEntry{Key: "k"}}, structs.KindBadRequest, `unsupported KV operation "frob"`},
+		{"lock without session", structs.KVSRequest{Op: structs.KVLock, DirEnt: structs.DirEntry{Key: "k"}}, structs.KindBadRequest, "Missing session"},
 		{"value too large", structs.KVSRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: "k", Value: make([]byte, structs.MaxKVSize+1)}}, structs.KindTooLarge, structs.ErrValueTooLarge.Error()},
 	}
 	for _, tc := range cases {

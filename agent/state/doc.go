@@ -7,5 +7,10 @@
 // (index, value, error): the index is what X-Consul-Index reports and what a
 // blocking query compares against.
 //
+// Sessions (session.go) live here with their links to checks; invalidating
+// a session, and applying its behaviour to the locks it holds, happens in
+// the transaction of the write that caused it. The store reports released
+// keys through OnLockRelease and keeps no clock.
+//
 // It may import agent/structs and libraries only.
 package state

@@ -179,14 +179,9 @@ func kvsSetTxn(tx *memdb.Txn, ix indexBumps, idx uint64, e *structs.DirEntry) er
 	ent := &structs.DirEntry{
 		Key:         e.Key,
 		Flags:       e.Flags,
-		Value:       e.Value,
+		Value:       valueOrNil(e.Value),
 		CreateIndex: idx,
 		ModifyIndex: idx,
-	}
-	if len(ent.Value) == 0 {
-		// Consul reports an empty value as null; store it that way so every
-		// path (get, txn, snapshot) agrees.
-		ent.Value = nil
 	}
 	if raw != nil {
 		old := raw.(*structs.DirEntry)
@@ -202,6 +197,16 @@ func kvsSetTxn(tx *memdb.Txn, ix indexBumps, idx uint64, e *structs.DirEntry) er
 	}
 	ix.bump(tableKVs, idx)
 	return nil
+}
+
+// valueOrNil is the value to store: Consul reports an empty value as
+// null, so it is stored that way and every path (get, txn, snapshot)
+// agrees.
+func valueOrNil(v []byte) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return v
 }
 
 // sameContent tells whether two versions of one key hold the same data;
@@ -403,11 +408,8 @@ func kvsLockTxn(tx *memdb.Txn, ix indexBumps, idx uint64, e *structs.DirEntry) (
 	if err != nil {
 		return false, fmt.Errorf("kvs lookup: %w", err)
 	}
-	ent := &structs.DirEntry{Key: e.Key, Flags: e.Flags, Value: e.Value, Session: ses.(*structs.Session).ID,
+	ent := &structs.DirEntry{Key: e.Key, Flags: e.Flags, Value: valueOrNil(e.Value), Session: ses.(*structs.Session).ID,
 		CreateIndex: idx, ModifyIndex: idx, LockIndex: 1}
-	if len(ent.Value) == 0 {
-		ent.Value = nil
-	}
 	if raw != nil {
 		old := raw.(*structs.DirEntry)
 		switch {
@@ -448,11 +450,8 @@ func kvsUnlockTxn(tx *memdb.Txn, ix indexBumps, idx uint64, e *structs.DirEntry)
 	if !strings.EqualFold(old.Session, e.Session) {
 		return false, nil
 	}
-	ent := &structs.DirEntry{Key: e.Key, Flags: e.Flags, Value: e.Value, LockIndex: old.LockIndex,
+	ent := &structs.DirEntry{Key: e.Key, Flags: e.Flags, Value: valueOrNil(e.Value), LockIndex: old.LockIndex,
 		CreateIndex: old.CreateIndex, ModifyIndex: idx}
-	if len(ent.Value) == 0 {
-		ent.Value = nil
-	}
 	if err := tx.Insert(tableKVs, ent); err != nil {
 		return false, fmt.Errorf("kvs insert: %w", err)
 	}
