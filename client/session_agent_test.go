@@ -15,6 +15,7 @@ import (
 func TestSessionAgainstAgent(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	testutil.WaitForSerfHealth(t, a)
 	c, err := client.New(&client.Config{Address: a.HTTPAddr()})
 	if err != nil {
 		t.Fatalf("client.New() = %v", err)

@@ -160,6 +160,7 @@ func TestKVPutRun(t *testing.T) {
 func TestKVPutLockRun(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	testutil.WaitForSerfHealth(t, a)
 	api := testutil.APIClient(t, a)
 	s1, _, err := api.Session().CreateNoChecks(nil, nil)
 	if err != nil {

@@ -21,6 +21,9 @@ import (
 func TestLockSafetyUnderLeaderLoss(t *testing.T) {
 	t.Parallel()
 	c := testutil.NewCluster(t, testutil.ClusterOptions{Servers: 3, Clients: 2})
+	for _, a := range c.Clients {
+		testutil.WaitForSerfHealth(t, a)
+	}
 	for _, limit := range []int{1, 3} {
 		log := filepath.Join(t.TempDir(), "log")
 		const runners, rounds = 5, 4

@@ -76,6 +76,7 @@ func exitCode(t *testing.T, cmd *exec.Cmd) int {
 func TestLockForwardsSignals(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	testutil.WaitForSerfHealth(t, a)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
 		ready := filepath.Join(t.TempDir(), "ready")
 		child := fmt.Sprintf("trap 'echo got %d; exit 42' %d; touch %s; while :; do sleep 0.1; done", sig, sig, ready)
@@ -98,6 +99,7 @@ func TestLockForwardsSignals(t *testing.T) {
 func TestLockSignalWhileWaiting(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	testutil.WaitForSerfHealth(t, a)
 	api := testutil.APIClient(t, a)
 	held, err := api.LockKey("locks/wait/.lock")
 	if err != nil {
@@ -136,6 +138,7 @@ func TestLockSignalWhileWaiting(t *testing.T) {
 func TestLockChildDiesWithConclave(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	testutil.WaitForSerfHealth(t, a)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	cmd, _, _ := startLock(t, "-http-addr="+a.HTTPAddr(), "locks/crash", "echo $$ > "+pidFile+"; exec sleep 30")
 	var pid string

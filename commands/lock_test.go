@@ -117,6 +117,7 @@ func childScript(log, id string) string {
 func TestLockRunsChildren(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	testutil.WaitForSerfHealth(t, a)
 	addr := "-http-addr=" + a.HTTPAddr()
 	dir := t.TempDir()
 	tests := []struct {
@@ -166,6 +167,7 @@ func TestLockRunsChildren(t *testing.T) {
 func TestLockNeverOverlaps(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	testutil.WaitForSerfHealth(t, a)
 	addr := "-http-addr=" + a.HTTPAddr()
 	for _, limit := range []int{1, 2} {
 		log := filepath.Join(t.TempDir(), "log")
@@ -200,6 +202,7 @@ func TestLockNeverOverlaps(t *testing.T) {
 func TestLockTryTimesOut(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	testutil.WaitForSerfHealth(t, a)
 	addr := "-http-addr=" + a.HTTPAddr()
 	api := testutil.APIClient(t, a)
 	held, err := api.LockKey("locks/t/.lock")
@@ -250,6 +253,7 @@ func TestLockTryTimesOut(t *testing.T) {
 func TestLockFencesChildWhenLost(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	testutil.WaitForSerfHealth(t, a)
 	api := testutil.APIClient(t, a)
 	dir := t.TempDir()
 	ready, pidFile := filepath.Join(dir, "ready"), filepath.Join(dir, "pid")

@@ -81,6 +81,7 @@ func TestConfigRefusesUnsafeSettings(t *testing.T) {
 func TestLockExcludesOfficialLock(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	testutil.WaitForSerfHealth(t, a)
 	official := testutil.APIClient(t, a)
 	l, err := NewLock(Config{Client: newClient(t, a.HTTPAddr()), NoLockDelay: true}, Key("locks/job"))
 	if err != nil {
@@ -131,6 +132,7 @@ func TestLockExcludesOfficialLock(t *testing.T) {
 func TestLockConflict(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	testutil.WaitForSerfHealth(t, a)
 	if _, err := testutil.APIClient(t, a).KV().Put(&api.KVPair{Key: "locks/x/.lock", Flags: 7}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -145,6 +147,7 @@ func TestLockConflict(t *testing.T) {
 func TestSemaphoreWithOfficialSemaphore(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	testutil.WaitForSerfHealth(t, a)
 	official := testutil.APIClient(t, a)
 	s, err := NewSemaphore(Config{Client: newClient(t, a.HTTPAddr())}, "locks/reindex", 2)
 	if err != nil {
@@ -197,6 +200,7 @@ func TestSemaphoreWithOfficialSemaphore(t *testing.T) {
 func TestHoldLostWhenSessionDestroyed(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	testutil.WaitForSerfHealth(t, a)
 	c := newClient(t, a.HTTPAddr())
 	l, _ := NewLock(Config{Client: c}, Key("locks/a"))
 	s, _ := NewSemaphore(Config{Client: c}, "locks/b", 1)
@@ -223,6 +227,7 @@ func TestHoldLostWhenSessionDestroyed(t *testing.T) {
 func TestHoldFencedWhenRenewalsFail(t *testing.T) {
 	t.Parallel()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	testutil.WaitForSerfHealth(t, a)
 	target, _ := url.Parse(a.HTTPURL())
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,7 +1,9 @@
 package testutil
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/consul/api"
 	"github.com/spf13/pflag"
@@ -46,4 +48,25 @@ func LoadConfigDir(dir string) (*config.Config, error) {
 	}
 	cfg, _, err := config.Load(fs)
 	return cfg, err
+}
+
+// WaitForSerfHealth retries until the catalog has a's node with a passing
+// serfHealth check: a session made through a's API links to that check by
+// default, and the servers refuse one while the node is not registered
+// yet (which it may not be the moment a leader is elected).
+func WaitForSerfHealth(t testing.TB, a *TestAgent) {
+	t.Helper()
+	c := APIClient(t, a)
+	Retry(t, 30*time.Second, func() error {
+		checks, _, err := c.Health().Node(a.Config.NodeName, nil)
+		if err != nil {
+			return err
+		}
+		for _, hc := range checks {
+			if hc.CheckID == "serfHealth" && hc.Status == api.HealthPassing {
+				return nil
+			}
+		}
+		return fmt.Errorf("node %s has no passing serfHealth yet: %v", a.Config.NodeName, checks)
+	})
 }
