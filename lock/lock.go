@@ -38,9 +38,11 @@ func (l *Lock) Acquire(ctx context.Context) (*Hold, error) {
 	if err != nil {
 		return nil, fmt.Errorf("making the lock's session: %w", err)
 	}
-	if err := l.wait(ctx, h.session); err != nil {
-		h.destroy()
-		return nil, err
+	waitCtx, stop := h.waitContext(ctx)
+	err = l.wait(waitCtx, h.session)
+	stop()
+	if err != nil {
+		return nil, h.abandon(err)
 	}
 	h.release = l.releaseFn(h.session)
 	h.start(l.cfg.LockDelay, func(stop <-chan struct{}) { h.watch(stop, l.monitorRead(h.session)) })

@@ -3,11 +3,13 @@ package lock
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -262,4 +264,71 @@ func TestHoldFencedWhenRenewalsFail(t *testing.T) {
 		t.Errorf("session %s when the fence closed = %v, %v; want still live (the fence must come first)", h.Session(), se, err)
 	}
 	release(t, h)
+}
+
+// TestWaitRenewsSession: a holder waiting for the lock renews its session
+// meanwhile (a wait may outlast the TTL), and gives up with
+// ErrSessionInvalidated when the session is destroyed under it.
+func TestWaitRenewsSession(t *testing.T) {
+	t.Parallel()
+	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	testutil.WaitForSerfHealth(t, a)
+	official := testutil.APIClient(t, a)
+	held, err := official.LockKey("locks/w/.lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lost, err := held.Lock(nil); lost == nil || err != nil {
+		t.Fatalf("api Lock() = %v, %v", lost, err)
+	}
+	defer held.Unlock()
+	pair, _, err := official.KV().Get("locks/w/.lock", nil)
+	if err != nil || pair == nil || pair.Session == "" {
+		t.Fatalf("lock key held by api.Lock = %+v, %v", pair, err)
+	}
+
+	target, _ := url.Parse(a.HTTPURL())
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var renewals atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v1/session/renew/") {
+			renewals.Add(1)
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	l, err := NewLock(Config{Client: newClient(t, srv.URL), SessionTTL: 10 * time.Second, MonitorRetries: -1}, Key("locks/w"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type acquired struct {
+		h   *Hold
+		err error
+	}
+	done := make(chan acquired, 1)
+	go func() { h, err := l.Acquire(context.Background()); done <- acquired{h, err} }()
+
+	var ours string
+	testutil.Retry(t, 20*time.Second, func() error {
+		list, _, err := official.Session().List(nil)
+		if err != nil {
+			return err
+		}
+		for _, se := range list {
+			if se.ID != pair.Session {
+				ours = se.ID
+			}
+		}
+		if ours == "" || renewals.Load() == 0 {
+			return fmt.Errorf("session %q, %d renewals so far", ours, renewals.Load())
+		}
+		return nil
+	})
+	if _, err := official.Session().Destroy(ours, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := <-done
+	if got.h != nil || !errors.Is(got.err, ErrSessionInvalidated) {
+		t.Errorf("Acquire() after its session was destroyed = %v, %v, want ErrSessionInvalidated", got.h, got.err)
+	}
 }

@@ -59,12 +59,13 @@ func (s *Semaphore) Acquire(ctx context.Context) (*Hold, error) {
 		err = fmt.Errorf("the agent refused the contender key")
 	}
 	if err == nil {
-		err = s.wait(ctx, h.session)
+		waitCtx, stop := h.waitContext(ctx)
+		err = s.wait(waitCtx, h.session)
+		stop()
 	}
 	if err != nil {
 		// Leave no contender key behind; Release deletes it.
-		_ = h.Release(context.Background())
-		return nil, fmt.Errorf("semaphore %s: %w", s.prefix, err)
+		return nil, fmt.Errorf("semaphore %s: %w", s.prefix, h.abandon(err))
 	}
 	h.start(0, func(stop <-chan struct{}) { h.watch(stop, s.monitorRead(h.session)) })
 	return h, nil

@@ -18,14 +18,15 @@ type Hold struct {
 	once    sync.Once
 	reason  error
 
-	mu       sync.Mutex
-	deadline time.Time // when the holder must have stopped, unless renewed
+	mu        sync.Mutex
+	lastRenew time.Time // start of the last renewal the agent confirmed
+	deadline  time.Time // when the holder must have stopped, unless renewed
 
-	confirmed chan time.Time // start times of confirmed renewals
-	stop      chan struct{}  // closed by Release: stop renewing and watching
-	stopOnce  sync.Once
-	wg        sync.WaitGroup
-	release   func(ctx context.Context) error // gives the key or slot up
+	renewed  chan struct{} // poked after each confirmed renewal
+	stop     chan struct{} // closed by Release: stop renewing and watching
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+	release  func(ctx context.Context) error // gives the key or slot up, when held
 }
 
 // Session is the ID of the session that holds the lock.
@@ -60,8 +61,10 @@ func (h *Hold) lose(err error) {
 	})
 }
 
-// newSession creates the session and returns a hold around it; the caller
-// starts its keepers once the lock is held, or destroys it.
+// newSession creates the session and returns a hold around it, already
+// renewing it: waiting for the lock may take longer than the TTL. The
+// caller starts the fence and the monitor once the lock is held, and
+// calls Release in any case.
 // A creation the servers could not answer (no leader during an election)
 // is tried again until ctx ends; one that failed after all leaves a
 // session that holds nothing and expires with its TTL.
@@ -91,28 +94,50 @@ func newSession(ctx context.Context, cfg Config) (*Hold, error) {
 		}
 	}
 	h := &Hold{
-		cfg:       cfg,
-		session:   id,
-		lost:      make(chan struct{}),
-		confirmed: make(chan time.Time, 1),
-		stop:      make(chan struct{}),
+		cfg:     cfg,
+		session: id,
+		lost:    make(chan struct{}),
+		renewed: make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		// The creation counts as the first renewal: the TTL starts no
+		// earlier.
+		lastRenew: start,
 	}
-	// The creation counts as the first renewal: the TTL starts no earlier.
-	h.confirmed <- start
+	h.wg.Add(1)
+	go func() { defer h.wg.Done(); h.renew() }()
 	return h, nil
 }
 
-// destroy ends the session; used when acquiring failed.
-func (h *Hold) destroy() {
-	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.SessionTTL)
-	defer cancel()
-	_, _ = h.cfg.Client.Session().Destroy(ctx, h.session, h.cfg.write())
+// waitContext is ctx, also ended when the session is found invalidated
+// while waiting for the lock; its stop function must be called.
+func (h *Hold) waitContext(ctx context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-h.lost:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
-// start runs the renewer, the fence and the monitor until Release.
+// abandon cleans up after a failed wait (bounded: the agent may be gone)
+// and returns what Acquire reports: the session's loss when that ended
+// the wait, else err.
+func (h *Hold) abandon(err error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.SessionTTL)
+	defer cancel()
+	_ = h.Release(ctx)
+	if lost := h.Err(); lost != nil {
+		return fmt.Errorf("while waiting for the lock: %w", lost)
+	}
+	return err
+}
+
+// start runs the fence and the monitor until Release.
 func (h *Hold) start(delay time.Duration, monitor func(stop <-chan struct{})) {
-	h.wg.Add(3)
-	go func() { defer h.wg.Done(); h.renew() }()
+	h.wg.Add(2)
 	go func() { defer h.wg.Done(); h.fence(h.cfg.fenceAfter(delay), h.cfg.fenceAfter(delay)+h.cfg.StopTime) }()
 	go func() { defer h.wg.Done(); monitor(h.stop) }()
 }
@@ -143,12 +168,14 @@ func (h *Hold) renew() {
 			continue
 		}
 		wait = h.cfg.renewInterval()
+		h.mu.Lock()
+		if start.After(h.lastRenew) {
+			h.lastRenew = start
+		}
+		h.mu.Unlock()
 		select {
-		case h.confirmed <- start:
-		case <-h.stop:
-			return
-		case <-h.lost:
-			return
+		case h.renewed <- struct{}{}:
+		default: // the fence has a poke waiting already
 		}
 	}
 }
@@ -159,16 +186,17 @@ func (h *Hold) fence(fenceAfter, stopBy time.Duration) {
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
+		h.mu.Lock()
+		last := h.lastRenew
+		h.deadline = last.Add(stopBy)
+		h.mu.Unlock()
+		t.Reset(time.Until(last.Add(fenceAfter)))
 		select {
 		case <-h.stop:
 			return
 		case <-h.lost:
 			return
-		case start := <-h.confirmed:
-			h.mu.Lock()
-			h.deadline = start.Add(stopBy)
-			h.mu.Unlock()
-			t.Reset(time.Until(start.Add(fenceAfter)))
+		case <-h.renewed:
 		case <-t.C:
 			h.lose(ErrRenewUnconfirmed)
 			return
