@@ -26,8 +26,9 @@
 //	last confirmed renewal start + T + D - M - S
 //
 // and a holder that is stopped within S of Lost closing has stopped before
-// anyone else could hold the lock. Renewals run every T/3, so a few can
-// fail (a leader election) before the fence closes. Config.validate
+// anyone else could hold the lock. Renewals run every T/3 from the
+// session's creation on (waiting for the lock may take longer than T), so
+// a few can fail (a leader election) before the fence closes. Config.validate
 // refuses settings where the window leaves no room for one failed renewal,
 // or where the monitor's retries would outlast it.
 //
