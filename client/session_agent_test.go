@@ -14,8 +14,7 @@ import (
 // real agent, checking what the official client reads back.
 func TestSessionAgainstAgent(t *testing.T) {
 	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	testutil.WaitForSerfHealth(t, a)
+	a := testutil.NewSessionAgent(t)
 	c, err := client.New(&client.Config{Address: a.HTTPAddr()})
 	if err != nil {
 		t.Fatalf("client.New() = %v", err)

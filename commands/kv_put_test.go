@@ -159,8 +159,7 @@ func TestKVPutRun(t *testing.T) {
 // order, and reads the holder back with kv get -detailed.
 func TestKVPutLockRun(t *testing.T) {
 	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	testutil.WaitForSerfHealth(t, a)
+	a := testutil.NewSessionAgent(t)
 	api := testutil.APIClient(t, a)
 	s1, _, err := api.Session().CreateNoChecks(nil, nil)
 	if err != nil {

@@ -75,8 +75,7 @@ func exitCode(t *testing.T, cmd *exec.Cmd) int {
 // child's group gets it, and conclave exits with the child's status.
 func TestLockForwardsSignals(t *testing.T) {
 	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	testutil.WaitForSerfHealth(t, a)
+	a := testutil.NewSessionAgent(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
 		ready := filepath.Join(t.TempDir(), "ready")
 		child := fmt.Sprintf("trap 'echo got %d; exit 42' %d; touch %s; while :; do sleep 0.1; done", sig, sig, ready)
@@ -98,8 +97,7 @@ func TestLockForwardsSignals(t *testing.T) {
 // the lock: it exits 128+2 and the child never runs.
 func TestLockSignalWhileWaiting(t *testing.T) {
 	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	testutil.WaitForSerfHealth(t, a)
+	a := testutil.NewSessionAgent(t)
 	api := testutil.APIClient(t, a)
 	held, err := api.LockKey("locks/wait/.lock")
 	if err != nil {
@@ -137,8 +135,7 @@ func TestLockSignalWhileWaiting(t *testing.T) {
 // so the kernel must KILL the child.
 func TestLockChildDiesWithConclave(t *testing.T) {
 	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	testutil.WaitForSerfHealth(t, a)
+	a := testutil.NewSessionAgent(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	cmd, _, _ := startLock(t, "-http-addr="+a.HTTPAddr(), "locks/crash", "echo $$ > "+pidFile+"; exec sleep 30")
 	var pid string

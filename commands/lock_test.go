@@ -116,8 +116,7 @@ func childScript(log, id string) string {
 
 func TestLockRunsChildren(t *testing.T) {
 	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	testutil.WaitForSerfHealth(t, a)
+	a := testutil.NewSessionAgent(t)
 	addr := "-http-addr=" + a.HTTPAddr()
 	dir := t.TempDir()
 	tests := []struct {
@@ -166,8 +165,7 @@ func TestLockRunsChildren(t *testing.T) {
 // show more holders than allowed.
 func TestLockNeverOverlaps(t *testing.T) {
 	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	testutil.WaitForSerfHealth(t, a)
+	a := testutil.NewSessionAgent(t)
 	addr := "-http-addr=" + a.HTTPAddr()
 	for _, limit := range []int{1, 2} {
 		log := filepath.Join(t.TempDir(), "log")
@@ -201,8 +199,7 @@ func TestLockNeverOverlaps(t *testing.T) {
 
 func TestLockTryTimesOut(t *testing.T) {
 	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	testutil.WaitForSerfHealth(t, a)
+	a := testutil.NewSessionAgent(t)
 	addr := "-http-addr=" + a.HTTPAddr()
 	api := testutil.APIClient(t, a)
 	held, err := api.LockKey("locks/t/.lock")
@@ -252,8 +249,7 @@ func TestLockTryTimesOut(t *testing.T) {
 // the child's group is stopped and lock exits ExitLockLost.
 func TestLockFencesChildWhenLost(t *testing.T) {
 	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	testutil.WaitForSerfHealth(t, a)
+	a := testutil.NewSessionAgent(t)
 	api := testutil.APIClient(t, a)
 	dir := t.TempDir()
 	ready, pidFile := filepath.Join(dir, "ready"), filepath.Join(dir, "pid")

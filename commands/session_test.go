@@ -60,8 +60,7 @@ func TestNewCmdSession(t *testing.T) {
 
 func TestSessionRun(t *testing.T) {
 	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	testutil.WaitForSerfHealth(t, a)
+	a := testutil.NewSessionAgent(t)
 	api := testutil.APIClient(t, a)
 	id, _, err := api.Session().Create(&consulapi.SessionEntry{Name: "svc-lock", TTL: "15s", Behavior: "release"}, nil)
 	if err != nil {

@@ -82,8 +82,7 @@ func TestConfigRefusesUnsafeSettings(t *testing.T) {
 // gets in while the other holds it.
 func TestLockExcludesOfficialLock(t *testing.T) {
 	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	testutil.WaitForSerfHealth(t, a)
+	a := testutil.NewSessionAgent(t)
 	official := testutil.APIClient(t, a)
 	l, err := NewLock(Config{Client: newClient(t, a.HTTPAddr()), NoLockDelay: true}, Key("locks/job"))
 	if err != nil {
@@ -133,8 +132,7 @@ func TestLockExcludesOfficialLock(t *testing.T) {
 
 func TestLockConflict(t *testing.T) {
 	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	testutil.WaitForSerfHealth(t, a)
+	a := testutil.NewSessionAgent(t)
 	if _, err := testutil.APIClient(t, a).KV().Put(&api.KVPair{Key: "locks/x/.lock", Flags: 7}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -148,8 +146,7 @@ func TestLockConflict(t *testing.T) {
 // holder of ours and one api.Semaphore: a third of either kind waits.
 func TestSemaphoreWithOfficialSemaphore(t *testing.T) {
 	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	testutil.WaitForSerfHealth(t, a)
+	a := testutil.NewSessionAgent(t)
 	official := testutil.APIClient(t, a)
 	s, err := NewSemaphore(Config{Client: newClient(t, a.HTTPAddr())}, "locks/reindex", 2)
 	if err != nil {
@@ -201,8 +198,7 @@ func TestSemaphoreWithOfficialSemaphore(t *testing.T) {
 // `session destroy`) ends the hold of a lock and of a semaphore slot.
 func TestHoldLostWhenSessionDestroyed(t *testing.T) {
 	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	testutil.WaitForSerfHealth(t, a)
+	a := testutil.NewSessionAgent(t)
 	c := newClient(t, a.HTTPAddr())
 	l, _ := NewLock(Config{Client: c}, Key("locks/a"))
 	s, _ := NewSemaphore(Config{Client: c}, "locks/b", 1)
@@ -228,8 +224,7 @@ func TestHoldLostWhenSessionDestroyed(t *testing.T) {
 // still has the session and the key held.
 func TestHoldFencedWhenRenewalsFail(t *testing.T) {
 	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	testutil.WaitForSerfHealth(t, a)
+	a := testutil.NewSessionAgent(t)
 	target, _ := url.Parse(a.HTTPURL())
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -271,8 +266,7 @@ func TestHoldFencedWhenRenewalsFail(t *testing.T) {
 // ErrSessionInvalidated when the session is destroyed under it.
 func TestWaitRenewsSession(t *testing.T) {
 	t.Parallel()
-	a := testutil.NewAgent(t, testutil.AgentOptions{})
-	testutil.WaitForSerfHealth(t, a)
+	a := testutil.NewSessionAgent(t)
 	official := testutil.APIClient(t, a)
 	held, err := official.LockKey("locks/w/.lock")
 	if err != nil {

@@ -50,6 +50,15 @@ func LoadConfigDir(dir string) (*config.Config, error) {
 	return cfg, err
 }
 
+// NewSessionAgent is NewAgent for tests that make sessions: it also
+// waits for the node's serfHealth (see WaitForSerfHealth).
+func NewSessionAgent(t testing.TB) *TestAgent {
+	t.Helper()
+	a := NewAgent(t, AgentOptions{})
+	WaitForSerfHealth(t, a)
+	return a
+}
+
 // WaitForSerfHealth retries until the catalog has a's node with a passing
 // serfHealth check: a session made through a's API links to that check by
 // default, and the servers refuse one while the node is not registered
