@@ -65,4 +65,5 @@ status=0
 [[ ,$systems, != *,conclave,* ]] || "${kv[@]}" -scenario failover "$@" || status=1 # leader kill -> write
 bash "$here/catalog.sh" || status=1                 # health watchers, registration rate (issue 4)
 bash "$here/dns.sh" || status=1                     # DNS service lookups vs NSD (issue 4)
+bash "$here/lock.sh" || status=1                    # lock hand-off, semaphore, sessions (issue 10)
 exit $status
