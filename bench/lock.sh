@@ -4,6 +4,9 @@
 # creations per second, against the real conclave binary. Called by
 # bench/run.sh; see bench/README.md.
 #
+# With etcd on PATH or at /usr/bin/etcd (ETCD_BIN to choose; run.sh installs
+# it), etcd's lock recipe and lease rate are printed beside ours.
+#
 # Extra arguments go to the driver (bench/lock): -contenders, -handoffs,
 # -hold, -n, -sem-contenders, -sem-duration, -sessions, -concurrency,
 # -timeout.
@@ -25,5 +28,8 @@ log "building conclave"
 log "building the lock benchmark driver"
 (cd "$here" && go build -o .bin/lockbench ./lock) || die "could not build bench/lock"
 
+etcd_bin=${ETCD_BIN:-$(command -v etcd || true)}
+[[ -z $etcd_bin && -x /usr/bin/etcd ]] && etcd_bin=/usr/bin/etcd
+
 log "running the lock benchmark"
-exec "$here/.bin/lockbench" -conclave "$here/.bin/conclave" "$@"
+exec "$here/.bin/lockbench" -conclave "$here/.bin/conclave" -etcd "$etcd_bin" "$@"

@@ -16,8 +16,9 @@ import (
 	"time"
 )
 
-// agent is the conclave server under test: durable, single, on loopback
-// with kernel-chosen ports, in its own process group.
+// agent is a server under test (conclave, or etcd for the comparison):
+// durable, single, on loopback with kernel-chosen ports, in its own process
+// group.
 type agent struct {
 	cmd  *exec.Cmd
 	addr string // host:port of the HTTP API, for -http-addr
@@ -31,25 +32,17 @@ func startAgent(ctx context.Context, bin, root string) (*agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(root, "conclave.log")
-	lf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "agent", "-server", "-bootstrap", "-data-dir", filepath.Join(root, "data"),
+	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	a, err := startServer(bin, filepath.Join(root, "conclave.log"),
+		"agent", "-server", "-bootstrap", "-data-dir", filepath.Join(root, "data"),
 		"-node", "bench", "-bind", "127.0.0.1", "-client", "127.0.0.1",
 		"-http-port", strconv.Itoa(ports[0]), "-dns-port", strconv.Itoa(ports[1]),
 		"-server-port", strconv.Itoa(ports[2]), "-serf-lan-port", strconv.Itoa(ports[3]),
 		"-serf-wan-port", strconv.Itoa(ports[4]), "-log-level", "warn")
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+	if err != nil {
+		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
-	a := &agent{cmd: cmd, addr: addr, base: "http://" + addr, log: logPath, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); lf.Close(); close(a.done) }()
+	a.addr, a.base = addr, "http://"+addr
 	// Ready when a session can be created: that needs a leader and the
 	// agent's own node registered with its serfHealth check.
 	hc := &http.Client{Timeout: 2 * time.Second}
@@ -75,6 +68,25 @@ func startAgent(ctx context.Context, bin, root string) (*agent, error) {
 	}
 }
 
+// startServer starts a server process in its own process group, its
+// output in logPath.
+func startServer(bin, logPath string, args ...string) (*agent, error) {
+	lf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	a := &agent{cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); lf.Close(); close(a.done) }()
+	return a, nil
+}
+
 func (a *agent) stop() {
 	pg := a.cmd.Process.Pid
 	_ = syscall.Kill(-pg, syscall.SIGTERM)
@@ -93,7 +105,7 @@ func (a *agent) failure(err error) error {
 	if len(lines) > 15 {
 		lines = lines[len(lines)-15:]
 	}
-	return fmt.Errorf("%w\n--- conclave log tail ---\n%s", err, strings.Join(lines, "\n"))
+	return fmt.Errorf("%w\n--- %s log tail ---\n%s", err, filepath.Base(a.cmd.Path), strings.Join(lines, "\n"))
 }
 
 // client keeps one idle keep-alive connection per concurrent caller.

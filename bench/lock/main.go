@@ -10,6 +10,9 @@
 //   - session creations (and destroys) per second through the HTTP API,
 //     64 concurrent clients.
 //
+// With -etcd, etcd's lock recipe (concurrency.Mutex) and its lease grants
+// and revokes run under the same load, beside ours.
+//
 // The same binary is also the children's recorder (-record), so that a
 // child costs one small exec and nothing else. It is a report: it exits 0
 // when a target is missed and non-zero only when something could not run.
@@ -34,11 +37,13 @@ import (
 	"syscall"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sys/unix"
 )
 
 type options struct {
 	conclave    string
+	etcd        string
 	contenders  int
 	handoffs    int
 	hold        time.Duration
@@ -57,6 +62,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.conclave, "conclave", "bench/.bin/conclave", "conclave binary")
+	flag.StringVar(&o.etcd, "etcd", "", "etcd binary for the comparison (none: conclave alone)")
 	flag.IntVar(&o.contenders, "contenders", 5, "`conclave lock` processes contending for the lock")
 	flag.IntVar(&o.handoffs, "handoffs", 200, "lock hand-offs to measure")
 	flag.DurationVar(&o.hold, "hold", 20*time.Millisecond, "how long each lock child holds before exiting")
@@ -129,10 +135,23 @@ func run(o options) error {
 		return err
 	}
 	defer a.stop()
+	var peer etcdPeer
+	if o.etcd != "" {
+		e, cli, err := startEtcd(ctx, o.etcd, root)
+		if err != nil {
+			return err
+		}
+		defer e.stop()
+		defer cli.Close()
+		peer = etcdPeer{agent: e, cli: cli}
+	}
 
 	fmt.Printf("conclave lock benchmark: durable single server, %d CPUs\n", runtime.NumCPU())
+	if peer.cli == nil {
+		fmt.Println("  (no etcd: no comparison; -etcd names its binary)")
+	}
 	if o.handoffs > 0 {
-		if err := handoffRun(ctx, a, bin, self, root, o); err != nil {
+		if err := handoffRun(ctx, a, peer, bin, self, root, o); err != nil {
 			return fmt.Errorf("lock hand-off: %w", a.failure(err))
 		}
 	}
@@ -142,7 +161,7 @@ func run(o options) error {
 		}
 	}
 	if o.sessions > 0 {
-		if err := sessionRun(ctx, a, o); err != nil {
+		if err := sessionRun(ctx, a, peer, o); err != nil {
 			return fmt.Errorf("sessions: %w", a.failure(err))
 		}
 	}
@@ -209,6 +228,12 @@ func contend(ctx context.Context, a *agent, bin, self, recordPath, prefix string
 	return ctx.Err()
 }
 
+// etcdPeer is etcd for the comparison; cli is nil without one.
+type etcdPeer struct {
+	*agent
+	cli *clientv3.Client
+}
+
 type event struct {
 	start bool
 	id    string
@@ -272,7 +297,7 @@ func maxConcurrent(evs []event) int {
 	return most
 }
 
-func handoffRun(ctx context.Context, a *agent, bin, self, root string, o options) error {
+func handoffRun(ctx context.Context, a *agent, peer etcdPeer, bin, self, root string, o options) error {
 	rec := filepath.Join(root, "handoff.log")
 	stop := make(chan struct{})
 	errc := make(chan error, 1)
@@ -291,12 +316,40 @@ func handoffRun(ctx context.Context, a *agent, bin, self, root string, o options
 	if err := <-errc; err != nil {
 		return err
 	}
-	evs, err := readRecords(rec, end)
+	lat, err := handoffs(rec, end)
 	if err != nil {
 		return err
 	}
+	p := func(q float64) time.Duration { return percentile(lat, q) }
+	verdict := "met"
+	if p(0.50) > 50*time.Millisecond {
+		verdict = "MISSED"
+	}
+	fmt.Printf("lock hand-off: %d hand-offs among %d `conclave lock` processes: p50 %s p99 %s max %s (target p50 <= 50ms) [%s]\n",
+		len(lat), o.contenders, p(0.50), p(0.99), p(1), verdict)
+	if peer.cli == nil {
+		return nil
+	}
+	elat, err := etcdHandoff(ctx, peer.cli, self, root, o)
+	if err != nil {
+		return fmt.Errorf("etcd: %w", peer.failure(err))
+	}
+	ep := func(q float64) time.Duration { return percentile(elat, q) }
+	fmt.Printf("  etcd concurrency.Mutex: %d hand-offs among %d contenders: p50 %s p99 %s max %s; p50 conclave/etcd = %.2fx (lower is faster)\n",
+		len(elat), o.contenders, ep(0.50), ep(0.99), ep(1), p(0.50).Seconds()/ep(0.50).Seconds())
+	return nil
+}
+
+// handoffs reads a lock run's records up to end: the time from each
+// child's exit to the next child's start. Two children running at once is
+// an error.
+func handoffs(rec string, end int64) ([]time.Duration, error) {
+	evs, err := readRecords(rec, end)
+	if err != nil {
+		return nil, err
+	}
 	if m := maxConcurrent(evs); m > 1 {
-		return fmt.Errorf("%d children held the lock at once", m)
+		return nil, fmt.Errorf("%d children held the lock at once", m)
 	}
 	var lat []time.Duration
 	for i := 1; i+1 < len(evs); i++ {
@@ -305,17 +358,15 @@ func handoffRun(ctx context.Context, a *agent, bin, self, root string, o options
 		}
 	}
 	if len(lat) == 0 {
-		return fmt.Errorf("no hand-off recorded")
+		return nil, fmt.Errorf("no hand-off recorded")
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	p := func(q float64) time.Duration { return lat[int(q*float64(len(lat)-1))].Round(100 * time.Microsecond) }
-	verdict := "met"
-	if p(0.50) > 50*time.Millisecond {
-		verdict = "MISSED"
-	}
-	fmt.Printf("lock hand-off: %d hand-offs among %d `conclave lock` processes: p50 %s p99 %s max %s (target p50 <= 50ms) [%s]\n",
-		len(lat), o.contenders, p(0.50), p(0.99), p(1), verdict)
-	return nil
+	return lat, nil
+}
+
+// percentile of sorted durations, q in [0, 1].
+func percentile(sorted []time.Duration, q float64) time.Duration {
+	return sorted[int(q*float64(len(sorted)-1))].Round(100 * time.Microsecond)
 }
 
 func semaphoreRun(ctx context.Context, a *agent, bin, self, root string, o options) error {
@@ -359,12 +410,12 @@ func semaphoreRun(ctx context.Context, a *agent, bin, self, root string, o optio
 		}
 	}
 	secs := time.Duration(t1 - t0).Seconds()
-	fmt.Printf("semaphore: %d `conclave lock -n %d` contenders, %s: %d acquisitions, %.1f acquisitions/s, at most %d holders at once (no target in the issue)\n",
-		o.semRunners, o.semN, time.Duration(t1-t0).Round(time.Millisecond), n, float64(n)/secs, maxConcurrent(evs))
+	fmt.Printf("semaphore: %d `conclave lock -n %d` contenders, %s: %d acquisitions, %.1f acquisitions/s; most holders at once %d, limit %d (no target in the issue)\n",
+		o.semRunners, o.semN, time.Duration(t1-t0).Round(time.Millisecond), n, float64(n)/secs, maxConcurrent(evs), o.semN)
 	return nil
 }
 
-func sessionRun(ctx context.Context, a *agent, o options) error {
+func sessionRun(ctx context.Context, a *agent, peer etcdPeer, o options) error {
 	hc := a.client(o.concurrency)
 	ids := make([]string, o.sessions)
 	start := time.Now()
@@ -397,9 +448,18 @@ func sessionRun(ctx context.Context, a *agent, o options) error {
 		return err
 	}
 	destroyed := time.Since(start)
+	createRate, destroyRate := float64(o.sessions)/created.Seconds(), float64(o.sessions)/destroyed.Seconds()
 	fmt.Printf("sessions: %d created by %d clients in %s: %.0f creations/s; destroyed in %s: %.0f destroys/s (no target in the issue)\n",
-		o.sessions, o.concurrency, created.Round(time.Millisecond), float64(o.sessions)/created.Seconds(),
-		destroyed.Round(time.Millisecond), float64(o.sessions)/destroyed.Seconds())
+		o.sessions, o.concurrency, created.Round(time.Millisecond), createRate, destroyed.Round(time.Millisecond), destroyRate)
+	if peer.cli == nil {
+		return nil
+	}
+	eCreate, eRevoke, err := etcdLeases(ctx, peer.cli, o)
+	if err != nil {
+		return fmt.Errorf("etcd: %w", peer.failure(err))
+	}
+	fmt.Printf("  etcd leases, same load: %.0f grants/s, %.0f revokes/s; creations conclave/etcd = %.2fx, destroys %.2fx (higher is faster)\n",
+		eCreate, eRevoke, createRate/eCreate, destroyRate/eRevoke)
 	return nil
 }
 
