@@ -23,15 +23,15 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
+
+	"conclave/bench/internal/benchutil"
 )
 
 type options struct {
@@ -78,7 +78,7 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	defer a.stop()
+	defer a.Stop()
 
 	fmt.Printf("conclave catalog benchmark: durable single server, %d CPUs\n", runtimeCPUs())
 	for _, s := range strings.Split(o.instances, ",") {
@@ -87,12 +87,12 @@ func run(o options) error {
 			return fmt.Errorf("-instances: %q is not a positive count", s)
 		}
 		if err := watcherRun(ctx, a, n, o); err != nil {
-			return fmt.Errorf("watchers with %d instances: %w", n, a.failure(err))
+			return fmt.Errorf("watchers with %d instances: %w", n, a.Failure(err))
 		}
 	}
 	if o.services > 0 {
 		if err := registrationRun(ctx, a, o); err != nil {
-			return fmt.Errorf("registration: %w", a.failure(err))
+			return fmt.Errorf("registration: %w", a.Failure(err))
 		}
 	}
 	return nil
@@ -100,10 +100,8 @@ func run(o options) error {
 
 // agent is the conclave process under test.
 type agent struct {
-	cmd  *exec.Cmd
+	*benchutil.Server
 	base string
-	log  string
-	done chan struct{}
 }
 
 func startAgent(ctx context.Context, bin, root string) (*agent, error) {
@@ -111,116 +109,42 @@ func startAgent(ctx context.Context, bin, root string) (*agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(5)
+	ports, err := benchutil.FreePorts(5)
 	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(root, "conclave.log")
-	lf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "agent", "-server", "-bootstrap", "-data-dir", filepath.Join(root, "data"),
+	srv, err := benchutil.Start(bin, filepath.Join(root, "conclave.log"),
+		"agent", "-server", "-bootstrap", "-data-dir", filepath.Join(root, "data"),
 		"-node", "bench", "-bind", "127.0.0.1", "-client", "127.0.0.1",
 		"-http-port", strconv.Itoa(ports[0]), "-dns-port", strconv.Itoa(ports[1]),
 		"-server-port", strconv.Itoa(ports[2]), "-serf-lan-port", strconv.Itoa(ports[3]),
 		"-serf-wan-port", strconv.Itoa(ports[4]), "-log-level", "warn")
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+	if err != nil {
+		return nil, err
 	}
-	a := &agent{cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(ports[0]), log: logPath, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); lf.Close(); close(a.done) }()
+	a := &agent{Server: srv, base: "http://127.0.0.1:" + strconv.Itoa(ports[0])}
 	hc := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		select {
-		case <-a.done:
-			return nil, a.failure(fmt.Errorf("conclave exited before it was ready"))
+		case <-a.Done:
+			return nil, a.Failure(fmt.Errorf("conclave exited before it was ready"))
 		case <-ctx.Done():
-			a.stop()
+			a.Stop()
 			return nil, ctx.Err()
 		default:
 		}
-		body, code, err := do(ctx, hc, "PUT", a.base+"/v1/catalog/register", nil,
+		body, code, err := benchutil.Do(ctx, hc, "PUT", a.base+"/v1/catalog/register", nil,
 			[]byte(`{"Node":"bench-ready","Address":"127.0.0.1"}`))
 		if err == nil && code == 200 && string(bytes.TrimSpace(body)) == "true" {
 			return a, nil
 		}
 		if time.Now().After(deadline) {
-			a.stop()
-			return nil, a.failure(fmt.Errorf("not ready after 30s: %v %d %s", err, code, body))
+			a.Stop()
+			return nil, a.Failure(fmt.Errorf("not ready after 30s: %v %d %s", err, code, body))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func (a *agent) stop() {
-	pg := a.cmd.Process.Pid
-	_ = syscall.Kill(-pg, syscall.SIGTERM)
-	select {
-	case <-a.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-pg, syscall.SIGKILL)
-		<-a.done
-	}
-}
-
-// failure adds the tail of the agent's log to err.
-func (a *agent) failure(err error) error {
-	data, _ := os.ReadFile(a.log)
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > 15 {
-		lines = lines[len(lines)-15:]
-	}
-	return fmt.Errorf("%w\n--- conclave log tail ---\n%s", err, strings.Join(lines, "\n"))
-}
-
-func freePorts(n int) ([]int, error) {
-	var out []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for len(out) < n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		p := l.Addr().(*net.TCPAddr).Port
-		if u, err := net.ListenPacket("udp", l.Addr().String()); err == nil {
-			u.Close()
-			out = append(out, p)
-		}
-	}
-	return out, nil
-}
-
-// do sends one request and reads the whole reply.
-func do(ctx context.Context, hc *http.Client, method, url string, hdr http.Header, body []byte) ([]byte, int, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return nil, 0, err
-	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	return data, resp.StatusCode, err
 }
 
 func transport(conns int) *http.Transport {
@@ -236,36 +160,6 @@ func transport(conns int) *http.Transport {
 		// Replies run to hundreds of KiB: read them in few syscalls.
 		ReadBufferSize: 256 << 10,
 	}
-}
-
-// parallel runs fn(i) for i in [0, n) on c goroutines; the first error wins.
-func parallel(n, c int, fn func(i int) error) error {
-	var (
-		next  atomic.Int64
-		first atomic.Value
-		wg    sync.WaitGroup
-	)
-	for range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || first.Load() != nil {
-					return
-				}
-				if err := fn(i); err != nil {
-					first.CompareAndSwap(nil, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err, ok := first.Load().(error); ok {
-		return err
-	}
-	return nil
 }
 
 func registerBody(service string, i int, status string) []byte {
@@ -287,8 +181,8 @@ func watcherRun(ctx context.Context, a *agent, n int, o options) error {
 	service := fmt.Sprintf("hw%d", n)
 	hc := &http.Client{Transport: transport(o.concurrency)}
 	start := time.Now()
-	err := parallel(n, o.concurrency, func(i int) error {
-		body, code, err := do(ctx, hc, "PUT", a.base+"/v1/catalog/register", nil, registerBody(service, i, "passing"))
+	err := benchutil.Parallel(n, o.concurrency, func(i int) error {
+		body, code, err := benchutil.Do(ctx, hc, "PUT", a.base+"/v1/catalog/register", nil, registerBody(service, i, "passing"))
 		if err != nil || code != 200 {
 			return fmt.Errorf("register instance %d: %v %d %s", i, err, code, body)
 		}
@@ -364,7 +258,7 @@ func watcherRun(ctx context.Context, a *agent, n int, o options) error {
 			status = "passing"
 		}
 		t0 := time.Now()
-		b, code, err := do(ctx, hc, "PUT", a.base+"/v1/catalog/register", nil, registerBody(service, 0, status))
+		b, code, err := benchutil.Do(ctx, hc, "PUT", a.base+"/v1/catalog/register", nil, registerBody(service, 0, status))
 		if err != nil || code != 200 {
 			return fmt.Errorf("flip %d: %v %d %s", f, err, code, b)
 		}
@@ -473,7 +367,7 @@ func countEntries(body []byte) int {
 func registrationRun(ctx context.Context, a *agent, o options) error {
 	hc := &http.Client{Transport: transport(o.concurrency)}
 	probe := []byte(`{"ID":"reg-probe","Name":"reg-probe","Port":1}`)
-	if _, code, err := do(ctx, hc, "PUT", a.base+"/v1/agent/service/register", nil, probe); err == nil && code == 200 {
+	if _, code, err := benchutil.Do(ctx, hc, "PUT", a.base+"/v1/agent/service/register", nil, probe); err == nil && code == 200 {
 		if err := registerMany(ctx, a, hc, o, "/v1/agent/service/register", "the agent API", func(i int) []byte {
 			b, _ := json.Marshal(map[string]any{"ID": fmt.Sprintf("reg-%05d", i), "Name": fmt.Sprintf("reg%d", i%100),
 				"Port": 1000 + i%50000, "Tags": []string{"bench"}})
@@ -485,7 +379,7 @@ func registrationRun(ctx context.Context, a *agent, o options) error {
 		fmt.Println("registration: no agent API in this build (/v1/agent/service/register answered", code, "); catalog API only")
 	}
 	// The catalog API: one node, its services added to it.
-	if _, code, err := do(ctx, hc, "PUT", a.base+"/v1/catalog/register", nil, []byte(`{"Node":"bench-catalog","Address":"127.0.0.2"}`)); err != nil || code != 200 {
+	if _, code, err := benchutil.Do(ctx, hc, "PUT", a.base+"/v1/catalog/register", nil, []byte(`{"Node":"bench-catalog","Address":"127.0.0.2"}`)); err != nil || code != 200 {
 		return fmt.Errorf("register node bench-catalog: %v %d", err, code)
 	}
 	return registerMany(ctx, a, hc, o, "/v1/catalog/register", "the catalog API", func(i int) []byte {
@@ -498,8 +392,8 @@ func registrationRun(ctx context.Context, a *agent, o options) error {
 
 func registerMany(ctx context.Context, a *agent, hc *http.Client, o options, path, via string, bodyFor func(int) []byte) error {
 	start := time.Now()
-	err := parallel(o.services, o.concurrency, func(i int) error {
-		body, code, err := do(ctx, hc, "PUT", a.base+path, nil, bodyFor(i))
+	err := benchutil.Parallel(o.services, o.concurrency, func(i int) error {
+		body, code, err := benchutil.Do(ctx, hc, "PUT", a.base+path, nil, bodyFor(i))
 		if err != nil || code != 200 {
 			return fmt.Errorf("register %d via %s: %v %d %s", i, path, err, code, body)
 		}
@@ -523,7 +417,7 @@ func registerMany(ctx context.Context, a *agent, hc *http.Client, o options, pat
 	// catalog too.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		body, _, _ := do(ctx, hc, "GET", a.base+"/v1/catalog/node-services/bench", nil, nil)
+		body, _, _ := benchutil.Do(ctx, hc, "GET", a.base+"/v1/catalog/node-services/bench", nil, nil)
 		var ns struct{ Services []json.RawMessage }
 		_ = json.Unmarshal(body, &ns)
 		if len(ns.Services) >= o.services || time.Now().After(deadline) {
@@ -536,7 +430,7 @@ func registerMany(ctx context.Context, a *agent, hc *http.Client, o options, pat
 
 // cpuTime is the agent process's user+system CPU time so far.
 func (a *agent) cpuTime() time.Duration {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", a.cmd.Process.Pid))
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", a.Cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}

@@ -14,18 +14,20 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
+
+	"conclave/bench/internal/benchutil"
 )
 
 // startEtcd starts a single-member etcd on loopback with its default
 // durability (WAL fsync on every commit), the peer bench/kv also uses.
-func startEtcd(ctx context.Context, bin, root string) (*agent, *clientv3.Client, error) {
-	ports, err := freePorts(2)
+func startEtcd(ctx context.Context, bin, root string) (*benchutil.Server, *clientv3.Client, error) {
+	ports, err := benchutil.FreePorts(2)
 	if err != nil {
 		return nil, nil, err
 	}
 	clientURL := "http://127.0.0.1:" + strconv.Itoa(ports[0])
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(ports[1])
-	e, err := startServer(bin, filepath.Join(root, "etcd.log"),
+	e, err := benchutil.Start(bin, filepath.Join(root, "etcd.log"),
 		"--name", "bench", "--data-dir", filepath.Join(root, "etcd"),
 		"--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
 		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
@@ -36,8 +38,8 @@ func startEtcd(ctx context.Context, bin, root string) (*agent, *clientv3.Client,
 	}
 	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{clientURL}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
-		e.stop()
-		return nil, nil, e.failure(fmt.Errorf("etcd client: %w", err))
+		e.Stop()
+		return nil, nil, e.Failure(fmt.Errorf("etcd client: %w", err))
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -49,8 +51,8 @@ func startEtcd(ctx context.Context, bin, root string) (*agent, *clientv3.Client,
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			cli.Close()
-			e.stop()
-			return nil, nil, e.failure(fmt.Errorf("etcd not ready after 30s: %w", err))
+			e.Stop()
+			return nil, nil, e.Failure(fmt.Errorf("etcd not ready after 30s: %w", err))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -132,7 +134,7 @@ func etcdHandoff(ctx context.Context, cli *clientv3.Client, self, root string, o
 func etcdLeases(ctx context.Context, cli *clientv3.Client, o options) (created, revoked float64, err error) {
 	ids := make([]clientv3.LeaseID, o.sessions)
 	start := time.Now()
-	err = parallel(o.sessions, o.concurrency, func(i int) error {
+	err = benchutil.Parallel(o.sessions, o.concurrency, func(i int) error {
 		l, err := cli.Grant(ctx, 60)
 		if err != nil {
 			return fmt.Errorf("etcd lease grant: %w", err)
@@ -145,7 +147,7 @@ func etcdLeases(ctx context.Context, cli *clientv3.Client, o options) (created, 
 	}
 	created = float64(o.sessions) / time.Since(start).Seconds()
 	start = time.Now()
-	err = parallel(o.sessions, o.concurrency, func(i int) error {
+	err = benchutil.Parallel(o.sessions, o.concurrency, func(i int) error {
 		if _, err := cli.Revoke(ctx, ids[i]); err != nil {
 			return fmt.Errorf("etcd lease revoke: %w", err)
 		}

@@ -39,6 +39,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sys/unix"
+
+	"conclave/bench/internal/benchutil"
 )
 
 type options struct {
@@ -134,16 +136,16 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	defer a.stop()
+	defer a.Stop()
 	var peer etcdPeer
 	if o.etcd != "" {
 		e, cli, err := startEtcd(ctx, o.etcd, root)
 		if err != nil {
 			return err
 		}
-		defer e.stop()
+		defer e.Stop()
 		defer cli.Close()
-		peer = etcdPeer{agent: e, cli: cli}
+		peer = etcdPeer{Server: e, cli: cli}
 	}
 
 	fmt.Printf("conclave lock benchmark: durable single server, %d CPUs\n", runtime.NumCPU())
@@ -152,17 +154,17 @@ func run(o options) error {
 	}
 	if o.handoffs > 0 {
 		if err := handoffRun(ctx, a, peer, bin, self, root, o); err != nil {
-			return fmt.Errorf("lock hand-off: %w", a.failure(err))
+			return fmt.Errorf("lock hand-off: %w", a.Failure(err))
 		}
 	}
 	if o.semFor > 0 {
 		if err := semaphoreRun(ctx, a, bin, self, root, o); err != nil {
-			return fmt.Errorf("semaphore: %w", a.failure(err))
+			return fmt.Errorf("semaphore: %w", a.Failure(err))
 		}
 	}
 	if o.sessions > 0 {
 		if err := sessionRun(ctx, a, peer, o); err != nil {
-			return fmt.Errorf("sessions: %w", a.failure(err))
+			return fmt.Errorf("sessions: %w", a.Failure(err))
 		}
 	}
 	return nil
@@ -230,7 +232,7 @@ func contend(ctx context.Context, a *agent, bin, self, recordPath, prefix string
 
 // etcdPeer is etcd for the comparison; cli is nil without one.
 type etcdPeer struct {
-	*agent
+	*benchutil.Server
 	cli *clientv3.Client
 }
 
@@ -332,7 +334,7 @@ func handoffRun(ctx context.Context, a *agent, peer etcdPeer, bin, self, root st
 	}
 	elat, err := etcdHandoff(ctx, peer.cli, self, root, o)
 	if err != nil {
-		return fmt.Errorf("etcd: %w", peer.failure(err))
+		return fmt.Errorf("etcd: %w", peer.Failure(err))
 	}
 	ep := func(q float64) time.Duration { return percentile(elat, q) }
 	fmt.Printf("  etcd concurrency.Mutex: %d hand-offs among %d contenders: p50 %s p99 %s max %s; p50 conclave/etcd = %.2fx (lower is faster)\n",
@@ -419,8 +421,8 @@ func sessionRun(ctx context.Context, a *agent, peer etcdPeer, o options) error {
 	hc := a.client(o.concurrency)
 	ids := make([]string, o.sessions)
 	start := time.Now()
-	err := parallel(o.sessions, o.concurrency, func(i int) error {
-		body, code, err := do(ctx, hc, "PUT", a.base+"/v1/session/create",
+	err := benchutil.Parallel(o.sessions, o.concurrency, func(i int) error {
+		body, code, err := benchutil.Do(ctx, hc, "PUT", a.base+"/v1/session/create", nil,
 			[]byte(fmt.Sprintf(`{"Name":"bench-%d","TTL":"60s","LockDelay":"0s"}`, i)))
 		if err != nil || code != 200 {
 			return fmt.Errorf("create %d: %v %d %s", i, err, code, body)
@@ -437,8 +439,8 @@ func sessionRun(ctx context.Context, a *agent, peer etcdPeer, o options) error {
 	}
 	created := time.Since(start)
 	start = time.Now()
-	err = parallel(o.sessions, o.concurrency, func(i int) error {
-		body, code, err := do(ctx, hc, "PUT", a.base+"/v1/session/destroy/"+ids[i], nil)
+	err = benchutil.Parallel(o.sessions, o.concurrency, func(i int) error {
+		body, code, err := benchutil.Do(ctx, hc, "PUT", a.base+"/v1/session/destroy/"+ids[i], nil, nil)
 		if err != nil || code != 200 {
 			return fmt.Errorf("destroy %s: %v %d %s", ids[i], err, code, body)
 		}
@@ -456,39 +458,9 @@ func sessionRun(ctx context.Context, a *agent, peer etcdPeer, o options) error {
 	}
 	eCreate, eRevoke, err := etcdLeases(ctx, peer.cli, o)
 	if err != nil {
-		return fmt.Errorf("etcd: %w", peer.failure(err))
+		return fmt.Errorf("etcd: %w", peer.Failure(err))
 	}
 	fmt.Printf("  etcd leases, same load: %.0f grants/s, %.0f revokes/s; creations conclave/etcd = %.2fx, destroys %.2fx (higher is faster)\n",
 		eCreate, eRevoke, createRate/eCreate, destroyRate/eRevoke)
-	return nil
-}
-
-// parallel runs fn(i) for i in [0, n) on c goroutines; the first error wins.
-func parallel(n, c int, fn func(i int) error) error {
-	var (
-		next  atomic.Int64
-		first atomic.Value
-		wg    sync.WaitGroup
-	)
-	for range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || first.Load() != nil {
-					return
-				}
-				if err := fn(i); err != nil {
-					first.CompareAndSwap(nil, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err, ok := first.Load().(error); ok {
-		return err
-	}
 	return nil
 }
