@@ -109,42 +109,18 @@ func startAgent(ctx context.Context, bin, root string) (*agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	ports, err := benchutil.FreePorts(5)
-	if err != nil {
-		return nil, err
-	}
-	srv, err := benchutil.Start(bin, filepath.Join(root, "conclave.log"),
-		"agent", "-server", "-bootstrap", "-data-dir", filepath.Join(root, "data"),
-		"-node", "bench", "-bind", "127.0.0.1", "-client", "127.0.0.1",
-		"-http-port", strconv.Itoa(ports[0]), "-dns-port", strconv.Itoa(ports[1]),
-		"-server-port", strconv.Itoa(ports[2]), "-serf-lan-port", strconv.Itoa(ports[3]),
-		"-serf-wan-port", strconv.Itoa(ports[4]), "-log-level", "warn")
-	if err != nil {
-		return nil, err
-	}
-	a := &agent{Server: srv, base: "http://127.0.0.1:" + strconv.Itoa(ports[0])}
-	hc := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case <-a.Done:
-			return nil, a.Failure(fmt.Errorf("conclave exited before it was ready"))
-		case <-ctx.Done():
-			a.Stop()
-			return nil, ctx.Err()
-		default:
-		}
-		body, code, err := benchutil.Do(ctx, hc, "PUT", a.base+"/v1/catalog/register", nil,
+	srv, addr, err := benchutil.StartConclave(ctx, bin, root, func(ctx context.Context, hc *http.Client, base string) error {
+		body, code, err := benchutil.Do(ctx, hc, "PUT", base+"/v1/catalog/register", nil,
 			[]byte(`{"Node":"bench-ready","Address":"127.0.0.1"}`))
-		if err == nil && code == 200 && string(bytes.TrimSpace(body)) == "true" {
-			return a, nil
+		if err == nil && (code != 200 || string(bytes.TrimSpace(body)) != "true") {
+			err = fmt.Errorf("catalog register: HTTP %d: %s", code, body)
 		}
-		if time.Now().After(deadline) {
-			a.Stop()
-			return nil, a.Failure(fmt.Errorf("not ready after 30s: %v %d %s", err, code, body))
-		}
-		time.Sleep(50 * time.Millisecond)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return &agent{Server: srv, base: "http://" + addr}, nil
 }
 
 func transport(conns int) *http.Transport {

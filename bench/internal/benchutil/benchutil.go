@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -140,4 +141,46 @@ func Parallel(n, c int, fn func(i int) error) error {
 		return err
 	}
 	return nil
+}
+
+// StartConclave starts a durable single conclave server (-server
+// -bootstrap, data under root) on loopback with kernel-chosen ports, and
+// waits up to 30 s until ready, called with its HTTP base URL, succeeds.
+// It returns the server and the HTTP API's host:port.
+func StartConclave(ctx context.Context, bin, root string, ready func(ctx context.Context, hc *http.Client, base string) error) (*Server, string, error) {
+	ports, err := FreePorts(5)
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := Start(bin, filepath.Join(root, "conclave.log"),
+		"agent", "-server", "-bootstrap", "-data-dir", filepath.Join(root, "data"),
+		"-node", "bench", "-bind", "127.0.0.1", "-client", "127.0.0.1",
+		"-http-port", strconv.Itoa(ports[0]), "-dns-port", strconv.Itoa(ports[1]),
+		"-server-port", strconv.Itoa(ports[2]), "-serf-lan-port", strconv.Itoa(ports[3]),
+		"-serf-wan-port", strconv.Itoa(ports[4]), "-log-level", "warn")
+	if err != nil {
+		return nil, "", err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	hc := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case <-s.Done:
+			return nil, "", s.Failure(fmt.Errorf("conclave exited before it was ready"))
+		case <-ctx.Done():
+			s.Stop()
+			return nil, "", ctx.Err()
+		default:
+		}
+		err := ready(ctx, hc, "http://"+addr)
+		if err == nil {
+			return s, addr, nil
+		}
+		if time.Now().After(deadline) {
+			s.Stop()
+			return nil, "", s.Failure(fmt.Errorf("not ready after 30s: %w", err))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
