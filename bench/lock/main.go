@@ -52,6 +52,7 @@ type options struct {
 	semN        int
 	semRunners  int
 	semFor      time.Duration
+	semHold     time.Duration
 	sessions    int
 	concurrency int
 	timeout     time.Duration
@@ -71,6 +72,7 @@ func main() {
 	flag.IntVar(&o.semN, "n", 3, "semaphore limit")
 	flag.IntVar(&o.semRunners, "sem-contenders", 10, "`conclave lock -n` processes contending for the semaphore")
 	flag.DurationVar(&o.semFor, "sem-duration", 10*time.Second, "how long the semaphore run lasts")
+	flag.DurationVar(&o.semHold, "sem-hold", 0, "how long each semaphore child holds its slot before exiting")
 	flag.IntVar(&o.sessions, "sessions", 5000, "sessions to create (then destroy)")
 	flag.IntVar(&o.concurrency, "concurrency", 64, "concurrent clients creating sessions")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "bound on the whole run")
@@ -376,7 +378,7 @@ func semaphoreRun(ctx context.Context, a *agent, bin, self, root string, o optio
 	stop := make(chan struct{})
 	errc := make(chan error, 1)
 	go func() {
-		errc <- contend(ctx, a, bin, self, rec, "bench/semaphore", o.semN, o.semRunners, 0, stop)
+		errc <- contend(ctx, a, bin, self, rec, "bench/semaphore", o.semN, o.semRunners, o.semHold, stop)
 	}()
 	// The window opens at the first start, so the contenders' launch does
 	// not count against the rate.
@@ -412,8 +414,8 @@ func semaphoreRun(ctx context.Context, a *agent, bin, self, root string, o optio
 		}
 	}
 	secs := time.Duration(t1 - t0).Seconds()
-	fmt.Printf("semaphore: %d `conclave lock -n %d` contenders, %s: %d acquisitions, %.1f acquisitions/s; most holders at once %d, limit %d (no target in the issue)\n",
-		o.semRunners, o.semN, time.Duration(t1-t0).Round(time.Millisecond), n, float64(n)/secs, maxConcurrent(evs), o.semN)
+	fmt.Printf("semaphore: %d `conclave lock -n %d` contenders, children hold %s, %s: %d acquisitions, %.1f acquisitions/s; most holders at once %d, limit %d (no target in the issue)\n",
+		o.semRunners, o.semN, o.semHold, time.Duration(t1-t0).Round(time.Millisecond), n, float64(n)/secs, maxConcurrent(evs), o.semN)
 	return nil
 }
 
