@@ -68,41 +68,34 @@ func TestLockSafety(t *testing.T) {
 	for _, s := range sets {
 		s.start(stop, &wg)
 	}
+	nem := &nemesis{c: c, rng: rand.New(rand.NewPCG(rand.Uint64(), 0))}
+	nem.init()
 	for range rounds {
-		wait(ctx, 2*time.Second)
-		leader, err := c.LeaderOf(ctx, c.Nodes...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := leader.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		logf("killed leader %s", leader.Name)
-		wait(ctx, 3*time.Second)
-		if err := leader.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.WaitHealthy(ctx, c.Nodes...); err != nil {
-			t.Fatalf("cluster did not recover after killing %s: %v", leader.Name, err)
-		}
-		wait(ctx, 2*time.Second)
-		if leader, err = c.LeaderOf(ctx, c.Nodes...); err != nil {
-			t.Fatal(err)
-		}
-		if err := leader.Pause(); err != nil {
-			t.Fatal(err)
-		}
-		logf("paused leader %s", leader.Name)
-		wait(ctx, 5*time.Second)
-		if err := leader.Resume(); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.WaitHealthy(ctx, c.Nodes...); err != nil {
-			t.Fatalf("cluster did not recover after pausing %s: %v", leader.Name, err)
-		}
+		// The cut first, while the lock changes hands quickly, so that
+		// runner 0 soon holds through c1.
 		if network.CanPartition() {
-			partitionHolder(ctx, t, c, sets)
+			wait(ctx, time.Second)
+			partitionHolder(ctx, t, c, sets, logf)
 			logf("partition healed")
+		}
+		for _, f := range []Fault{FaultKillLeader, FaultPauseLeader} {
+			wait(ctx, time.Second)
+			target, err := nem.pick(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := nem.apply(f, target); err != nil {
+				t.Fatalf("%s %s: %v", f, target.Name, err)
+			}
+			logf("%s %s", f, target.Name)
+			wait(ctx, 4*time.Second)
+			if err := nem.healAll(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.WaitHealthy(ctx, c.Nodes...); err != nil {
+				t.Fatalf("cluster did not recover after %s %s: %v", f, target.Name, err)
+			}
+			logf("healed %s, cluster healthy again", target.Name)
 		}
 	}
 	wait(ctx, 2*time.Second)
@@ -142,7 +135,7 @@ func netNSUnavailable() string {
 // c1) start a child that holds until stopped, waits until those children
 // run, cuts c1 off from the servers and waits for the fences: each such
 // `conclave lock` must stop its child and exit with exitLockLost.
-func partitionHolder(ctx context.Context, t *testing.T, c *Cluster, sets []*lockRunners) {
+func partitionHolder(ctx context.Context, t *testing.T, c *Cluster, sets []*lockRunners, logf func(string, ...any)) {
 	t.Helper()
 	client := c.Clients[0]
 	for _, s := range sets {
@@ -156,7 +149,7 @@ func partitionHolder(ctx context.Context, t *testing.T, c *Cluster, sets []*lock
 	if err := c.Network().Isolate(client.Index); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("cut client agent %s off while runner 0 of each set holds through it", client.Name)
+	logf("cut client agent %s off while runner 0 of each set holds through it", client.Name)
 	for _, s := range sets {
 		code, err := s.waitFenced(ctx)
 		if err != nil {
@@ -166,13 +159,13 @@ func partitionHolder(ctx context.Context, t *testing.T, c *Cluster, sets []*lock
 			t.Errorf("-n %d: the cut-off holder's conclave lock exited %d, want %d (fenced)", s.limit, code, exitLockLost)
 		}
 	}
+	logf("both cut-off holders fenced")
 	if err := c.Network().Heal(client.Index); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.waitWrites(ctx, client); err != nil {
 		t.Fatalf("client agent %s did not come back after healing: %v", client.Name, err)
 	}
-	t.Logf("healed %s", client.Name)
 }
 
 // lockRunners are the five `conclave lock` loops on one prefix; runner r

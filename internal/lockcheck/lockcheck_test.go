@@ -21,8 +21,12 @@ func TestCheckCatchesOverlap(t *testing.T) {
 		{"start\n", 1, false},
 	}
 	for _, tt := range tests {
-		if err := Check(tt.log, tt.limit); (err == nil) != tt.ok {
+		err := Check(tt.log, tt.limit)
+		if (err == nil) != tt.ok {
 			t.Errorf("Check(%q, %d) = %v, want ok %v", tt.log, tt.limit, err, tt.ok)
+		}
+		if err != nil {
+			t.Logf("Check(%q, %d): %v", tt.log, tt.limit, err)
 		}
 	}
 }
