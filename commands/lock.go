@@ -39,7 +39,9 @@ const (
 
 // lockFenceHelp is the arithmetic of self-fencing, shown in --help.
 var lockFenceHelp = fmt.Sprintf(`Self-fencing. The lock is held by a session with TTL T = %s and lock-delay
-D = %s (renewed every T/3). The agent cannot expire the session before T
+D = %s (renewed every T/3), linked to no health check, so that only the
+TTL can end it (a node check would let the servers end it soon after this
+agent is cut off, long before the window below). The agent cannot expire the session before T
 after the start of the last renewal it confirmed, and nobody else can take
 the key before D after that (a semaphore slot has no lock-delay: D = 0
 with -n > 1). The child must therefore be gone before
@@ -51,8 +53,8 @@ and conclave exits %d. That is %s without a confirmed renewal for a
 lock, %s for a semaphore: a leader election (a few seconds) is ridden
 out. -monitor-retry N rides out N failed monitor reads
 %s apart; settings whose retries (N x %s) would outlast the window are
-refused. With -n > 1, a session destroyed by an operator or invalidated
-by a failing check frees its slot at once (the semaphore layout has no
+refused. With -n > 1, a session destroyed by an operator frees its slot
+at once (the semaphore layout has no
 lock-delay): the child is stopped within S of conclave seeing it, but
 another may start in that time. If conclave itself is killed (SIGKILL),
 the session is no longer renewed and its TTL frees the lock; on Linux the

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"conclave/internal/lockcheck"
 	"conclave/internal/testutil"
 )
 
@@ -74,7 +75,7 @@ func TestLockSafetyUnderLeaderLoss(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := checkLockLog(string(data), limit); err != nil {
+		if err := lockcheck.Check(string(data), limit); err != nil {
 			t.Errorf("-n %d: %v\n%s", limit, err, data)
 		}
 		if n := strings.Count(string(data), "start"); n != runners*rounds {

@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"conclave/internal/lockcheck"
 	"conclave/internal/testutil"
 )
 
@@ -59,51 +59,6 @@ func TestNewCmdLock(t *testing.T) {
 		got.IO, got.HTTPClient, got.HTTP = nil, nil, nil
 		if !reflect.DeepEqual(*got, tt.want) {
 			t.Errorf("lock %q: options = %+v, want %+v", tt.args, *got, tt.want)
-		}
-	}
-}
-
-// checkLockLog reads the records the children of a lock test appended
-// ("start ID" and "stop ID", one per line) and fails if more than limit
-// children ever ran at once, or a child stopped without starting.
-func checkLockLog(log string, limit int) error {
-	running := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(log))
-	for n := 1; sc.Scan(); n++ {
-		what, id, ok := strings.Cut(sc.Text(), " ")
-		switch {
-		case !ok:
-			return fmt.Errorf("line %d: %q is no record", n, sc.Text())
-		case what == "start":
-			running[id] = true
-			if len(running) > limit {
-				return fmt.Errorf("line %d: %d children running at once (%v), limit %d", n, len(running), running, limit)
-			}
-		case what == "stop" && running[id]:
-			delete(running, id)
-		default:
-			return fmt.Errorf("line %d: %q without a start", n, sc.Text())
-		}
-	}
-	return nil
-}
-
-func TestCheckLockLogCatchesOverlap(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		log   string
-		limit int
-		ok    bool
-	}{
-		{"start a\nstop a\nstart b\nstop b\n", 1, true},
-		{"start a\nstart b\nstop a\nstop b\n", 1, false}, // the planted overlap
-		{"start a\nstart b\nstop a\nstop b\n", 2, true},
-		{"start a\nstart b\nstart c\nstop a\n", 2, false},
-		{"stop a\n", 1, false},
-	}
-	for _, tt := range tests {
-		if err := checkLockLog(tt.log, tt.limit); (err == nil) != tt.ok {
-			t.Errorf("checkLockLog(%q, %d) = %v, want ok %v", tt.log, tt.limit, err, tt.ok)
 		}
 	}
 }
@@ -188,7 +143,7 @@ func TestLockNeverOverlaps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := checkLockLog(string(data), limit); err != nil {
+		if err := lockcheck.Check(string(data), limit); err != nil {
 			t.Errorf("-n %d: %v\n%s", limit, err, data)
 		}
 		if n := strings.Count(string(data), "stop"); n != len(results) {

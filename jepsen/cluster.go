@@ -18,6 +18,9 @@ type ClusterConfig struct {
 	// Servers is the number of servers. One runs with -bootstrap; more
 	// find each other with -bootstrap-expect and -retry-join.
 	Servers int
+	// Clients is the number of client agents (not servers), placed on the
+	// network after the servers and joined to them.
+	Clients int
 	// Network places the nodes; nil means Loopback.
 	Network Network
 	// Dir holds data dirs and logs; empty means a t.TempDir.
@@ -26,11 +29,17 @@ type ClusterConfig struct {
 	LogLevel string
 }
 
-// Cluster is a running set of servers.
+// Cluster is a running set of servers, and of client agents joined to
+// them.
 type Cluster struct {
+	// Nodes are the servers; the nemesis and the leader helpers only see
+	// these.
 	Nodes []*Node
-	cfg   ClusterConfig
-	t     testing.TB
+	// Clients are the client agents. Node.Index of a client is its place
+	// on the network, after the servers.
+	Clients []*Node
+	cfg     ClusterConfig
+	t       testing.TB
 }
 
 // StartCluster starts the servers, waits until they have a leader that
@@ -68,31 +77,33 @@ func StartCluster(t testing.TB, cfg ClusterConfig) *Cluster {
 	t.Cleanup(func() {
 		c.StopAll()
 		if t.Failed() {
-			for _, n := range c.Nodes {
+			for _, n := range append(slices.Clip(c.Nodes), c.Clients...) {
 				t.Logf("--- %s (%s) ---\n%s", n.Name, n.LogPath(), n.LogExcerpt(25))
 			}
 		}
 	})
-	for i := 0; i < cfg.Servers; i++ {
-		bindIP, clientIP, ports, prefix, err := cfg.Network.Place(i)
+	for i := 0; i < cfg.Servers+cfg.Clients; i++ {
+		name := fmt.Sprintf("s%d", i+1)
+		if i >= cfg.Servers {
+			name = fmt.Sprintf("c%d", i-cfg.Servers+1)
+		}
+		n, err := c.place(i, name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		name := fmt.Sprintf("s%d", i+1)
-		dir := filepath.Join(cfg.Dir, name)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			t.Fatal(err)
+		if i < cfg.Servers {
+			c.Nodes = append(c.Nodes, n)
+		} else {
+			c.Clients = append(c.Clients, n)
 		}
-		c.Nodes = append(c.Nodes, &Node{
-			Name: name, Index: i, BindIP: bindIP, ClientIP: clientIP, Ports: ports,
-			DataDir: filepath.Join(dir, "data"), bin: cfg.Bin, prefix: prefix,
-			logPath: filepath.Join(dir, "agent.log"),
-		})
 	}
 	for _, n := range c.Nodes {
 		n.args = c.agentArgs(n)
 	}
-	for _, n := range c.Nodes {
+	for _, n := range c.Clients {
+		n.args = c.clientArgs(n)
+	}
+	for _, n := range append(slices.Clip(c.Nodes), c.Clients...) {
 		if err := n.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +113,69 @@ func StartCluster(t testing.TB, cfg ClusterConfig) *Cluster {
 	if err := c.WaitHealthy(ctx, c.Nodes...); err != nil {
 		t.Fatalf("cluster of %d did not become healthy: %v", cfg.Servers, err)
 	}
+	for _, n := range c.Clients {
+		if err := c.waitWrites(ctx, n); err != nil {
+			t.Fatalf("client agent %s did not join: %v", n.Name, err)
+		}
+	}
 	return c
+}
+
+// place makes node i on the network, with a directory of its own.
+func (c *Cluster) place(i int, name string) (*Node, error) {
+	bindIP, clientIP, ports, prefix, err := c.cfg.Network.Place(i)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(c.cfg.Dir, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return &Node{
+		Name: name, Index: i, BindIP: bindIP, ClientIP: clientIP, Ports: ports,
+		DataDir: filepath.Join(dir, "data"), bin: c.cfg.Bin, prefix: prefix,
+		logPath: filepath.Join(dir, "agent.log"),
+	}, nil
+}
+
+// clientArgs are those of a client agent: no -server, joined to every
+// server.
+func (c *Cluster) clientArgs(n *Node) []string {
+	args := []string{
+		"-data-dir", n.DataDir,
+		"-node", n.Name,
+		"-bind", n.BindIP,
+		"-client", n.ClientIP,
+		"-log-level", c.cfg.LogLevel,
+		"-retry-interval", "1s",
+	}
+	args = append(args, n.Ports.flags()...)
+	for _, s := range c.Nodes {
+		args = append(args, "-retry-join", s.SerfAddr())
+	}
+	return args
+}
+
+// waitWrites polls until a write through n is acknowledged.
+func (c *Cluster) waitWrites(ctx context.Context, n *Node) error {
+	return retry(ctx, func() error {
+		if !n.Running() {
+			return fmt.Errorf("%s is not running", n.Name)
+		}
+		cl := c.Client(n, 5*time.Second)
+		defer cl.Close()
+		return healthWrite(ctx, cl, n)
+	})
+}
+
+// healthWrite writes a key of n's own through cl; an error says why the
+// write was not acknowledged.
+func healthWrite(ctx context.Context, cl *Client, n *Node) error {
+	ok, err := cl.Put(ctx, "jepsen-health/"+n.Name, fmt.Sprint(time.Now().UnixNano()), nil)
+	if err != nil || !ok {
+		return fmt.Errorf("%s: health write: %v %v", n.Name, ok, err)
+	}
+	return nil
 }
 
 func (c *Cluster) agentArgs(n *Node) []string {
@@ -131,9 +204,9 @@ func (c *Cluster) agentArgs(n *Node) []string {
 // Network is the cluster's network.
 func (c *Cluster) Network() Network { return c.cfg.Network }
 
-// StopAll stops every node and closes the network.
+// StopAll stops every node and client agent and closes the network.
 func (c *Cluster) StopAll() {
-	for _, n := range c.Nodes {
+	for _, n := range append(slices.Clip(c.Nodes), c.Clients...) {
 		n.Stop(5 * time.Second)
 	}
 	if err := c.cfg.Network.Close(); err != nil {
@@ -216,11 +289,7 @@ func (c *Cluster) WaitHealthy(ctx context.Context, nodes ...*Node) error {
 						return fmt.Errorf("%s lists %d raft peers %v, want %d", n.Name, len(peers), peers, len(c.Nodes))
 					}
 				}
-				ok, err := cl.Put(ctx, "jepsen-health/"+n.Name, fmt.Sprint(time.Now().UnixNano()), nil)
-				if err != nil || !ok {
-					return fmt.Errorf("%s: health write: %v %v", n.Name, ok, err)
-				}
-				return nil
+				return healthWrite(ctx, cl, n)
 			}()
 			if err != nil {
 				return err

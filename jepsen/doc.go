@@ -23,10 +23,16 @@
 //   - TestPartition: network namespaces; the leader is cut off, the
 //     minority refuses writes, the majority goes on, and after healing all
 //     converge with no acknowledged write lost. Needs root.
+//   - TestLockSafety: five `conclave lock` processes on a lock and five
+//     on a semaphore of 3, through two client agents, while the leader is
+//     killed, the leader paused and, in network namespaces (root), a
+//     client agent cut off while a child holds through it; the children's
+//     start/stop log must never show more holders than allowed
+//     (internal/lockcheck, whose test shows it catches a planted overlap).
 //   - TestCheckerCatchesAckBeforeCommit: a binary built with
 //     -tags jepsen_broken acknowledges writes before raft commits them; the
 //     checker must report a violation, or the test fails.
 //
-// Only tests use this package. It imports no conclave package: it sees the
-// agent exactly as a user does.
+// Only tests use this package. It imports no conclave package but the
+// test-only internal/lockcheck: it sees the agent exactly as a user does.
 package jepsen
