@@ -86,7 +86,10 @@ func TestAdvertiseWAN(t *testing.T) {
 	if !strings.Contains(r.body, `"Addr":"127.0.0.1"`) {
 		t.Errorf("LAN members = %d %q, want 127.0.0.1", r.status, r.body)
 	}
-	testutil.Retry(t, 10*time.Second, func() error {
+	// The tagged addresses arrive with the agent's first successful sync,
+	// which retries with a growing pause (up to 15s) while the dev server
+	// elects itself; on a loaded machine that takes several rounds.
+	testutil.Retry(t, 45*time.Second, func() error {
 		r := c.do(t, "GET", "/v1/catalog/node/wan-adv", nil)
 		var out struct {
 			Node struct {
