@@ -18,18 +18,7 @@ func sessionAgent(t *testing.T) (*testutil.TestAgent, *api.Client) {
 	t.Helper()
 	a := testutil.NewAgent(t, testutil.AgentOptions{})
 	c := officialClientFor(t, a)
-	testutil.Retry(t, 10*time.Second, func() error {
-		checks, _, err := c.Health().Node(a.Config.NodeName, nil)
-		if err != nil {
-			return err
-		}
-		for _, hc := range checks {
-			if hc.CheckID == "serfHealth" && hc.Status == api.HealthPassing {
-				return nil
-			}
-		}
-		return fmt.Errorf("node %s has no passing serfHealth yet: %v", a.Config.NodeName, checks)
-	})
+	testutil.WaitForSerfHealth(t, a)
 	return a, c
 }
 
