@@ -60,6 +60,7 @@ func loadFixture(t *testing.T, c *client.Client) {
 // urlRecorder is an HTTP transport that notes every request URL, so a
 // test can see that a Fetch really sent a blocking query (?index=).
 type urlRecorder struct {
+	next *http.Transport
 	mu   sync.Mutex
 	urls []string
 }
@@ -68,7 +69,7 @@ func (r *urlRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.mu.Lock()
 	r.urls = append(r.urls, req.URL.String())
 	r.mu.Unlock()
-	return http.DefaultTransport.RoundTrip(req)
+	return r.next.RoundTrip(req)
 }
 
 func (r *urlRecorder) sawBlocking(path string, index uint64) bool {
@@ -90,7 +91,8 @@ func fixtureAgent(t *testing.T) (*client.Client, *urlRecorder) {
 	a := testutil.NewAgent(t, testutil.AgentOptions{NodeName: fixtureNode, Tweak: func(cfg *config.Config) {
 		cfg.NodeID = fixtureNodeID
 	}})
-	rec := &urlRecorder{}
+	rec := &urlRecorder{next: &http.Transport{}}
+	t.Cleanup(rec.next.CloseIdleConnections)
 	c, err := client.New(&client.Config{Address: a.HTTPAddr(), HTTPClient: &http.Client{Transport: rec}})
 	if err != nil {
 		t.Fatalf("client.New() = %v", err)
