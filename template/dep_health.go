@@ -10,15 +10,10 @@ import (
 	"conclave/client"
 )
 
-// Health statuses a service query filters on, as consul-template spells
-// them; "any" keeps every instance.
-const (
-	HealthAny         = "any"
-	HealthPassing     = "passing"
-	HealthWarning     = "warning"
-	HealthCritical    = "critical"
-	HealthMaintenance = "maintenance"
-)
+// HealthMaintenance is the status of an instance in maintenance mode. It
+// and client's client.HealthAny, client.HealthPassing, client.HealthWarning and client.HealthCritical
+// are what a service query filters on.
+const HealthMaintenance = "maintenance"
 
 // Check IDs Consul gives maintenance mode: an instance in maintenance has
 // status "maintenance" whatever its other checks say.
@@ -44,10 +39,10 @@ func (cs HealthChecks) AggregatedStatus() string {
 			continue
 		}
 		switch c.Status {
-		case HealthPassing:
-		case HealthWarning:
+		case client.HealthPassing:
+		case client.HealthWarning:
 			warning = true
-		case HealthCritical:
+		case client.HealthCritical:
 			critical = true
 		default:
 			return ""
@@ -57,11 +52,11 @@ func (cs HealthChecks) AggregatedStatus() string {
 	case maint:
 		return HealthMaintenance
 	case critical:
-		return HealthCritical
+		return client.HealthCritical
 	case warning:
-		return HealthWarning
+		return client.HealthWarning
 	}
-	return HealthPassing
+	return client.HealthPassing
 }
 
 // HealthService is one instance a `service` query returns, flattened with
@@ -111,13 +106,13 @@ func ParseHealthService(s string) (Dependency, error) {
 	}
 	d := &healthService{name: m["name"], tag: m["tag"], dc: m["dc"], near: m["near"]}
 	if m["filter"] == "" {
-		d.filters = []string{HealthPassing}
+		d.filters = []string{client.HealthPassing}
 		return d, nil
 	}
 	for _, f := range strings.Split(m["filter"], ",") {
 		switch f = strings.TrimSpace(f); f {
 		case "":
-		case HealthAny, HealthPassing, HealthWarning, HealthCritical, HealthMaintenance:
+		case client.HealthAny, client.HealthPassing, client.HealthWarning, client.HealthCritical, HealthMaintenance:
 			d.filters = append(d.filters, f)
 		default:
 			return nil, fmt.Errorf("health.service: invalid filter %q in %q", f, s)
@@ -151,7 +146,7 @@ func (d *healthService) Fetch(ctx context.Context, c *client.Client, opts *clien
 	if d.tag != "" {
 		tags = []string{d.tag}
 	}
-	passingOnly := len(d.filters) == 1 && d.filters[0] == HealthPassing
+	passingOnly := len(d.filters) == 1 && d.filters[0] == client.HealthPassing
 	entries, meta, err := c.Health().Service(ctx, d.name, tags, passingOnly, withQuery(opts, d.dc, d.near))
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s: %w", d, err)
@@ -178,7 +173,7 @@ func (d *healthService) Fetch(ctx context.Context, c *client.Client, opts *clien
 
 func (d *healthService) accepts(status string) bool {
 	for _, f := range d.filters {
-		if f == HealthAny || f == status {
+		if f == client.HealthAny || f == status {
 			return true
 		}
 	}

@@ -25,6 +25,16 @@ func recall[T any](r *renderer, d Dependency) (v T, ok bool, err error) {
 	return v, true, nil
 }
 
+// recallList is recall for the list-valued functions: an empty list, not
+// nil, while d has no value, as consul-template returns.
+func recallList[T any](r *renderer, d Dependency) ([]T, error) {
+	v, _, err := recall[[]T](r, d)
+	if v == nil {
+		v = []T{}
+	}
+	return v, err
+}
+
 // service returns the healthy instances of a service. Its arguments are
 // joined with "|", so `service "web" "passing,warning"` reads as
 // "web|passing,warning".
@@ -36,11 +46,7 @@ func (r *renderer) service(args ...string) ([]*HealthService, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, ok, err := recall[[]*HealthService](r, d)
-	if !ok || v == nil {
-		v = []*HealthService{}
-	}
-	return v, err
+	return recallList[*HealthService](r, d)
 }
 
 // services lists the catalog's services; the optional argument is "@dc".
@@ -49,11 +55,7 @@ func (r *renderer) services(args ...string) ([]*CatalogSnippet, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, ok, err := recall[[]*CatalogSnippet](r, d)
-	if !ok || v == nil {
-		v = []*CatalogSnippet{}
-	}
-	return v, err
+	return recallList[*CatalogSnippet](r, d)
 }
 
 // key returns a key's value and holds the template back until the key
@@ -160,11 +162,7 @@ func (r *renderer) nodes(args ...string) ([]*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, ok, err := recall[[]*Node](r, d)
-	if !ok || v == nil {
-		v = []*Node{}
-	}
-	return v, err
+	return recallList[*Node](r, d)
 }
 
 // datacenters lists the known datacenters; `datacenters true` leaves out
@@ -174,11 +172,7 @@ func (r *renderer) datacenters(ignoreFailing ...bool) ([]string, error) {
 		return []string{}, fmt.Errorf("datacenters: wrong number of arguments, expected 0 or 1, but got %d", len(ignoreFailing))
 	}
 	d := &catalogDatacenters{ignoreFailing: len(ignoreFailing) == 1 && ignoreFailing[0], interval: datacentersPoll}
-	v, ok, err := recall[[]string](r, d)
-	if !ok || v == nil {
-		v = []string{}
-	}
-	return v, err
+	return recallList[string](r, d)
 }
 
 // file returns a local file's contents.

@@ -243,46 +243,28 @@ func parseYAML(s string) (any, error) {
 
 // The number parsers read "" as zero, so an unset key parses.
 
-func parseBool(s string) (bool, error) {
-	if s == "" {
-		return false, nil
-	}
-	v, err := strconv.ParseBool(s)
-	if err != nil {
-		return false, fmt.Errorf("parseBool: %w", err)
-	}
-	return v, nil
-}
+func parseBool(s string) (bool, error) { return parseOrZero("parseBool", s, strconv.ParseBool) }
 
 func parseFloat(s string) (float64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return 0, fmt.Errorf("parseFloat: %w", err)
-	}
-	return v, nil
+	return parseOrZero("parseFloat", s, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
 }
 
 func parseInt(s string) (int64, error) {
-	if s == "" {
-		return 0, nil
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("parseInt: %w", err)
-	}
-	return v, nil
+	return parseOrZero("parseInt", s, func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) })
 }
 
 func parseUint(s string) (uint64, error) {
+	return parseOrZero("parseUint", s, func(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) })
+}
+
+func parseOrZero[T any](name, s string, parse func(string) (T, error)) (T, error) {
+	var zero T
 	if s == "" {
-		return 0, nil
+		return zero, nil
 	}
-	v, err := strconv.ParseUint(s, 10, 64)
+	v, err := parse(s)
 	if err != nil {
-		return 0, fmt.Errorf("parseUint: %w", err)
+		return zero, fmt.Errorf("%s: %w", name, err)
 	}
 	return v, nil
 }

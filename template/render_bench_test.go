@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"conclave/client"
 )
 
 // BenchmarkRenderService1000 renders the talk's nginx template over a
@@ -16,7 +18,7 @@ func BenchmarkRenderService1000(b *testing.B) {
 	for i := range instances {
 		instances[i] = &HealthService{
 			Node: fmt.Sprintf("node%04d", i), ID: fmt.Sprintf("hopscotch-%04d", i), Name: "hopscotch",
-			Address: fmt.Sprintf("10.0.%d.%d", i/250, i%250), Port: 8080, Tags: ServiceTags{"prod"}, Status: HealthPassing,
+			Address: fmt.Sprintf("10.0.%d.%d", i/250, i%250), Port: 8080, Tags: ServiceTags{"prod"}, Status: client.HealthPassing,
 		}
 	}
 	in := &RenderInput{
