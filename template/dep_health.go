@@ -118,6 +118,11 @@ func ParseHealthService(s string) (Dependency, error) {
 			return nil, fmt.Errorf("health.service: invalid filter %q in %q", f, s)
 		}
 	}
+	if len(d.filters) == 0 {
+		// consul-template takes "web|," as a filter that accepts nothing,
+		// a query that never returns an instance; refuse it instead.
+		return nil, fmt.Errorf("health.service: empty filter in %q", s)
+	}
 	sort.Strings(d.filters)
 	return d, nil
 }
