@@ -57,28 +57,43 @@ func loadCorpus(t *testing.T) []corpusCase {
 	return out
 }
 
-// recordedType gives, by the start of a dependency's String, the Go type
-// of its value, to decode recall.json with.
-func recordedType(dep string) (any, error) {
+// decoderFor gives, by the start of a dependency's String, how to decode
+// its recorded value into the type its Fetch returns.
+func decoderFor(dep string) (func(json.RawMessage) (any, error), error) {
 	switch {
 	case strings.HasPrefix(dep, "health.service("):
-		return new([]*HealthService), nil
+		return decodeAs[[]*HealthService], nil
 	case strings.HasPrefix(dep, "kv.list("):
-		return new([]*KeyPair), nil
+		return decodeAs[[]*KeyPair], nil
 	case strings.HasPrefix(dep, "kv.get("), strings.HasPrefix(dep, "kv.block("):
-		return new(*string), nil
+		return decodeKV, nil
 	case strings.HasPrefix(dep, "catalog.services"):
-		return new([]*CatalogSnippet), nil
+		return decodeAs[[]*CatalogSnippet], nil
 	case strings.HasPrefix(dep, "catalog.nodes"):
-		return new([]*Node), nil
+		return decodeAs[[]*Node], nil
 	case strings.HasPrefix(dep, "catalog.node"):
-		return new(*CatalogNode), nil
+		return decodeAs[*CatalogNode], nil
 	case strings.HasPrefix(dep, "catalog.datacenters"):
-		return new([]string), nil
+		return decodeAs[[]string], nil
 	case strings.HasPrefix(dep, "file("):
-		return new(string), nil
+		return decodeAs[string], nil
 	}
 	return nil, fmt.Errorf("no recorded type for %q", dep)
+}
+
+func decodeAs[T any](msg json.RawMessage) (any, error) {
+	var v T
+	err := json.Unmarshal(msg, &v)
+	return v, err
+}
+
+// decodeKV decodes a key's value: a string, or nil for a missing key.
+func decodeKV(msg json.RawMessage) (any, error) {
+	var v *string
+	if err := json.Unmarshal(msg, &v); err != nil || v == nil {
+		return nil, err
+	}
+	return *v, nil
 }
 
 // loadRecall reads recall.json into a Recaller holding values of the
@@ -95,45 +110,15 @@ func loadRecall(t *testing.T) mapRecaller {
 	}
 	rec := mapRecaller{}
 	for dep, msg := range raw {
-		ptr, err := recordedType(dep)
+		decode, err := decoderFor(dep)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := json.Unmarshal(msg, ptr); err != nil {
+		if rec[dep], err = decode(msg); err != nil {
 			t.Fatalf("decoding recall.json[%q]: %v", dep, err)
-		}
-		switch v := ptr.(type) {
-		case **string: // a KV value: nil is a missing key
-			if *v == nil {
-				rec[dep] = nil
-			} else {
-				rec[dep] = **v
-			}
-		case **CatalogNode:
-			rec[dep] = *v
-		default:
-			rec[dep] = derefAny(ptr)
 		}
 	}
 	return rec
-}
-
-func derefAny(p any) any {
-	switch v := p.(type) {
-	case *[]*HealthService:
-		return *v
-	case *[]*KeyPair:
-		return *v
-	case *[]*CatalogSnippet:
-		return *v
-	case *[]*Node:
-		return *v
-	case *[]string:
-		return *v
-	case *string:
-		return *v
-	}
-	panic(fmt.Sprintf("derefAny(%T)", p))
 }
 
 func TestGoldens(t *testing.T) {
