@@ -4,26 +4,32 @@
 # agent is loaded with fixture.json and every <func>.tpl is rendered with
 # `consul-template -once -dry`; its output becomes <func>.golden.
 #
-#   CONSUL_TEMPLATE=/path/to/consul-template CONCLAVE=/path/to/conclave ./goldens.sh
+#   CONSUL_TEMPLATE=/path/to/consul-template ./goldens.sh
 #
-# Neither binary is part of this repository; build consul-template from
-# its own sources. Afterwards refresh recall.json, the data TestGoldens
-# renders from:  go test ./template -run TestCorpusAgainstAgent -update The environment below is what golden_test.go gives
-# Render, so env, mustEnv and envOrDefault agree.
+# consul-template is not part of this repository: build it from its own
+# sources. conclave is built from this tree unless CONCLAVE names a
+# binary. The environment below is what golden_test.go gives Render, so
+# env, mustEnv and envOrDefault agree. Afterwards refresh recall.json, the
+# data TestGoldens renders from:
+#
+#   go test ./template -run TestCorpusAgainstAgent -update
 set -euo pipefail
 # Run from template/, where golden_test.go runs, so relative paths agree.
 cd "$(dirname "$0")/.."
 : "${CONSUL_TEMPLATE:?path to a consul-template binary}"
-: "${CONCLAVE:?path to a conclave binary}"
 
+work=$(mktemp -d)
+if [ -z "${CONCLAVE:-}" ]; then
+	CONCLAVE=$work/conclave
+	(cd .. && go build -o "$CONCLAVE" ./cmd/conclave)
+fi
 port=$((20000 + RANDOM % 20000))
 addr=127.0.0.1:$port
-work=$(mktemp -d)
 "$CONCLAVE" agent -dev -node agent-one -node-id 11111111-2222-3333-4444-555555555555 \
 	-http-port "$port" -dns-port $((port + 1)) -serf-lan-port $((port + 2)) \
 	-server-port $((port + 3)) -serf-wan-port $((port + 4)) >"$work/agent.log" 2>&1 &
 agent=$!
-trap 'kill $agent; wait $agent 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $agent; wait $agent 2>/dev/null || true; rm -rf "$work"' EXIT
 # Ready once a KV read is answered (404: no such key, but a leader).
 for _ in $(seq 100); do
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/v1/kv/ready-check")" = 404 ] && break
