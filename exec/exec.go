@@ -155,11 +155,9 @@ func Run(ctx context.Context, c *client.Client, job Job, obs Observer) (*Result,
 		defer cancel()
 	}
 
-	sess, _, err := c.Session().Create(ctx, &client.SessionCreate{
-		Name: "Remote Exec", Behavior: client.SessionBehaviorDelete, TTL: sessionTTL,
-	}, nil)
+	sess, err := createSession(ctx, c)
 	if err != nil {
-		return nil, fmt.Errorf("Failed to create session: %w", err)
+		return nil, err
 	}
 	stopRenew := renew(ctx, c, sess)
 	defer func() {
@@ -211,6 +209,36 @@ func Run(ctx context.Context, c *client.Client, job Job, obs Observer) (*Result,
 		err = nil
 	}
 	return res, err
+}
+
+// createSession makes the job's session. In the agent's own datacenter
+// it belongs to the agent's node; for another datacenter (the client's
+// Datacenter) it is bound to a server there, linked to no check, and only
+// its TTL (renewed while the job runs) ends it.
+func createSession(ctx context.Context, c *client.Client) (string, error) {
+	sc := &client.SessionCreate{Name: "Remote Exec", Behavior: client.SessionBehaviorDelete, TTL: sessionTTL}
+	if dc := c.Datacenter(); dc != "" {
+		self, _, err := c.Agent().Self(ctx, nil)
+		if err != nil {
+			return "", fmt.Errorf("Failed to read the agent's datacenter: %w", err)
+		}
+		if dc != self.Config.Datacenter {
+			servers, _, err := c.Health().Service(ctx, "consul", nil, true, nil)
+			if err != nil {
+				return "", fmt.Errorf("Failed to find Consul server in remote datacenter: %w", err)
+			}
+			if len(servers) == 0 {
+				return "", errors.New("Failed to find Consul server in remote datacenter")
+			}
+			sc.Node, sc.NoChecks = servers[0].Node.Node, true
+			sc.Name = fmt.Sprintf("Remote Exec via %s@%s", self.Config.NodeName, self.Config.Datacenter)
+		}
+	}
+	id, _, err := c.Session().Create(ctx, sc, nil)
+	if err != nil {
+		return "", fmt.Errorf("Failed to create session: %w", err)
+	}
+	return id, nil
 }
 
 // renew keeps the session alive until the returned stop is called.

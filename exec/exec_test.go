@@ -87,3 +87,53 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestRunOtherDatacenter: an event and a job sent through dc1's agent
+// with the client's datacenter set to dc2 run in dc2 (the job's session
+// is bound to a dc2 server).
+func TestRunOtherDatacenter(t *testing.T) {
+	t.Parallel()
+	dc1 := testutil.NewCluster(t, testutil.ClusterOptions{Servers: 1, Datacenter: "dc1", WAN: true})
+	dc2 := testutil.NewCluster(t, testutil.ClusterOptions{Servers: 1, Datacenter: "dc2", WAN: true,
+		Tweak: func(c *config.Config) { c.DisableRemoteExec = false }})
+	if _, err := dc2.Servers[0].JoinWAN([]string{testutil.WANAddr(t, dc1.Servers[0])}); err != nil {
+		t.Fatalf("JoinWAN() = %v", err)
+	}
+	testutil.WaitForSerfHealth(t, dc2.Servers[0])
+	c, err := client.New(&client.Config{Address: dc1.Servers[0].HTTPAddr(), Datacenter: "dc2"})
+	if err != nil {
+		t.Fatalf("client.New() = %v", err)
+	}
+	testutil.Retry(t, 10*time.Second, func() error {
+		_, _, err := c.KV().Get(context.Background(), "ready", nil)
+		return err
+	})
+
+	id, _, err := c.Event().Fire(context.Background(), &client.UserEvent{Name: "remote"}, nil)
+	if err != nil {
+		t.Fatalf("Event().Fire(remote, dc2) = %v", err)
+	}
+	local, err := client.New(&client.Config{Address: dc2.Servers[0].HTTPAddr()})
+	if err != nil {
+		t.Fatalf("client.New() = %v", err)
+	}
+	testutil.Retry(t, 10*time.Second, func() error {
+		evs, _, err := local.Event().List(context.Background(), "remote", nil)
+		if err != nil || len(evs) != 1 || evs[0].ID != id {
+			return fmt.Errorf("dc2 lists %v, %v; want event %s", evs, err, id)
+		}
+		return nil
+	})
+
+	res, err := exec.Run(context.Background(), c, exec.Job{Command: "echo hi", Wait: 500 * time.Millisecond}, exec.Observer{})
+	if err != nil || len(res.Nodes) != 1 || res.Nodes[0].Node != "dc2-s1" || string(res.Nodes[0].Output) != "hi\n" || res.Failed() {
+		t.Fatalf("Run(echo hi, dc2) = %+v, %v; want dc2-s1's output hi", res, err)
+	}
+	home, err := client.New(&client.Config{Address: dc1.Servers[0].HTTPAddr()})
+	if err != nil {
+		t.Fatalf("client.New() = %v", err)
+	}
+	if evs, _, err := home.Event().List(context.Background(), "", nil); err != nil || len(evs) != 0 {
+		t.Fatalf("dc1 lists %v, %v; want no events", evs, err)
+	}
+}
