@@ -28,9 +28,11 @@ const (
 
 // Job is what to run and where.
 type Job struct {
-	// Command is run by each agent through /bin/sh -c. Script, when set,
-	// is run instead (the agent writes it to a temporary file).
+	// Command is run by each agent through /bin/sh -c. Args, when set,
+	// is run instead, directly (no shell); Script, when set, is run
+	// instead of both (the agent writes it to a temporary file).
 	Command string
+	Args    []string
 	Script  []byte
 	// NodeFilter, ServiceFilter and TagFilter are regular expressions
 	// each agent matches against its node name and its services and
@@ -100,7 +102,7 @@ func (r *Result) Failed() bool {
 // Validate checks the job as Consul's exec does, before anything is
 // written.
 func (j *Job) Validate() error {
-	if j.Command == "" && len(j.Script) == 0 {
+	if j.Command == "" && len(j.Args) == 0 && len(j.Script) == 0 {
 		return errors.New("Must specify a command to execute")
 	}
 	for _, f := range []struct{ what, re string }{{"node", j.NodeFilter}, {"service", j.ServiceFilter}, {"tag", j.TagFilter}} {
@@ -119,8 +121,9 @@ func (j *Job) Validate() error {
 
 // spec is the job document agents read (Consul's JSON).
 type spec struct {
-	Command string `json:",omitempty"`
-	Script  []byte `json:",omitempty"`
+	Command string   `json:",omitempty"`
+	Args    []string `json:",omitempty"`
+	Script  []byte   `json:",omitempty"`
 	Wait    time.Duration
 }
 
@@ -172,7 +175,7 @@ func Run(ctx context.Context, c *client.Client, job Job, obs Observer) (*Result,
 		_, _ = c.KV().DeleteTree(cctx, path.Join(job.Prefix, sess)+"/", nil)
 	}()
 
-	doc, err := json.Marshal(spec{Command: job.Command, Script: job.Script, Wait: job.Wait})
+	doc, err := json.Marshal(spec{Command: job.Command, Args: job.Args, Script: job.Script, Wait: job.Wait})
 	if err != nil {
 		return nil, fmt.Errorf("encoding job: %w", err)
 	}

@@ -53,14 +53,19 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// TestRunScriptAndTimeout: a script runs; a job past Timeout ends the
-// run with the node unfinished.
+// TestRunScriptAndTimeout: a script runs, so do Args without a shell; a
+// job past Timeout ends the run with the node unfinished.
 func TestRunScriptAndTimeout(t *testing.T) {
 	t.Parallel()
 	_, c := execAgent(t)
 	res, err := exec.Run(context.Background(), c, exec.Job{Script: []byte("#!/bin/sh\necho from-script\n"), Wait: 500 * time.Millisecond}, exec.Observer{})
 	if err != nil || len(res.Nodes) != 1 || string(res.Nodes[0].Output) != "from-script\n" || res.Failed() {
 		t.Fatalf("Run(script) = %+v, %v; want rx's output from-script, exit 0", res, err)
+	}
+	// Args run without a shell: the ";" reaches echo.
+	res, err = exec.Run(context.Background(), c, exec.Job{Command: "echo a;b", Args: []string{"echo", "a;b"}, Wait: 500 * time.Millisecond}, exec.Observer{})
+	if err != nil || len(res.Nodes) != 1 || string(res.Nodes[0].Output) != "a;b\n" {
+		t.Fatalf("Run(args echo a;b) = %+v, %v; want rx's output a;b", res, err)
 	}
 	res, err = exec.Run(context.Background(), c, exec.Job{Command: "sleep 30", Wait: 300 * time.Millisecond, Timeout: time.Second}, exec.Observer{})
 	if err != nil || !res.TimedOut || res.Acked != 1 || res.Finished != 0 || !res.Failed() {
