@@ -21,6 +21,7 @@ import (
 
 	"conclave/agent/acl"
 	"conclave/agent/config"
+	"conclave/agent/event"
 	httpapi "conclave/agent/http"
 	"conclave/agent/local"
 	"conclave/agent/registrar"
@@ -49,6 +50,10 @@ type Agent struct {
 	dns agentDNS
 	// local is this agent's own services and checks (agent/registrar).
 	local *registrar.Registrar
+	// events are the user events received (event_glue.go); jobs the
+	// remote exec jobs running (rexec.go).
+	events *event.Buffer
+	jobs   *jobTracker
 
 	// reloadFn re-reads the configuration (set by the CLI, which knows
 	// the flags); unset when the agent was built without it.
@@ -64,7 +69,7 @@ func New(cfg *config.Config, logger hclog.Logger) (*Agent, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	a := &Agent{config: cfg, logger: logger, acls: acl.DisabledResolver{}}
+	a := &Agent{config: cfg, logger: logger, acls: acl.DisabledResolver{}, jobs: newJobTracker()}
 	a.cluster.shutdownCh = make(chan struct{})
 	id, err := a.loadNodeID()
 	if err != nil {
@@ -130,6 +135,7 @@ func (a *Agent) Start() (err error) {
 	if err := a.startLocal(); err != nil {
 		return err
 	}
+	a.startEvents()
 	if err := a.startHTTP(); err != nil {
 		return err
 	}
@@ -479,6 +485,8 @@ func (a *Agent) Shutdown() error {
 			}
 		}
 		a.stopDNS()
+		// Jobs stop before the request path they write through.
+		a.jobs.stop()
 		if a.local != nil {
 			a.local.Stop()
 		}
