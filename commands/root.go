@@ -108,6 +108,7 @@ CONSUL_*.
 		services,
 		session,
 		NewCmdVersion(f, nil),
+		NewCmdWatch(f, nil),
 	)
 	return root
 }

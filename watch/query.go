@@ -55,7 +55,7 @@ func keyQuery(p params) (query, error) {
 		if pair == nil {
 			return reading{index: meta.LastIndex}, nil
 		}
-		return reading{index: meta.LastIndex, data: pair}, nil
+		return reading{index: meta.LastIndex, data: toKVPair(pair)}, nil
 	}, nil
 }
 
@@ -72,8 +72,31 @@ func keyPrefixQuery(p params) (query, error) {
 		if err != nil {
 			return reading{}, err
 		}
-		return reading{index: meta.LastIndex, data: pairs}, nil
+		// No keys is JSON null, as Consul's client lists them.
+		var out []*kvPair
+		for _, p := range pairs {
+			out = append(out, toKVPair(p))
+		}
+		return reading{index: meta.LastIndex, data: out}, nil
 	}, nil
+}
+
+// kvPair is a key as Consul's watches hand it on (the official client's
+// KVPair): Session is there even when empty, where client.KVPair leaves
+// it out.
+type kvPair struct {
+	Key         string
+	CreateIndex uint64
+	ModifyIndex uint64
+	LockIndex   uint64
+	Flags       uint64
+	Value       []byte
+	Session     string
+}
+
+func toKVPair(p *client.KVPair) *kvPair {
+	return &kvPair{Key: p.Key, CreateIndex: p.CreateIndex, ModifyIndex: p.ModifyIndex, LockIndex: p.LockIndex,
+		Flags: p.Flags, Value: p.Value, Session: p.Session}
 }
 
 // filtered reads the filter parameter (?filter=) of the catalog and
