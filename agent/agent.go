@@ -49,6 +49,8 @@ type Agent struct {
 	dns agentDNS
 	// local is this agent's own services and checks (agent/registrar).
 	local *registrar.Registrar
+	// watches are the config's watches (watches.go).
+	watches agentWatches
 
 	// reloadFn re-reads the configuration (set by the CLI, which knows
 	// the flags); unset when the agent was built without it.
@@ -134,6 +136,9 @@ func (a *Agent) Start() (err error) {
 		return err
 	}
 	if err := a.startDNS(); err != nil {
+		return err
+	}
+	if err := a.startWatches(); err != nil {
 		return err
 	}
 	return a.startJoins()
@@ -467,6 +472,8 @@ func (a *Agent) Shutdown() error {
 	var err error
 	a.shutdownOnce.Do(func() {
 		a.closeShutdownCh()
+		// Watches first: they read through the HTTP API closing below.
+		a.stopWatches()
 		// In-flight requests get a short grace period to get their replies
 		// out. It must stay short: blocking queries would hold it for
 		// minutes, and net/http counts a connection that never sent a

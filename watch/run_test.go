@@ -167,9 +167,13 @@ func TestEveryTypeFires(t *testing.T) {
 				register(t, c, instance("sn1", "svc-one", []string{"canary"}, "passing"))
 				register(t, c, instance("sn2", "svc-one", []string{"other"}, "passing"))
 			},
-			func(js string) bool { return strings.Count(js, `"Service":"svc-one"`) == 1 && strings.Contains(js, `"sn1"`) },
+			func(js string) bool {
+				return strings.Count(js, `"Service":"svc-one"`) == 1 && strings.Contains(js, `"sn1"`)
+			},
 			func() { register(t, c, instance("sn3", "svc-one", []string{"canary"}, "passing")) },
-			func(js string) bool { return strings.Count(js, `"Service":"svc-one"`) == 2 && strings.Contains(js, `"sn3"`) }},
+			func(js string) bool {
+				return strings.Count(js, `"Service":"svc-one"`) == 2 && strings.Contains(js, `"sn3"`)
+			}},
 		{"checks of a service", map[string]any{"type": "checks", "service": "svc-chk"},
 			func() { register(t, c, instance("cn1", "svc-chk", nil, "passing")) },
 			func(js string) bool { return strings.Contains(js, `"Status":"passing"`) },
