@@ -21,6 +21,7 @@ import (
 
 	"conclave/agent/acl"
 	"conclave/agent/config"
+	"conclave/agent/event"
 	httpapi "conclave/agent/http"
 	"conclave/agent/local"
 	"conclave/agent/registrar"
@@ -51,6 +52,10 @@ type Agent struct {
 	local *registrar.Registrar
 	// watches are the config's watches (watches.go).
 	watches agentWatches
+	// events are the user events received (event_glue.go); jobs the
+	// remote exec jobs running (rexec.go).
+	events *event.Buffer
+	jobs   *jobTracker
 
 	// reloadFn re-reads the configuration (set by the CLI, which knows
 	// the flags); unset when the agent was built without it.
@@ -66,7 +71,7 @@ func New(cfg *config.Config, logger hclog.Logger) (*Agent, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	a := &Agent{config: cfg, logger: logger, acls: acl.DisabledResolver{}}
+	a := &Agent{config: cfg, logger: logger, acls: acl.DisabledResolver{}, jobs: newJobTracker()}
 	a.cluster.shutdownCh = make(chan struct{})
 	id, err := a.loadNodeID()
 	if err != nil {
@@ -132,6 +137,7 @@ func (a *Agent) Start() (err error) {
 	if err := a.startLocal(); err != nil {
 		return err
 	}
+	a.startEvents()
 	if err := a.startHTTP(); err != nil {
 		return err
 	}
@@ -486,6 +492,8 @@ func (a *Agent) Shutdown() error {
 			}
 		}
 		a.stopDNS()
+		// Jobs stop before the request path they write through.
+		a.jobs.stop()
 		if a.local != nil {
 			a.local.Stop()
 		}

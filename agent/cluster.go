@@ -120,6 +120,8 @@ func (a *Agent) serfConfig(wan bool) (*serf.Config, error) {
 	// shut the newcomer down; instead memberlist takes the new address once
 	// the old one is found dead (DeadNodeReclaimTime), as Consul does.
 	c.EnableNameConflictResolution = false
+	// Room for a full 512-byte event payload with its ID and filters.
+	c.UserEventSizeLimit = structs.UserEventGossipLimit
 	// Failed nodes are retried for Consul's reconnect_timeout default.
 	c.ReconnectTimeout = 72 * time.Hour
 	if a.config.DataDir != "" {

@@ -51,4 +51,7 @@ type delegate interface {
 	// that, its anti-entropy has nobody to sync with); it is never true
 	// on a server. fn runs on the gossip event loop and must not block.
 	watchMembers(fn func(serverAppeared bool))
+	// watchUserEvents calls fn with every user event the LAN pool
+	// delivers from now on, on the gossip event loop: fn must not block.
+	watchUserEvents(fn func(serf.UserEvent))
 }

@@ -40,6 +40,8 @@ type clientDelegate struct {
 
 	// onMembers is watchMembers' fn, once set.
 	onMembers atomic.Pointer[func(serverAppeared bool)]
+	// onUserEvent is watchUserEvents' fn, once set.
+	onUserEvent atomic.Pointer[func(serf.UserEvent)]
 
 	stopCh   chan struct{}
 	stopOnce sync.Once
@@ -79,13 +81,19 @@ func newClientDelegate(datacenter string, conf *serf.Config, logger hclog.Logger
 }
 
 // eventLoop keeps the router's list of this datacenter's servers current
-// from the LAN pool's member events.
+// from the LAN pool's member events, and hands user events on.
 func (c *clientDelegate) eventLoop() {
 	for {
 		select {
 		case <-c.stopCh:
 			return
 		case e := <-c.events:
+			if ue, ok := e.(serf.UserEvent); ok {
+				if fn := c.onUserEvent.Load(); fn != nil {
+					(*fn)(ue)
+				}
+				continue
+			}
 			me, ok := e.(serf.MemberEvent)
 			if !ok {
 				continue
@@ -117,6 +125,8 @@ func (c *clientDelegate) watchMembers(fn func(serverAppeared bool)) {
 	c.onMembers.Store(&fn)
 	fn(c.knownServers() > 0)
 }
+
+func (c *clientDelegate) watchUserEvents(fn func(serf.UserEvent)) { c.onUserEvent.Store(&fn) }
 
 // RPC sends a request to a server of this datacenter; that server
 // forwards it to the leader or to another datacenter as needed.

@@ -44,3 +44,11 @@ func (d serverDelegate) watchMembers(fn func(serverAppeared bool)) {
 	})
 	fn(false)
 }
+
+func (d serverDelegate) watchUserEvents(fn func(serf.UserEvent)) {
+	d.OnLANEvent(func(e serf.Event) {
+		if ue, ok := e.(serf.UserEvent); ok {
+			fn(ue)
+		}
+	})
+}

@@ -95,6 +95,8 @@ CONSUL_*.
 		NewCmdAgent(f, agent),
 		catalog,
 		NewCmdCompletion(f, nil),
+		NewCmdEvent(f, nil),
+		NewCmdExec(f, nil),
 		NewCmdForceLeave(f, nil),
 		NewCmdInfo(f, nil),
 		NewCmdJoin(f, nil),

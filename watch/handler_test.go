@@ -1,4 +1,4 @@
-package watch
+package watch_test
 
 import (
 	"bytes"
@@ -15,18 +15,19 @@ import (
 	"time"
 
 	"conclave/internal/testutil"
+	"conclave/watch"
 )
 
 func TestScriptHandler(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	stdin, index := filepath.Join(dir, "stdin"), filepath.Join(dir, "index")
-	fire := &Fire{Index: 42, JSON: []byte(`{"Key":"k"}` + "\n")}
+	fire := &watch.Fire{Index: 42, JSON: []byte(`{"Key":"k"}` + "\n")}
 
 	t.Run("stdin and CONSUL_INDEX", func(t *testing.T) {
 		t.Parallel()
 		var out bytes.Buffer
-		h := &ScriptHandler{Args: []string{"/bin/sh", "-c", `cat > "$0"; printf %s "$CONSUL_INDEX" > "$1"; echo done`, stdin, index}, Stdout: &out}
+		h := &watch.ScriptHandler{Args: []string{"/bin/sh", "-c", `cat > "$0"; printf %s "$CONSUL_INDEX" > "$1"; echo done`, stdin, index}, Stdout: &out}
 		if err := h.Handle(context.Background(), fire); err != nil {
 			t.Fatalf("Handle() = %v", err)
 		}
@@ -44,7 +45,7 @@ func TestScriptHandler(t *testing.T) {
 	t.Run("shell string", func(t *testing.T) {
 		t.Parallel()
 		var out bytes.Buffer
-		h := &ScriptHandler{Script: `read line; echo "got $line at $CONSUL_INDEX"`, Shell: "/bin/sh", Stdout: &out}
+		h := &watch.ScriptHandler{Script: `read line; echo "got $line at $CONSUL_INDEX"`, Shell: "/bin/sh", Stdout: &out}
 		if err := h.Handle(context.Background(), fire); err != nil {
 			t.Fatalf("Handle() = %v", err)
 		}
@@ -56,8 +57,8 @@ func TestScriptHandler(t *testing.T) {
 	t.Run("does not read stdin", func(t *testing.T) {
 		t.Parallel()
 		// Far more than a pipe holds: the write side sees EPIPE.
-		big := &Fire{Index: 1, JSON: bytes.Repeat([]byte("x"), 4<<20)}
-		h := &ScriptHandler{Args: []string{"true"}}
+		big := &watch.Fire{Index: 1, JSON: bytes.Repeat([]byte("x"), 4<<20)}
+		h := &watch.ScriptHandler{Args: []string{"true"}}
 		if err := h.Handle(context.Background(), big); err != nil {
 			t.Errorf("Handle(true, 4 MB of stdin) = %v, want nil: a handler need not read its input", err)
 		}
@@ -65,17 +66,17 @@ func TestScriptHandler(t *testing.T) {
 
 	t.Run("exit status", func(t *testing.T) {
 		t.Parallel()
-		h := &ScriptHandler{Script: "exit 3", Shell: "/bin/sh"}
-		var ee *ExitError
+		h := &watch.ScriptHandler{Script: "exit 3", Shell: "/bin/sh"}
+		var ee *watch.ExitError
 		if err := h.Handle(context.Background(), fire); !errors.As(err, &ee) || ee.Code != 3 {
-			t.Errorf("Handle(exit 3) = %v, want *ExitError with code 3", err)
+			t.Errorf("Handle(exit 3) = %v, want *watch.ExitError with code 3", err)
 		}
 	})
 
 	t.Run("cannot start", func(t *testing.T) {
 		t.Parallel()
-		h := &ScriptHandler{Args: []string{filepath.Join(dir, "no-such-program")}}
-		var ee *ExitError
+		h := &watch.ScriptHandler{Args: []string{filepath.Join(dir, "no-such-program")}}
+		var ee *watch.ExitError
 		if err := h.Handle(context.Background(), fire); err == nil || errors.As(err, &ee) {
 			t.Errorf("Handle(missing program) = %v, want a start error", err)
 		}
@@ -85,7 +86,7 @@ func TestScriptHandler(t *testing.T) {
 		t.Parallel()
 		ctx, cancel := context.WithCancel(context.Background())
 		started := filepath.Join(dir, "started")
-		h := &ScriptHandler{Args: []string{"/bin/sh", "-c", `touch "$0"; exec sleep 60`, started}}
+		h := &watch.ScriptHandler{Args: []string{"/bin/sh", "-c", `touch "$0"; exec sleep 60`, started}}
 		done := make(chan error, 1)
 		go func() { done <- h.Handle(ctx, fire) }()
 		testutil.Retry(t, 30*time.Second, func() error {
@@ -93,7 +94,7 @@ func TestScriptHandler(t *testing.T) {
 			return err
 		})
 		cancel()
-		var ee *ExitError
+		var ee *watch.ExitError
 		if err := <-done; !errors.As(err, &ee) || ee.Code != 128+15 {
 			t.Errorf("Handle() after cancel = %v, want the handler TERMinated (143)", err)
 		}
@@ -114,13 +115,13 @@ func TestHTTPHandler(t *testing.T) {
 		w.WriteHeader(int(status.Load()))
 	}))
 	t.Cleanup(srv.Close)
-	plan, err := Parse(map[string]any{"type": "services", "handler_type": "http", "http_handler_config": map[string]any{
+	plan, err := watch.Parse(map[string]any{"type": "services", "handler_type": "http", "http_handler_config": map[string]any{
 		"path": srv.URL + "/hook", "method": "PUT", "header": map[string]any{"X-Extra": []any{"yes"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := PlanHandler(plan, nil)
-	fire := &Fire{Index: 9, JSON: []byte(`{"web":[]}` + "\n")}
+	h := watch.PlanHandler(plan, nil)
+	fire := &watch.Fire{Index: 9, JSON: []byte(`{"web":[]}` + "\n")}
 	if err := h.Handle(context.Background(), fire); err != nil {
 		t.Fatalf("Handle() = %v", err)
 	}
@@ -139,7 +140,7 @@ func TestHTTPHandler(t *testing.T) {
 func TestPrintHandler(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	if err := (PrintHandler{W: &out}).Handle(context.Background(), &Fire{Data: map[string][]string{"web": {"a"}}}); err != nil {
+	if err := (watch.PrintHandler{W: &out}).Handle(context.Background(), &watch.Fire{Data: map[string][]string{"web": {"a"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if want := "{\n    \"web\": [\n        \"a\"\n    ]\n}\n"; out.String() != want {

@@ -1,4 +1,4 @@
-package watch
+package watch_test
 
 import (
 	"errors"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"conclave/watch"
 )
 
 func TestParse(t *testing.T) {
@@ -14,10 +16,10 @@ func TestParse(t *testing.T) {
 		name    string
 		params  map[string]any
 		wantErr string // substring; "" means accepted
-		check   func(p *Plan) string
+		check   func(p *watch.Plan) string
 	}{
 		{"key", map[string]any{"type": "key", "key": "foo/bar", "datacenter": "dc2", "token": "t", "stale": true}, "",
-			func(p *Plan) string {
+			func(p *watch.Plan) string {
 				if p.Type != "key" || p.Datacenter != "dc2" || p.Token != "t" || !p.Stale {
 					return "generic keys not read"
 				}
@@ -51,8 +53,8 @@ func TestParse(t *testing.T) {
 		{"http", map[string]any{"type": "services", "handler_type": "http", "http_handler_config": map[string]any{
 			"path": "https://hook/x", "method": "PUT", "timeout": "3s", "tls_skip_verify": true,
 			"header": map[string]any{"X-A": []any{"1", "2"}}}}, "",
-			func(p *Plan) string {
-				want := &HTTPHandlerConfig{Path: "https://hook/x", Method: "PUT", Timeout: 3 * time.Second, TimeoutRaw: "3s",
+			func(p *watch.Plan) string {
+				want := &watch.HTTPHandlerConfig{Path: "https://hook/x", Method: "PUT", Timeout: 3 * time.Second, TimeoutRaw: "3s",
 					TLSSkipVerify: true, Header: map[string][]string{"X-A": {"1", "2"}}}
 				if !reflect.DeepEqual(p.HTTP, want) {
 					return "HTTP config differs"
@@ -60,7 +62,7 @@ func TestParse(t *testing.T) {
 				return ""
 			}},
 		{"beyond Consul", map[string]any{"type": "nodes", "skip_initial": true, "fire_unchanged": true}, "",
-			func(p *Plan) string {
+			func(p *watch.Plan) string {
 				if !p.SkipInitial || !p.FireUnchanged {
 					return "skip_initial/fire_unchanged not read"
 				}
@@ -72,27 +74,27 @@ func TestParse(t *testing.T) {
 		for k, v := range tt.params {
 			in[k] = v
 		}
-		p, err := Parse(in)
+		p, err := watch.Parse(in)
 		if !reflect.DeepEqual(in, tt.params) {
-			t.Errorf("%s: Parse changed its input to %v", tt.name, in)
+			t.Errorf("%s: watch.Parse changed its input to %v", tt.name, in)
 		}
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("%s: Parse(%v) = %v, want error containing %q", tt.name, tt.params, err, tt.wantErr)
+				t.Errorf("%s: watch.Parse(%v) = %v, want error containing %q", tt.name, tt.params, err, tt.wantErr)
 			}
-			var pe *ParamError
+			var pe *watch.ParamError
 			if err != nil && !errors.As(err, &pe) {
-				t.Errorf("%s: Parse error %T, want *ParamError", tt.name, err)
+				t.Errorf("%s: watch.Parse error %T, want *ParamError", tt.name, err)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("%s: Parse(%v) = %v, want accepted", tt.name, tt.params, err)
+			t.Errorf("%s: watch.Parse(%v) = %v, want accepted", tt.name, tt.params, err)
 			continue
 		}
 		if tt.check != nil {
 			if msg := tt.check(p); msg != "" {
-				t.Errorf("%s: Parse(%v) = %+v: %s", tt.name, tt.params, p, msg)
+				t.Errorf("%s: watch.Parse(%v) = %+v: %s", tt.name, tt.params, p, msg)
 			}
 		}
 	}
@@ -100,15 +102,15 @@ func TestParse(t *testing.T) {
 
 func TestParseConfig(t *testing.T) {
 	t.Parallel()
-	p, err := ParseConfig(map[string]any{"type": "key", "key": "k", "args": []any{"/bin/echo", "x"}})
-	if err != nil || p.HandlerType != HandlerScript || !reflect.DeepEqual(p.Args, []string{"/bin/echo", "x"}) {
+	p, err := watch.ParseConfig(map[string]any{"type": "key", "key": "k", "args": []any{"/bin/echo", "x"}})
+	if err != nil || p.HandlerType != watch.HandlerScript || !reflect.DeepEqual(p.Args, []string{"/bin/echo", "x"}) {
 		t.Errorf("ParseConfig(args) = %+v, %v, want a script handler running /bin/echo x", p, err)
 	}
-	p, err = ParseConfig(map[string]any{"type": "key", "key": "k", "handler": "echo hi"})
+	p, err = watch.ParseConfig(map[string]any{"type": "key", "key": "k", "handler": "echo hi"})
 	if err != nil || p.Script != "echo hi" {
 		t.Errorf("ParseConfig(handler) = %+v, %v, want the deprecated string handler", p, err)
 	}
-	if _, err := ParseConfig(map[string]any{"type": "key", "key": "k"}); err == nil || !strings.Contains(err.Error(), "Must define a watch handler") {
+	if _, err := watch.ParseConfig(map[string]any{"type": "key", "key": "k"}); err == nil || !strings.Contains(err.Error(), "Must define a watch handler") {
 		t.Errorf("ParseConfig(no handler) = %v, want Must define a watch handler", err)
 	}
 }

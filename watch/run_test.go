@@ -1,4 +1,4 @@
-package watch
+package watch_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"conclave/client"
 	"conclave/internal/testutil"
+	"conclave/watch"
 )
 
 // fireWait bounds how long a test waits for a fire it expects; it is a
@@ -37,17 +38,17 @@ func newClient(t testing.TB, addr string) *client.Client {
 
 // watching runs params against c until the test ends and returns its
 // fires.
-func watching(t *testing.T, c *client.Client, params map[string]any) <-chan *Fire {
+func watching(t *testing.T, c *client.Client, params map[string]any) <-chan *watch.Fire {
 	t.Helper()
-	plan, err := Parse(params)
+	plan, err := watch.Parse(params)
 	if err != nil {
 		t.Fatalf("Parse(%v) = %v", params, err)
 	}
-	fires := make(chan *Fire, 64)
+	fires := make(chan *watch.Fire, 64)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	r := &Runner{Plan: plan, Client: c, RetryBase: time.Millisecond, RetryMax: 10 * time.Millisecond,
-		Handler: HandlerFunc(func(ctx context.Context, f *Fire) error {
+	r := &watch.Runner{Plan: plan, Client: c, RetryBase: time.Millisecond, RetryMax: 10 * time.Millisecond,
+		Handler: watch.HandlerFunc(func(ctx context.Context, f *watch.Fire) error {
 			select {
 			case fires <- f:
 			case <-ctx.Done():
@@ -65,7 +66,7 @@ func watching(t *testing.T, c *client.Client, params map[string]any) <-chan *Fir
 }
 
 // next is the next fire.
-func next(t *testing.T, fires <-chan *Fire) *Fire {
+func next(t *testing.T, fires <-chan *watch.Fire) *watch.Fire {
 	t.Helper()
 	select {
 	case f := <-fires:
@@ -77,7 +78,7 @@ func next(t *testing.T, fires <-chan *Fire) *Fire {
 }
 
 // until takes fires until one's JSON satisfies ok, and returns it.
-func until(t *testing.T, fires <-chan *Fire, what string, ok func(js string) bool) *Fire {
+func until(t *testing.T, fires <-chan *watch.Fire, what string, ok func(js string) bool) *watch.Fire {
 	t.Helper()
 	deadline := time.After(fireWait)
 	var last string
@@ -362,20 +363,20 @@ func TestRunnerOnceAndFailures(t *testing.T) {
 	t.Parallel()
 	s, c := newEventServer(t)
 	s.add("e", "1")
-	plan, err := Parse(map[string]any{"type": "event"})
+	plan, err := watch.Parse(map[string]any{"type": "event"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	boom := &ExitError{Code: 7}
+	boom := &watch.ExitError{Code: 7}
 	calls := 0
-	failing := HandlerFunc(func(context.Context, *Fire) error { calls++; return boom })
-	r := &Runner{Plan: plan, Client: c, Handler: failing, Once: true}
+	failing := watch.HandlerFunc(func(context.Context, *watch.Fire) error { calls++; return boom })
+	r := &watch.Runner{Plan: plan, Client: c, Handler: failing, Once: true}
 	if err := r.Run(context.Background()); !errors.Is(err, boom) || calls != 1 {
 		t.Errorf("Run(Once) = %v after %d calls, want the handler's error after 1", err, calls)
 	}
 
 	calls = 0
-	r = &Runner{Plan: plan, Client: c, Handler: failing}
+	r = &watch.Runner{Plan: plan, Client: c, Handler: failing}
 	if err := r.Run(context.Background()); !errors.Is(err, boom) || calls != 1 {
 		t.Errorf("Run() = %v after %d calls, want the handler's failure to end it", err, calls)
 	}
@@ -383,7 +384,7 @@ func TestRunnerOnceAndFailures(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	calls = 0
-	r = &Runner{Plan: plan, Client: c, KeepGoing: true, Handler: HandlerFunc(func(context.Context, *Fire) error {
+	r = &watch.Runner{Plan: plan, Client: c, KeepGoing: true, Handler: watch.HandlerFunc(func(context.Context, *watch.Fire) error {
 		calls++
 		if calls == 2 {
 			cancel()

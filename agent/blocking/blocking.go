@@ -24,7 +24,10 @@ var ErrNotFound = errors.New("not found")
 // are called concurrently.
 type Backend interface {
 	// State is the store reads run against now. A snapshot restore
-	// replaces it and closes the old store's AbandonCh.
+	// replaces it and closes the old store's AbandonCh. A backend of
+	// agent-local data (the agent's event buffer) has no store: nil, and
+	// its query functions read their own data and watch their own
+	// channels.
 	State() *state.Store
 	// ReadReady checks q's consistency mode before a read, and returns
 	// the error to answer with when the server may not serve it.
@@ -74,8 +77,10 @@ func (qs *Queries) Run(ctx context.Context, q *structs.QueryOptions, m *structs.
 	for first, wasMissing := true, false; ; first = false {
 		st := b.State()
 		ws := memdb.NewWatchSet()
-		// A restore wakes every waiter to re-run on the new store.
-		ws.Add(st.AbandonCh())
+		if st != nil {
+			// A restore wakes every waiter to re-run on the new store.
+			ws.Add(st.AbandonCh())
+		}
 		// A stopping server must not hold readers for the rest of their
 		// wait: they get what there is now.
 		ws.Add(b.ShutdownCh())

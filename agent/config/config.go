@@ -79,6 +79,18 @@ type Config struct {
 	// profile shows what the agent is doing; -dev turns it on, as Consul's
 	// does.
 	EnableDebug bool `mapstructure:"enable_debug"`
+	// DisableRemoteExec (disable_remote_exec, -disable-remote-exec)
+	// makes the agent ignore remote exec jobs (`conclave exec`): it runs
+	// nothing and writes nothing, so callers see it never acknowledge.
+	// Default true, as in Consul: remote exec runs what anyone who may
+	// write KV and fire events asks for, as the agent's user.
+	DisableRemoteExec bool `mapstructure:"disable_remote_exec"`
+	// ExecAllowedCommands (exec_allowed_commands, beyond Consul) limits
+	// what an agent with remote exec enabled runs: a job's command must
+	// equal one of these or start with one followed by a space. Others are
+	// refused with the reason as their output and exit code 126. Empty
+	// allows any command.
+	ExecAllowedCommands []string `mapstructure:"exec_allowed_commands"`
 	// LeaveOnTerminate makes SIGTERM leave the cluster gracefully
 	// (leave_on_terminate). Default false.
 	LeaveOnTerminate bool `mapstructure:"leave_on_terminate"`
@@ -162,6 +174,7 @@ func Default() *Config {
 		RaftTrailingLogs:      10240,
 		TombstoneTTL:          15 * time.Minute,
 		SessionTTLMin:         10 * time.Second,
+		DisableRemoteExec:     true,
 		RetryInterval:         30 * time.Second,
 		Cluster:               defaultCluster(),
 		DNS:                   defaultDNS(),

@@ -30,6 +30,7 @@ var flagKeys = []struct{ flag, key string }{
 	{"serf-lan-port", "ports.serf_lan"},
 	{"serf-wan-port", "ports.serf_wan"},
 	{"log-level", "log_level"},
+	{"disable-remote-exec", "disable_remote_exec"},
 	{"join", "start_join"},
 	{"retry-join", "retry_join"},
 	{"retry-interval", "retry_interval"},
@@ -66,6 +67,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Int("serf-lan-port", d.Ports.SerfLAN, "Port for LAN gossip.")
 	fs.Int("serf-wan-port", d.Ports.SerfWAN, "Port for WAN gossip between datacenters; -1 disables it.")
 	fs.String("log-level", d.LogLevel, "Log level: trace, debug, info, warn or error.")
+	fs.Bool("disable-remote-exec", d.DisableRemoteExec, "Ignore remote exec jobs (`conclave exec`); -disable-remote-exec=false lets this agent run them.")
 	addDNSFlags(fs)
 
 	// -config-file and -config-dir share one ordered list: files load in

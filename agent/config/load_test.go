@@ -388,6 +388,24 @@ func TestLoadPrecedence(t *testing.T) {
 			want:  time.Second,
 		},
 		{
+			name: "remote exec defaults: disabled, any command",
+			get:  func(c *Config) any { return fmt.Sprint(c.DisableRemoteExec, " ", c.ExecAllowedCommands) },
+			want: "true []",
+		},
+		{
+			name:  "disable_remote_exec and exec_allowed_commands",
+			files: []file{{"a.hcl", `disable_remote_exec = false` + "\n" + `exec_allowed_commands = ["uptime", "systemctl status"]`}},
+			get:   func(c *Config) any { return fmt.Sprint(c.DisableRemoteExec, " ", c.ExecAllowedCommands) },
+			want:  "false [uptime systemctl status]",
+		},
+		{
+			name:  "-disable-remote-exec=false beats a file",
+			files: []file{{"a.json", `{"disable_remote_exec": true}`}},
+			args:  []string{"--disable-remote-exec=false"},
+			get:   func(c *Config) any { return c.DisableRemoteExec },
+			want:  false,
+		},
+		{
 			name: "session_ttl_min default",
 			get:  func(c *Config) any { return c.SessionTTLMin },
 			want: 10 * time.Second,

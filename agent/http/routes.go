@@ -67,6 +67,9 @@ func (h *Handler) registerRoutes() {
 	h.handle("/v1/session/info/", get, h.sessionInfo)
 	h.handle("/v1/session/node/", get, h.sessionNode)
 	h.handle("/v1/session/list", get, h.sessionList)
+	// User events (event.go).
+	h.handle("/v1/event/fire/", put, h.eventFire)
+	h.handle("/v1/event/list", get, h.eventList)
 	// Runtime profiles, with enable_debug (debug.go).
 	h.handle("/debug/pprof/", get, h.debugPprof)
 }

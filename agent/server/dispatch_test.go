@@ -250,6 +250,7 @@ func TestServerEndpointRoutes(t *testing.T) {
 		"Status.RaftStats":        routeLocal,
 		"Operator.ServerHealth":   routeLeader,
 		"Session.Renew":           routeLeader,
+		"Event.Fire":              routeDC,
 	}
 	for name, m := range s.endpoints.methods {
 		if want := routes[name]; m.route != want {
@@ -260,8 +261,8 @@ func TestServerEndpointRoutes(t *testing.T) {
 			t.Errorf("%s takes an authorizer = %v, want %v", name, m.authorizes, want)
 		}
 	}
-	if n := len(s.endpoints.methods); n != 32 {
-		t.Errorf("the server has %d endpoints, want 32", n)
+	if n := len(s.endpoints.methods); n != 33 {
+		t.Errorf("the server has %d endpoints, want 33", n)
 	}
 }
 

@@ -172,6 +172,7 @@ func (s *Server) registerEndpoints() (err error) {
 		"Health":   &Health{srv: s},
 		"Operator": &Operator{srv: s},
 		"Session":  &Session{srv: s},
+		"Event":    &Event{srv: s},
 	})
 	return err
 }
