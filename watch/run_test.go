@@ -110,6 +110,27 @@ func register(t *testing.T, c *client.Client, reg *client.CatalogRegistration) {
 	}
 }
 
+// fireEvent fires a user event and waits until the agent holds it.
+func fireEvent(t *testing.T, c *client.Client, name, payload string) {
+	t.Helper()
+	id, _, err := c.Event().Fire(context.Background(), &client.UserEvent{Name: name, Payload: []byte(payload)}, nil)
+	if err != nil {
+		t.Fatalf("Fire(%q) = %v", name, err)
+	}
+	testutil.Retry(t, fireWait, func() error {
+		list, _, err := c.Event().List(context.Background(), name, nil)
+		if err != nil {
+			return err
+		}
+		for _, e := range list {
+			if e.ID == id {
+				return nil
+			}
+		}
+		return fmt.Errorf("event %s not listed yet", id)
+	})
+}
+
 func b64(s string) string {
 	b, _ := json.Marshal([]byte(s))
 	return string(b)
@@ -180,6 +201,11 @@ func TestEveryTypeFires(t *testing.T) {
 			func(js string) bool { return strings.Contains(js, `"Status":"passing"`) },
 			func() { register(t, c, instance("cn1", "svc-chk", nil, "critical")) },
 			func(js string) bool { return strings.Contains(js, `"Status":"critical"`) }},
+		{"event", map[string]any{"type": "event", "name": "deploy-e2e"},
+			func() { fireEvent(t, c, "deploy-e2e", "one") },
+			func(js string) bool { return strings.Contains(js, b64("one")) },
+			func() { fireEvent(t, c, "deploy-e2e", "two") },
+			func(js string) bool { return strings.Contains(js, b64("two")) && !strings.Contains(js, b64("one")) }},
 		{"checks in a state", map[string]any{"type": "checks", "state": "warning"},
 			func() {},
 			func(js string) bool { return !strings.Contains(js, `"svc-warn"`) },
