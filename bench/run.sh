@@ -67,4 +67,5 @@ bash "$here/catalog.sh" || status=1                 # health watchers, registrat
 bash "$here/dns.sh" || status=1                     # DNS service lookups vs NSD (issue 4)
 bash "$here/lock.sh" || status=1                    # lock hand-off, semaphore, sessions (issue 10)
 bash "$here/events.sh" || status=1                  # event delivery, exec across agents (issue 11)
+bash "$here/watch.sh" || status=1                   # watch fire latency after a KV write (issue 11)
 exit $status
