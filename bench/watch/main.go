@@ -146,7 +146,7 @@ func run(o options) error {
 			return fmt.Errorf("%s: %w", h.name, err)
 		}
 		fmt.Printf("watch fire latency after a KV write (%s): p50 %s p99 %s max %s (no target in the issue)\n",
-			h.name, percentile(lat, 0.50), percentile(lat, 0.99), lat[len(lat)-1].Round(100*time.Microsecond))
+			h.name, benchutil.Percentile(lat, 0.50), benchutil.Percentile(lat, 0.99), lat[len(lat)-1].Round(100*time.Microsecond))
 	}
 	return nil
 }
@@ -227,9 +227,4 @@ func drain(fires arrivals) {
 			return
 		}
 	}
-}
-
-// percentile of sorted durations, q in [0, 1].
-func percentile(sorted []time.Duration, q float64) time.Duration {
-	return sorted[int(q*float64(len(sorted)-1))].Round(100 * time.Microsecond)
 }
