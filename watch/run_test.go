@@ -300,10 +300,12 @@ type eventServer struct {
 	index  uint64
 	wake   chan struct{}
 	fail   atomic.Int32 // answer this many reads with 500 first
+	// waiting gets the index of each read that starts waiting.
+	waiting chan uint64
 }
 
 func newEventServer(t *testing.T) (*eventServer, *client.Client) {
-	s := &eventServer{wake: make(chan struct{}), index: 1}
+	s := &eventServer{wake: make(chan struct{}), index: 1, waiting: make(chan uint64, 64)}
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
 	return s, newClient(t, srv.URL)
@@ -347,10 +349,28 @@ func (s *eventServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		select {
+		case s.waiting <- wait:
+		default:
+		}
+		select {
 		case <-wake:
 		case <-r.Context().Done():
 			return
 		}
+	}
+}
+
+// TestSkipInitialFiresFirstChange: with skip_initial nothing fires for
+// the state read at start, and the first change fires.
+func TestSkipInitialFiresFirstChange(t *testing.T) {
+	t.Parallel()
+	s, c := newEventServer(t)
+	s.add("deploy", "old")
+	fires := watching(t, c, map[string]any{"type": "event", "skip_initial": true})
+	<-s.waiting // the start state is read; the watch waits for more
+	s.add("deploy", "new")
+	if f := next(t, fires); strings.Contains(string(f.JSON), b64("old")) || !strings.Contains(string(f.JSON), b64("new")) {
+		t.Errorf("first fire = %s, want only the new event: none for the state found at start", f.JSON)
 	}
 }
 
