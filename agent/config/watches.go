@@ -43,6 +43,9 @@ func watchDefinitions(d *decodeState, path string, v any) error {
 			}
 			return &PathError{Path: key, Err: err}
 		}
+		if _, ok := params["handler"]; ok {
+			d.warn(key+".handler", "%s.handler is deprecated (as in Consul): use args, e.g. [\"sh\", \"-c\", \"...\"]", key)
+		}
 		d.watches = append(d.watches, WatchDefinition{Source: d.source, Key: key, Params: params})
 	}
 	return nil

@@ -35,6 +35,8 @@ func TestWatches(t *testing.T) {
 }]
 `, []map[string]any{{"type": "keyprefix", "prefix": "config/", "handler_type": "http",
 			"http_handler_config": map[string]any{"path": "http://127.0.0.1:9000/hook", "header": map[string]any{"X-A": []any{"1"}}}}}, ""},
+		{"deprecated handler", "w.json", `{"watches": [{"type": "nodes", "handler": "echo hi"}]}`,
+			[]map[string]any{{"type": "nodes", "handler": "echo hi"}}, ""},
 		{"missing key", "w.json", `{"watches": [{"type": "key", "args": ["true"]}]}`, nil,
 			"watches[0].key: Must specify a single key to watch"},
 		{"no handler", "w.hcl", "watches = [{ type = \"nodes\" }]\n", nil, "watches[0]: Must define a watch handler"},
@@ -58,8 +60,12 @@ func TestWatches(t *testing.T) {
 			if l.err != nil {
 				t.Fatalf("Load(%s) = %v", tt.body, l.err)
 			}
-			if len(l.warnings) != 0 {
-				t.Errorf("Load(%s) warnings = %q, want none", tt.body, l.warnings)
+			wantWarnings := 0
+			if strings.Contains(tt.body, `"handler"`) {
+				wantWarnings = 1
+			}
+			if len(l.warnings) != wantWarnings || wantWarnings == 1 && !strings.Contains(l.warnings[0], "watches[0].handler is deprecated") {
+				t.Errorf("Load(%s) warnings = %q, want %d (the deprecated handler string)", tt.body, l.warnings, wantWarnings)
 			}
 			var got []map[string]any
 			for i, w := range l.cfg.Watches {
