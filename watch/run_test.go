@@ -241,11 +241,20 @@ func TestSkipInitialAndSuppression(t *testing.T) {
 		t.Parallel()
 		put(t, c, "s/a", "old")
 		fires := watching(t, c, map[string]any{"type": "key", "key": "s/a", "skip_initial": true})
-		// The watch may start after this write; then "new" is the state it
-		// finds, which it skips, and only the second change can fire.
-		put(t, c, "s/a", "new")
-		put(t, c, "s/a", "newer")
-		f := next(t, fires)
+		// The watch may first read after any of these writes, and skips
+		// what it finds: keep writing until one fires.
+		n := 0
+		var f *watch.Fire
+		testutil.Retry(t, fireWait, func() error {
+			n++
+			put(t, c, "s/a", fmt.Sprint("new ", n))
+			select {
+			case f = <-fires:
+				return nil
+			case <-time.After(20 * time.Millisecond):
+				return errors.New("no fire yet")
+			}
+		})
 		if strings.Contains(string(f.JSON), b64("old")) {
 			t.Errorf("first fire = %s, want no fire for the state found at start", f.JSON)
 		}
