@@ -15,6 +15,8 @@
 //     (config files, the HTTP API, persistence, reload, maintenance).
 //   - the HTTP API (agent/http), handed the agent and the registrar, and
 //     the DNS interface (agent/dns, dns_glue.go).
+//   - the config's watches (watches.go), run by conclave/watch against
+//     this agent's own HTTP API through conclave/client, like any client.
 //
 // Agent.RPC is the single request path every transport uses. On a server it
 // is an in-process call into the same endpoints that remote agents reach.
