@@ -15,6 +15,9 @@
 //     (config files, the HTTP API, persistence, reload, maintenance).
 //   - the HTTP API (agent/http), handed the agent and the registrar, and
 //     the DNS interface (agent/dns, dns_glue.go).
+//   - the buffer of user events received by gossip (agent/event,
+//     event_glue.go) and the remote exec jobs they start (rexec.go), run
+//     only with disable_remote_exec = false.
 //   - the config's watches (watches.go), run by conclave/watch against
 //     this agent's own HTTP API through conclave/client, like any client.
 //

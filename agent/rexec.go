@@ -86,7 +86,7 @@ func (a *Agent) remoteExec(ev rexecEventPayload) {
 	code := 0
 	if reason := a.rexecRefusal(spec); reason != "" {
 		log.Warn("remote exec: refused", "reason", reason)
-		out.Write([]byte(reason + "\n"))
+		fmt.Fprintln(out, reason)
 		code = rexecRefusedCode
 		out.flush(ctx)
 	} else {
@@ -182,7 +182,7 @@ func (a *Agent) rexecRun(ctx context.Context, spec *rexecSpec, out *rexecOutput)
 	case len(spec.Script) > 0:
 		f, err := os.CreateTemp("", "rexec")
 		if err != nil {
-			out.Write([]byte(fmt.Sprintf("remote exec: %v\n", err)))
+			fmt.Fprintf(out, "remote exec: %v\n", err)
 			out.flush(ctx)
 			return 255
 		}
@@ -190,7 +190,7 @@ func (a *Agent) rexecRun(ctx context.Context, spec *rexecSpec, out *rexecOutput)
 		_, werr := f.Write(spec.Script)
 		cerr := f.Close()
 		if werr != nil || cerr != nil || os.Chmod(f.Name(), 0o700) != nil {
-			out.Write([]byte("remote exec: cannot write the script\n"))
+			fmt.Fprintln(out, "remote exec: cannot write the script")
 			out.flush(ctx)
 			return 255
 		}
@@ -219,7 +219,7 @@ func (a *Agent) rexecRun(ctx context.Context, spec *rexecSpec, out *rexecOutput)
 	<-child.Done()
 	st := child.Status()
 	if ec == nil || ec.ProcessState == nil {
-		out.Write([]byte(fmt.Sprintf("remote exec: cannot start: %v\n", st.Error)))
+		fmt.Fprintf(out, "remote exec: cannot start: %v\n", st.Error)
 		out.flush(ctx)
 		return 255
 	}

@@ -242,6 +242,10 @@ func tlsClientConfig(t TLSConfig) (*tls.Config, error) {
 // Address is the agent address as configured (or the default), for messages.
 func (c *Client) Address() string { return c.display }
 
+// Datacenter is the datacenter calls go to unless they name their own;
+// empty means the agent's.
+func (c *Client) Datacenter() string { return c.datacenter }
+
 // QueryOptions tune a read. The zero value is a default-consistency,
 // non-blocking read in the client's datacenter.
 type QueryOptions struct {

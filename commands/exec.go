@@ -30,6 +30,9 @@ type ExecOptions struct {
 	Job     exec.Job
 	Format  string // "text" or "json"
 	Verbose bool
+	// Shell runs the command through each agent's /bin/sh -c; false runs
+	// the arguments directly.
+	Shell bool
 }
 
 // NewCmdExec builds `exec`. runF replaces execRun in tests.
@@ -89,6 +92,9 @@ Exit status:
 				opts.Job.Script = script
 			} else {
 				opts.Job.Command = strings.Join(args, " ")
+				if !opts.Shell {
+					opts.Job.Args = args
+				}
 			}
 			if err := opts.Job.Validate(); err != nil {
 				return failf("%s", err)
@@ -110,6 +116,7 @@ Exit status:
 	fl.DurationVar(&opts.Job.Timeout, "timeout", 0, "Give up on nodes still running after this `duration` (exit 2). Default: no limit.")
 	fl.StringVar(&opts.Format, "format", "text", "Output `format`: text or json.")
 	fl.BoolVar(&opts.Verbose, "verbose", false, "Also report acknowledgements and heartbeats.")
+	fl.BoolVar(&opts.Shell, "shell", true, "Run the command through each agent's /bin/sh -c; -shell=false runs it directly.")
 	opts.HTTP = addHTTPFlags(cmd, false)
 	opts.HTTPClient = func() (*client.Client, error) { return f.HTTPClient(opts.HTTP) }
 	return cmd

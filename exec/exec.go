@@ -28,9 +28,11 @@ const (
 
 // Job is what to run and where.
 type Job struct {
-	// Command is run by each agent through /bin/sh -c. Script, when set,
-	// is run instead (the agent writes it to a temporary file).
+	// Command is run by each agent through /bin/sh -c. Args, when set,
+	// is run instead, directly (no shell); Script, when set, is run
+	// instead of both (the agent writes it to a temporary file).
 	Command string
+	Args    []string
 	Script  []byte
 	// NodeFilter, ServiceFilter and TagFilter are regular expressions
 	// each agent matches against its node name and its services and
@@ -100,7 +102,7 @@ func (r *Result) Failed() bool {
 // Validate checks the job as Consul's exec does, before anything is
 // written.
 func (j *Job) Validate() error {
-	if j.Command == "" && len(j.Script) == 0 {
+	if j.Command == "" && len(j.Args) == 0 && len(j.Script) == 0 {
 		return errors.New("Must specify a command to execute")
 	}
 	for _, f := range []struct{ what, re string }{{"node", j.NodeFilter}, {"service", j.ServiceFilter}, {"tag", j.TagFilter}} {
@@ -119,8 +121,9 @@ func (j *Job) Validate() error {
 
 // spec is the job document agents read (Consul's JSON).
 type spec struct {
-	Command string `json:",omitempty"`
-	Script  []byte `json:",omitempty"`
+	Command string   `json:",omitempty"`
+	Args    []string `json:",omitempty"`
+	Script  []byte   `json:",omitempty"`
 	Wait    time.Duration
 }
 
@@ -155,11 +158,9 @@ func Run(ctx context.Context, c *client.Client, job Job, obs Observer) (*Result,
 		defer cancel()
 	}
 
-	sess, _, err := c.Session().Create(ctx, &client.SessionCreate{
-		Name: "Remote Exec", Behavior: client.SessionBehaviorDelete, TTL: sessionTTL,
-	}, nil)
+	sess, err := createSession(ctx, c)
 	if err != nil {
-		return nil, fmt.Errorf("Failed to create session: %w", err)
+		return nil, err
 	}
 	stopRenew := renew(ctx, c, sess)
 	defer func() {
@@ -174,7 +175,7 @@ func Run(ctx context.Context, c *client.Client, job Job, obs Observer) (*Result,
 		_, _ = c.KV().DeleteTree(cctx, path.Join(job.Prefix, sess)+"/", nil)
 	}()
 
-	doc, err := json.Marshal(spec{Command: job.Command, Script: job.Script, Wait: job.Wait})
+	doc, err := json.Marshal(spec{Command: job.Command, Args: job.Args, Script: job.Script, Wait: job.Wait})
 	if err != nil {
 		return nil, fmt.Errorf("encoding job: %w", err)
 	}
@@ -211,6 +212,36 @@ func Run(ctx context.Context, c *client.Client, job Job, obs Observer) (*Result,
 		err = nil
 	}
 	return res, err
+}
+
+// createSession makes the job's session. In the agent's own datacenter
+// it belongs to the agent's node; for another datacenter (the client's
+// Datacenter) it is bound to a server there, linked to no check, and only
+// its TTL (renewed while the job runs) ends it.
+func createSession(ctx context.Context, c *client.Client) (string, error) {
+	sc := &client.SessionCreate{Name: "Remote Exec", Behavior: client.SessionBehaviorDelete, TTL: sessionTTL}
+	if dc := c.Datacenter(); dc != "" {
+		self, _, err := c.Agent().Self(ctx, nil)
+		if err != nil {
+			return "", fmt.Errorf("Failed to read the agent's datacenter: %w", err)
+		}
+		if dc != self.Config.Datacenter {
+			servers, _, err := c.Health().Service(ctx, "consul", nil, true, nil)
+			if err != nil {
+				return "", fmt.Errorf("Failed to find Consul server in remote datacenter: %w", err)
+			}
+			if len(servers) == 0 {
+				return "", errors.New("Failed to find Consul server in remote datacenter")
+			}
+			sc.Node, sc.NoChecks = servers[0].Node.Node, true
+			sc.Name = fmt.Sprintf("Remote Exec via %s@%s", self.Config.NodeName, self.Config.Datacenter)
+		}
+	}
+	id, _, err := c.Session().Create(ctx, sc, nil)
+	if err != nil {
+		return "", fmt.Errorf("Failed to create session: %w", err)
+	}
+	return id, nil
 }
 
 // renew keeps the session alive until the returned stop is called.

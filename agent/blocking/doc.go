@@ -5,6 +5,8 @@
 // runs out, the server stops or the caller hangs up.
 //
 // Queries is the one helper; the server owns one and satisfies Backend.
+// The agent's event buffer (agent/event) owns another, over agent-local
+// data: its Backend has no state store.
 // A read that names one thing (a KV key, a node) returns ErrNotFound when
 // it is absent, so a blocking read of a missing thing sleeps through
 // writes that cannot make it exist. Queries.Waiting is the number of

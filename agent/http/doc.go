@@ -2,8 +2,8 @@
 // JSON shapes, status codes and X-Consul-* headers.
 //
 // Handlers are thin: parse the request into a structs request, make one
-// Backend.RPC call, encode the reply. Every catalog, health and KV read
-// goes through serveRead (read.go): headers, gzip, 404s, shared blocking
+// Backend.RPC call, encode the reply. Every catalog, health and KV read,
+// and the agent-local event list, goes through serveRead (read.go): headers, gzip, 404s, shared blocking
 // reads and hang-ups in one place. Validation is the server's (each
 // request's Validate); a failed call's status comes from the error's kind
 // (writeError, statusOf). All routes live in one table (routes.go). The
