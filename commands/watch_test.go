@@ -7,8 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -171,5 +175,43 @@ func TestWatchFiresOnChange(t *testing.T) {
 			})
 			tt.check(t, got)
 		})
+	}
+}
+
+// TestWatchStopsHandlerOnSignal: INT or TERM to a running `conclave
+// watch` stops the handler it is running (TERM to its group) and exits 0.
+func TestWatchStopsHandlerOnSignal(t *testing.T) {
+	t.Parallel()
+	a := testutil.NewAgent(t, testutil.AgentOptions{})
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		dir := t.TempDir()
+		pidFile := filepath.Join(dir, "pid")
+		cmd := exec.Command(conclaveBinary(t), "watch", "-http-addr="+a.HTTPAddr(), "-type=nodes",
+			fmt.Sprintf("echo $$ > %s.tmp; mv %[1]s.tmp %[1]s; exec sleep 60", pidFile))
+		cmd.Env = testutil.CleanEnv()
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.WaitDelay = time.Second
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+		var pid int
+		testutil.Retry(t, 30*time.Second, func() error {
+			b, err := os.ReadFile(pidFile)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Sscan(string(b), &pid)
+			return err
+		})
+		if err := cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		if code := exitCode(t, cmd); code != 0 {
+			t.Errorf("watch after %v: exit %d, want 0", sig, code)
+		}
+		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("handler (pid %d) after watch got %v: kill(0) = %v, want it gone", pid, sig, err)
+		}
 	}
 }
