@@ -50,6 +50,8 @@ type Agent struct {
 	dns agentDNS
 	// local is this agent's own services and checks (agent/registrar).
 	local *registrar.Registrar
+	// watches are the config's watches (watches.go).
+	watches agentWatches
 	// events are the user events received (event_glue.go); jobs the
 	// remote exec jobs running (rexec.go).
 	events *event.Buffer
@@ -140,6 +142,9 @@ func (a *Agent) Start() (err error) {
 		return err
 	}
 	if err := a.startDNS(); err != nil {
+		return err
+	}
+	if err := a.startWatches(); err != nil {
 		return err
 	}
 	return a.startJoins()
@@ -473,6 +478,8 @@ func (a *Agent) Shutdown() error {
 	var err error
 	a.shutdownOnce.Do(func() {
 		a.closeShutdownCh()
+		// Watches first: they read through the HTTP API closing below.
+		a.stopWatches()
 		// In-flight requests get a short grace period to get their replies
 		// out. It must stay short: blocking queries would hold it for
 		// minutes, and net/http counts a connection that never sent a

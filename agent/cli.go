@@ -99,8 +99,8 @@ func (CLI) Run(fs *pflag.FlagSet, stdout, stderr io.Writer) error {
 }
 
 // reload re-reads the configuration and applies what can change at run
-// time: the log level and the services and checks of the config files. An
-// invalid config leaves the running one untouched.
+// time: the log level, and the services, checks and watches of the config
+// files. An invalid config leaves the running one untouched.
 func (a *Agent) reload(fs *pflag.FlagSet, logger hclog.Logger) error {
 	cfg, warnings, err := config.Load(fs)
 	if err != nil {
@@ -113,6 +113,10 @@ func (a *Agent) reload(fs *pflag.FlagSet, logger hclog.Logger) error {
 	logger.SetLevel(hclog.LevelFromString(cfg.LogLevel))
 	if err := a.ReloadLocal(cfg); err != nil {
 		logger.Error("reload: applying services and checks failed", "error", err)
+		return err
+	}
+	if err := a.ReloadWatches(cfg); err != nil {
+		logger.Error("reload: applying watches failed", "error", err)
 		return err
 	}
 	logger.Info("configuration reloaded", "log_level", cfg.LogLevel)

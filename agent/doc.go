@@ -18,6 +18,8 @@
 //   - the buffer of user events received by gossip (agent/event,
 //     event_glue.go) and the remote exec jobs they start (rexec.go), run
 //     only with disable_remote_exec = false.
+//   - the config's watches (watches.go), run by conclave/watch against
+//     this agent's own HTTP API through conclave/client, like any client.
 //
 // Agent.RPC is the single request path every transport uses. On a server it
 // is an in-process call into the same endpoints that remote agents reach.

@@ -110,6 +110,7 @@ CONSUL_*.
 		services,
 		session,
 		NewCmdVersion(f, nil),
+		NewCmdWatch(f, nil),
 	)
 	return root
 }

@@ -127,6 +127,11 @@ type Config struct {
 	// enable_local_script_checks and check_update_interval (services.go).
 	Local LocalConfig `mapstructure:",squash"`
 
+	// Watches are the watches of the config files, in file order (the key
+	// watches; see watches.go). The agent runs them with the same plans
+	// and handlers as `conclave watch`.
+	Watches []WatchDefinition `mapstructure:"-"`
+
 	// Sources lists every file that was read, in order, for messages.
 	Sources []string `mapstructure:"-"`
 }

@@ -140,6 +140,7 @@ type decodeState struct {
 	// services and checks are the definitions a config file holds.
 	services []ServiceDefinition
 	checks   []CheckDefinition
+	watches  []WatchDefinition
 }
 
 type warning struct{ path, text string }

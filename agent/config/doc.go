@@ -16,6 +16,8 @@
 //     definitions of a file, and the keys conclave does not implement yet
 //     (a warning that they have no effect, or, for a key whose absence
 //     would weaken security, a refusal to start).
+//   - watches.go: the `watches` key, each watch checked by conclave/watch
+//     (the one parser of watches, shared with `conclave watch`).
 //   - definitions.go: DecodeService/DecodeCheck and
 //     ValidateService/ValidateCheck for the wire types
 //     structs.ServiceDefinition and structs.CheckDefinition.
@@ -30,6 +32,7 @@
 // key is a warning; a bad value is an error naming its source (file or
 // flag), key and reason.
 //
-// It may import only agent/structs and libraries: every other agent
-// package reads a Config, so nothing here may depend on them.
+// It may import only agent/structs, conclave/watch (which imports no
+// agent package) and libraries: every other agent package reads a
+// Config, so nothing here may depend on them.
 package config

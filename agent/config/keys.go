@@ -10,8 +10,8 @@ import (
 // configKeys are the top-level keys of Consul's agent configuration that
 // no Config field holds (see keyHandlers).
 //
-// The service and check definitions need the file they came from, so
-// code decodes them. Every other key here is one conclave does not
+// The service and check definitions and the watches need the file they
+// came from, so code decodes them. Every other key here is one conclave does not
 // implement yet, and none is accepted silently: a key that only tunes
 // something conclave lacks is a warning that it has no effect, and a key
 // whose absence would leave the agent less protected than its file asks
@@ -22,12 +22,12 @@ var configKeys = map[string]keyHandler{
 	"services": fileDefinitions(true, true),
 	"check":    fileDefinitions(false, false),
 	"checks":   fileDefinitions(true, false),
+	"watches":  watchDefinitions,
 
 	"limits":    noEffect,
 	"telemetry": noEffect,
 	"ui":        noEffect,
 	"ui_config": noEffect,
-	"watches":   noEffect,
 
 	"acl": refuse(aclEnabled, "ACLs are not supported yet: this agent would allow every request; "+
 		"remove the acl block or set enabled = false to run without ACLs"),

@@ -118,6 +118,7 @@ func (l *loader) apply(src string, doc map[string]any) error {
 	}
 	l.cfg.Local.Services = append(l.cfg.Local.Services, d.services...)
 	l.cfg.Local.Checks = append(l.cfg.Local.Checks, d.checks...)
+	l.cfg.Watches = append(l.cfg.Watches, d.watches...)
 	return nil
 }
 

@@ -324,7 +324,7 @@ func handoffRun(ctx context.Context, a *agent, peer etcdPeer, bin, self, root st
 	if err != nil {
 		return err
 	}
-	p := func(q float64) time.Duration { return percentile(lat, q) }
+	p := func(q float64) time.Duration { return benchutil.Percentile(lat, q) }
 	verdict := "met"
 	if p(0.50) > 50*time.Millisecond {
 		verdict = "MISSED"
@@ -338,7 +338,7 @@ func handoffRun(ctx context.Context, a *agent, peer etcdPeer, bin, self, root st
 	if err != nil {
 		return fmt.Errorf("etcd: %w", peer.Failure(err))
 	}
-	ep := func(q float64) time.Duration { return percentile(elat, q) }
+	ep := func(q float64) time.Duration { return benchutil.Percentile(elat, q) }
 	fmt.Printf("  etcd concurrency.Mutex: %d hand-offs among %d contenders: p50 %s p99 %s max %s; p50 conclave/etcd = %.2fx (lower is faster)\n",
 		len(elat), o.contenders, ep(0.50), ep(0.99), ep(1), p(0.50).Seconds()/ep(0.50).Seconds())
 	return nil
@@ -366,11 +366,6 @@ func handoffs(rec string, end int64) ([]time.Duration, error) {
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	return lat, nil
-}
-
-// percentile of sorted durations, q in [0, 1].
-func percentile(sorted []time.Duration, q float64) time.Duration {
-	return sorted[int(q*float64(len(sorted)-1))].Round(100 * time.Microsecond)
 }
 
 func semaphoreRun(ctx context.Context, a *agent, bin, self, root string, o options) error {

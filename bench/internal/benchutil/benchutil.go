@@ -184,3 +184,8 @@ func StartConclave(ctx context.Context, bin, root string, ready func(ctx context
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Percentile of sorted durations, q in [0, 1], rounded to 0.1 ms.
+func Percentile(sorted []time.Duration, q float64) time.Duration {
+	return sorted[int(q*float64(len(sorted)-1))].Round(100 * time.Microsecond)
+}
