@@ -47,7 +47,10 @@ func execCluster(t *testing.T) (*testutil.Cluster, string) {
 func TestExecCluster(t *testing.T) {
 	t.Parallel()
 	cl, addr := execCluster(t)
-	wait := "-wait=700ms"
+	// The caller stops after -wait with no new result, so a loaded machine
+	// (make test runs packages side by side) needs room before the first
+	// ack; 3 s is above Consul's default of 2 s for that reason.
+	wait := "-wait=3s"
 
 	got := runCLI(t, run{args: []string{"exec", addr, wait, "-node", "^wbackup", "uptime"}})
 	if got.code != 0 || !strings.HasSuffix(got.stdout, "3 / 3 node(s) completed / acknowledged\n") {

@@ -35,7 +35,7 @@ func TestRun(t *testing.T) {
 		Output: func(n string, d []byte) { calls = append(calls, fmt.Sprintf("out %s %q", n, d)) },
 		Exit:   func(n string, code int) { calls = append(calls, fmt.Sprintf("exit %s %d", n, code)) },
 	}
-	res, err := exec.Run(context.Background(), c, exec.Job{Command: "echo hello; exit 3", Wait: 500 * time.Millisecond}, obs)
+	res, err := exec.Run(context.Background(), c, exec.Job{Command: "echo hello; exit 3", Wait: 2 * time.Second}, obs)
 	if err != nil {
 		t.Fatalf("Run() = %v", err)
 	}
@@ -58,18 +58,18 @@ func TestRun(t *testing.T) {
 func TestRunScriptAndTimeout(t *testing.T) {
 	t.Parallel()
 	_, c := execAgent(t)
-	res, err := exec.Run(context.Background(), c, exec.Job{Script: []byte("#!/bin/sh\necho from-script\n"), Wait: 500 * time.Millisecond}, exec.Observer{})
+	res, err := exec.Run(context.Background(), c, exec.Job{Script: []byte("#!/bin/sh\necho from-script\n"), Wait: 2 * time.Second}, exec.Observer{})
 	if err != nil || len(res.Nodes) != 1 || string(res.Nodes[0].Output) != "from-script\n" || res.Failed() {
 		t.Fatalf("Run(script) = %+v, %v; want rx's output from-script, exit 0", res, err)
 	}
 	// Args run without a shell: the ";" reaches echo.
-	res, err = exec.Run(context.Background(), c, exec.Job{Command: "echo a;b", Args: []string{"echo", "a;b"}, Wait: 500 * time.Millisecond}, exec.Observer{})
+	res, err = exec.Run(context.Background(), c, exec.Job{Command: "echo a;b", Args: []string{"echo", "a;b"}, Wait: 2 * time.Second}, exec.Observer{})
 	if err != nil || len(res.Nodes) != 1 || string(res.Nodes[0].Output) != "a;b\n" {
 		t.Fatalf("Run(args echo a;b) = %+v, %v; want rx's output a;b", res, err)
 	}
-	res, err = exec.Run(context.Background(), c, exec.Job{Command: "sleep 30", Wait: 300 * time.Millisecond, Timeout: time.Second}, exec.Observer{})
+	res, err = exec.Run(context.Background(), c, exec.Job{Command: "sleep 30", Wait: 3 * time.Second, Timeout: 4 * time.Second}, exec.Observer{})
 	if err != nil || !res.TimedOut || res.Acked != 1 || res.Finished != 0 || !res.Failed() {
-		t.Fatalf("Run(sleep 30, timeout 1s) = %+v, %v; want timed out, 1 acked, none finished", res, err)
+		t.Fatalf("Run(sleep 30, timeout 4s) = %+v, %v; want timed out, 1 acked, none finished", res, err)
 	}
 }
 
@@ -130,7 +130,7 @@ func TestRunOtherDatacenter(t *testing.T) {
 		return nil
 	})
 
-	res, err := exec.Run(context.Background(), c, exec.Job{Command: "echo hi", Wait: 500 * time.Millisecond}, exec.Observer{})
+	res, err := exec.Run(context.Background(), c, exec.Job{Command: "echo hi", Wait: 2 * time.Second}, exec.Observer{})
 	if err != nil || len(res.Nodes) != 1 || res.Nodes[0].Node != "dc2-s1" || string(res.Nodes[0].Output) != "hi\n" || res.Failed() {
 		t.Fatalf("Run(echo hi, dc2) = %+v, %v; want dc2-s1's output hi", res, err)
 	}
