@@ -281,9 +281,14 @@ var (
 )
 
 // fileHook turns the forms consul-replicate accepts into the typed
-// fields: prefix and exclude as strings or blocks, wait and auth as
-// strings, and an HCL block (a list of maps) as one object.
+// fields: an HCL block (a list of maps) or a key given again as one
+// object, prefix and exclude as strings or blocks, wait and auth as
+// strings.
 func fileHook(from, to reflect.Type, data any) (any, error) {
+	if (to.Kind() == reflect.Struct || to.Kind() == reflect.Map) && to != prefixType && isList(data) {
+		data = oneValue(asList(data))
+		from = reflect.TypeOf(data)
+	}
 	switch {
 	case to == prefixType:
 		return prefixValue(data)
@@ -300,25 +305,33 @@ func fileHook(from, to reflect.Type, data any) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return FileWait{Min: &lo, Max: &hi}, nil
+		return map[string]any{"min": lo.String(), "max": hi.String()}, nil
 	case to == authType && from.Kind() == reflect.String:
 		user, pass, _ := strings.Cut(data.(string), ":")
-		on := true
-		return FileAuth{Enabled: &on, Username: user, Password: pass}, nil
-	}
-	if (to.Kind() == reflect.Struct || to.Kind() == reflect.Map) && isList(data) {
-		// Blocks given more than once (or in several files) merge.
-		merged := map[string]any{}
-		for _, v := range asList(data) {
-			m, ok := v.(map[string]any)
-			if !ok {
-				return data, nil
-			}
-			merge(merged, m)
-		}
-		return merged, nil
+		return map[string]any{"enabled": true, "username": user, "password": pass}, nil
 	}
 	return data, nil
+}
+
+// oneValue is what a key given several times (repeated blocks, several
+// files) means for an object: blocks merge, and a value that is no block
+// replaces what came before it.
+func oneValue(items []any) any {
+	var merged map[string]any
+	var last any
+	for _, v := range items {
+		m, ok := v.(map[string]any)
+		if !ok {
+			merged, last = nil, v
+			continue
+		}
+		if merged == nil {
+			merged = map[string]any{}
+		}
+		merge(merged, m)
+		last = merged
+	}
+	return last
 }
 
 // prefixValue reads a prefix given as "src@dc:dst" or as a block
