@@ -34,19 +34,8 @@ type twoDCs struct {
 
 func newTwoDCs(t *testing.T) *twoDCs {
 	t.Helper()
-	dc1 := testutil.NewCluster(t, testutil.ClusterOptions{Servers: 1, WAN: true})
-	dc2 := testutil.NewCluster(t, testutil.ClusterOptions{Servers: 1, Datacenter: "dc2", WAN: true})
-	d := &twoDCs{src: newClient(t, dc1.Servers[0].HTTPAddr()), dst: newClient(t, dc2.Servers[0].HTTPAddr()), dstAddr: dc2.Servers[0].HTTPAddr()}
-	if err := testutil.APIClient(t, dc2.Servers[0]).Agent().Join(testutil.WANAddr(t, dc1.Servers[0]), true); err != nil {
-		t.Fatalf("Join(wan) = %v", err)
-	}
-	testutil.Retry(t, 15*time.Second, func() error {
-		_, _, err := d.dst.KV().List(context.Background(), "ready", &client.QueryOptions{Datacenter: "dc1"})
-		return err
-	})
-	// Sessions (the lock) need dc2's node registered with its serfHealth.
-	testutil.WaitForSerfHealth(t, dc2.Servers[0])
-	return d
+	dc1, dc2 := testutil.NewWANPair(t)
+	return &twoDCs{src: newClient(t, dc1.Servers[0].HTTPAddr()), dst: newClient(t, dc2.Servers[0].HTTPAddr()), dstAddr: dc2.Servers[0].HTTPAddr()}
 }
 
 func newClient(t *testing.T, addr string) *client.Client {
