@@ -249,24 +249,13 @@ func (opts *ReplicateOptions) config() (replicate.Config, func(), error) {
 		return cfg, nil, failf("Error! at least one -prefix (or a prefix block in -config) is required")
 	}
 	cfg.Once, cfg.DryRun = opts.Once, opts.DryRun
-	if changed("allow-empty-source") {
-		cfg.AllowEmptySource = opts.AllowEmptySource
-	}
-	if changed("max-delete-fraction") {
-		cfg.MaxDeleteFraction = opts.MaxDeleteFraction
-	}
-	if changed("status-dir") {
-		cfg.StatusDir = opts.StatusDir
-	}
-	if changed("lock-key") {
-		cfg.LockKey = opts.LockKey
-	}
-	if changed("session-ttl") {
-		cfg.SessionTTL = opts.SessionTTL
-	}
-	if changed("max-stale") {
-		cfg.MaxStale = opts.MaxStale
-	}
+	fl := opts.flags
+	flagOver(fl, "allow-empty-source", &cfg.AllowEmptySource, opts.AllowEmptySource)
+	flagOver(fl, "max-delete-fraction", &cfg.MaxDeleteFraction, opts.MaxDeleteFraction)
+	flagOver(fl, "status-dir", &cfg.StatusDir, opts.StatusDir)
+	flagOver(fl, "lock-key", &cfg.LockKey, opts.LockKey)
+	flagOver(fl, "session-ttl", &cfg.SessionTTL, opts.SessionTTL)
+	flagOver(fl, "max-stale", &cfg.MaxStale, opts.MaxStale)
 	if changed("wait") {
 		lo, hi, err := replicate.ParseWait(opts.Wait)
 		if err != nil {
@@ -321,6 +310,14 @@ func (opts *ReplicateOptions) client(file *replicate.File) (*client.Client, stri
 		return nil, "", failf("Error connecting to Consul agent: %s", err)
 	}
 	return c, cfg.Token, nil
+}
+
+// flagOver sets *dst to v when the flag name was given: a flag wins over
+// the config files, its default does not.
+func flagOver[T any](fl *pflag.FlagSet, name string, dst *T, v T) {
+	if fl.Changed(name) {
+		*dst = v
+	}
 }
 
 // logLevel reads consul-replicate's level names ("err" is error).

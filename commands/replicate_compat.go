@@ -93,18 +93,10 @@ func (c *consulFlags) applyRetry(r *replicate.RetryConfig, fl *pflag.FlagSet) {
 	if fl.Changed("retry") {
 		r.Backoff, r.MaxBackoff = c.OldRetry, c.OldRetry
 	}
-	if fl.Changed("consul-retry") {
-		r.Enabled = c.Retry
-	}
-	if fl.Changed("consul-retry-attempts") {
-		r.Attempts = c.RetryAttempts
-	}
-	if fl.Changed("consul-retry-backoff") {
-		r.Backoff = c.RetryBackoff
-	}
-	if fl.Changed("consul-retry-max-backoff") {
-		r.MaxBackoff = c.RetryMaxBackoff
-	}
+	flagOver(fl, "consul-retry", &r.Enabled, c.Retry)
+	flagOver(fl, "consul-retry-attempts", &r.Attempts, c.RetryAttempts)
+	flagOver(fl, "consul-retry-backoff", &r.Backoff, c.RetryBackoff)
+	flagOver(fl, "consul-retry-max-backoff", &r.MaxBackoff, c.RetryMaxBackoff)
 }
 
 // applyClient lays the -consul-* flags that were given over cfg.

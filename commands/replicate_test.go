@@ -1,14 +1,12 @@
 package commands
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -162,50 +160,19 @@ status_dir = "file/statuses"
 	}
 }
 
-// lockedBuffer is a bytes.Buffer a process writes while the test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startReplicate runs `conclave replicate args...` as a process of its own.
-func startReplicate(t *testing.T, args ...string) (*exec.Cmd, *lockedBuffer) {
+func startReplicate(t *testing.T, args ...string) (*exec.Cmd, *testutil.SyncBuffer) {
 	t.Helper()
 	cmd := exec.Command(conclaveBinary(t), append([]string{"replicate"}, args...)...)
 	cmd.Env = testutil.CleanEnv()
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &testutil.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() })
-	return cmd, &out
-}
-
-func kvValues(t *testing.T, c *api.Client, prefix string) map[string]string {
-	t.Helper()
-	pairs, _, err := c.KV().List(prefix, nil)
-	if err != nil {
-		t.Fatalf("List(%q) = %v", prefix, err)
-	}
-	out := map[string]string{}
-	for _, p := range pairs {
-		out[p.Key] = string(p.Value)
-	}
-	return out
+	return cmd, out
 }
 
 // TestReplicateTakeover runs two `conclave replicate` processes for one
@@ -266,7 +233,7 @@ func TestReplicateTakeover(t *testing.T) {
 		t.Errorf("replicate -once = exit %d, stderr %q; want 0 and a pass of 3 updates", r.code, r.stderr)
 	}
 	want := map[string]string{"copy/a": "1", "copy/b": "2", "copy/c": "3"}
-	if got := kvValues(t, dst, "copy/"); !maps.Equal(got, want) {
+	if got := testutil.KVValues(t, dst, "copy/"); !maps.Equal(got, want) {
 		t.Errorf("copy/ after -once = %v, want %v", got, want)
 	}
 	if _, err := src.KV().Delete("ha/a", nil); err != nil {
@@ -277,7 +244,7 @@ func TestReplicateTakeover(t *testing.T) {
 	if r.code != 0 || r.stdout != "delete copy/a\n" {
 		t.Errorf("replicate -dry-run = exit %d, stdout %q, stderr %q; want 0 and %q", r.code, r.stdout, r.stderr, "delete copy/a\n")
 	}
-	if got := kvValues(t, dst, "copy/"); !maps.Equal(got, want) {
+	if got := testutil.KVValues(t, dst, "copy/"); !maps.Equal(got, want) {
 		t.Errorf("copy/ after -dry-run = %v, want it unchanged: %v", got, want)
 	}
 	_ = second

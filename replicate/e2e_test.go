@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/consul/api"
 	"github.com/hashicorp/go-hclog"
 
 	"conclave/client"
@@ -29,13 +30,19 @@ import (
 // server each, joined over the WAN. The replicator talks to dc2's agent.
 type twoDCs struct {
 	src, dst *client.Client // dc1's agent, dc2's agent
+	dstAPI   *api.Client    // dc2's agent, for reading what was replicated
 	dstAddr  string
 }
 
 func newTwoDCs(t *testing.T) *twoDCs {
 	t.Helper()
 	dc1, dc2 := testutil.NewWANPair(t)
-	return &twoDCs{src: newClient(t, dc1.Servers[0].HTTPAddr()), dst: newClient(t, dc2.Servers[0].HTTPAddr()), dstAddr: dc2.Servers[0].HTTPAddr()}
+	return &twoDCs{
+		src:     newClient(t, dc1.Servers[0].HTTPAddr()),
+		dst:     newClient(t, dc2.Servers[0].HTTPAddr()),
+		dstAPI:  testutil.APIClient(t, dc2.Servers[0]),
+		dstAddr: dc2.Servers[0].HTTPAddr(),
+	}
 }
 
 func newClient(t *testing.T, addr string) *client.Client {
@@ -67,34 +74,11 @@ func write(t *testing.T, c *client.Client, puts map[string]string, deletes ...st
 	}
 }
 
-// dump is every key under prefix with its value.
-func dump(t *testing.T, c *client.Client, prefix string) map[string]string {
-	t.Helper()
-	pairs, _, err := c.KV().List(context.Background(), prefix, nil)
-	if err != nil {
-		t.Fatalf("List(%q) = %v", prefix, err)
-	}
-	out := map[string]string{}
-	for _, p := range pairs {
-		out[p.Key] = string(p.Value)
-	}
-	return out
-}
-
-// rename maps every key of m from one prefix to another.
-func rename(m map[string]string, from, to string) map[string]string {
-	out := map[string]string{}
-	for k, v := range m {
-		out[to+strings.TrimPrefix(k, from)] = v
-	}
-	return out
-}
-
 // waitFor retries until the destination under prefix is want.
-func waitFor(t *testing.T, c *client.Client, prefix string, want map[string]string) {
+func waitFor(t *testing.T, c *api.Client, prefix string, want map[string]string) {
 	t.Helper()
 	testutil.Retry(t, 20*time.Second, func() error {
-		if got := dump(t, c, prefix); !maps.Equal(got, want) {
+		if got := testutil.KVValues(t, c, prefix); !maps.Equal(got, want) {
 			return fmt.Errorf("destination %s has %d keys, want %d (e.g. %v)", prefix, len(got), len(want), diffOne(got, want))
 		}
 		return nil
@@ -115,27 +99,9 @@ func diffOne(got, want map[string]string) string {
 	return "-"
 }
 
-// logBuffer collects a replicator's log lines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // config is a replicator of prefix into dc2 with its own status dir (so
 // subtests do not share a lock), logging into log.
-func (d *twoDCs) config(t *testing.T, log *logBuffer, prefixes ...string) replicate.Config {
+func (d *twoDCs) config(t *testing.T, log *testutil.SyncBuffer, prefixes ...string) replicate.Config {
 	t.Helper()
 	cfg := replicate.DefaultConfig()
 	cfg.Client = d.dst
@@ -194,10 +160,10 @@ func TestReplicate(t *testing.T) {
 		t.Parallel()
 		want := keys("big/", 1000, "v")
 		write(t, d.src, want)
-		log := &logBuffer{}
+		log := &testutil.SyncBuffer{}
 		cfg := d.config(t, log, "big/@dc1")
 		stop := start(t, cfg)
-		waitFor(t, d.dst, "big/", want)
+		waitFor(t, d.dstAPI, "big/", want)
 
 		// One source transaction: 2 updates, 1 new key, 2 deletes; the
 		// pass that sees it writes exactly those.
@@ -206,7 +172,7 @@ func TestReplicate(t *testing.T) {
 		maps.Copy(want, changes)
 		delete(want, "big/k0003")
 		delete(want, "big/k0004")
-		waitFor(t, d.dst, "big/", want)
+		waitFor(t, d.dstAPI, "big/", want)
 		if err := stop(); err != nil {
 			t.Fatalf("Run() = %v, want nil after cancel", err)
 		}
@@ -220,11 +186,11 @@ func TestReplicate(t *testing.T) {
 		// write.
 		write(t, d.src, map[string]string{"big/k0005": "after-restart"})
 		want["big/k0005"] = "after-restart"
-		log2 := &logBuffer{}
+		log2 := &testutil.SyncBuffer{}
 		if err := once(d.config(t, log2, "big/@dc1")); err != nil {
 			t.Fatalf("Run(once) after restart = %v", err)
 		}
-		waitFor(t, d.dst, "big/", want)
+		waitFor(t, d.dstAPI, "big/", want)
 		if !strings.Contains(log2.String(), "1 updates, 0 deletes, source index") {
 			t.Errorf("restarted pass did not resume from the status; log:\n%s", log2)
 		}
@@ -241,7 +207,7 @@ func TestReplicate(t *testing.T) {
 			t.Fatalf("Run(once) = %v", err)
 		}
 		want := map[string]string{"renamed/a": "1", "renamed/b/c": "2", "renamed/private/local": "mine"}
-		if got := dump(t, d.dst, "renamed/"); !maps.Equal(got, want) {
+		if got := testutil.KVValues(t, d.dstAPI, "renamed/"); !maps.Equal(got, want) {
 			t.Errorf("destination = %v, want %v (renamed, excluded left out and kept)", got, want)
 		}
 	})
@@ -260,14 +226,14 @@ func TestReplicate(t *testing.T) {
 		if !errors.Is(err, replicate.ErrEmptySource) {
 			t.Errorf("Run(once) with the source emptied = %v, want ErrEmptySource", err)
 		}
-		if got := dump(t, d.dst, "empty/"); !maps.Equal(got, src) {
+		if got := testutil.KVValues(t, d.dstAPI, "empty/"); !maps.Equal(got, src) {
 			t.Errorf("destination after the refused pass has %d keys, want all %d", len(got), len(src))
 		}
 		cfg.AllowEmptySource = true
 		if err := once(cfg); err != nil {
 			t.Fatalf("Run(once, AllowEmptySource) = %v", err)
 		}
-		if got := dump(t, d.dst, "empty/"); len(got) != 0 {
+		if got := testutil.KVValues(t, d.dstAPI, "empty/"); len(got) != 0 {
 			t.Errorf("destination with AllowEmptySource = %v, want empty", got)
 		}
 	})
@@ -276,7 +242,7 @@ func TestReplicate(t *testing.T) {
 		t.Parallel()
 		src := keys("frac/", 10, "v")
 		write(t, d.src, src)
-		log := &logBuffer{}
+		log := &testutil.SyncBuffer{}
 		cfg := d.config(t, log, "frac/@dc1")
 		if err := once(cfg); err != nil {
 			t.Fatalf("Run(once) = %v", err)
@@ -286,14 +252,14 @@ func TestReplicate(t *testing.T) {
 		if err := once(cfg); !errors.Is(err, replicate.ErrTooManyDeletes) {
 			t.Errorf("Run(once) deleting 6 of 10 = %v, want ErrTooManyDeletes", err)
 		}
-		if got := dump(t, d.dst, "frac/"); len(got) != 10 {
+		if got := testutil.KVValues(t, d.dstAPI, "frac/"); len(got) != 10 {
 			t.Errorf("destination after the refused pass has %d keys, want 10", len(got))
 		}
 		cfg.MaxDeleteFraction = 1
 		if err := once(cfg); err != nil {
 			t.Fatalf("Run(once, fraction 1) = %v", err)
 		}
-		if got := dump(t, d.dst, "frac/"); len(got) != 4 {
+		if got := testutil.KVValues(t, d.dstAPI, "frac/"); len(got) != 4 {
 			t.Errorf("destination with fraction 1 has %d keys, want 4", len(got))
 		}
 	})
@@ -324,7 +290,7 @@ func TestReplicate(t *testing.T) {
 		if err := once(cfg); !errors.Is(err, replicate.ErrNoLeader) {
 			t.Errorf("Run(once) through a leaderless source = %v, want ErrNoLeader", err)
 		}
-		if got := dump(t, d.dst, "leader/"); !maps.Equal(got, src) {
+		if got := testutil.KVValues(t, d.dstAPI, "leader/"); !maps.Equal(got, src) {
 			t.Errorf("destination = %v, want it untouched: %v", got, src)
 		}
 	})
@@ -343,10 +309,10 @@ func TestReplicate(t *testing.T) {
 		if want := "put dry/a\nput dry/b\ndelete dry/old\n"; out.String() != want {
 			t.Errorf("dry run printed %q, want %q", out.String(), want)
 		}
-		if got, want := dump(t, d.dst, "dry/"), map[string]string{"dry/old": "x"}; !maps.Equal(got, want) {
+		if got, want := testutil.KVValues(t, d.dstAPI, "dry/"), map[string]string{"dry/old": "x"}; !maps.Equal(got, want) {
 			t.Errorf("destination after a dry run = %v, want %v", got, want)
 		}
-		if got := dump(t, d.dst, cfg.StatusDir); len(got) != 0 {
+		if got := testutil.KVValues(t, d.dstAPI, cfg.StatusDir); len(got) != 0 {
 			t.Errorf("dry run wrote %v under the status dir, want nothing", got)
 		}
 	})

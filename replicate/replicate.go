@@ -209,8 +209,10 @@ func (f *follower) run(ctx context.Context) error {
 		pause := cfg.Retry.pause(failures)
 		log.Warn("pass failed; retrying", "error", err, "in", pause)
 		index = 0
-		if err := sleep(ctx, pause); err != nil {
+		select {
+		case <-ctx.Done():
 			return nil
+		case <-time.After(pause):
 		}
 	}
 }
@@ -403,16 +405,4 @@ func (f *follower) txn(ctx context.Context, ops client.TxnOps) error {
 		}
 	}
 	return fmt.Errorf("writing the destination: transaction rolled back: %v", resp.Errors[0])
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
