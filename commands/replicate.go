@@ -90,6 +90,9 @@ Safety rails (checked before anything is written):
     on stdout), changes nothing, and needs no lock.
 A refused pass writes nothing; the replicator waits for the next change.
 
+-once waits for the lock like any replicator (and releases it when done);
+-dry-run does not take it.
+
 Signals: -kill-signal (default SIGINT) and TERM stop it, releasing the
 lock; -reload-signal (default SIGHUP) reads the config files again.
 
@@ -149,7 +152,7 @@ Exit status:
 	fl.StringVar(&opts.ReloadSignal, "reload-signal", "SIGHUP", "`Signal` that reloads the config files; empty: none.")
 	fl.BoolVar(&opts.Syslog, "syslog", false, "Log to syslog instead of stderr.")
 	fl.StringVar(&opts.SyslogFacility, "syslog-facility", "LOCAL0", "Syslog `facility`.")
-	fl.BoolVar(&opts.Version, "version", false, "Print the version and exit.")
+	fl.BoolVarP(&opts.Version, "version", "v", false, "Print the version and exit.")
 	opts.Compat.add(fl)
 	opts.HTTP = addHTTPFlags(cmd, false)
 	return cmd

@@ -247,6 +247,16 @@ func TestReplicateTakeover(t *testing.T) {
 	if got := testutil.KVValues(t, dst, "copy/"); !maps.Equal(got, want) {
 		t.Errorf("copy/ after -dry-run = %v, want it unchanged: %v", got, want)
 	}
+	// -once exits 1 on a refused pass, 3 when the agent is unreachable.
+	refused := append(args[:1:1], "-prefix=ha/@dc1:copy/", "-status-dir=copy-status", "-once", "-max-delete-fraction=0")
+	r = runCLI(t, run{args: append([]string{"replicate"}, refused...)})
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "too many deletes") {
+		t.Errorf("replicate -once with a refused pass = exit %d, stderr %q; want 1 and too many deletes", r.code, r.stderr)
+	}
+	r = runCLI(t, run{args: []string{"replicate", "-once", "-prefix=ha/@dc1", "-http-addr=" + testutil.DeadAddr(t)}})
+	if r.code != ExitUnreachable {
+		t.Errorf("replicate -once against a dead address = exit %d, stderr %q; want %d", r.code, r.stderr, ExitUnreachable)
+	}
 	_ = second
 }
 

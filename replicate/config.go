@@ -176,12 +176,14 @@ func (c Config) validate() error {
 	if c.MaxStale < 0 || c.WaitMin < 0 || c.Retry.Backoff < 0 || c.Retry.Attempts < 0 {
 		return errors.New("replicate: max stale, wait and retry settings must not be negative")
 	}
-	seen := map[string]Prefix{}
-	for _, p := range c.Prefixes {
-		if q, ok := seen[p.Destination]; ok {
-			return fmt.Errorf("replicate: prefixes %s and %s share the destination %q", q, p, p.Destination)
+	// Each prefix deletes what its source lacks under its destination, so
+	// two destinations inside one another would delete each other's keys.
+	for i, p := range c.Prefixes {
+		for _, q := range c.Prefixes[:i] {
+			if overlaps(p.Destination, q.Destination) {
+				return fmt.Errorf("replicate: prefixes %s and %s write overlapping destinations", q, p)
+			}
 		}
-		seen[p.Destination] = p
 	}
 	return nil
 }

@@ -212,3 +212,35 @@ bogus = 1
 		t.Errorf("LoadFiles(missing file) = nil error")
 	}
 }
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	c, _ := client.New(nil)
+	base := DefaultConfig()
+	base.Client = c
+	tests := []struct {
+		name    string
+		edit    func(*Config)
+		wantErr string
+	}{
+		{name: "ok", edit: func(c *Config) {
+			c.Prefixes = []Prefix{{Source: "a", Destination: "a"}, {Source: "b", Destination: "b/"}}
+		}},
+		{name: "no prefix", edit: func(c *Config) {}, wantErr: "no prefix"},
+		{name: "nested destinations", edit: func(c *Config) {
+			c.Prefixes = []Prefix{{Source: "a", Destination: "x/"}, {Source: "b", Destination: "x/y/"}}
+		}, wantErr: "overlapping destinations"},
+		{name: "fraction", edit: func(c *Config) {
+			c.Prefixes = []Prefix{{Source: "a", Destination: "a"}}
+			c.MaxDeleteFraction = 2
+		}, wantErr: "between 0 and 1"},
+	}
+	for _, tt := range tests {
+		cfg := base
+		tt.edit(&cfg)
+		err := cfg.withDefaults().validate()
+		if (tt.wantErr == "" && err != nil) || (tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr))) {
+			t.Errorf("%s: validate() = %v, want %q", tt.name, err, tt.wantErr)
+		}
+	}
+}
