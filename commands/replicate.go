@@ -192,34 +192,52 @@ func replicateRun(ctx context.Context, opts *ReplicateOptions) error {
 		}
 		defer os.Remove(opts.PidFile)
 	}
+	cfg, closeLog, err := opts.config()
+	if err != nil {
+		return err
+	}
 	for {
-		cfg, closeLog, err := opts.config()
-		if err != nil {
-			return err
-		}
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- replicate.Run(runCtx, cfg) }()
-		reloading := false
-		select {
-		case err = <-done:
-		case s := <-sigs:
-			reloading = reload != nil && s == reload
-			if reloading {
-				cfg.Logger.Info("reloading the configuration", "signal", s.String())
-			}
-			cancel()
-			err = <-done
-		}
+		next, closeNext, err := opts.await(done, cancel, sigs, reload, cfg.Logger)
 		cancel()
 		closeLog()
-		if reloading && err == nil {
-			continue
+		if err != nil || next.Client == nil {
+			if closeNext != nil {
+				closeNext()
+			}
+			if err != nil {
+				return apiError(err, "Error! ")
+			}
+			return nil
 		}
-		if err != nil {
-			return apiError(err, "Error! ")
+		cfg, closeLog = next, closeNext
+	}
+}
+
+// await waits for a run to end on its own or for a signal. The reload
+// signal loads the config again: when it loads, the run is stopped and
+// the new config returned; when it does not, the run goes on. Any other
+// signal stops the run, with no next config (its Client is nil).
+func (opts *ReplicateOptions) await(done <-chan error, stop func(), sigs <-chan os.Signal, reload os.Signal, log hclog.Logger) (next replicate.Config, closeNext func(), err error) {
+	for {
+		select {
+		case err := <-done:
+			return replicate.Config{}, nil, err
+		case s := <-sigs:
+			if reload != nil && s == reload {
+				log.Info("reloading the configuration", "signal", s.String())
+				cfg, closeLog, err := opts.config()
+				if err != nil {
+					log.Error("reload failed; replicating as before", "error", err)
+					continue
+				}
+				next, closeNext = cfg, closeLog
+			}
+			stop()
+			return next, closeNext, <-done
 		}
-		return nil
 	}
 }
 

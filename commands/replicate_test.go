@@ -262,3 +262,71 @@ func TestReplicateTakeover(t *testing.T) {
 
 // spaced prints values separated by spaces, strings included.
 func spaced(a ...any) string { return strings.TrimSuffix(fmt.Sprintln(a...), "\n") }
+
+// TestReplicateReload replicates inside one datacenter (prefixes without
+// @dc) from a config file, then adds a prefix to the file and sends the
+// reload signal: the new prefix is replicated too, by the same process.
+func TestReplicateReload(t *testing.T) {
+	t.Parallel()
+	a := testutil.NewSessionAgent(t)
+	c := testutil.APIClient(t, a)
+	for _, k := range []string{"src/a", "more/b"} {
+		if _, err := c.KV().Put(&api.KVPair{Key: k, Value: []byte(k)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "replicate.hcl")
+	writeConfig := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor := func(prefix string, want map[string]string) {
+		t.Helper()
+		testutil.Retry(t, 20*time.Second, func() error {
+			if got := testutil.KVValues(t, c, prefix); !maps.Equal(got, want) {
+				return fmt.Errorf("%s = %v, want %v", prefix, got, want)
+			}
+			return nil
+		})
+	}
+	writeConfig(`prefix { source = "src/"
+  destination = "dst/" }`)
+	cmd, out := startReplicate(t, "-http-addr="+a.HTTPAddr(), "-config="+file, "-session-ttl=10s")
+	waitFor("dst/", map[string]string{"dst/a": "src/a"})
+
+	writeConfig(`prefix { source = "src/"
+  destination = "dst/" }
+prefix { source = "more/"
+  destination = "copy/" }`)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("copy/", map[string]string{"copy/b": "more/b"})
+	if !strings.Contains(out.String(), "reloading the configuration") {
+		t.Errorf("no reload in the log:\n%s", out)
+	}
+
+	// A config that does not load leaves the running one be.
+	writeConfig(`prefix {`)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Retry(t, 10*time.Second, func() error {
+		if !strings.Contains(out.String(), "reload failed; replicating as before") {
+			return fmt.Errorf("no failed reload in the log:\n%s", out)
+		}
+		return nil
+	})
+	if _, err := c.KV().Put(&api.KVPair{Key: "more/c", Value: []byte("more/c")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("copy/", map[string]string{"copy/b": "more/b", "copy/c": "more/c"})
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := exitCode(t, cmd); code != 0 {
+		t.Errorf("replicate after SIGINT exited %d, want 0; log:\n%s", code, out)
+	}
+}
