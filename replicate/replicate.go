@@ -238,9 +238,17 @@ func (f *follower) readStatus(ctx context.Context) error {
 // plans and applies one pass.
 func (f *follower) step(ctx context.Context, index *uint64) error {
 	cfg := f.r.cfg
-	pairs, meta, err := f.list(ctx, *index, cfg.BlockTime)
+	pairs, meta, err := f.list(ctx, *index, cfg.BlockTime, cfg.MaxStale > 0)
 	if err != nil {
 		return err
+	}
+	if meta.LastIndex < f.status.LastReplicated && cfg.MaxStale > 0 {
+		// A server further behind than the one that answered the last
+		// pass: its view predates what is replicated already, and would
+		// delete the keys created since. Ask the leader.
+		if pairs, meta, err = f.list(ctx, 0, 0, false); err != nil {
+			return err
+		}
 	}
 	if *index != 0 && meta.LastIndex == *index {
 		return nil // the wait ran out with no change
@@ -290,14 +298,14 @@ func (f *follower) step(ctx context.Context, index *uint64) error {
 }
 
 // list reads the source prefix, blocking while its index is index, and
-// refuses an answer from a source without a known leader. With MaxStale,
+// refuses an answer from a source without a known leader. When stale,
 // any server may answer, unless it is further behind its leader than
-// that: then the read is repeated at default consistency.
-func (f *follower) list(ctx context.Context, index uint64, wait time.Duration) ([]*client.KVPair, *client.QueryMeta, error) {
+// MaxStale: then the read is repeated at default consistency.
+func (f *follower) list(ctx context.Context, index uint64, wait time.Duration, stale bool) ([]*client.KVPair, *client.QueryMeta, error) {
 	cfg := f.r.cfg
 	q := &client.QueryOptions{
 		Datacenter: f.prefix.Datacenter, Token: cfg.Token,
-		WaitIndex: index, WaitTime: wait, AllowStale: cfg.MaxStale > 0,
+		WaitIndex: index, WaitTime: wait, AllowStale: stale,
 	}
 	kv := cfg.Client.KV()
 	pairs, meta, err := kv.List(ctx, f.prefix.Source, q)
@@ -327,7 +335,7 @@ func (f *follower) settle(ctx context.Context, pairs []*client.KVPair, meta *cli
 		if left <= 0 {
 			return pairs, meta, nil
 		}
-		p2, m2, err := f.list(ctx, meta.LastIndex, min(cfg.WaitMin, left))
+		p2, m2, err := f.list(ctx, meta.LastIndex, min(cfg.WaitMin, left), cfg.MaxStale > 0)
 		if err != nil {
 			return nil, nil, err
 		}
