@@ -93,6 +93,11 @@ A refused pass writes nothing; the replicator waits for the next change.
 -once waits for the lock like any replicator (and releases it when done);
 -dry-run does not take it.
 
+The agent is found as by every command (-http-addr, CONSUL_HTTP_ADDR, ...);
+a config file's consul block beats the environment, consul-replicate's
+-consul-* flags beat the file, and conclave's own HTTP flags beat all.
+CONSUL_TOKEN is read when nothing else names a token.
+
 Signals: -kill-signal (default SIGINT) and TERM stop it, releasing the
 lock; -reload-signal (default SIGHUP) reads the config files again.
 
@@ -323,6 +328,10 @@ func (opts *ReplicateOptions) client(file *replicate.File) (*client.Client, stri
 	cfg, err := opts.HTTP.Config(opts.Getenv)
 	if err != nil {
 		return nil, "", failf("Error! %s", err)
+	}
+	// consul-replicate also reads its token from CONSUL_TOKEN.
+	if cfg.Token == "" && cfg.TokenFile == "" && opts.Getenv != nil {
+		cfg.Token = opts.Getenv("CONSUL_TOKEN")
 	}
 	applyFileConsul(file.Consul, cfg, opts.flags.Changed)
 	opts.Compat.applyClient(cfg, opts.flags)

@@ -158,6 +158,30 @@ status_dir = "file/statuses"
 			t.Errorf("replicate %q: config %s, want %s", tt.args, got, want[i])
 		}
 	}
+
+	// The token: CONSUL_TOKEN (consul-replicate's) when nothing else names one.
+	for _, tt := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{env: map[string]string{"CONSUL_TOKEN": "old"}, want: "old"},
+		{env: map[string]string{"CONSUL_TOKEN": "old", "CONSUL_HTTP_TOKEN": "http"}, want: "http"},
+		{env: map[string]string{"CONSUL_TOKEN": "old"}, args: []string{"-consul-token=flag"}, want: "flag"},
+	} {
+		o, err := replicateOpts(t, tt.env, append([]string{"-prefix=x@dc1"}, tt.args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, closeLog, err := o.config()
+		if err != nil {
+			t.Fatalf("config() = %v", err)
+		}
+		closeLog()
+		if cfg.Token != tt.want {
+			t.Errorf("replicate %q with %v: token %q, want %q", tt.args, tt.env, cfg.Token, tt.want)
+		}
+	}
 }
 
 // startReplicate runs `conclave replicate args...` as a process of its own.
