@@ -196,6 +196,35 @@ func TestReplicate(t *testing.T) {
 		}
 	})
 
+	t.Run("lock lost and taken back", func(t *testing.T) {
+		t.Parallel()
+		write(t, d.src, map[string]string{"relock/a": "1"})
+		log := &testutil.SyncBuffer{}
+		cfg := d.config(t, log, "relock/@dc1")
+		start(t, cfg)
+		waitFor(t, d.dstAPI, "relock/", map[string]string{"relock/a": "1"})
+		// An operator destroys the holder's session: the lock is released
+		// under the replicator, which stops and waits for it again.
+		held, _, err := d.dstAPI.KV().Get(cfg.StatusDir+"/.lock", nil)
+		if err != nil || held == nil || held.Session == "" {
+			t.Fatalf("Get(lock key) = %v, %v, want a held key", held, err)
+		}
+		if _, err := d.dstAPI.Session().Destroy(held.Session, nil); err != nil {
+			t.Fatalf("Session().Destroy() = %v", err)
+		}
+		testutil.Retry(t, 20*time.Second, func() error {
+			if !strings.Contains(log.String(), "lost the replication lock") {
+				return fmt.Errorf("no lost lock in the log:\n%s", log)
+			}
+			return nil
+		})
+		write(t, d.src, map[string]string{"relock/b": "2"})
+		waitFor(t, d.dstAPI, "relock/", map[string]string{"relock/a": "1", "relock/b": "2"})
+		if n := strings.Count(log.String(), "holding the replication lock"); n != 2 {
+			t.Errorf("the replicator took the lock %d times, want 2; log:\n%s", n, log)
+		}
+	})
+
 	t.Run("rename and exclude", func(t *testing.T) {
 		t.Parallel()
 		write(t, d.src, map[string]string{"ren/a": "1", "ren/b/c": "2", "ren/private/x": "secret"})
