@@ -99,7 +99,10 @@ a config file's consul block beats the environment, consul-replicate's
 CONSUL_TOKEN is read when nothing else names a token.
 
 Signals: -kill-signal (default SIGINT) and TERM stop it, releasing the
-lock; -reload-signal (default SIGHUP) reads the config files again.
+lock; -reload-signal (default SIGHUP) reads the config files again (a
+config that does not load is logged and replication goes on as before).
+The signals and -pid-file (or kill_signal, reload_signal, pid_file in a
+config file) are read at start only.
 
 Exit status:
   0  stopped by a signal, or -once / -dry-run replicated every prefix
@@ -173,13 +176,9 @@ func replicateRun(ctx context.Context, opts *ReplicateOptions) error {
 		fmt.Fprintf(opts.IO.Out, "conclave replicate %s\n", version.Number())
 		return nil
 	}
-	kill, err := parseSignal(opts.KillSignal)
+	kill, reload, pidFile, err := opts.processSettings()
 	if err != nil {
-		return failf("Error! -kill-signal: %s", err)
-	}
-	reload, err := parseSignal(opts.ReloadSignal)
-	if err != nil {
-		return failf("Error! -reload-signal: %s", err)
+		return err
 	}
 	sigs := make(chan os.Signal, 4)
 	watched := []os.Signal{syscall.SIGTERM}
@@ -191,11 +190,11 @@ func replicateRun(ctx context.Context, opts *ReplicateOptions) error {
 	signal.Notify(sigs, watched...)
 	defer signal.Stop(sigs)
 
-	if opts.PidFile != "" {
-		if err := os.WriteFile(opts.PidFile, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+	if pidFile != "" {
+		if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 			return failf("Error! writing the pid file: %s", err)
 		}
-		defer os.Remove(opts.PidFile)
+		defer os.Remove(pidFile)
 	}
 	cfg, closeLog, err := opts.config()
 	if err != nil {
@@ -244,6 +243,34 @@ func (opts *ReplicateOptions) await(done <-chan error, stop func(), sigs <-chan 
 			return next, closeNext, <-done
 		}
 	}
+}
+
+// processSettings are what is read once, at start: the kill and reload
+// signals and the pid file, from the flags, else the config files, else
+// the defaults.
+func (opts *ReplicateOptions) processSettings() (kill, reload os.Signal, pidFile string, err error) {
+	file := &replicate.File{}
+	if len(opts.Configs) > 0 {
+		if file, _, err = replicate.LoadFiles(opts.Configs); err != nil {
+			return nil, nil, "", failf("Error! %s", err)
+		}
+	}
+	killName, reloadName, pidFile := opts.KillSignal, opts.ReloadSignal, opts.PidFile
+	fromFile := func(flag string, dst *string, v string) {
+		if !opts.flags.Changed(flag) && v != "" {
+			*dst = v
+		}
+	}
+	fromFile("kill-signal", &killName, file.KillSignal)
+	fromFile("reload-signal", &reloadName, file.ReloadSignal)
+	fromFile("pid-file", &pidFile, file.PidFile)
+	if kill, err = parseSignal(killName); err != nil {
+		return nil, nil, "", failf("Error! kill signal: %s", err)
+	}
+	if reload, err = parseSignal(reloadName); err != nil {
+		return nil, nil, "", failf("Error! reload signal: %s", err)
+	}
+	return kill, reload, pidFile, nil
 }
 
 // config builds the replicator's config: defaults, then the config files

@@ -159,6 +159,33 @@ status_dir = "file/statuses"
 		}
 	}
 
+	// Signals and the pid file: flag, else file, else default.
+	sigFile := filepath.Join(dir, "sig.hcl")
+	if err := os.WriteFile(sigFile, []byte(`kill_signal = "SIGUSR1"
+pid_file = "/run/r.pid"`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{args: nil, want: "interrupt hangup "},
+		{args: []string{"-config=" + sigFile}, want: "user defined signal 1 hangup /run/r.pid"},
+		{args: []string{"-config=" + sigFile, "-kill-signal=TERM", "-reload-signal=", "-pid-file=/p"}, want: "terminated <nil> /p"},
+	} {
+		o, err := replicateOpts(t, nil, append([]string{"-prefix=x@dc1"}, tt.args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kill, reload, pid, err := o.processSettings()
+		if err != nil {
+			t.Fatalf("processSettings() for %q = %v", tt.args, err)
+		}
+		if got := spaced(kill, reload, pid); got != tt.want {
+			t.Errorf("replicate %q: signals and pid file %q, want %q", tt.args, got, tt.want)
+		}
+	}
+
 	// The token: CONSUL_TOKEN (consul-replicate's) when nothing else names one.
 	for _, tt := range []struct {
 		env  map[string]string
