@@ -186,6 +186,14 @@ pid_file = "/run/r.pid"`), 0o600); err != nil {
 		}
 	}
 
+	o, err := replicateOpts(t, nil, "-prefix=x@dc1", "-syslog", "-syslog-facility=NOPE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := o.config(); err == nil || !strings.Contains(err.Error(), `unknown facility "NOPE"`) {
+		t.Errorf("config() with -syslog-facility=NOPE = %v, want unknown facility", err)
+	}
+
 	// The token: CONSUL_TOKEN (consul-replicate's) when nothing else names one.
 	for _, tt := range []struct {
 		env  map[string]string
