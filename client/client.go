@@ -56,8 +56,36 @@ type Config struct {
 	TLS TLSConfig
 
 	// HTTPClient, when set, is used as is (Address still sets the URL);
-	// TLS and unix-socket settings are then the caller's business.
+	// TLS, unix-socket and Transport settings are then the caller's
+	// business.
 	HTTPClient *http.Client
+
+	// Transport tunes the connections; zero fields keep the defaults.
+	Transport TransportConfig
+}
+
+// TransportConfig tunes the HTTP connections to the agent (the
+// consul-transport-* settings of consul-template and consul-replicate).
+type TransportConfig struct {
+	// DialTimeout bounds making a connection (default 30s).
+	DialTimeout time.Duration
+	// DialKeepAlive is the TCP keep-alive period (default 30s).
+	DialKeepAlive time.Duration
+	// DisableKeepAlives makes every request use a new connection.
+	DisableKeepAlives bool
+	// MaxIdleConnsPerHost is how many idle connections are kept (default 16).
+	MaxIdleConnsPerHost int
+	// TLSHandshakeTimeout bounds the TLS handshake (default 10s).
+	TLSHandshakeTimeout time.Duration
+}
+
+// or is v, or def when v is zero.
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
 }
 
 // HTTPBasicAuth is a user name and password for HTTP basic auth.
@@ -164,13 +192,15 @@ func New(cfg *Config) (*Client, error) {
 		c.http = cfg.HTTPClient
 		return c, nil
 	}
+	tcfg := cfg.Transport
 	tr := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
-		MaxIdleConnsPerHost: 16,
+		MaxIdleConnsPerHost: or(tcfg.MaxIdleConnsPerHost, 16),
 		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: 10 * time.Second,
+		TLSHandshakeTimeout: or(tcfg.TLSHandshakeTimeout, 10*time.Second),
+		DisableKeepAlives:   tcfg.DisableKeepAlives,
 	}
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	dialer := &net.Dialer{Timeout: or(tcfg.DialTimeout, 30*time.Second), KeepAlive: or(tcfg.DialKeepAlive, 30*time.Second)}
 	if socket != "" {
 		tr.Proxy = nil
 		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {

@@ -511,3 +511,28 @@ func TestFormatWait(t *testing.T) {
 		}
 	}
 }
+
+func TestTransportConfig(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		in      TransportConfig
+		idle    int
+		shake   time.Duration
+		noReuse bool
+	}{
+		{name: "defaults", idle: 16, shake: 10 * time.Second},
+		{name: "set", in: TransportConfig{MaxIdleConnsPerHost: 2, TLSHandshakeTimeout: time.Second, DisableKeepAlives: true},
+			idle: 2, shake: time.Second, noReuse: true},
+	} {
+		c, err := New(&Config{Transport: tt.in})
+		if err != nil {
+			t.Fatalf("%s: New() = %v", tt.name, err)
+		}
+		tr := c.http.Transport.(*http.Transport)
+		if tr.MaxIdleConnsPerHost != tt.idle || tr.TLSHandshakeTimeout != tt.shake || tr.DisableKeepAlives != tt.noReuse {
+			t.Errorf("%s: transport = idle %d, handshake %s, no keep-alives %v; want %d, %s, %v", tt.name,
+				tr.MaxIdleConnsPerHost, tr.TLSHandshakeTimeout, tr.DisableKeepAlives, tt.idle, tt.shake, tt.noReuse)
+		}
+	}
+}

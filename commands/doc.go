@@ -6,8 +6,10 @@
 //
 // Commands reach the outside world only through the Factory: IOStreams for
 // stdin/stdout/stderr (no command touches os.Stdout), Getenv for the
-// environment and HTTPClient for the agent. There is no package-level
-// mutable state, so tests run in parallel.
+// environment and HTTPClient for the agent (`replicate` builds its client
+// from the same HTTPFlags.Config, with its config file's consul block and
+// consul-replicate's -consul-* flags laid over it). There is no
+// package-level mutable state, so tests run in parallel.
 //
 // Consul compatibility lives here too:
 //   - normalize.go rewrites Consul's single-dash long flags (-recurse) into
@@ -17,8 +19,9 @@
 //   - exit.go maps failures to exit codes (0 ok, 1 error, 2 no match,
 //     3 agent unreachable) and prints them on stderr.
 //
-// Imports: conclave/client, conclave/lock, conclave/exec, conclave/watch, conclave/version, cobra, pflag,
-// tablewriter, go-cmd (the child of `lock`), hashicorp/hcl (service files,
+// Imports: conclave/client, conclave/lock, conclave/exec, conclave/watch,
+// conclave/replicate, conclave/version, cobra, pflag, tablewriter, go-hclog
+// (replicate's log), go-cmd (the child of `lock`), hashicorp/hcl (service files,
 // behind unmarshalHCL, which turns the parser's panics into errors) and the
 // standard library. It must never import conclave/agent/..., directly or through
 // another package (layering_test.go checks with go list -deps): the daemon

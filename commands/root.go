@@ -107,6 +107,7 @@ CONSUL_*.
 		NewCmdMembers(f, nil),
 		operator,
 		NewCmdReload(f, nil),
+		NewCmdReplicate(f, nil),
 		services,
 		session,
 		NewCmdVersion(f, nil),

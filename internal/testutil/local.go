@@ -79,3 +79,17 @@ func WaitForSerfHealth(t testing.TB, a *TestAgent) {
 		return fmt.Errorf("node %s has no passing serfHealth yet: %v", a.Config.NodeName, checks)
 	})
 }
+
+// KVValues is every key under prefix with its value, read with c.
+func KVValues(t testing.TB, c *api.Client, prefix string) map[string]string {
+	t.Helper()
+	pairs, _, err := c.KV().List(prefix, nil)
+	if err != nil {
+		t.Fatalf("List(%q) = %v", prefix, err)
+	}
+	out := map[string]string{}
+	for _, p := range pairs {
+		out[p.Key] = string(p.Value)
+	}
+	return out
+}
