@@ -174,6 +174,10 @@ func (a *Agent) startServer() (delegate, error) {
 		ACLResolver:   a.acls,
 		Cluster:       cluster,
 		Logger:        a.logger,
+
+		CoordinateUpdatePeriod:     a.config.Coordinates.Consul.Coordinate.UpdatePeriod,
+		CoordinateUpdateBatchSize:  a.config.Coordinates.Consul.Coordinate.UpdateBatchSize,
+		CoordinateUpdateMaxBatches: a.config.Coordinates.Consul.Coordinate.UpdateMaxBatches,
 	})
 	if err != nil {
 		return nil, err
@@ -493,3 +497,6 @@ func (a *Agent) Shutdown() error {
 
 // DebugEnabled is enable_debug: whether /debug/pprof/ answers.
 func (a *Agent) DebugEnabled() bool { return a.config.EnableDebug }
+
+// LocalNode is this agent's node name and datacenter.
+func (a *Agent) LocalNode() (name, dc string) { return a.config.NodeName, a.config.Datacenter }

@@ -1,0 +1,50 @@
+package server
+
+import (
+	"sort"
+	"strings"
+
+	"conclave/agent/structs"
+)
+
+// sortNear orders items by the estimated round-trip time from src's node
+// (?near), nearest first; items whose node has no coordinate keep their
+// order at the end. Coordinates are only comparable within one LAN pool,
+// so a source of another datacenter, or one without a coordinate, leaves
+// the order alone. It reads the store as it is now, after the blocking
+// query answered: the order is a hint, not part of the answer's index.
+func sortNear[T any](s *Server, src structs.QuerySource, items []T, node func(T) string) error {
+	if src.Node == "" || len(items) < 2 || (src.Datacenter != "" && src.Datacenter != s.config.Datacenter) {
+		return nil
+	}
+	st := s.fsm.State()
+	_, from, err := st.NodeCoordinate(nil, src.Node)
+	if err != nil || from == nil {
+		return err
+	}
+	_, all, err := st.Coordinates(nil)
+	if err != nil {
+		return err
+	}
+	dist := make(map[string]float64, len(all))
+	for _, c := range all {
+		dist[strings.ToLower(c.Node)] = structs.Distance(from.Coord, c.Coord)
+	}
+	type ranked struct {
+		item T
+		d    float64
+	}
+	rs := make([]ranked, len(items))
+	for i, it := range items {
+		d, ok := dist[strings.ToLower(node(it))]
+		if !ok {
+			d = structs.Distance(nil, nil)
+		}
+		rs[i] = ranked{it, d}
+	}
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].d < rs[j].d })
+	for i := range rs {
+		items[i] = rs[i].item
+	}
+	return nil
+}
