@@ -136,6 +136,11 @@ func (a *Agent) Start() (err error) {
 	if err := a.startDNS(); err != nil {
 		return err
 	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.syncCoordinates()
+	}()
 	return a.startJoins()
 }
 

@@ -36,6 +36,11 @@ func (c *Coordinate) Update(authz acl.Authorizer, args *structs.CoordinateUpdate
 	if !authz.NodeWrite(args.Node) {
 		return structs.ErrPermissionDenied
 	}
+	// Distances are only defined between coordinates of one shape: a
+	// stranger one would make every ?near sort treat the node as lost.
+	if own, err := c.srv.LANCoordinate(); err == nil && !own.IsCompatibleWith(args.Coord) {
+		return structs.BadRequestf("rejected bad coordinate: %d dimensions, want %d", len(args.Coord.Vec), len(own.Vec))
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pending == nil {
@@ -134,7 +139,9 @@ func (s *Server) datacenterMaps() []structs.DatacenterMap {
 func (c *Coordinate) ListNodes(authz acl.Authorizer, args *structs.DCSpecificRequest, reply *structs.IndexedCoordinates) error {
 	return listRead(c.srv, &args.QueryOptions, &reply.QueryMeta, &reply.Coordinates,
 		func(co *structs.Coordinate) bool { return authz.NodeRead(co.Node) },
-		func(ws memdb.WatchSet, st *state.Store) (uint64, structs.Coordinates, error) { return st.Coordinates(ws) })
+		func(ws memdb.WatchSet, st *state.Store) (uint64, structs.Coordinates, error) {
+			return st.Coordinates(ws)
+		})
 }
 
 // Node reads one node's coordinate; Coordinates is empty without one.
