@@ -103,6 +103,7 @@ CONSUL_*.
 		NewCmdLock(f, nil),
 		NewCmdMaint(f, nil),
 		NewCmdMembers(f, nil),
+		NewCmdRTT(f, nil),
 		operator,
 		NewCmdReload(f, nil),
 		services,
