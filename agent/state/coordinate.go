@@ -68,17 +68,7 @@ func (s *Store) Coordinates(ws memdb.WatchSet) (uint64, structs.Coordinates, err
 }
 
 func coordinatesTxn(tx *memdb.Txn, ws memdb.WatchSet) (uint64, structs.Coordinates, error) {
-	idx := maxIndexWatchTxn(tx, ws, tableCoordinates)
-	it, err := tx.Get(tableCoordinates, "id")
-	if err != nil {
-		return 0, nil, fmt.Errorf("coordinates: %w", err)
-	}
-	ws.Add(it.WatchCh())
-	var out structs.Coordinates
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(*structs.Coordinate))
-	}
-	return idx, out, nil
+	return tableRowsTxn[*structs.Coordinate](tx, ws, tableCoordinates)
 }
 
 // NodeCoordinate is one node's coordinate, or nil without one; the index
@@ -112,16 +102,7 @@ func deleteCoordinateTxn(tx *memdb.Txn, node string, ch *catalogChanges) error {
 
 // Coordinates calls fn for every coordinate in the view.
 func (sn *Snapshot) Coordinates(fn func(*structs.Coordinate) error) error {
-	_, all, err := coordinatesTxn(sn.tx, memdb.NewWatchSet())
-	if err != nil {
-		return err
-	}
-	for _, c := range all {
-		if err := fn(c); err != nil {
-			return err
-		}
-	}
-	return nil
+	return eachRow(sn, tableCoordinates, fn)
 }
 
 // Coordinate restores one coordinate; the table's index travels with the

@@ -46,12 +46,11 @@ func (s *Store) PreparedQuerySet(idx uint64, q *structs.PreparedQuery) error {
 		}
 	} else if q.IsTemplate() {
 		// The one catch-all template: two could not be told apart.
-		it, err := tx.Get(tablePreparedQueries, "id")
+		_, all, err := preparedQueriesTxn(tx, nil)
 		if err != nil {
-			return fmt.Errorf("prepared queries: %w", err)
+			return err
 		}
-		for raw := it.Next(); raw != nil; raw = it.Next() {
-			o := raw.(*structs.PreparedQuery)
+		for _, o := range all {
 			if o.Name == "" && o.IsTemplate() && !strings.EqualFold(o.ID, q.ID) {
 				return structs.BadRequestf("a query template with an empty name already exists")
 			}
@@ -136,17 +135,7 @@ func (s *Store) PreparedQueryList(ws memdb.WatchSet) (uint64, structs.PreparedQu
 }
 
 func preparedQueriesTxn(tx *memdb.Txn, ws memdb.WatchSet) (uint64, structs.PreparedQueries, error) {
-	idx := maxIndexWatchTxn(tx, ws, tablePreparedQueries)
-	it, err := tx.Get(tablePreparedQueries, "id")
-	if err != nil {
-		return 0, nil, fmt.Errorf("prepared queries: %w", err)
-	}
-	ws.Add(it.WatchCh())
-	var out structs.PreparedQueries
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(*structs.PreparedQuery))
-	}
-	return idx, out, nil
+	return tableRowsTxn[*structs.PreparedQuery](tx, ws, tablePreparedQueries)
 }
 
 // PreparedQueryResolve finds the query a request names: by ID, then by
@@ -188,16 +177,7 @@ func (s *Store) PreparedQueryResolve(ws memdb.WatchSet, idOrName string) (uint64
 
 // PreparedQueries calls fn for every query in the view.
 func (sn *Snapshot) PreparedQueries(fn func(*structs.PreparedQuery) error) error {
-	_, all, err := preparedQueriesTxn(sn.tx, memdb.NewWatchSet())
-	if err != nil {
-		return err
-	}
-	for _, q := range all {
-		if err := fn(q); err != nil {
-			return err
-		}
-	}
-	return nil
+	return eachRow(sn, tablePreparedQueries, fn)
 }
 
 // PreparedQuery restores one query as it was.
