@@ -78,34 +78,57 @@ func run(o options) error {
 	}
 
 	fmt.Fprintf(os.Stderr, "==> registering %d instances with coordinates\n", o.instances)
+	node := func(i int) string { return fmt.Sprintf("node-%04d", i) }
+	sendCoord := func(i int) error {
+		vec := make([]float64, 8)
+		vec[0] = float64(i%97) / 1000
+		vec[1] = float64(i%13) / 1000
+		return put("/v1/coordinate/update", map[string]any{"Node": node(i),
+			"Coord": map[string]any{"Vec": vec, "Error": 0.5, "Adjustment": 0, "Height": 1e-5}})
+	}
 	if err := benchutil.Parallel(o.instances, o.concurrency, func(i int) error {
-		node := fmt.Sprintf("node-%04d", i)
-		reg := map[string]any{"Node": node, "Address": fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255),
+		reg := map[string]any{"Node": node(i), "Address": fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255),
 			"Service": map[string]any{"ID": "web", "Service": "web", "Port": 80}}
 		if err := put("/v1/catalog/register", reg); err != nil {
 			return err
 		}
-		vec := make([]float64, 8)
-		vec[0] = float64(i%97) / 1000
-		vec[1] = float64(i%13) / 1000
-		return put("/v1/coordinate/update", map[string]any{"Node": node,
-			"Coord": map[string]any{"Vec": vec, "Error": 0.5, "Adjustment": 0, "Height": 1e-5}})
+		return sendCoord(i)
 	}); err != nil {
 		return err
 	}
-	// The leader writes coordinates in batches every 5 s (640 a period at
-	// most): wait until they are all in.
-	deadline := time.Now().Add(time.Minute)
+	// The leader writes coordinates in batches every 5 s, 640 a period at
+	// most, and drops the rest (agents send theirs again): send the
+	// missing ones again until all are in.
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
+		time.Sleep(5500 * time.Millisecond)
 		out, _, err := benchutil.Do(ctx, hc, "GET", base+"/v1/coordinate/nodes", nil, nil)
-		var coords []json.RawMessage
-		if err == nil && json.Unmarshal(out, &coords) == nil && len(coords) >= o.instances+1 {
+		if err != nil {
+			return err
+		}
+		var coords []struct{ Node string }
+		if err := json.Unmarshal(out, &coords); err != nil {
+			return err
+		}
+		have := map[string]bool{}
+		for _, c := range coords {
+			have[c.Node] = true
+		}
+		var missing []int
+		for i := range o.instances {
+			if !have[node(i)] {
+				missing = append(missing, i)
+			}
+		}
+		if len(missing) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("coordinates not all written after a minute (%d of %d)", len(coords), o.instances+1)
+			return fmt.Errorf("%d coordinates still missing after two minutes", len(missing))
 		}
-		time.Sleep(500 * time.Millisecond)
+		if err := benchutil.Parallel(len(missing), o.concurrency, func(j int) error { return sendCoord(missing[j]) }); err != nil {
+			return err
+		}
 	}
 	q := map[string]any{"Name": "web-near", "Service": map[string]any{"Service": "web", "Near": "_agent"}}
 	body, _ := json.Marshal(q)
