@@ -36,6 +36,12 @@ func TestPreparedQueryOfficialClient(t *testing.T) {
 		t.Errorf("Create(no service) = %v, want Must provide a Service", err)
 	}
 
+	if _, _, err := pq.Create(&api.PreparedQueryDefinition{Name: "bad-",
+		Template: api.QueryTemplate{Type: "name_prefix_match"}, Service: api.ServiceQuery{Service: "${nope}"}}, nil); err == nil ||
+		!strings.Contains(err.Error(), "unknown variable") {
+		t.Errorf("Create(template with an unknown variable) = %v, want refused", err)
+	}
+
 	nodesOf := func(r *api.PreparedQueryExecuteResponse) []string {
 		var out []string
 		for _, e := range r.Nodes {

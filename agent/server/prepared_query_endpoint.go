@@ -44,8 +44,15 @@ func (p *PreparedQuery) Apply(authz acl.Authorizer, args *structs.PreparedQueryR
 			return structs.ErrPermissionDenied
 		}
 	}
-	if args.Op != structs.PreparedQueryDelete && !authz.QueryWrite(q.Name) {
-		return structs.ErrPermissionDenied
+	if args.Op != structs.PreparedQueryDelete {
+		if !authz.QueryWrite(q.Name) {
+			return structs.ErrPermissionDenied
+		}
+		// A template that cannot render would fail every execution:
+		// refuse it now, rendered against its own name.
+		if _, err := renderQuery(q, q.Name); err != nil {
+			return err
+		}
 	}
 	if _, err := p.srv.raftApply(structs.PreparedQueryRequestType, args); err != nil {
 		return err
