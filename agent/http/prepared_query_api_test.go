@@ -1,11 +1,14 @@
 package http_test
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/hashicorp/consul/api"
+
+	"conclave/internal/testutil"
 )
 
 // TestPreparedQueryOfficialClient: create, get, list, update, execute,
@@ -103,5 +106,58 @@ func TestPreparedQueryOfficialClient(t *testing.T) {
 	}
 	if _, _, err := pq.Get(id, nil); err == nil {
 		t.Errorf("Get(%q) after Delete = nil error, want 404", id)
+	}
+}
+
+// TestPreparedQueryDefinitionRoundTrip: a definition reads back exactly as
+// written (the official client compares the whole struct), executes with
+// the node's datacenter and tagged addresses, and IgnoreCheckIDs lets an
+// instance whose only failing check is ignored back in, that check named
+// by its Name when it was registered without an ID.
+func TestPreparedQueryDefinitionRoundTrip(t *testing.T) {
+	t.Parallel()
+	a := testutil.NewAgent(t, testutil.AgentOptions{NodeName: "pq-roundtrip"})
+	c := officialClientFor(t, a)
+	reg := &api.CatalogRegistration{Node: "cache-1", Address: "192.0.2.10",
+		TaggedAddresses: map[string]string{"wan": "198.51.100.10"}, NodeMeta: map[string]string{"rack": "r1"},
+		Service: &api.AgentService{ID: "cache", Service: "cache", Tags: []string{"primary"}, Meta: map[string]string{"version": "7"}, Port: 6379}}
+	if _, err := c.Catalog().Register(reg, nil); err != nil {
+		t.Fatal(err)
+	}
+	def := &api.PreparedQueryDefinition{Name: "cache-q", Service: api.ServiceQuery{Service: "cache",
+		NodeMeta: map[string]string{"rack": "r1"}, ServiceMeta: map[string]string{"version": "7"}}}
+	var err error
+	if def.ID, _, err = c.PreparedQuery().Create(def, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, read := range []func() ([]*api.PreparedQueryDefinition, *api.QueryMeta, error){
+		func() ([]*api.PreparedQueryDefinition, *api.QueryMeta, error) { return c.PreparedQuery().Get(def.ID, nil) },
+		func() ([]*api.PreparedQueryDefinition, *api.QueryMeta, error) { return c.PreparedQuery().List(nil) },
+	} {
+		got, _, err := read()
+		if err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], def) {
+			t.Fatalf("read back = %+v, %v; want exactly %+v", got, err, def)
+		}
+	}
+	res, _, err := c.PreparedQuery().Execute(def.ID, nil)
+	if err != nil || len(res.Nodes) != 1 || res.Nodes[0].Node.Datacenter != "dc1" || res.Nodes[0].Node.TaggedAddresses["wan"] != "198.51.100.10" {
+		t.Fatalf("Execute(%s) = %+v, %v; want cache-1 in dc1 with its wan address", def.ID, res, err)
+	}
+
+	reg2 := *reg
+	reg2.Node = "cache-2"
+	reg2.Check = &api.AgentCheck{Node: "cache-2", ServiceID: "cache", ServiceName: "cache", Name: "slowlog", Status: api.HealthCritical}
+	if _, err := c.Catalog().Register(&reg2, nil); err != nil {
+		t.Fatal(err)
+	}
+	if res, _, err := c.PreparedQuery().Execute(def.ID, nil); err != nil || len(res.Nodes) != 1 {
+		t.Fatalf("Execute with cache-2 critical = %+v, %v; want cache-1 alone", res, err)
+	}
+	def.Service.IgnoreCheckIDs = []string{"slowlog"}
+	if _, err := c.PreparedQuery().Update(def, nil); err != nil {
+		t.Fatal(err)
+	}
+	if res, _, err := c.PreparedQuery().Execute(def.ID, nil); err != nil || len(res.Nodes) != 2 {
+		t.Fatalf("Execute ignoring slowlog = %d nodes, %v; want 2", len(res.Nodes), err)
 	}
 }
