@@ -131,7 +131,9 @@ func TestPreparedQueryDefinitionRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, read := range []func() ([]*api.PreparedQueryDefinition, *api.QueryMeta, error){
-		func() ([]*api.PreparedQueryDefinition, *api.QueryMeta, error) { return c.PreparedQuery().Get(def.ID, nil) },
+		func() ([]*api.PreparedQueryDefinition, *api.QueryMeta, error) {
+			return c.PreparedQuery().Get(def.ID, nil)
+		},
 		func() ([]*api.PreparedQueryDefinition, *api.QueryMeta, error) { return c.PreparedQuery().List(nil) },
 	} {
 		got, _, err := read()
