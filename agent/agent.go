@@ -467,6 +467,11 @@ func (a *Agent) Self() *httpapi.Self {
 		},
 		Meta: map[string]string{},
 	}
+	if a.delegate != nil {
+		if co, err := a.delegate.LANCoordinate(); err == nil {
+			self.Coord = co
+		}
+	}
 	a.delegate.stats(self.Stats)
 	return self
 }

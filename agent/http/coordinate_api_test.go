@@ -73,6 +73,10 @@ func nearAgent(t *testing.T) (*testutil.TestAgent, *api.Client) {
 func TestCoordinateOfficialClient(t *testing.T) {
 	t.Parallel()
 	a, c := nearAgent(t)
+	self, err := c.Agent().Self()
+	if co, ok := self["Coord"]; err != nil || !ok || co["Vec"] == nil {
+		t.Errorf("Agent().Self()[Coord] = %v, %v; want the agent's LAN coordinate", self["Coord"], err)
+	}
 	one, meta, err := c.Coordinate().Node("near-b", nil)
 	if err != nil || len(one) != 1 || one[0].Node != "near-b" || one[0].Coord.Vec[0] != 0.001 || meta.LastIndex == 0 {
 		t.Fatalf("Coordinate().Node(near-b) = %+v, %+v, %v; want near-b at 0.001", one, meta, err)
