@@ -2,7 +2,6 @@ package server
 
 import (
 	"sort"
-	"strings"
 
 	"conclave/agent/structs"
 )
@@ -26,9 +25,11 @@ func sortNear[T any](s *Server, src structs.QuerySource, items []T, node func(T)
 	if err != nil {
 		return err
 	}
+	// Both sides spell a node as the catalog does (a coordinate is
+	// stored under its node's catalog name), so names compare exactly.
 	dist := make(map[string]float64, len(all))
 	for _, c := range all {
-		dist[strings.ToLower(c.Node)] = structs.Distance(from.Coord, c.Coord)
+		dist[c.Node] = structs.Distance(from.Coord, c.Coord)
 	}
 	type ranked struct {
 		item T
@@ -36,7 +37,7 @@ func sortNear[T any](s *Server, src structs.QuerySource, items []T, node func(T)
 	}
 	rs := make([]ranked, len(items))
 	for i, it := range items {
-		d, ok := dist[strings.ToLower(node(it))]
+		d, ok := dist[node(it)]
 		if !ok {
 			d = structs.Distance(nil, nil)
 		}
