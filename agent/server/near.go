@@ -2,6 +2,7 @@ package server
 
 import (
 	"cmp"
+	"math"
 	"slices"
 
 	"conclave/agent/structs"
@@ -40,7 +41,7 @@ func sortNear[T any](s *Server, src structs.QuerySource, items []T, node func(T)
 	for i, it := range items {
 		d, ok := dist[node(it)]
 		if !ok {
-			d = structs.Distance(nil, nil)
+			d = math.Inf(1) // no coordinate: last
 		}
 		rs[i] = ranked{it, d}
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -290,7 +291,7 @@ func (s *Server) datacentersByDistance() []string {
 	}
 	var ds []dcDist
 	for _, dm := range s.datacenterMaps() {
-		best := structs.Distance(nil, nil)
+		best := math.Inf(1)
 		for _, c := range dm.Coordinates {
 			best = min(best, structs.Distance(self, c.Coord))
 		}
