@@ -147,6 +147,11 @@ func (a *Agent) Start() (err error) {
 	if err := a.startWatches(); err != nil {
 		return err
 	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.syncCoordinates()
+	}()
 	return a.startJoins()
 }
 
@@ -185,6 +190,10 @@ func (a *Agent) startServer() (delegate, error) {
 		ACLResolver:   a.acls,
 		Cluster:       cluster,
 		Logger:        a.logger,
+
+		CoordinateUpdatePeriod:     a.config.Coordinates.Consul.Coordinate.UpdatePeriod,
+		CoordinateUpdateBatchSize:  a.config.Coordinates.Consul.Coordinate.UpdateBatchSize,
+		CoordinateUpdateMaxBatches: a.config.Coordinates.Consul.Coordinate.UpdateMaxBatches,
 	})
 	if err != nil {
 		return nil, err
@@ -469,6 +478,11 @@ func (a *Agent) Self() *httpapi.Self {
 		},
 		Meta: map[string]string{},
 	}
+	if a.delegate != nil {
+		if co, err := a.delegate.LANCoordinate(); err == nil {
+			self.Coord = co
+		}
+	}
 	a.delegate.stats(self.Stats)
 	return self
 }
@@ -508,3 +522,6 @@ func (a *Agent) Shutdown() error {
 
 // DebugEnabled is enable_debug: whether /debug/pprof/ answers.
 func (a *Agent) DebugEnabled() bool { return a.config.EnableDebug }
+
+// LocalNode is this agent's node name and datacenter.
+func (a *Agent) LocalNode() (name, dc string) { return a.config.NodeName, a.config.Datacenter }

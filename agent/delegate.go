@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 
+	"github.com/hashicorp/serf/coordinate"
 	"github.com/hashicorp/serf/serf"
 )
 
@@ -29,6 +30,9 @@ type delegate interface {
 	WANMembers() []serf.Member
 	// LocalMember is this agent as its LAN pool describes it.
 	LocalMember() (serf.Member, bool)
+	// LANCoordinate is this agent's network coordinate in its LAN pool,
+	// which it sends to the servers (coordinate.go).
+	LANCoordinate() (*coordinate.Coordinate, error)
 	// JoinLAN and JoinWAN join a pool through the agents at addrs and say
 	// how many answered; a client agent's JoinWAN is ErrNotServer.
 	JoinLAN(addrs []string) (int, error)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/serf/coordinate"
 	"github.com/hashicorp/serf/serf"
 
 	"conclave/agent/pool"
@@ -139,6 +140,10 @@ func (c *clientDelegate) LANMembers() []serf.Member { return c.serfLAN.Members()
 func (c *clientDelegate) WANMembers() []serf.Member { return nil }
 
 func (c *clientDelegate) LocalMember() (serf.Member, bool) { return c.serfLAN.LocalMember(), true }
+
+func (c *clientDelegate) LANCoordinate() (*coordinate.Coordinate, error) {
+	return c.serfLAN.GetCoordinate()
+}
 
 func (c *clientDelegate) JoinLAN(addrs []string) (int, error) { return c.serfLAN.Join(addrs, true) }
 

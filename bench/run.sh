@@ -70,4 +70,5 @@ bash "$here/template-render.sh" || status=1          # template render over 1,00
 bash "$here/events.sh" || status=1                  # event delivery, exec across agents (issue 11)
 bash "$here/watch.sh" || status=1                   # watch fire latency after a KV write (issue 11)
 bash "$here/replicate.sh" || status=1               # initial replication, change propagation (issue 13)
+bash "$here/query.sh" || status=1                    # ?near and prepared queries (issue 15)
 exit $status

@@ -3,7 +3,7 @@
 // exec/, watch/, replicate/) talk to agents only through it.
 //
 // It mirrors the API by resource: c.KV(), c.Txn(), c.Status(), c.Agent(),
-// c.Catalog(), c.Health(), c.Session().
+// c.Catalog(), c.Health(), c.Session(), c.Coordinate().
 // Calls take a context first. Reads return (value, *QueryMeta, error) and a
 // missing key is (nil, meta, nil); writes return (result, *WriteMeta, error).
 // Errors are wrapped with %w so callers can test them with errors.As:
@@ -12,7 +12,8 @@
 //
 // Wire shapes are Consul's, so this client also works against Consul itself.
 //
-// Imports: the standard library and conclave/version only. It must never
+// Imports: the standard library, conclave/version and serf's coordinate
+// type (the wire shape of a coordinate, as the official client uses it). It must never
 // import conclave/agent/... (commands/layering_test.go enforces it): types
 // are duplicated here on purpose so the server can change its internals
 // without breaking clients.

@@ -40,9 +40,9 @@ tagged addresses and the node metadata.
 -service lists only the nodes providing that service (by name or ID);
 -node-meta only those carrying the given metadata; -filter applies an
 expression to each node (or, with -service, to each service instance),
-as the HTTP API's ?filter does. -near is accepted for compatibility, but
-nodes are not sorted by round-trip time: conclave has no network
-coordinates yet.
+as the HTTP API's ?filter does. -near sorts the nodes by the round-trip
+time the network coordinates estimate from that node ("_agent": the
+agent's own), nearest first; nodes without a coordinate come last.
 
 When nothing matches, a notice goes to stderr and the exit status is 0,
 as with Consul.
@@ -88,8 +88,7 @@ ever added.
 		"Output detailed information about the nodes including their addresses and metadata.")
 	fl.StringVar(&opts.Near, "near", "",
 		"Node `name` to sort the node list in ascending order based on estimated round-trip time "+
-			"from that node. Passing \"_agent\" will use this agent's node for sorting. "+
-			"(Accepted; conclave has no coordinates yet, so the order is by name.)")
+			"from that node. Passing \"_agent\" will use this agent's node for sorting.")
 	fl.Var(&meta, "node-meta",
 		"Metadata to filter nodes with the given `key=value` pairs. This flag may be specified "+
 			"multiple times to filter on multiple sources of metadata.")

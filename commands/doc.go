@@ -22,8 +22,9 @@
 // Imports: conclave/client, conclave/lock, conclave/exec, conclave/watch,
 // conclave/replicate, conclave/version, cobra, pflag, tablewriter, go-hclog
 // (replicate's log), go-cmd (the child of `lock`), hashicorp/hcl (service files,
-// behind unmarshalHCL, which turns the parser's panics into errors) and the
-// standard library. It must never import conclave/agent/..., directly or through
+// behind unmarshalHCL, which turns the parser's panics into errors),
+// serf/coordinate (the distance `rtt` prints) and the standard library. It
+// must never import conclave/agent/..., directly or through
 // another package (layering_test.go checks with go list -deps): the daemon
 // reaches this package only through the AgentRunner interface, wired by
 // cmd/conclave/main.go. Its tests may: they run the commands against real

@@ -105,6 +105,7 @@ CONSUL_*.
 		NewCmdLock(f, nil),
 		NewCmdMaint(f, nil),
 		NewCmdMembers(f, nil),
+		NewCmdRTT(f, nil),
 		operator,
 		NewCmdReload(f, nil),
 		NewCmdReplicate(f, nil),

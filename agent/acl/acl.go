@@ -23,6 +23,10 @@ type Authorizer interface {
 	AgentWrite(node string) bool
 	OperatorRead() bool
 	OperatorWrite() bool
+	// QueryRead and QueryWrite are asked about a prepared query by its
+	// name (Consul's query rules match name prefixes).
+	QueryRead(name string) bool
+	QueryWrite(name string) bool
 }
 
 // Resolver turns a token into an Authorizer.
@@ -51,6 +55,8 @@ func (AllowAll) AgentRead(string) bool      { return true }
 func (AllowAll) AgentWrite(string) bool     { return true }
 func (AllowAll) OperatorRead() bool         { return true }
 func (AllowAll) OperatorWrite() bool        { return true }
+func (AllowAll) QueryRead(string) bool      { return true }
+func (AllowAll) QueryWrite(string) bool     { return true }
 
 // DisabledResolver resolves every token, even an empty one, to AllowAll.
 type DisabledResolver struct{}

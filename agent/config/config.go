@@ -123,6 +123,11 @@ type Config struct {
 	// DNS holds domain, alt_domain, recursors and dns_config (dns.go).
 	DNS DNSConfig `mapstructure:",squash"`
 
+	// Coordinates holds sync_coordinate_rate_target,
+	// sync_coordinate_interval_min and consul { coordinate { ... } }
+	// (coordinates.go).
+	Coordinates CoordinateConfig `mapstructure:",squash"`
+
 	// Local holds service/services/check/checks, enable_script_checks,
 	// enable_local_script_checks and check_update_interval (services.go).
 	Local LocalConfig `mapstructure:",squash"`
@@ -179,6 +184,7 @@ func Default() *Config {
 		Cluster:               defaultCluster(),
 		DNS:                   defaultDNS(),
 		Local:                 defaultLocal(),
+		Coordinates:           defaultCoordinates(),
 		Ports: Ports{
 			HTTP:    8500,
 			HTTPS:   -1,

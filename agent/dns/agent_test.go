@@ -111,3 +111,45 @@ func TestAgentDNSDisabled(t *testing.T) {
 		t.Errorf("DNSAddr() with ports.dns = -1 is %q, want none", got)
 	}
 }
+
+// TestAgentDNSPreparedQuery: <query>.query.consul answers A and SRV from a
+// prepared query run on the servers, by name, by ID and through a
+// template, with the query's own TTL; a critical instance is left out.
+func TestAgentDNSPreparedQuery(t *testing.T) {
+	t.Parallel()
+	a := testutil.NewAgent(t, testutil.AgentOptions{NodeName: "pq-agent"})
+	for i, status := range []string{structs.HealthPassing, structs.HealthPassing, structs.HealthCritical} {
+		node := fmt.Sprintf("api-%d", i+1)
+		register(t, a, &structs.RegisterRequest{Node: node, Address: fmt.Sprintf("10.0.2.%d", i+1),
+			Service: &structs.NodeService{ID: "api", Service: "api", Port: 9000 + i},
+			Check:   serviceCheck(node, "api", status)})
+	}
+	create := func(q *structs.PreparedQuery) string {
+		t.Helper()
+		var id string
+		args := &structs.PreparedQueryRequest{Datacenter: "dc1", Op: structs.PreparedQueryCreate, Query: q}
+		if err := a.RPC(context.Background(), "PreparedQuery.Apply", args, &id); err != nil {
+			t.Fatalf("PreparedQuery.Apply(create %s) = %v", q.Name, err)
+		}
+		return id
+	}
+	id := create(&structs.PreparedQuery{Name: "api-near", Service: structs.ServiceQuery{Service: "api", OnlyPassing: true},
+		DNS: structs.QueryDNSOptions{TTL: "7s"}})
+	create(&structs.PreparedQuery{Name: "any-", Template: structs.QueryTemplate{Type: structs.QueryTemplateTypeNamePrefixMatch},
+		Service: structs.ServiceQuery{Service: "${name.suffix}"}})
+
+	apiA := []string{"api-near.query.consul. 7 IN A 10.0.2.1", "api-near.query.consul. 7 IN A 10.0.2.2"}
+	runCases(t, a.DNSAddr(), []dnsCase{
+		{name: "query A", qname: "api-near.query.consul.", qtype: dns.TypeA, answer: apiA},
+		{name: "query SRV", qname: "api-near.query.dc1.consul.", qtype: dns.TypeSRV,
+			answer: []string{"api-near.query.dc1.consul. 7 IN SRV 1 1 9000 api-1.node.dc1.consul.",
+				"api-near.query.dc1.consul. 7 IN SRV 1 1 9001 api-2.node.dc1.consul."},
+			extra: []string{"api-1.node.dc1.consul. 7 IN A 10.0.2.1", "api-2.node.dc1.consul. 7 IN A 10.0.2.2"}},
+		{name: "query by ID", qname: id + ".query.consul.", qtype: dns.TypeA,
+			answer: []string{id + ".query.consul. 7 IN A 10.0.2.1", id + ".query.consul. 7 IN A 10.0.2.2"}},
+		{name: "template", qname: "any-api.query.consul.", qtype: dns.TypeA,
+			answer: []string{"any-api.query.consul. 0 IN A 10.0.2.1", "any-api.query.consul. 0 IN A 10.0.2.2"}},
+		{name: "template with no such service", qname: "any-nothing.query.consul.", qtype: dns.TypeA, rcode: dns.RcodeNameError, ns: []string{"SOA"}},
+		{name: "unknown query", qname: "nosuch.query.consul.", qtype: dns.TypeA, rcode: dns.RcodeNameError, ns: []string{"SOA"}},
+	})
+}

@@ -45,6 +45,8 @@ func (a *answerer) answerDomain() {
 		a.service(lk)
 	case kindAddr:
 		a.addr(lk)
+	case kindQuery:
+		a.preparedQuery(lk)
 	default:
 		a.nxdomain()
 	}
@@ -226,8 +228,12 @@ func (a *answerer) service(lk lookup) {
 		return
 	}
 	rand.Shuffle(len(picked), func(i, j int) { picked[i], picked[j] = picked[j], picked[i] })
+	a.instanceRecords(picked, dc, a.s.ttls.lookup(lk.service))
+}
 
-	ttl := a.s.ttls.lookup(lk.service)
+// instanceRecords answers instances, in the order given, as address
+// records (A, AAAA, ANY) or SRV records.
+func (a *answerer) instanceRecords(picked []*structs.CheckServiceNode, dc string, ttl uint32) {
 	switch a.q.Qtype {
 	case dns.TypeSRV:
 		a.srvRecords(picked, dc, ttl)

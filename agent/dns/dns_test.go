@@ -177,8 +177,8 @@ func TestForms(t *testing.T) {
 			answer: []string{"3.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. 0 IN PTR node3.node.dc1.consul."}},
 		{name: "PTR unknown address", qname: "9.9.9.10.in-addr.arpa.", qtype: dns.TypePTR, rcode: dns.RcodeNameError, ns: soa},
 
+		{name: "unknown prepared query", qname: "web.query.consul.", qtype: dns.TypeA, rcode: dns.RcodeNameError, ns: soa},
 		// Forms that do not exist here are names that do not exist.
-		{name: "prepared query", qname: "web.query.consul.", qtype: dns.TypeA, rcode: dns.RcodeNameError, ns: soa},
 		{name: "connect", qname: "web.connect.consul.", qtype: dns.TypeA, rcode: dns.RcodeNameError, ns: soa},
 		{name: "no type label", qname: "foo.bar.consul.", qtype: dns.TypeA, rcode: dns.RcodeNameError, ns: soa},
 		{name: "peer", qname: "web.service.p1.peer.consul.", qtype: dns.TypeA, rcode: dns.RcodeNameError, ns: soa},

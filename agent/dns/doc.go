@@ -3,7 +3,8 @@
 //
 // It is a thin transport, like agent/http: parse the question into a
 // lookup, make one Backend.RPC call (Health.ServiceNodes,
-// Catalog.NodeServices or Catalog.ListNodes), turn the reply into records.
+// Catalog.NodeServices, Catalog.ListNodes, or PreparedQuery.Execute for
+// <query>.query names: query.go), turn the reply into records.
 // What it adds is DNS-only: health filtering for DNS (critical never,
 // warning with only_passing), shuffling, TTLs, truncation for UDP, EDNS0,
 // and forwarding names outside the domain to the configured recursors.

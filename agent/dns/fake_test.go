@@ -176,6 +176,8 @@ read:
 			out.Nodes = append(out.Nodes, n)
 		}
 		out.Index = 1
+	case "PreparedQuery.Execute":
+		return structs.Errorf(structs.KindNotFound, "Query not found")
 	default:
 		return fmt.Errorf("rpc: can't find method %s", method)
 	}

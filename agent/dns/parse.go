@@ -15,6 +15,7 @@ const (
 	kindNode                // <node>.node[.<dc>].<domain>
 	kindService             // [<tag>.]<service>.service[.<dc>].<domain> and RFC 2782
 	kindAddr                // <hex>.addr[.<dc>].<domain>
+	kindQuery               // <query>.query[.<dc>].<domain>
 )
 
 // lookup is a parsed name inside the domain.
@@ -25,13 +26,14 @@ type lookup struct {
 	service string
 	tag     string // "" for no tag filter
 	addr    netip.Addr
+	query   string // a prepared query's ID or name
 }
 
 // parseLookup reads name (lower-case, fully qualified) below domain. It
 // walks the labels from the right to the first type label (service, node,
 // addr, ...): labels after it name the datacenter, labels before it are the
-// query. Forms this agent does not serve (query, connect, virtual, ingress)
-// and anything malformed come back as kindUnknown.
+// query. Forms this agent does not serve (connect, virtual, ingress) and
+// anything malformed come back as kindUnknown.
 func parseLookup(name, domain string) lookup {
 	rest := strings.TrimSuffix(name[:len(name)-len(domain)], ".")
 	if rest == "" {
@@ -91,9 +93,15 @@ func parseLookup(name, domain string) lookup {
 			return lookup{}
 		}
 		lk = lookup{kind: kindAddr, addr: ip}
+	case "query":
+		if len(parts) == 0 {
+			return lookup{}
+		}
+		// A query's name may contain dots, as a node's may.
+		lk = lookup{kind: kindQuery, query: strings.Join(parts, ".")}
 	default:
-		// Prepared queries, Connect, virtual IPs and ingress gateways do
-		// not exist in this agent: the names do not exist either.
+		// Connect, virtual IPs and ingress gateways do not exist in this
+		// agent: the names do not exist either.
 		return lookup{}
 	}
 	lk.dc = dc

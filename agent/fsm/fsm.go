@@ -143,6 +143,10 @@ func (f *FSM) apply(st *state.Store, idx uint64, buf []byte) any {
 		return applyCatalog(st, t, idx, body)
 	case structs.SessionCreateType, structs.SessionDestroyType:
 		return applySession(st, t, idx, body)
+	case structs.CoordinateBatchUpdateType:
+		return applyCoordinates(st, idx, body)
+	case structs.PreparedQueryRequestType:
+		return applyPreparedQuery(st, idx, body)
 	case structs.AutopilotRequestType:
 		var req structs.AutopilotSetConfigRequest
 		mustDecode(t, idx, body, &req)
@@ -225,6 +229,9 @@ func (s *snapshot) write(w io.Writer) error {
 	if err := writeSessions(s.sn, put); err != nil {
 		return err
 	}
+	if err := writeCoordinatesAndQueries(s.sn, put); err != nil {
+		return err
+	}
 	if c, err := s.sn.AutopilotConfig(); err != nil {
 		return fmt.Errorf("snapshot autopilot config: %w", err)
 	} else if c != nil {
@@ -303,6 +310,10 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 				return fmt.Errorf("snapshot session: %w", err)
 			}
 			if err := r.Session(ses); err != nil {
+				return err
+			}
+		case recordCoordinate, recordPreparedQuery:
+			if err := restoreCoordinateOrQuery(recordType(typ[0]), dec, r); err != nil {
 				return err
 			}
 		case recordNode, recordService, recordCheck:

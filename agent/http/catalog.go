@@ -83,7 +83,7 @@ func (h *Handler) catalogDeregister(_ gohttp.ResponseWriter, r *gohttp.Request) 
 
 // catalogNodes serves GET /v1/catalog/nodes.
 func (h *Handler) catalogNodes(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
-	args := structs.DCSpecificRequest{Datacenter: parseDC(r), NodeMetaFilters: parseNodeMeta(r)}
+	args := structs.DCSpecificRequest{Datacenter: parseDC(r), NodeMetaFilters: parseNodeMeta(r), Source: h.nearSource(r)}
 	if err := parseQuery(r, &args.QueryOptions); err != nil {
 		return nil, err
 	}
@@ -125,7 +125,7 @@ func (h *Handler) catalogServices(w gohttp.ResponseWriter, r *gohttp.Request) (a
 
 // catalogServiceNodes serves GET /v1/catalog/service/<name>.
 func (h *Handler) catalogServiceNodes(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
-	args, err := serviceRequest(r, "/v1/catalog/service/")
+	args, err := h.serviceRequest(r, "/v1/catalog/service/")
 	if err != nil {
 		return nil, err
 	}
@@ -143,14 +143,12 @@ func (h *Handler) catalogServiceNodes(w gohttp.ResponseWriter, r *gohttp.Request
 
 // serviceRequest parses the service name and the ?tag, ?node-meta, ?near
 // and ?passing parameters shared by catalog and health service reads.
-func serviceRequest(r *gohttp.Request, prefix string) (*structs.ServiceSpecificRequest, error) {
+func (h *Handler) serviceRequest(r *gohttp.Request, prefix string) (*structs.ServiceSpecificRequest, error) {
 	args := &structs.ServiceSpecificRequest{
 		Datacenter:      parseDC(r),
 		ServiceName:     pathArg(r, prefix),
 		NodeMetaFilters: parseNodeMeta(r),
-		// ?near is accepted for compatibility; without coordinates the
-		// order is the catalog's (see docs/ARCHITECTURE.md).
-		Source: queryOf(r).Get("near"),
+		Source:          h.nearSource(r),
 	}
 	if tags := queryOf(r)["tag"]; len(tags) > 0 {
 		args.ServiceTags, args.TagFilter = tags, true

@@ -19,7 +19,7 @@ func (h *Handler) healthNode(w gohttp.ResponseWriter, r *gohttp.Request) (any, e
 // healthChecks serves GET /v1/health/checks/<service>: the checks of the
 // service's instances.
 func (h *Handler) healthChecks(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
-	args, err := serviceRequest(r, "/v1/health/checks/")
+	args, err := h.serviceRequest(r, "/v1/health/checks/")
 	if err != nil {
 		return nil, err
 	}
@@ -32,6 +32,7 @@ func (h *Handler) healthState(w gohttp.ResponseWriter, r *gohttp.Request) (any, 
 		Datacenter:      parseDC(r),
 		State:           pathArg(r, "/v1/health/state/"),
 		NodeMetaFilters: parseNodeMeta(r),
+		Source:          h.nearSource(r),
 	}
 	if err := parseQuery(r, &args.QueryOptions); err != nil {
 		return nil, err
@@ -58,7 +59,7 @@ func (h *Handler) serveChecks(w gohttp.ResponseWriter, r *gohttp.Request, q *str
 // with its node and checks; ?passing keeps only instances whose checks all
 // pass (a bare ?passing, or ?passing=true/1; ?passing=false turns it off).
 func (h *Handler) healthService(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
-	args, err := serviceRequest(r, "/v1/health/service/")
+	args, err := h.serviceRequest(r, "/v1/health/service/")
 	if err != nil {
 		return nil, err
 	}

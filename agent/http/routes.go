@@ -70,6 +70,14 @@ func (h *Handler) registerRoutes() {
 	// User events (event.go).
 	h.handle("/v1/event/fire/", put, h.eventFire)
 	h.handle("/v1/event/list", get, h.eventList)
+	// Network coordinates and prepared queries (coordinate.go,
+	// prepared_query.go).
+	h.handle("/v1/coordinate/datacenters", get, h.coordinateDatacenters)
+	h.handle("/v1/coordinate/nodes", get, h.coordinateNodes)
+	h.handle("/v1/coordinate/node/", get, h.coordinateNode)
+	h.handle("/v1/coordinate/update", put, h.coordinateUpdate)
+	h.handle("/v1/query", []string{gohttp.MethodGet, gohttp.MethodPost}, h.preparedQueries)
+	h.handle("/v1/query/", []string{gohttp.MethodGet, gohttp.MethodPut, gohttp.MethodDelete}, h.preparedQuery)
 	// Runtime profiles, with enable_debug (debug.go).
 	h.handle("/debug/pprof/", get, h.debugPprof)
 }

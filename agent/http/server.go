@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/serf/coordinate"
 
 	"conclave/agent/acl"
 	"conclave/agent/structs"
@@ -38,6 +39,9 @@ type rpcBackend interface {
 // Self is what /v1/agent/self reports.
 type Self struct {
 	Config map[string]any
+	// Coord is the agent's LAN network coordinate; nil before gossip
+	// has one.
+	Coord  *coordinate.Coordinate `json:",omitempty"`
 	Member map[string]any
 	Stats  map[string]map[string]string
 	Meta   map[string]string

@@ -33,6 +33,9 @@ type selfBackend interface {
 	Self() *Self
 	// DebugEnabled is enable_debug: whether /debug/pprof/ answers.
 	DebugEnabled() bool
+	// LocalNode is this agent's node name and datacenter: what ?near=_agent
+	// stands for.
+	LocalNode() (name, dc string)
 }
 
 // agentSelf serves /v1/agent/self.

@@ -14,15 +14,17 @@ import (
 // Catalog reads. Each one is a blocking query whose function reads the
 // state store and narrows the result by node meta, ACL and filter (in that
 // order, as Consul does); the method table has routed the request and
-// resolved its token before (endpoints.go). ?near is accepted by the HTTP
-// layer but not applied: there are no network coordinates yet (see
-// docs/ARCHITECTURE.md).
+// resolved its token before (endpoints.go). Lists of nodes and instances
+// are sorted by ?near once the query has answered (near.go).
 
 // ListNodes lists the nodes of the datacenter (/v1/catalog/nodes).
 func (c *Catalog) ListNodes(authz acl.Authorizer, args *structs.DCSpecificRequest, reply *structs.IndexedNodes) error {
-	return listRead(c.srv, &args.QueryOptions, &reply.QueryMeta, &reply.Nodes,
+	if err := listRead(c.srv, &args.QueryOptions, &reply.QueryMeta, &reply.Nodes,
 		func(n *structs.Node) bool { return n.MatchesMeta(args.NodeMetaFilters) && authz.NodeRead(n.Node) },
-		func(ws memdb.WatchSet, st *state.Store) (uint64, structs.Nodes, error) { return st.Nodes(ws) })
+		func(ws memdb.WatchSet, st *state.Store) (uint64, structs.Nodes, error) { return st.Nodes(ws) }); err != nil {
+		return err
+	}
+	return sortNear(c.srv, args.Source, reply.Nodes, func(n *structs.Node) string { return n.Node })
 }
 
 // ListServices maps each service name to the union of its tags
@@ -99,13 +101,16 @@ func matchesMeta(have, want map[string]string) bool {
 // (/v1/catalog/service/<name>).
 func (c *Catalog) ServiceNodes(authz acl.Authorizer, args *structs.ServiceSpecificRequest, reply *structs.IndexedServiceNodes) error {
 	service := authz.ServiceRead(args.ServiceName)
-	return listRead(c.srv, &args.QueryOptions, &reply.QueryMeta, &reply.ServiceNodes,
+	if err := listRead(c.srv, &args.QueryOptions, &reply.QueryMeta, &reply.ServiceNodes,
 		func(sn *structs.ServiceNode) bool {
 			return service && matchesMeta(sn.NodeMeta, args.NodeMetaFilters) && authz.NodeRead(sn.Node)
 		},
 		func(ws memdb.WatchSet, st *state.Store) (uint64, structs.ServiceNodes, error) {
 			return st.ServiceNodes(ws, args.ServiceName, args.ServiceTags)
-		})
+		}); err != nil {
+		return err
+	}
+	return sortNear(c.srv, args.Source, reply.ServiceNodes, func(sn *structs.ServiceNode) string { return sn.Node })
 }
 
 // NodeServices returns a node and its instances (/v1/catalog/node/<node>);

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	autopilot "github.com/hashicorp/raft-autopilot"
+	"github.com/hashicorp/serf/coordinate"
 	"github.com/hashicorp/serf/serf"
 
 	"conclave/agent/router"
@@ -300,6 +301,14 @@ func (s *Server) LocalLANMember() (serf.Member, bool) {
 		return serf.Member{}, false
 	}
 	return s.cluster.serfLAN.LocalMember(), true
+}
+
+// LANCoordinate is this server's network coordinate in the LAN pool.
+func (s *Server) LANCoordinate() (*coordinate.Coordinate, error) {
+	if s.cluster.serfLAN == nil {
+		return nil, errors.New("no LAN pool")
+	}
+	return s.cluster.serfLAN.GetCoordinate()
 }
 
 // SerfLANStats and SerfWANStats are the pools' counters for `info`; nil

@@ -26,6 +26,12 @@
 // which the server feeds through blocking.Backend (query.go); a list read
 // narrowed by ACL and ?filter is one listRead call (read.go).
 //
+// Network coordinates (coordinate_endpoint.go: the leader batches the
+// agents' updates into raft; near.go: ?near sorting) and prepared queries
+// (prepared_query_endpoint.go: execution and failover to other
+// datacenters; prepared_query_template.go: template rendering) are
+// endpoints like the others.
+//
 // Cluster membership lives here too (cluster.go, bootstrap.go,
 // leader_cluster.go): the server's LAN and WAN gossip pools, bootstrap-expect,
 // the leader's reconciliation of gossip into the raft configuration,

@@ -56,6 +56,13 @@ type Config struct {
 	ACLResolver acl.Resolver
 	// Cluster is gossip, bootstrap-expect and autopilot (cluster.go).
 	Cluster ClusterConfig
+	// CoordinateUpdatePeriod, CoordinateUpdateBatchSize and
+	// CoordinateUpdateMaxBatches are how the leader writes the agents'
+	// coordinates: every period, at most MaxBatches raft entries of
+	// BatchSize updates (defaults 5s, 128, 5; coordinate_endpoint.go).
+	CoordinateUpdatePeriod     time.Duration
+	CoordinateUpdateBatchSize  int
+	CoordinateUpdateMaxBatches int
 	// Logger receives server and raft logs.
 	Logger hclog.Logger
 }
@@ -94,6 +101,9 @@ type Server struct {
 	// lock-delay deadlines of released keys (session_timers.go).
 	sessionTimers sessionTimers
 	lockDelays    lockDelays
+	// coordinates collects the agents' coordinate updates for the
+	// leader's batches (coordinate_endpoint.go).
+	coordinates *Coordinate
 
 	shutdownCh chan struct{}
 	// shutdownCtx ends with shutdownCh: the context of the server's own
@@ -117,6 +127,15 @@ func New(cfg *Config) (_ *Server, err error) {
 	}
 	if cfg.RPCHoldTimeout == 0 {
 		cfg.RPCHoldTimeout = 2 * time.Second
+	}
+	if cfg.CoordinateUpdatePeriod <= 0 {
+		cfg.CoordinateUpdatePeriod = 5 * time.Second
+	}
+	if cfg.CoordinateUpdateBatchSize <= 0 {
+		cfg.CoordinateUpdateBatchSize = 128
+	}
+	if cfg.CoordinateUpdateMaxBatches <= 0 {
+		cfg.CoordinateUpdateMaxBatches = 5
 	}
 	if cfg.SessionTTLMin == 0 {
 		cfg.SessionTTLMin = structs.DefaultSessionTTLMin
@@ -155,6 +174,7 @@ func New(cfg *Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.setupCatalogReconcile()
+	s.OnLeader(s.coordinates.flushLoop(cfg.CoordinateUpdatePeriod, cfg.CoordinateUpdateBatchSize, cfg.CoordinateUpdateMaxBatches))
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -164,15 +184,18 @@ func New(cfg *Config) (_ *Server, err error) {
 }
 
 func (s *Server) registerEndpoints() (err error) {
+	s.coordinates = &Coordinate{srv: s}
 	s.endpoints, err = newEndpoints(s, map[string]any{
-		"KVS":      &KVS{srv: s},
-		"Txn":      &Txn{srv: s},
-		"Status":   &Status{srv: s},
-		"Catalog":  &Catalog{srv: s},
-		"Health":   &Health{srv: s},
-		"Operator": &Operator{srv: s},
-		"Session":  &Session{srv: s},
-		"Event":    &Event{srv: s},
+		"Coordinate":    s.coordinates,
+		"PreparedQuery": &PreparedQuery{srv: s},
+		"KVS":           &KVS{srv: s},
+		"Txn":           &Txn{srv: s},
+		"Status":        &Status{srv: s},
+		"Catalog":       &Catalog{srv: s},
+		"Health":        &Health{srv: s},
+		"Operator":      &Operator{srv: s},
+		"Session":       &Session{srv: s},
+		"Event":         &Event{srv: s},
 	})
 	return err
 }

@@ -398,7 +398,7 @@ func deleteNodeTxn(tx *memdb.Txn, node string, ch *catalogChanges) error {
 	}
 	ch.sessions.add(ids)
 	ch.table(tableNodes)
-	return nil
+	return deleteCoordinateTxn(tx, node, ch)
 }
 
 // deleteChecksTxn removes checks, recording the change in ch.

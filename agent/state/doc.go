@@ -12,5 +12,9 @@
 // the transaction of the write that caused it. The store reports released
 // keys through OnLockRelease and keeps no clock.
 //
+// Network coordinates (coordinate.go) live as long as their catalog node;
+// prepared queries (prepared_query.go) as long as their session, when
+// they name one.
+//
 // It may import agent/structs and libraries only.
 package state

@@ -169,6 +169,9 @@ func deleteSessionTxn(tx *memdb.Txn, ix indexBumps, idx uint64, id string) (Lock
 		return LockRelease{}, fmt.Errorf("session check delete: %w", err)
 	}
 	ix.bump(tableSessions, idx)
+	if err := deleteSessionQueriesTxn(tx, ses.ID, ix, idx); err != nil {
+		return LockRelease{}, err
+	}
 
 	it, err := tx.Get(tableKVs, "session", ses.ID)
 	if err != nil {

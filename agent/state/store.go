@@ -120,3 +120,34 @@ func (s *Store) LatestIndex() uint64 {
 	}
 	return max
 }
+
+// tableRowsTxn lists every row of table in its id order with the table's
+// index, watching both: the read of a whole small table (coordinates,
+// prepared queries).
+func tableRowsTxn[T any](tx *memdb.Txn, ws memdb.WatchSet, table string) (uint64, []T, error) {
+	idx := maxIndexWatchTxn(tx, ws, table)
+	it, err := tx.Get(table, "id")
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s: %w", table, err)
+	}
+	ws.Add(it.WatchCh())
+	var out []T
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, raw.(T))
+	}
+	return idx, out, nil
+}
+
+// eachRow calls fn for every row of table in the snapshot's view.
+func eachRow[T any](sn *Snapshot, table string, fn func(T) error) error {
+	_, rows, err := tableRowsTxn[T](sn.tx, nil, table)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -180,8 +180,8 @@ type ServiceSpecificRequest struct {
 	TagFilter   bool
 	// PassingOnly drops instances with any check not passing (?passing).
 	PassingOnly bool
-	// Source is the agent asking, for ?near=_agent sorting.
-	Source string
+	// Source is the node ?near sorts by (the agent's own for _agent).
+	Source QuerySource
 	QueryOptions
 }
 
@@ -203,6 +203,8 @@ type ChecksInStateRequest struct {
 	Datacenter      string
 	NodeMetaFilters map[string]string
 	State           string
+	// Source is the node ?near sorts by.
+	Source QuerySource
 	QueryOptions
 }
 

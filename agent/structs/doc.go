@@ -6,6 +6,7 @@
 // the types; decoding and validating what a user sends (or writes in a
 // config file) is agent/config's.
 //
-// It may import only the standard library and small codec helpers: every
+// It may import only the standard library, small codec helpers and
+// serf's coordinate package (the network-coordinate type itself): every
 // other agent package imports it, so it must stay a leaf.
 package structs

@@ -5,6 +5,8 @@ type DCSpecificRequest struct {
 	Datacenter string
 	// NodeMetaFilters keeps only nodes carrying every key:value (?node-meta).
 	NodeMetaFilters map[string]string
+	// Source is the node ?near sorts by (node listings).
+	Source QuerySource
 	QueryOptions
 }
 
