@@ -1,7 +1,10 @@
 package config
 
 import (
+	"crypto/tls"
 	"time"
+
+	"conclave/agent/tlsutil"
 )
 
 // Config is the agent's whole runtime configuration after flags, files and
@@ -123,6 +126,12 @@ type Config struct {
 	// DNS holds domain, alt_domain, recursors and dns_config (dns.go).
 	DNS DNSConfig `mapstructure:",squash"`
 
+	// TLS holds the tls block and the older top-level TLS keys (tls.go).
+	TLS TLSConfig `mapstructure:",squash"`
+
+	// Gossip holds encrypt and encrypt_verify_incoming/outgoing (tls.go).
+	Gossip GossipEncryption `mapstructure:",squash"`
+
 	// Local holds service/services/check/checks, enable_script_checks,
 	// enable_local_script_checks and check_update_interval (services.go).
 	Local LocalConfig `mapstructure:",squash"`
@@ -179,6 +188,11 @@ func Default() *Config {
 		Cluster:               defaultCluster(),
 		DNS:                   defaultDNS(),
 		Local:                 defaultLocal(),
+		TLS: TLSConfig{
+			HTTPS:       tlsutil.Settings{MinVersion: tls.VersionTLS12},
+			InternalRPC: tlsutil.Settings{MinVersion: tls.VersionTLS12},
+		},
+		Gossip: GossipEncryption{EncryptVerifyIncoming: true, EncryptVerifyOutgoing: true},
 		Ports: Ports{
 			HTTP:    8500,
 			HTTPS:   -1,

@@ -69,6 +69,9 @@ func (l *loader) finish() error {
 	if err := l.finishLocal(); err != nil {
 		return err
 	}
+	if err := l.finishTLS(); err != nil {
+		return err
+	}
 
 	switch level := strings.ToLower(strings.TrimSpace(c.LogLevel)); level {
 	case "trace", "debug", "info", "warn", "error":
