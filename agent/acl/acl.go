@@ -23,6 +23,10 @@ type Authorizer interface {
 	AgentWrite(node string) bool
 	OperatorRead() bool
 	OperatorWrite() bool
+	// KeyringRead and KeyringWrite guard the gossip keyring (keyring
+	// rules): listing keys, and installing, using or removing one.
+	KeyringRead() bool
+	KeyringWrite() bool
 }
 
 // Resolver turns a token into an Authorizer.
@@ -51,6 +55,8 @@ func (AllowAll) AgentRead(string) bool      { return true }
 func (AllowAll) AgentWrite(string) bool     { return true }
 func (AllowAll) OperatorRead() bool         { return true }
 func (AllowAll) OperatorWrite() bool        { return true }
+func (AllowAll) KeyringRead() bool          { return true }
+func (AllowAll) KeyringWrite() bool         { return true }
 
 // DisabledResolver resolves every token, even an empty one, to AllowAll.
 type DisabledResolver struct{}
