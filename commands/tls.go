@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"conclave/internal/certgen"
 )
 
 // NewCmdTLS is the parent of `tls ca` and `tls cert`.
@@ -103,7 +105,7 @@ func tlsCACreateRun(opts *TLSCACreateOptions, now time.Time) error {
 	if opts.Days <= 0 {
 		return failf("Error! -days must be positive")
 	}
-	certPEM, keyPEM, err := createCA(caRequest{
+	certPEM, keyPEM, err := certgen.CreateCA(certgen.CARequest{
 		Days:                  opts.Days,
 		Domain:                opts.Domain,
 		NameConstraint:        opts.NameConstraint,
@@ -125,11 +127,11 @@ func saveCertFiles(io *IOStreams, dir, certName, keyName string, certPEM, keyPEM
 			return failf("%s already exists.", name)
 		}
 	}
-	if err := writeNew(filepath.Join(dir, certName), certPEM, false); err != nil {
+	if err := certgen.WriteNew(filepath.Join(dir, certName), certPEM, false); err != nil {
 		return failf("Error writing %s: %s", certName, err)
 	}
 	fmt.Fprintf(io.Out, "==> Saved %s\n", certName)
-	if err := writeNew(filepath.Join(dir, keyName), keyPEM, true); err != nil {
+	if err := certgen.WriteNew(filepath.Join(dir, keyName), keyPEM, true); err != nil {
 		return failf("Error writing %s: %s", keyName, err)
 	}
 	fmt.Fprintf(io.Out, "==> Saved %s\n", keyName)
@@ -245,11 +247,11 @@ func tlsCertCreateRun(opts *TLSCertCreateOptions, now time.Time) error {
 
 	caFile := strings.ReplaceAll(opts.CA, "#DOMAIN#", opts.Domain)
 	keyFile := strings.ReplaceAll(opts.Key, "#DOMAIN#", opts.Domain)
-	ca, caKey, err := loadCA(filepath.Join(opts.Dir, caFile), filepath.Join(opts.Dir, keyFile))
+	ca, caKey, err := certgen.LoadCA(filepath.Join(opts.Dir, caFile), filepath.Join(opts.Dir, keyFile))
 	if err != nil {
 		return failf("Error reading the CA: %s", err)
 	}
-	certPEM, keyPEM, err := createCert(certRequest{
+	certPEM, keyPEM, err := certgen.CreateCert(certgen.CertRequest{
 		CA: ca, CAKey: caKey, Days: opts.Days, Name: name, DNSNames: dns, IPs: ips, ExtUsage: usage,
 	}, now)
 	if err != nil {

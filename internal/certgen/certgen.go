@@ -1,4 +1,9 @@
-package commands
+// Package certgen makes certificates in the shapes Consul's tls command
+// writes, with Go's crypto libraries: `conclave tls` writes them to files,
+// and tests make their CAs and agent certificates with it.
+//
+// It may import only the standard library.
+package certgen
 
 import (
 	"crypto"
@@ -16,14 +21,12 @@ import (
 	"time"
 )
 
-// Certificates in the shapes Consul's tls command writes: ECDSA P-256
-// keys in "EC PRIVATE KEY" PEM blocks, a self-signed CA, and agent
-// certificates whose names say what they are (server.<dc>.<domain>,
-// client.<dc>.<domain>, cli.client.<dc>.<domain>), always valid for
-// localhost and 127.0.0.1 so a local CLI can verify its agent.
+// The shapes: ECDSA P-256 keys in "EC PRIVATE KEY" PEM blocks, a
+// self-signed CA, and agent certificates whose names say what they are
+// (server.<dc>.<domain>, client.<dc>.<domain>, cli.client.<dc>.<domain>).
 
-// caRequest is what `tls ca create` asks for.
-type caRequest struct {
+// CARequest is what `tls ca create` asks for.
+type CARequest struct {
 	Days int
 	// Domain and AdditionalConstraints are the DNS names the CA may sign
 	// for, with NameConstraint; localhost is always among them.
@@ -33,8 +36,8 @@ type caRequest struct {
 	CommonName            string
 }
 
-// certRequest is what `tls cert create` asks for.
-type certRequest struct {
+// CertRequest is what `tls cert create` asks for.
+type CertRequest struct {
 	CA       *x509.Certificate
 	CAKey    crypto.Signer
 	Days     int
@@ -48,8 +51,8 @@ func serialNumber() (*big.Int, error) {
 	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
 }
 
-// createCA makes a CA certificate and its key, both PEM.
-func createCA(req caRequest, now time.Time) (certPEM, keyPEM []byte, err error) {
+// CreateCA makes a CA certificate and its key, both PEM.
+func CreateCA(req CARequest, now time.Time) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
@@ -94,8 +97,8 @@ func createCA(req caRequest, now time.Time) (certPEM, keyPEM []byte, err error) 
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), keyPEM, nil
 }
 
-// createCert makes an agent certificate signed by the CA, and its key.
-func createCert(req certRequest, now time.Time) (certPEM, keyPEM []byte, err error) {
+// CreateCert makes an agent certificate signed by the CA, and its key.
+func CreateCert(req CertRequest, now time.Time) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
@@ -134,8 +137,8 @@ func ecKeyPEM(key *ecdsa.PrivateKey) ([]byte, error) {
 	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
 }
 
-// loadCA reads a CA certificate and its key (EC, PKCS#8 or PKCS#1 PEM).
-func loadCA(certFile, keyFile string) (*x509.Certificate, crypto.Signer, error) {
+// LoadCA reads a CA certificate and its key (EC, PKCS#8 or PKCS#1 PEM).
+func LoadCA(certFile, keyFile string) (*x509.Certificate, crypto.Signer, error) {
 	certPEM, err := os.ReadFile(certFile)
 	if err != nil {
 		return nil, nil, err
@@ -175,9 +178,9 @@ func loadCA(certFile, keyFile string) (*x509.Certificate, crypto.Signer, error) 
 	return ca, signer, nil
 }
 
-// writeNew writes a file that must not exist yet, readable by its owner
+// WriteNew writes a file that must not exist yet, readable by its owner
 // only when private.
-func writeNew(path string, data []byte, private bool) error {
+func WriteNew(path string, data []byte, private bool) error {
 	mode := os.FileMode(0o644)
 	if private {
 		mode = 0o600
