@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"net"
@@ -10,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"conclave/agent/config"
+	"conclave/agent/tlsutil"
 	"conclave/internal/certgen"
 )
 
@@ -64,6 +67,20 @@ func writeFiles(t testing.TB, files map[string][]byte) {
 	for path, b := range files {
 		if err := os.WriteFile(path, b, 0o600); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// HTTPSTweak is an AgentOptions.Tweak that opens an HTTPS listener on a
+// kernel-chosen port with a server certificate of p, asking clients for a
+// certificate of p when verifyIncoming.
+func (p *PKI) HTTPSTweak(t testing.TB, verifyIncoming bool) func(*config.Config) {
+	cert, key := p.Cert(t, "server.dc1.consul")
+	return func(c *config.Config) {
+		c.Ports.HTTPS = 0
+		c.TLS.HTTPS = tlsutil.Settings{
+			CAFile: p.CAFile, CertFile: cert, KeyFile: key,
+			MinVersion: tls.VersionTLS12, VerifyIncoming: verifyIncoming,
 		}
 	}
 }
