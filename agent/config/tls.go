@@ -102,22 +102,10 @@ func (l *loader) resolveTLS(name string, own TLSProtocol, legacyIncoming bool, l
 	t := &l.cfg.TLS
 	def := t.Block.Defaults
 	pick := func(key string, ownV, defV, legacyV string) string {
-		if _, ok := l.origin["tls."+name+"."+key]; ok {
-			return ownV
-		}
-		if _, ok := l.origin["tls.defaults."+key]; ok {
-			return defV
-		}
-		return legacyV
+		return pickTLS(l, name, key, ownV, defV, legacyV)
 	}
 	pickBool := func(key string, ownV, defV, legacyV bool) bool {
-		if _, ok := l.origin["tls."+name+"."+key]; ok {
-			return ownV
-		}
-		if _, ok := l.origin["tls.defaults."+key]; ok {
-			return defV
-		}
-		return legacyV
+		return pickTLS(l, name, key, ownV, defV, legacyV)
 	}
 	incoming := t.VerifyIncoming
 	if _, ok := l.origin[legacyIncomingKey]; ok {
@@ -154,6 +142,18 @@ func (l *loader) resolveTLS(name string, own TLSProtocol, legacyIncoming bool, l
 		return s, l.fail(l.tlsKey(name, "verify_outgoing"), "needs ca_file or ca_path")
 	}
 	return s, nil
+}
+
+// pickTLS is one key of listener name by precedence: its block, then
+// tls.defaults, then the top-level value.
+func pickTLS[T any](l *loader, name, key string, own, def, legacy T) T {
+	if _, ok := l.origin["tls."+name+"."+key]; ok {
+		return own
+	}
+	if _, ok := l.origin["tls.defaults."+key]; ok {
+		return def
+	}
+	return legacy
 }
 
 // tlsKey is the key that set a listener's value, for messages.

@@ -53,10 +53,6 @@ func serialNumber() (*big.Int, error) {
 
 // CreateCA makes a CA certificate and its key, both PEM.
 func CreateCA(req CARequest, now time.Time) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
 	sn, err := serialNumber()
 	if err != nil {
 		return nil, nil, err
@@ -86,23 +82,11 @@ func CreateCA(req CARequest, now time.Time) (certPEM, keyPEM []byte, err error) 
 		tmpl.PermittedDNSDomainsCritical = true
 		tmpl.PermittedDNSDomains = append([]string{req.Domain, "localhost"}, req.AdditionalConstraints...)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("sign CA: %w", err)
-	}
-	keyPEM, err = ecKeyPEM(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), keyPEM, nil
+	return issue(tmpl, nil, nil)
 }
 
 // CreateCert makes an agent certificate signed by the CA, and its key.
 func CreateCert(req CertRequest, now time.Time) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
 	sn, err := serialNumber()
 	if err != nil {
 		return nil, nil, err
@@ -118,23 +102,29 @@ func CreateCert(req CertRequest, now time.Time) (certPEM, keyPEM []byte, err err
 		NotBefore:             now,
 		NotAfter:              now.AddDate(0, 0, req.Days),
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, req.CA, key.Public(), req.CAKey)
-	if err != nil {
-		return nil, nil, fmt.Errorf("sign certificate: %w", err)
-	}
-	keyPEM, err = ecKeyPEM(key)
+	return issue(tmpl, req.CA, req.CAKey)
+}
+
+// issue makes a new key for tmpl and signs it with parentKey as parent,
+// or with the new key itself when parent is nil (a CA).
+func issue(tmpl, parent *x509.Certificate, parentKey crypto.Signer) (certPEM, keyPEM []byte, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), keyPEM, nil
-}
-
-func ecKeyPEM(key *ecdsa.PrivateKey) ([]byte, error) {
-	der, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, err
+	if parent == nil {
+		parent, parentKey = tmpl, key
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), parentKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sign %s: %w", tmpl.Subject.CommonName, err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
 }
 
 // LoadCA reads a CA certificate and its key (EC, PKCS#8 or PKCS#1 PEM).
