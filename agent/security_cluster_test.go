@@ -208,3 +208,61 @@ func poolName(p *api.KeyringResponse) string {
 	}
 	return p.Datacenter + " (LAN)"
 }
+
+// TestRollingTLSUpgrade follows the upgrade path from plaintext: a server
+// with a certificate and verify_incoming off serves plaintext and TLS
+// agents alike; once verify_incoming is on (here by a reload), a
+// plaintext agent is refused.
+func TestRollingTLSUpgrade(t *testing.T) {
+	t.Parallel()
+	pki := testutil.NewPKI(t)
+	withTLS := func(outgoing, incoming bool) func(*config.Config) {
+		return func(c *config.Config) {
+			secure(t, pki, "")(c)
+			c.TLS.InternalRPC.VerifyOutgoing = outgoing
+			c.TLS.InternalRPC.VerifyServerHostname = outgoing
+			c.TLS.InternalRPC.VerifyIncoming = incoming
+		}
+	}
+	c := testutil.NewCluster(t, testutil.ClusterOptions{Servers: 1, NamePrefix: "up-", Tweak: withTLS(false, false)})
+	join := testutil.LANAddr(t, c.Servers[0])
+	rpcOK := func(a *testutil.TestAgent) error {
+		var out structs.IndexedDirEntries
+		return a.RPC(context.Background(), "KVS.Get", &structs.KeyRequest{Key: "x"}, &out)
+	}
+	start := func(name string, tweak func(*config.Config)) (*testutil.TestAgent, *testutil.LogBuffer) {
+		cfg := testutil.ClusterConfig(name, "dc1", false)
+		if tweak != nil {
+			tweak(cfg)
+		}
+		cfg.RetryJoin = []string{join}
+		a, log := testutil.StartAgentLogged(t, cfg)
+		testutil.Retry(t, 10*time.Second, func() error {
+			if len(a.LANMembers()) < 2 {
+				return errors.New("not joined yet")
+			}
+			return nil
+		})
+		return a, log
+	}
+	plain, _ := start("up-plain", nil)
+	tlsAgent, _ := start("up-tls", withTLS(true, false))
+	for _, a := range []*testutil.TestAgent{plain, tlsAgent} {
+		testutil.Retry(t, 10*time.Second, func() error { return rpcOK(a) })
+	}
+
+	srvCfg := *c.Servers[0].Config
+	withTLS(false, true)(&srvCfg)
+	if err := c.Servers[0].ReloadTLS(&srvCfg); err != nil {
+		t.Fatalf("ReloadTLS(verify_incoming) = %v", err)
+	}
+	late, _ := start("up-late-plain", nil)
+	if err := rpcOK(late); err == nil {
+		t.Errorf("a plaintext agent's RPC after verify_incoming = nil error, want a refusal")
+	}
+	late2, _ := start("up-late-tls", withTLS(true, false))
+	testutil.Retry(t, 10*time.Second, func() error { return rpcOK(late2) })
+	if got := c.Servers[0].Self().Stats["tls"]["rpc_verify_incoming"]; got != "true" {
+		t.Errorf("server tls rpc_verify_incoming = %q after the reload, want true", got)
+	}
+}
