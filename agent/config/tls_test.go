@@ -96,3 +96,15 @@ func TestGossipKeyFlag(t *testing.T) {
 		t.Errorf("Load(-encrypt, -https-port 8501) = %+v, https port %d, want the key, both verifies on, port 8501", c.Gossip, c.Ports.HTTPS)
 	}
 }
+
+func TestGossipRollingEnableKeys(t *testing.T) {
+	t.Parallel()
+	path := writeFile(t, t.TempDir(), "a.hcl", "encrypt = \"pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=\"\nencrypt_verify_incoming = false\nencrypt_verify_outgoing = false\n")
+	c, warnings, err := load(t, "--dev", "--config-file", path)
+	if err != nil || len(warnings) > 0 {
+		t.Fatalf("Load() = %v, warnings %v", err, warnings)
+	}
+	if c.Gossip.EncryptVerifyIncoming || c.Gossip.EncryptVerifyOutgoing {
+		t.Errorf("Gossip = %+v, want both verifies off", c.Gossip)
+	}
+}
