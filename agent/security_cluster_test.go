@@ -266,3 +266,26 @@ func TestRollingTLSUpgrade(t *testing.T) {
 		t.Errorf("server tls rpc_verify_incoming = %q after the reload, want true", got)
 	}
 }
+
+// TestGossipRollingEnable: an agent with the key but
+// encrypt_verify_incoming/outgoing off still gossips with agents that
+// have no key, which is the first step of enabling encryption on a live
+// cluster.
+func TestGossipRollingEnable(t *testing.T) {
+	t.Parallel()
+	c := testutil.NewCluster(t, testutil.ClusterOptions{Servers: 1, NamePrefix: "roll-", Tweak: func(cfg *config.Config) {
+		cfg.Gossip = config.GossipEncryption{Encrypt: gossipKey1}
+	}})
+	cfg := testutil.ClusterConfig("roll-plain", "dc1", false)
+	a := testutil.StartAgent(t, cfg)
+	if _, err := a.JoinLAN([]string{testutil.LANAddr(t, c.Servers[0])}); err != nil {
+		t.Fatalf("plaintext JoinLAN to an agent with verify off = %v", err)
+	}
+	want := []string{"roll-plain", "roll-s1"}
+	testutil.Retry(t, 10*time.Second, func() error {
+		if got := aliveMembers(c.Servers[0]); !slices.Equal(got, want) {
+			return fmt.Errorf("server sees %v, want %v", got, want)
+		}
+		return nil
+	})
+}
