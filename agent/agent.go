@@ -357,7 +357,7 @@ func (a *Agent) startHTTP() error {
 	}
 	handler := httpapi.New(a.HTTPBackend(), a.logger)
 	if a.config.Ports.HTTP >= 0 {
-		for _, addr := range a.httpListenAddrs(a.config.Ports.HTTP) {
+		for _, addr := range a.listenAddrs(a.config.HTTPAddr, a.config.Ports.HTTP) {
 			if err := a.serveHTTP(addr, handler, nil); err != nil {
 				return err
 			}
@@ -404,15 +404,16 @@ func (a *Agent) serveHTTP(addr string, handler gohttp.Handler, tc *tls.Config) e
 	return nil
 }
 
-// httpListenAddrs expands addresses.http, or client_addr (which may list
-// several addresses), with port.
-func (a *Agent) httpListenAddrs(port int) []string {
-	if a.config.HTTPAddr != "" && strings.HasPrefix(a.config.HTTPAddr, "unix://") {
-		return []string{a.config.HTTPAddr}
+// listenAddrs expands addr (addresses.http or addresses.https), or
+// client_addr when it is empty (either may list several addresses),
+// with port.
+func (a *Agent) listenAddrs(addr string, port int) []string {
+	if strings.HasPrefix(addr, "unix://") {
+		return []string{addr}
 	}
 	hosts := strings.Fields(a.config.ClientAddr)
-	if a.config.HTTPAddr != "" {
-		hosts = strings.Fields(a.config.HTTPAddr)
+	if addr != "" {
+		hosts = strings.Fields(addr)
 	}
 	out := make([]string, 0, len(hosts))
 	for _, h := range hosts {

@@ -35,8 +35,8 @@ func (a *Agent) outgoingTLS() pool.TLSWrapper {
 	}
 }
 
-// startHTTPS opens the HTTPS listeners (ports.https) on the HTTP
-// addresses. A unix socket gets none: it is plaintext HTTP only.
+// startHTTPS opens the HTTPS listeners (ports.https) on addresses.https,
+// or client_addr. A unix socket gets none: HTTPS is TCP only.
 func (a *Agent) startHTTPS(handler gohttp.Handler) error {
 	if a.config.Ports.HTTPS < 0 {
 		return nil
@@ -44,7 +44,7 @@ func (a *Agent) startHTTPS(handler gohttp.Handler) error {
 	if !a.tls.HTTPSEnabled() {
 		return errors.New("ports.https needs cert_file and key_file (or tls.https / tls.defaults)")
 	}
-	for _, addr := range a.httpListenAddrs(a.config.Ports.HTTPS) {
+	for _, addr := range a.listenAddrs(a.config.HTTPSAddr, a.config.Ports.HTTPS) {
 		if strings.HasPrefix(addr, "unix://") {
 			continue
 		}

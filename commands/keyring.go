@@ -24,6 +24,7 @@ type KeyringOptions struct {
 	Use         string
 	Remove      string
 	LocalOnly   bool
+	RelayFactor int
 	Format      string
 }
 
@@ -78,6 +79,9 @@ required. The command fails when any member did not answer or refused.
 			if opts.Format != "text" && opts.Format != "json" {
 				return failf("Error! Invalid -format %q: must be \"text\" or \"json\"", opts.Format)
 			}
+			if opts.RelayFactor < 0 || opts.RelayFactor > 5 {
+				return failf("Error! -relay-factor must be between 0 and 5")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -91,6 +95,7 @@ required. The command fails when any member did not answer or refused.
 	fs.StringVar(&opts.Use, "use", "", "Make an installed `key` the one every member encrypts with.")
 	fs.StringVar(&opts.Remove, "remove", "", "Remove a `key` from every member's keyring; the primary key cannot be removed.")
 	fs.BoolVar(&opts.LocalOnly, "local-only", false, "With -list: ask only this datacenter's LAN pool.")
+	fs.IntVar(&opts.RelayFactor, "relay-factor", 0, "Have members relay their answers through this many `others` (0-5), for lossy networks.")
 	fs.StringVar(&opts.Format, "format", "text", "Output `format` of -list: text or json.")
 	opts.HTTP = addHTTPFlags(cmd, false)
 	opts.HTTPClient = func() (*client.Client, error) { return f.HTTPClient(opts.HTTP) }
@@ -106,28 +111,29 @@ func keyringRun(ctx context.Context, opts *KeyringOptions) error {
 		return failf("Error connecting to Consul agent: %s", err)
 	}
 	op := c.Operator()
+	ko := &client.KeyringOptions{LocalOnly: opts.LocalOnly, RelayFactor: uint8(opts.RelayFactor)}
 	switch {
 	case opts.Install != "":
 		fmt.Fprintln(opts.IO.ErrOut, "==> Installing new gossip encryption key...")
-		if err := op.KeyringInstall(ctx, opts.Install, nil); err != nil {
+		if err := op.KeyringInstall(ctx, opts.Install, ko, nil); err != nil {
 			return apiError(err, "error: ")
 		}
 		return nil
 	case opts.Use != "":
 		fmt.Fprintln(opts.IO.ErrOut, "==> Changing primary gossip encryption key...")
-		if err := op.KeyringUse(ctx, opts.Use, nil); err != nil {
+		if err := op.KeyringUse(ctx, opts.Use, ko, nil); err != nil {
 			return apiError(err, "error: ")
 		}
 		return nil
 	case opts.Remove != "":
 		fmt.Fprintln(opts.IO.ErrOut, "==> Removing gossip encryption key...")
-		if err := op.KeyringRemove(ctx, opts.Remove, nil); err != nil {
+		if err := op.KeyringRemove(ctx, opts.Remove, ko, nil); err != nil {
 			return apiError(err, "error: ")
 		}
 		return nil
 	}
 	fmt.Fprintln(opts.IO.ErrOut, "==> Gathering installed encryption keys...")
-	pools, err := op.KeyringList(ctx, opts.LocalOnly, nil)
+	pools, err := op.KeyringList(ctx, ko, nil)
 	if err != nil {
 		return apiError(err, "error: ")
 	}

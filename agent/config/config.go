@@ -47,7 +47,7 @@ type Config struct {
 	// node's "wan" tagged address (advertise_addr_wan, -advertise-wan).
 	// Default: AdvertiseAddr.
 	AdvertiseAddrWAN string `mapstructure:"advertise_addr_wan"`
-	// Addresses override ClientAddr per listener (addresses{http,dns}).
+	// Addresses override ClientAddr per listener (addresses{http,https,dns}).
 	Addresses `mapstructure:"addresses"`
 
 	// Ports (ports{...}); -1 disables a listener.
@@ -148,8 +148,9 @@ type Config struct {
 // Addresses is the addresses block: where a listener binds when not at
 // client_addr. Each is a space-separated list of IPs.
 type Addresses struct {
-	HTTPAddr string `mapstructure:"http"`
-	DNSAddr  string `mapstructure:"dns"`
+	HTTPAddr  string `mapstructure:"http"`
+	HTTPSAddr string `mapstructure:"https"`
+	DNSAddr   string `mapstructure:"dns"`
 }
 
 // Performance is the performance block.

@@ -164,6 +164,11 @@ func (l *loader) checkAddrs() error {
 			return err
 		}
 	}
+	if c.HTTPSAddr != "" {
+		if err := list("addresses.https", &c.HTTPSAddr); err != nil {
+			return err
+		}
+	}
 	if c.DNSAddr != "" {
 		if err := list("addresses.dns", &c.DNSAddr); err != nil {
 			return err
