@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -26,6 +27,7 @@ import (
 	"conclave/agent/local"
 	"conclave/agent/registrar"
 	"conclave/agent/server"
+	"conclave/agent/tlsutil"
 	"conclave/version"
 )
 
@@ -36,12 +38,15 @@ type Agent struct {
 	nodeID string
 
 	acls acl.Resolver
+	// tls holds the certificates of HTTPS and the server port (tls.go).
+	tls *tlsutil.Configurator
 	// delegate is what differs between a server and a client agent
 	// (delegate.go); nil until Start.
 	delegate delegate
 
 	httpServers []*gohttp.Server
 	httpAddrs   []net.Addr
+	httpsAddrs  []net.Addr
 	serverAddr  *net.TCPAddr
 
 	// cluster is joins and the agent's own shutdown (cluster.go).
@@ -78,6 +83,9 @@ func New(cfg *config.Config, logger hclog.Logger) (*Agent, error) {
 		return nil, err
 	}
 	a.nodeID = id
+	if a.tls, err = tlsutil.New(a.tlsConfig(cfg)); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -189,6 +197,7 @@ func (a *Agent) startServer() (delegate, error) {
 		SessionTTLMin: a.config.SessionTTLMin,
 		ACLResolver:   a.acls,
 		Cluster:       cluster,
+		TLS:           a.tls,
 		Logger:        a.logger,
 
 		CoordinateUpdatePeriod:     a.config.Coordinates.Consul.Coordinate.UpdatePeriod,
@@ -352,55 +361,72 @@ type httpBackend struct {
 func (a *Agent) HTTPBackend() httpapi.Backend { return httpBackend{a, a.local} }
 
 func (a *Agent) startHTTP() error {
-	if a.config.Ports.HTTP < 0 {
+	if a.config.Ports.HTTP < 0 && a.config.Ports.HTTPS < 0 {
 		return nil
 	}
 	handler := httpapi.New(a.HTTPBackend(), a.logger)
-	for _, addr := range a.httpListenAddrs() {
-		var (
-			ln  net.Listener
-			err error
-		)
-		if path, ok := strings.CutPrefix(addr, "unix://"); ok {
-			_ = os.Remove(path)
-			ln, err = net.Listen("unix", path)
-		} else {
-			ln, err = net.Listen("tcp", addr)
-		}
-		if err != nil {
-			return fmt.Errorf("http listener %s: %w", addr, err)
-		}
-		srv := &gohttp.Server{
-			Handler:           handler,
-			ReadHeaderTimeout: 30 * time.Second,
-			ErrorLog:          a.logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
-		}
-		a.httpServers = append(a.httpServers, srv)
-		a.httpAddrs = append(a.httpAddrs, ln.Addr())
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, gohttp.ErrServerClosed) {
-				a.logger.Error("http server stopped", "error", err)
+	if a.config.Ports.HTTP >= 0 {
+		for _, addr := range a.listenAddrs(a.config.HTTPAddr, a.config.Ports.HTTP) {
+			if err := a.serveHTTP(addr, handler, nil); err != nil {
+				return err
 			}
-		}()
+		}
 	}
+	return a.startHTTPS(handler)
+}
+
+// serveHTTP listens at addr (host:port or unix://path) and serves handler
+// there, over TLS when tc is set.
+func (a *Agent) serveHTTP(addr string, handler gohttp.Handler, tc *tls.Config) error {
+	var (
+		ln  net.Listener
+		err error
+	)
+	if path, ok := strings.CutPrefix(addr, "unix://"); ok {
+		_ = os.Remove(path)
+		ln, err = net.Listen("unix", path)
+	} else {
+		ln, err = net.Listen("tcp", addr)
+	}
+	if err != nil {
+		return fmt.Errorf("http listener %s: %w", addr, err)
+	}
+	if tc != nil {
+		a.httpsAddrs = append(a.httpsAddrs, ln.Addr())
+		ln = tls.NewListener(ln, tc)
+	} else {
+		a.httpAddrs = append(a.httpAddrs, ln.Addr())
+	}
+	srv := &gohttp.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          a.logger.Named("http").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true}),
+	}
+	a.httpServers = append(a.httpServers, srv)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, gohttp.ErrServerClosed) {
+			a.logger.Error("http server stopped", "error", err)
+		}
+	}()
 	return nil
 }
 
-// httpListenAddrs expands addresses.http, or client_addr (which may list
-// several addresses), with the HTTP port.
-func (a *Agent) httpListenAddrs() []string {
-	if a.config.HTTPAddr != "" && strings.HasPrefix(a.config.HTTPAddr, "unix://") {
-		return []string{a.config.HTTPAddr}
+// listenAddrs expands addr (addresses.http or addresses.https), or
+// client_addr when it is empty (either may list several addresses),
+// with port.
+func (a *Agent) listenAddrs(addr string, port int) []string {
+	if strings.HasPrefix(addr, "unix://") {
+		return []string{addr}
 	}
 	hosts := strings.Fields(a.config.ClientAddr)
-	if a.config.HTTPAddr != "" {
-		hosts = strings.Fields(a.config.HTTPAddr)
+	if addr != "" {
+		hosts = strings.Fields(addr)
 	}
 	out := make([]string, 0, len(hosts))
 	for _, h := range hosts {
-		out = append(out, net.JoinHostPort(h, strconv.Itoa(a.config.Ports.HTTP)))
+		out = append(out, net.JoinHostPort(h, strconv.Itoa(port)))
 	}
 	return out
 }
@@ -484,6 +510,7 @@ func (a *Agent) Self() *httpapi.Self {
 		}
 	}
 	a.delegate.stats(self.Stats)
+	self.Stats["tls"] = a.TLSState()
 	return self
 }
 

@@ -99,8 +99,8 @@ func (CLI) Run(fs *pflag.FlagSet, stdout, stderr io.Writer) error {
 }
 
 // reload re-reads the configuration and applies what can change at run
-// time: the log level, and the services, checks and watches of the config
-// files. An invalid config leaves the running one untouched.
+// time: the log level, the TLS certificates, keys and CAs, and the
+// services, checks and watches of the config files. An invalid config leaves the running one untouched.
 func (a *Agent) reload(fs *pflag.FlagSet, logger hclog.Logger) error {
 	cfg, warnings, err := config.Load(fs)
 	if err != nil {
@@ -111,6 +111,10 @@ func (a *Agent) reload(fs *pflag.FlagSet, logger hclog.Logger) error {
 		logger.Warn(w)
 	}
 	logger.SetLevel(hclog.LevelFromString(cfg.LogLevel))
+	if err := a.ReloadTLS(cfg); err != nil {
+		logger.Error("reload: TLS certificates", "error", err)
+		return err
+	}
 	if err := a.ReloadLocal(cfg); err != nil {
 		logger.Error("reload: applying services and checks failed", "error", err)
 		return err

@@ -135,6 +135,9 @@ func (a *Agent) serfConfig(wan bool) (*serf.Config, error) {
 		}
 		c.SnapshotPath = filepath.Join(dir, name)
 	}
+	if err := a.setupKeyring(c, wan); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -214,7 +217,7 @@ func (a *Agent) startClient() (delegate, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := newClientDelegate(a.config.Datacenter, conf, a.logger)
+	c, err := newClientDelegate(a.config.Datacenter, conf, a.outgoingTLS(), a.logger)
 	if err != nil {
 		return nil, err // not c: a nil *clientDelegate is a non-nil delegate
 	}

@@ -51,7 +51,7 @@ type clientDelegate struct {
 
 // newClientDelegate joins nothing yet: it creates the LAN pool from conf
 // and starts following its events.
-func newClientDelegate(datacenter string, conf *serf.Config, logger hclog.Logger) (*clientDelegate, error) {
+func newClientDelegate(datacenter string, conf *serf.Config, tls pool.TLSWrapper, logger hclog.Logger) (*clientDelegate, error) {
 	c := &clientDelegate{
 		datacenter: datacenter,
 		logger:     logger,
@@ -60,6 +60,7 @@ func newClientDelegate(datacenter string, conf *serf.Config, logger hclog.Logger
 		stopCh:     make(chan struct{}),
 	}
 	c.pool.Timeout = 3 * time.Second
+	c.pool.TLS = tls
 	c.router = router.New(router.Config{
 		Datacenter:  datacenter,
 		Call:        c.pool.RPCTimeout,

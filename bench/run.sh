@@ -71,4 +71,5 @@ bash "$here/events.sh" || status=1                  # event delivery, exec acros
 bash "$here/watch.sh" || status=1                   # watch fire latency after a KV write (issue 11)
 bash "$here/replicate.sh" || status=1               # initial replication, change propagation (issue 13)
 bash "$here/query.sh" || status=1                    # ?near and prepared queries (issue 15)
+bash "$here/tls.sh" || status=1                     # HTTPS vs HTTP GET, keep-alive (issue 14)
 exit $status

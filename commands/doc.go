@@ -20,7 +20,8 @@
 //     3 agent unreachable) and prints them on stderr.
 //
 // Imports: conclave/client, conclave/lock, conclave/exec, conclave/watch,
-// conclave/replicate, conclave/version, cobra, pflag, tablewriter, go-hclog
+// conclave/replicate, conclave/version, conclave/internal/certgen (`tls
+// ca|cert create`), cobra, pflag, tablewriter, go-hclog
 // (replicate's log), go-cmd (the child of `lock`), hashicorp/hcl (service files,
 // behind unmarshalHCL, which turns the parser's panics into errors),
 // serf/coordinate (the distance `rtt` prints) and the standard library. It

@@ -91,6 +91,12 @@ CONSUL_*.
 		NewCmdSessionInfo(f, nil),
 		NewCmdSessionList(f, nil),
 	)
+	tlsCA := NewCmdTLSCA(f)
+	tlsCA.AddCommand(NewCmdTLSCACreate(f, nil))
+	tlsCert := NewCmdTLSCert(f)
+	tlsCert.AddCommand(NewCmdTLSCertCreate(f, nil))
+	tls := NewCmdTLS(f)
+	tls.AddCommand(tlsCA, tlsCert)
 	root.AddCommand(
 		NewCmdAgent(f, agent),
 		catalog,
@@ -100,6 +106,8 @@ CONSUL_*.
 		NewCmdForceLeave(f, nil),
 		NewCmdInfo(f, nil),
 		NewCmdJoin(f, nil),
+		NewCmdKeygen(f, nil),
+		NewCmdKeyring(f, nil),
 		kv,
 		NewCmdLeave(f, nil),
 		NewCmdLock(f, nil),
@@ -111,6 +119,7 @@ CONSUL_*.
 		NewCmdReplicate(f, nil),
 		services,
 		session,
+		tls,
 		NewCmdVersion(f, nil),
 		NewCmdWatch(f, nil),
 	)

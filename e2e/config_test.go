@@ -47,8 +47,10 @@ func TestConfigErrorsStopStartUp(t *testing.T) {
 		// open agent.
 		{"ACLs enabled", "acl.hcl", "acl {\n  enabled = true\n  default_policy = \"deny\"\n}\n", nil,
 			[]string{"acl.hcl", "acl: ACLs are not supported yet"}},
-		{"gossip encryption", "enc.json", `{"encrypt": "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s="}`, nil,
-			[]string{"enc.json", "encrypt: gossip encryption is not supported yet"}},
+		{"gossip key too short", "enc.json", `{"encrypt": "c2hvcnQ="}`, nil,
+			[]string{"enc.json", "encrypt: the key is 5 bytes, want 16, 24 or 32"}},
+		{"verify_incoming without a CA", "tls.hcl", "tls {\n  defaults {\n    verify_incoming = true\n  }\n}\n", nil,
+			[]string{"tls.hcl", "tls.defaults.verify_incoming: needs ca_file or ca_path"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -27,6 +27,10 @@ type Authorizer interface {
 	// name (Consul's query rules match name prefixes).
 	QueryRead(name string) bool
 	QueryWrite(name string) bool
+	// KeyringRead and KeyringWrite guard the gossip keyring (keyring
+	// rules): listing keys, and installing, using or removing one.
+	KeyringRead() bool
+	KeyringWrite() bool
 }
 
 // Resolver turns a token into an Authorizer.
@@ -57,6 +61,8 @@ func (AllowAll) OperatorRead() bool         { return true }
 func (AllowAll) OperatorWrite() bool        { return true }
 func (AllowAll) QueryRead(string) bool      { return true }
 func (AllowAll) QueryWrite(string) bool     { return true }
+func (AllowAll) KeyringRead() bool          { return true }
+func (AllowAll) KeyringWrite() bool         { return true }
 
 // DisabledResolver resolves every token, even an empty one, to AllowAll.
 type DisabledResolver struct{}

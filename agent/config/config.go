@@ -1,7 +1,10 @@
 package config
 
 import (
+	"crypto/tls"
 	"time"
+
+	"conclave/agent/tlsutil"
 )
 
 // Config is the agent's whole runtime configuration after flags, files and
@@ -44,7 +47,7 @@ type Config struct {
 	// node's "wan" tagged address (advertise_addr_wan, -advertise-wan).
 	// Default: AdvertiseAddr.
 	AdvertiseAddrWAN string `mapstructure:"advertise_addr_wan"`
-	// Addresses override ClientAddr per listener (addresses{http,dns}).
+	// Addresses override ClientAddr per listener (addresses{http,https,dns}).
 	Addresses `mapstructure:"addresses"`
 
 	// Ports (ports{...}); -1 disables a listener.
@@ -127,6 +130,11 @@ type Config struct {
 	// sync_coordinate_interval_min and consul { coordinate { ... } }
 	// (coordinates.go).
 	Coordinates CoordinateConfig `mapstructure:",squash"`
+	// TLS holds the tls block and the older top-level TLS keys (tls.go).
+	TLS TLSConfig `mapstructure:",squash"`
+
+	// Gossip holds encrypt and encrypt_verify_incoming/outgoing (tls.go).
+	Gossip GossipEncryption `mapstructure:",squash"`
 
 	// Local holds service/services/check/checks, enable_script_checks,
 	// enable_local_script_checks and check_update_interval (services.go).
@@ -144,8 +152,9 @@ type Config struct {
 // Addresses is the addresses block: where a listener binds when not at
 // client_addr. Each is a space-separated list of IPs.
 type Addresses struct {
-	HTTPAddr string `mapstructure:"http"`
-	DNSAddr  string `mapstructure:"dns"`
+	HTTPAddr  string `mapstructure:"http"`
+	HTTPSAddr string `mapstructure:"https"`
+	DNSAddr   string `mapstructure:"dns"`
 }
 
 // Performance is the performance block.
@@ -185,6 +194,11 @@ func Default() *Config {
 		DNS:                   defaultDNS(),
 		Local:                 defaultLocal(),
 		Coordinates:           defaultCoordinates(),
+		TLS: TLSConfig{
+			HTTPS:       tlsutil.Settings{MinVersion: tls.VersionTLS12},
+			InternalRPC: tlsutil.Settings{MinVersion: tls.VersionTLS12},
+		},
+		Gossip: GossipEncryption{EncryptVerifyIncoming: true, EncryptVerifyOutgoing: true},
 		Ports: Ports{
 			HTTP:    8500,
 			HTTPS:   -1,

@@ -32,7 +32,7 @@
 // key is a warning; a bad value is an error naming its source (file or
 // flag), key and reason.
 //
-// It may import only agent/structs, conclave/watch (which imports no
-// agent package) and libraries: every other agent package reads a
+// It may import only agent/structs, agent/tlsutil (standard library
+// only), conclave/watch (which imports no agent package) and libraries: every other agent package reads a
 // Config, so nothing here may depend on them.
 package config

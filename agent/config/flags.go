@@ -25,6 +25,8 @@ var flagKeys = []struct{ flag, key string }{
 	{"advertise", "advertise_addr"},
 	{"advertise-wan", "advertise_addr_wan"},
 	{"http-port", "ports.http"},
+	{"https-port", "ports.https"},
+	{"encrypt", "encrypt"},
 	{"dns-port", "ports.dns"},
 	{"server-port", "ports.server"},
 	{"serf-lan-port", "ports.serf_lan"},
@@ -62,6 +64,8 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.String("advertise", "", "Address other agents use to reach this one (default: the bind address).")
 	fs.String("advertise-wan", "", "Address servers of other datacenters use to reach this one (default: the -advertise address).")
 	fs.Int("http-port", d.Ports.HTTP, "Port of the HTTP API; -1 disables it.")
+	fs.Int("https-port", d.Ports.HTTPS, "Port of the HTTPS API (needs cert_file and key_file); -1 disables it.")
+	fs.String("encrypt", "", "Gossip encryption `key`, base64 (conclave keygen makes one). A keyring in the data directory wins.")
 	fs.Int("dns-port", d.Ports.DNS, "Port of the DNS server; -1 disables it.")
 	fs.Int("server-port", d.Ports.Server, "Port for raft and RPC between servers.")
 	fs.Int("serf-lan-port", d.Ports.SerfLAN, "Port for LAN gossip.")

@@ -31,23 +31,9 @@ var configKeys = map[string]keyHandler{
 
 	"acl": refuse(aclEnabled, "ACLs are not supported yet: this agent would allow every request; "+
 		"remove the acl block or set enabled = false to run without ACLs"),
-	"encrypt": refuse(asksFor, "gossip encryption is not supported yet: this agent would gossip in the clear; "+
-		"remove encrypt to run without it"),
-	"verify_incoming":        refuseTLS,
-	"verify_incoming_rpc":    refuseTLS,
-	"verify_incoming_https":  refuseTLS,
-	"verify_outgoing":        refuseTLS,
-	"verify_server_hostname": refuseTLS,
-	"ca_file":                refuseTLS,
-	"ca_path":                refuseTLS,
-	"cert_file":              refuseTLS,
-	"key_file":               refuseTLS,
-	"tls":                    refuseTLS,
-	"auto_encrypt":           refuseTLS,
+	"auto_encrypt": refuse(asksFor, "auto_encrypt is not supported: this agent would ask its servers for a certificate it cannot get; "+
+		"give the client agent cert_file and key_file from `conclave tls cert create -client` instead"),
 }
-
-var refuseTLS = refuse(asksFor, "TLS is not supported yet: this agent would talk and listen without it; "+
-	"remove the TLS keys to run without TLS")
 
 // noEffect warns that a key is accepted and does nothing.
 func noEffect(d *decodeState, path string, _ any) error {

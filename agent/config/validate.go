@@ -69,6 +69,9 @@ func (l *loader) finish() error {
 	if err := l.finishLocal(); err != nil {
 		return err
 	}
+	if err := l.finishTLS(); err != nil {
+		return err
+	}
 
 	switch level := strings.ToLower(strings.TrimSpace(c.LogLevel)); level {
 	case "trace", "debug", "info", "warn", "error":
@@ -158,6 +161,11 @@ func (l *loader) checkAddrs() error {
 	}
 	if c.HTTPAddr != "" {
 		if err := list("addresses.http", &c.HTTPAddr); err != nil {
+			return err
+		}
+	}
+	if c.HTTPSAddr != "" {
+		if err := list("addresses.https", &c.HTTPSAddr); err != nil {
 			return err
 		}
 	}

@@ -20,7 +20,48 @@ const (
 	RPCNetRPC RPCType = 0x00
 	// RPCRaft: the raft transport follows.
 	RPCRaft RPCType = 0x03
+	// RPCTLS: a TLS handshake follows, then, inside TLS, one of the
+	// bytes above (Consul's RPCTLS byte).
+	RPCTLS RPCType = 0x04
 )
+
+// TLSWrapper runs the client side of a TLS handshake on a connection to
+// the server at addr, after the RPCTLS byte. It must honour ctx.
+type TLSWrapper func(ctx context.Context, addr string, conn net.Conn) (net.Conn, error)
+
+// Dial opens a connection of kind to the server port at addr: TCP
+// keep-alives on, and, when wrap is set, TLS (RPCTLS, the handshake,
+// then kind inside it); without wrap, plaintext after kind.
+func Dial(addr string, kind RPCType, timeout time.Duration, wrap TLSWrapper) (net.Conn, error) {
+	conn, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		// A server that vanishes without a FIN (power loss, partition)
+		// is noticed by the keep-alives even when no call is waiting.
+		_ = tcp.SetKeepAlivePeriod(10 * time.Second)
+	}
+	if wrap != nil {
+		if _, err := conn.Write([]byte{byte(RPCTLS)}); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		tconn, err := wrap(ctx, addr, conn)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		conn = tconn
+	}
+	if _, err := conn.Write([]byte{byte(kind)}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
 
 // ConnPool keeps a few long-lived connections per server address, each a
 // TCP connection of its own. Calls are pipelined on a connection (the
@@ -29,8 +70,11 @@ const (
 // the socket to add a goroutine hop and a second write per message; and a
 // blocking query holds up nobody. It is safe for concurrent use.
 type ConnPool struct {
-	// Timeout bounds dialing a server.
+	// Timeout bounds dialing a server (and its TLS handshake).
 	Timeout time.Duration
+	// TLS, when set, makes every new connection a TLS one (verify_outgoing);
+	// set it before the first call.
+	TLS TLSWrapper
 
 	mu      sync.Mutex
 	clients map[string]*clientSet
@@ -162,20 +206,7 @@ func (p *ConnPool) dial(addr string) (net.Conn, error) {
 	if closed {
 		return nil, fmt.Errorf("pool is shut down")
 	}
-	conn, err := net.DialTimeout("tcp", addr, p.Timeout)
-	if err != nil {
-		return nil, err
-	}
-	if tcp, ok := conn.(*net.TCPConn); ok {
-		// A server that vanishes without a FIN (power loss, partition)
-		// is noticed by the keep-alives even when no call is waiting.
-		_ = tcp.SetKeepAlivePeriod(10 * time.Second)
-	}
-	if _, err := conn.Write([]byte{byte(RPCNetRPC)}); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return conn, nil
+	return Dial(addr, RPCNetRPC, p.Timeout, p.TLS)
 }
 
 func (p *ConnPool) drop(addr string) {

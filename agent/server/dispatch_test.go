@@ -252,6 +252,7 @@ func TestServerEndpointRoutes(t *testing.T) {
 		"Operator.ServerHealth":      routeLeader,
 		"Session.Renew":              routeLeader,
 		"Event.Fire":                 routeDC,
+		"Internal.KeyringOperation":  routeDC,
 	}
 	for name, m := range s.endpoints.methods {
 		if want := routes[name]; m.route != want {
@@ -262,8 +263,8 @@ func TestServerEndpointRoutes(t *testing.T) {
 			t.Errorf("%s takes an authorizer = %v, want %v", name, m.authorizes, want)
 		}
 	}
-	if n := len(s.endpoints.methods); n != 43 {
-		t.Errorf("the server has %d endpoints, want 43", n)
+	if n := len(s.endpoints.methods); n != 44 {
+		t.Errorf("the server has %d endpoints, want 44", n)
 	}
 }
 

@@ -35,7 +35,9 @@
 // Cluster membership lives here too (cluster.go, bootstrap.go,
 // leader_cluster.go): the server's LAN and WAN gossip pools, bootstrap-expect,
 // the leader's reconciliation of gossip into the raft configuration,
-// autopilot, and peers.json / offline recovery.
+// autopilot, and peers.json / offline recovery. The server port's TLS
+// (tls.go: plaintext or TLS by the first byte, verify_incoming) and the
+// gossip keyring operations (keyring_endpoint.go) are here too.
 //
 // It may import agent/structs, agent/acl, agent/state, agent/fsm,
 // agent/blocking, agent/pool, agent/router and libraries.

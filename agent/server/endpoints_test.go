@@ -64,7 +64,7 @@ func serveTest(t *testing.T, e *endpoints) string {
 	if err != nil {
 		t.Fatalf("Listen() = %v", err)
 	}
-	s := &Server{endpoints: e, logger: hclog.NewNullLogger(), shutdownCh: make(chan struct{})}
+	s := &Server{config: &Config{}, endpoints: e, logger: hclog.NewNullLogger(), shutdownCh: make(chan struct{})}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

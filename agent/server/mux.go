@@ -34,21 +34,22 @@ func (s *Server) listen(ln net.Listener) {
 }
 
 func (s *Server) handleConn(conn net.Conn) {
-	// A peer that connects and says nothing must not hold a goroutine forever.
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var b [1]byte
-	if _, err := io.ReadFull(conn, b[:]); err != nil {
+	// A peer that connects and says nothing (or never finishes its TLS
+	// handshake) must not hold a goroutine forever.
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	conn, kind, ok := s.connType(conn)
+	if !ok {
 		conn.Close()
 		return
 	}
-	_ = conn.SetReadDeadline(time.Time{})
-	switch pool.RPCType(b[0]) {
+	_ = conn.SetDeadline(time.Time{})
+	switch kind {
 	case pool.RPCRaft:
 		s.raftLayer.handoff(conn)
 	case pool.RPCNetRPC:
 		s.serveConn(conn)
 	default:
-		s.logger.Warn("unknown connection type", "byte", b[0], "from", conn.RemoteAddr())
+		s.logger.Warn("unknown connection type", "byte", byte(kind), "from", conn.RemoteAddr())
 		conn.Close()
 	}
 }
@@ -66,6 +67,8 @@ func (s *Server) serveConn(conn net.Conn) {
 type raftLayer struct {
 	addr   net.Addr
 	connCh chan net.Conn
+	// tls, when set, makes the connections raft opens TLS ones.
+	tls pool.TLSWrapper
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -73,8 +76,8 @@ type raftLayer struct {
 
 var _ raft.StreamLayer = (*raftLayer)(nil)
 
-func newRaftLayer(addr net.Addr) *raftLayer {
-	return &raftLayer{addr: addr, connCh: make(chan net.Conn), closed: make(chan struct{})}
+func newRaftLayer(addr net.Addr, tls pool.TLSWrapper) *raftLayer {
+	return &raftLayer{addr: addr, tls: tls, connCh: make(chan net.Conn), closed: make(chan struct{})}
 }
 
 func (l *raftLayer) handoff(c net.Conn) {
@@ -102,15 +105,7 @@ func (l *raftLayer) Close() error {
 func (l *raftLayer) Addr() net.Addr { return l.addr }
 
 func (l *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	conn, err := net.DialTimeout("tcp", string(addr), timeout)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := conn.Write([]byte{byte(pool.RPCRaft)}); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return conn, nil
+	return pool.Dial(string(addr), pool.RPCRaft, timeout, l.tls)
 }
 
 // hclogWriter lets raft's network transport log through hclog.

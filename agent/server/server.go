@@ -63,6 +63,8 @@ type Config struct {
 	CoordinateUpdatePeriod     time.Duration
 	CoordinateUpdateBatchSize  int
 	CoordinateUpdateMaxBatches int
+	// TLS is the server port's TLS (tls.go); nil for none.
+	TLS TLS
 	// Logger receives server and raft logs.
 	Logger hclog.Logger
 }
@@ -75,6 +77,7 @@ type Server struct {
 	fsm       *fsm.FSM
 	raft      *raft.Raft
 	raftLayer *raftLayer
+	raftTLS   pool.TLSWrapper // nil: raft connections in plaintext
 	transport *raft.NetworkTransport
 	logStore  *wal.WAL           // nil in memory mode
 	logMeta   *metadb.BoltMetaDB // closed after logStore
@@ -158,7 +161,8 @@ func New(cfg *Config) (_ *Server, err error) {
 	if err := s.registerEndpoints(); err != nil {
 		return nil, err
 	}
-	s.raftLayer = newRaftLayer(cfg.AdvertiseAddr)
+	s.setupTLS()
+	s.raftLayer = newRaftLayer(cfg.AdvertiseAddr, s.raftTLS)
 	if err := s.setupRaft(); err != nil {
 		return nil, err
 	}
@@ -196,6 +200,7 @@ func (s *Server) registerEndpoints() (err error) {
 		"Operator":      &Operator{srv: s},
 		"Session":       &Session{srv: s},
 		"Event":         &Event{srv: s},
+		"Internal":      &Internal{srv: s},
 	})
 	return err
 }

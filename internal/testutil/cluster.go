@@ -1,12 +1,14 @@
 package testutil
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,7 +82,19 @@ func StartAgent(t testing.TB, cfg *config.Config) *TestAgent {
 	if os.Getenv("CONCLAVE_TEST_LOG") != "" {
 		level = hclog.Debug
 	}
-	logger := hclog.New(&hclog.LoggerOptions{Name: cfg.NodeName, Level: level, Output: os.Stderr})
+	return startAgent(t, cfg, hclog.New(&hclog.LoggerOptions{Name: cfg.NodeName, Level: level, Output: os.Stderr}))
+}
+
+// StartAgentLogged is StartAgent with the agent's log (debug and up) kept
+// in the returned buffer, for tests that check what an agent said.
+func StartAgentLogged(t testing.TB, cfg *config.Config) (*TestAgent, *LogBuffer) {
+	t.Helper()
+	buf := &LogBuffer{}
+	return startAgent(t, cfg, hclog.New(&hclog.LoggerOptions{Name: cfg.NodeName, Level: hclog.Debug, Output: buf})), buf
+}
+
+func startAgent(t testing.TB, cfg *config.Config, logger hclog.Logger) *TestAgent {
+	t.Helper()
 	a, err := agent.New(cfg, logger)
 	if err != nil {
 		t.Fatalf("agent.New(%s) = %v", cfg.NodeName, err)
@@ -90,6 +104,25 @@ func StartAgent(t testing.TB, cfg *config.Config) *TestAgent {
 	}
 	t.Cleanup(func() { _ = a.Shutdown() })
 	return &TestAgent{Agent: a, Config: cfg}
+}
+
+// LogBuffer is an agent's log, safe to read while the agent writes it.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String is everything logged so far.
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // NewCluster starts a cluster and waits until its servers have a leader
