@@ -126,10 +126,13 @@ func (s *Supervisor) startLocked(env []string, stdin io.Reader) error {
 	}
 	// Wait until it runs (or failed to), so a signal sent right after
 	// Start reaches it.
-	for r.cmd.Status().PID == 0 {
+	for started := false; !started && r.cmd.Status().PID == 0; {
 		select {
-		case st := <-done:
-			return fmt.Errorf("starting %q: %w", s.cfg.Command, st.Error)
+		case <-r.cmd.Done(): // ran and ended already, or never ran
+			if err := r.cmd.Status().Error; err != nil {
+				return fmt.Errorf("starting %q: %w", s.cfg.Command, err)
+			}
+			started = true
 		case <-time.After(time.Millisecond):
 		}
 	}
