@@ -6,7 +6,17 @@
 // arrived and whenever it changes. `conclave env` runs on the same engine
 // and supervisor.
 //
+// The language lives in:
+//   - render.go: Render, one pass over a template against a Recaller;
+//   - funcs*.go, scratch.go: the function map, named as consul-template's;
+//   - dep_*.go: the Dependency types the data functions build, with their
+//     parsers (ParseHealthService, ParseKVList) and value types
+//     (HealthService, KeyPair, CatalogSnippet, Node, CatalogNode);
+//   - query.go: the query grammar and the polling shared by dependencies
+//     that have no blocking query (file, datacenters).
+//
 // Imports: conclave/client and the standard library plus the template
-// libraries it needs; never conclave/agent/... (commands/layering_test.go
-// enforces it).
+// libraries it needs (gopkg.in/yaml.v2, BurntSushi/toml, dario.cat/mergo,
+// go-sockaddr/template, x/text); never conclave/agent/...
+// (commands/layering_test.go enforces it).
 package template

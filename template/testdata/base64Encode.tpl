@@ -1,0 +1,1 @@
+{{ base64Encode "hopscotch" }} {{ key "app/json" | base64Encode }}

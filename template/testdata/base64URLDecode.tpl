@@ -1,0 +1,1 @@
+{{ base64URLDecode "YT9iPmN-" }}

@@ -1,0 +1,1 @@
+{{ base64URLEncode "a?b>c~" }}

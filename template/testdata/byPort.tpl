@@ -1,0 +1,2 @@
+{{ range $port, $services := service "web|any" | byPort }}{{ $port }}: {{ range $services }}{{ .ID }} {{ end }}
+{{ end }}

@@ -1,0 +1,2 @@
+{{ range datacenters }}{{ . }} {{ end }}
+{{ range datacenters true }}{{ . }} {{ end }}

@@ -1,0 +1,1 @@
+app={{ env "APP_ENV" }} empty=[{{ env "EMPTY_VAR" }}] unset=[{{ env "UNSET_VAR" }}]

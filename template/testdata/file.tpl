@@ -1,0 +1,2 @@
+[{{ file "testdata/fixture.txt" }}]
+[{{ file "testdata/../testdata/fixture.txt" | trimSpace }}]

@@ -1,0 +1,1 @@
+{{ hmacSHA256Hex "message" "secret" }}

@@ -1,0 +1,2 @@
+{{ split "," "a,b,c" | join " + " }}
+{{ range service "web|any" }}{{ join ":" .Tags }} {{ end }}

@@ -1,0 +1,3 @@
+{{ range ls "app/config" }}{{ .Key }}={{ .Value }} ({{ .Path }})
+{{ end }}{{ range ls "/services/" }}{{ .Key }}={{ .Value }}
+{{ end }}none=[{{ range ls "nothing/here" }}{{ .Key }}{{ end }}]

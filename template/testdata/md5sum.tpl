@@ -1,0 +1,1 @@
+{{ md5sum "hopscotch" }} {{ key "app/name" | md5sum }}

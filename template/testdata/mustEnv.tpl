@@ -1,0 +1,1 @@
+{{ mustEnv "APP_ENV" }}

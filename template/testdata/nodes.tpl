@@ -1,0 +1,2 @@
+{{ range nodes }}{{ .Node }} {{ .Address }} {{ .Datacenter }} {{ .Meta.rack }}
+{{ end }}{{ range nodes "@dc1" }}{{ .Node }} {{ end }}

@@ -1,0 +1,1 @@
+{{ parseBool "true" }} {{ parseBool "0" }} {{ parseBool "" }} {{ if parseBool "T" }}yes{{ end }}

@@ -1,0 +1,1 @@
+{{ parseUint "42" }} {{ parseUint "" }} {{ parseUint "18446744073709551615" }}

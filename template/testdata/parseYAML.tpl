@@ -1,0 +1,2 @@
+{{ with key "app/yaml" | parseYAML }}{{ .name }} {{ index .ports 1 }} {{ .limits.cpu }}{{ end }}
+{{ len (parseYAML "") }}

@@ -1,0 +1,1 @@
+{{ replaceAll "." "-" "a.b.c" }} {{ key "app/name" | replaceAll "o" "0" }}

@@ -1,0 +1,2 @@
+{{ range safeLs "app/config" }}{{ .Key }}={{ .Value }}
+{{ end }}

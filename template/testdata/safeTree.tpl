@@ -1,0 +1,2 @@
+{{ range safeTree "services" }}{{ .Key }}={{ .Value }}
+{{ end }}

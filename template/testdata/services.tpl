@@ -1,0 +1,2 @@
+{{ range services }}{{ .Name }}: {{ join "," .Tags }}
+{{ end }}{{ range services "@dc1" }}{{ .Name }} {{ end }}

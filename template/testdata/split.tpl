@@ -1,0 +1,2 @@
+{{ range split "," (key "app/list") }}[{{ . }}]{{ end }}
+{{ len (split "," "") }} {{ len (split "," "   ") }}

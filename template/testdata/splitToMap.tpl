@@ -1,0 +1,2 @@
+{{ range $k, $v := key "app/map" | splitToMap "," "=" }}{{ $k }}:{{ $v }} {{ end }}
+{{ len (splitToMap "," "=" "") }}

@@ -1,0 +1,1 @@
+{{ timestamp | len }} {{ timestamp "unix" | len }} {{ timestamp "2006" | len }}

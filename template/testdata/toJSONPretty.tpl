@@ -1,0 +1,2 @@
+{{ key "app/json" | parseJSON | toJSONPretty }}
+{{ tree "app/config" | explode | toJSONPretty }}

@@ -1,0 +1,3 @@
+{{ key "app/json" | parseJSON | toTOML }}
+---
+{{ tree "app/config" | explode | toTOML }}

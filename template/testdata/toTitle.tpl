@@ -1,0 +1,1 @@
+{{ key "app/title" | toTitle }} {{ toTitle "o'neil is here" }}

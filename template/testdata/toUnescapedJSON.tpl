@@ -1,0 +1,2 @@
+{{ key "app/json" | parseJSON | toUnescapedJSON }}
+{{ toUnescapedJSON "a<b>&c" }}

@@ -1,0 +1,1 @@
+{{ key "app/json" | parseJSON | toUnescapedJSONPretty }}

@@ -1,0 +1,1 @@
+{{ key "app/title" | toUpper }} {{ toUpper "àb" }}

@@ -1,0 +1,1 @@
+[{{ trimPrefix "app/" "app/name" }}] [{{ key "app/name" | trimPrefix "hop" }}] [{{ trimPrefix "zz" "abc" }}]

@@ -1,0 +1,1 @@
+[{{ key "app/list" | trimSpace }}] [{{ trimSpace "\t x \n" }}]

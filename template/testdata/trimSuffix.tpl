@@ -1,0 +1,1 @@
+[{{ trimSuffix ".conf" "nginx.conf" }}] [{{ key "app/name" | trimSuffix "scotch" }}]
