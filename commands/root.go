@@ -95,6 +95,7 @@ CONSUL_*.
 		NewCmdAgent(f, agent),
 		catalog,
 		NewCmdCompletion(f, nil),
+		NewCmdEnv(f, nil),
 		NewCmdForceLeave(f, nil),
 		NewCmdInfo(f, nil),
 		NewCmdJoin(f, nil),
@@ -107,6 +108,7 @@ CONSUL_*.
 		NewCmdReload(f, nil),
 		services,
 		session,
+		NewCmdTemplate(f, nil),
 		NewCmdVersion(f, nil),
 	)
 	return root

@@ -68,7 +68,7 @@ func (w Wait) Normalize() Wait {
 // failure up to MaxBackoff, each pause drawn between half and all of it.
 type Retry struct {
 	// Attempts is how many failures in a row are ridden out before the
-	// engine fails; 0 means forever.
+	// engine fails; 0 means forever, and a negative number none.
 	Attempts int
 	// Backoff is the first pause (default 250 ms).
 	Backoff time.Duration

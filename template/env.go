@@ -98,11 +98,12 @@ func RunEnv(ctx context.Context, cfg EnvConfig, signals <-chan os.Signal) (int, 
 	}
 	run := cfg.Run
 	run.Exec = &x
-	r := newRun(run)
+	r := newRun(ctx, run)
+	defer r.cancel()
 	r.childEnv = func() []string { return mergeEnv(base, e.current()) }
 	job := &Job{Name: "env", Wait: run.Wait, MissingTimeout: run.MissingTimeout, Render: e.render,
 		Apply: func(out []byte) (bool, error) { return true, nil }}
-	return r.run(ctx, []*Job{job}, signals)
+	return r.run([]*Job{job}, signals)
 }
 
 // envJob renders the child's variables.

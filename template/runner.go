@@ -113,23 +113,24 @@ func Run(ctx context.Context, cfg Config, signals <-chan os.Signal) (int, error)
 	if len(cfg.Templates) == 0 {
 		return 1, errors.New("no templates given")
 	}
-	r := newRun(cfg)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
+	r := newRun(ctx, cfg)
+	defer r.cancel()
 	var jobs []*Job
 	for _, t := range cfg.Templates {
-		j, err := r.templateJob(ctx, t)
+		j, err := r.templateJob(t)
 		if err != nil {
 			return 1, err
 		}
 		jobs = append(jobs, j)
 	}
-	return r.run(ctx, jobs, signals)
+	return r.run(jobs, signals)
 }
 
 // runner is the state of one run shared by `template` and `env`.
 type runner struct {
+	// ctx ends the run's goroutines (watchers, command loops, reloads).
+	ctx    context.Context
+	cancel context.CancelFunc
 	cfg    Config
 	log    hclog.Logger
 	files  *fileWriter
@@ -144,7 +145,7 @@ type runner struct {
 	startErr chan error // the child could not be started
 }
 
-func newRun(cfg Config) *runner {
+func newRun(ctx context.Context, cfg Config) *runner {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
@@ -166,13 +167,14 @@ func newRun(cfg Config) *runner {
 	if cfg.Env == nil {
 		cfg.Env = os.Environ()
 	}
-	return &runner{cfg: cfg, log: cfg.Logger, files: newFileWriter(cfg.Logger), stdout: cfg.Stdout,
+	ctx, cancel := context.WithCancel(ctx)
+	return &runner{ctx: ctx, cancel: cancel, cfg: cfg, log: cfg.Logger, files: newFileWriter(cfg.Logger), stdout: cfg.Stdout,
 		stderr: cfg.Stderr, startErr: make(chan error, 1)}
 }
 
 // templateJob turns a template into an engine job: render with the
 // template language, write the destination, trigger the command.
-func (r *runner) templateJob(ctx context.Context, t *TemplateConfig) (*Job, error) {
+func (r *runner) templateJob(t *TemplateConfig) (*Job, error) {
 	if (t.Source == "") == (t.Contents == "") {
 		return nil, fmt.Errorf("template %s: give exactly one of source and contents", t.Name())
 	}
@@ -222,7 +224,7 @@ func (r *runner) templateJob(ctx context.Context, t *TemplateConfig) (*Job, erro
 	if t.MissingTimeout > 0 {
 		job.MissingTimeout = t.MissingTimeout
 	}
-	command := r.commandRunner(ctx, t)
+	command := r.commandRunner(t)
 	job.Apply = func(out []byte) (bool, error) {
 		switch {
 		case r.cfg.Dry:
@@ -248,13 +250,13 @@ func (r *runner) templateJob(ctx context.Context, t *TemplateConfig) (*Job, erro
 // commandRunner returns what runs t's command after a render: at once
 // with Once (the run waits for it), else through a debouncer, so a burst
 // of renders runs it once.
-func (r *runner) commandRunner(ctx context.Context, t *TemplateConfig) func() {
+func (r *runner) commandRunner(t *TemplateConfig) func() {
 	if t.Command == "" || r.cfg.Dry {
 		return func() {}
 	}
 	run := func() {
 		r.log.Info("running command", "template", t.Name(), "command", t.Command)
-		if err := runShell(ctx, t.Command, t.CommandTimeout, r.cfg.Env, r.stdout, r.stderr); err != nil {
+		if err := runShell(r.ctx, t.Command, t.CommandTimeout, r.cfg.Env, r.stdout, r.stderr); err != nil {
 			r.log.Error("command after render failed", "template", t.Name(), "error", err)
 		}
 	}
@@ -265,16 +267,16 @@ func (r *runner) commandRunner(ctx context.Context, t *TemplateConfig) func() {
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		d.Loop(ctx)
+		d.Loop(r.ctx)
 	}()
 	return d.Trigger
 }
 
 // run drives the engine, the child and the signals until the end.
-func (r *runner) run(ctx context.Context, jobs []*Job, signals <-chan os.Signal) (int, error) {
-	ctx, cancel := context.WithCancel(ctx)
+func (r *runner) run(jobs []*Job, signals <-chan os.Signal) (int, error) {
+	ctx := r.ctx
 	defer func() {
-		cancel()
+		r.cancel()
 		r.wg.Wait()
 		if r.sup != nil {
 			r.sup.Stop()
@@ -315,7 +317,7 @@ func (r *runner) run(ctx context.Context, jobs []*Job, signals <-chan os.Signal)
 		engineDone <- engine.Run(ctx)
 	}()
 	defer func() {
-		cancel()
+		r.cancel()
 		<-finished
 	}()
 

@@ -59,7 +59,7 @@ func (e *Engine) watch(ctx context.Context, w *watcher) {
 		}
 		if err != nil {
 			failures++
-			if e.cfg.Once || (e.cfg.Retry.Attempts > 0 && failures > e.cfg.Retry.Attempts) {
+			if e.cfg.Once || (e.cfg.Retry.Attempts != 0 && failures > max(e.cfg.Retry.Attempts, 0)) {
 				e.send(ctx, watchEvent{w: w, err: fmt.Errorf("reading %s: %w", w.dep, err)})
 				return
 			}

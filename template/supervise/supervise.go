@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -22,9 +23,9 @@ const (
 
 // Config describes the child and how to treat it.
 type Config struct {
-	// Command is the child's command line. A single element is run by
-	// /bin/sh -c (consul-template's exec { command = "..." }); several are
-	// the program and its arguments.
+	// Command is the child's command line: the program and its
+	// arguments, or a single string (consul-template's exec { command =
+	// "..." }), see commandLine.
 	Command []string
 	// Stdin, when set, is handed to the first child (not to restarts: a
 	// stream can be read once).
@@ -106,10 +107,8 @@ func (s *Supervisor) startLocked(env []string, stdin io.Reader) error {
 	if s.stopped {
 		return errors.New("supervise: stopped")
 	}
-	name, args := s.cfg.Command[0], s.cfg.Command[1:]
-	if len(s.cfg.Command) == 1 {
-		name, args = "/bin/sh", []string{"-c", s.cfg.Command[0]}
-	}
+	argv := commandLine(s.cfg.Command)
+	name, args := argv[0], argv[1:]
 	r := &run{}
 	r.cmd = gocmd.NewCmdOptions(gocmd.Options{BeforeExec: []func(*exec.Cmd){func(ec *exec.Cmd) {
 		// Straight through: the child's output is the user's, byte for byte.
@@ -140,6 +139,30 @@ func (s *Supervisor) startLocked(env []string, stdin io.Reader) error {
 	s.log.Info("child started", "pid", r.cmd.Status().PID, "command", s.cfg.Command)
 	go s.await(r, done)
 	return nil
+}
+
+// shellChars make a one-string command need a shell.
+const shellChars = "|&;<>()$`\\\"'*?[]#~=%{}\n"
+
+// commandLine is the argv that runs command. A single string is split
+// into words and run directly when it is plain words ("nginx -c x.cfg"),
+// so that the child itself leads its process group and gets the reload
+// signal; with shell syntax it runs by /bin/sh -c, and a signal to the
+// group reaches the shell too (use "exec prog" there to keep a reload
+// signal from ending the shell).
+func commandLine(command []string) []string {
+	if len(command) > 1 {
+		return command
+	}
+	if !strings.ContainsAny(command[0], shellChars) {
+		// A shell builtin ("exit 3") is no program: the shell runs it.
+		if words := strings.Fields(command[0]); len(words) > 0 {
+			if _, err := exec.LookPath(words[0]); err == nil {
+				return words
+			}
+		}
+	}
+	return []string{"/bin/sh", "-c", command[0]}
 }
 
 // await reports r's exit unless the supervisor ended it.

@@ -1,0 +1,445 @@
+package commands
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/hashicorp/hcl"
+	"github.com/spf13/viper"
+
+	"conclave/template"
+)
+
+// This file reads the config files of `template` and `env`, whose keys
+// are consul-template's and envconsul's, so their users' files work as
+// they are. Each -config names a file or a directory (its *.hcl and
+// *.json files, in name order); later files win, lists append. An
+// unknown key is an error naming the file and the key: a misspelt key
+// would otherwise be a setting silently not applied.
+
+// toolDoc is the viper codec that keeps a file's parsed document as it
+// is: viper's own key store folds case and splits keys on dots.
+type toolDoc struct {
+	format string
+	doc    map[string]any
+}
+
+func (c *toolDoc) Decode(b []byte, _ map[string]any) (err error) {
+	c.doc = map[string]any{}
+	if c.format == "json" {
+		return json.Unmarshal(b, &c.doc)
+	}
+	defer func() {
+		// hashicorp/hcl v1 panics on some malformed input (hashicorp/hcl#194).
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the HCL parser failed on this input: %v", r)
+		}
+	}()
+	return hcl.Unmarshal(b, &c.doc)
+}
+
+func (c *toolDoc) Encode(map[string]any) ([]byte, error) {
+	return nil, errors.New("writing config files is not supported")
+}
+
+// configFiles expands -config paths: a directory gives its *.hcl and
+// *.json files in name order.
+func configFiles(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %w", p, err)
+		}
+		if !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: %w", p, err)
+		}
+		var names []string
+		for _, e := range entries {
+			if ext := filepath.Ext(e.Name()); !e.IsDir() && (ext == ".hcl" || ext == ".json") {
+				names = append(names, e.Name())
+			}
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			out = append(out, filepath.Join(p, n))
+		}
+	}
+	return out, nil
+}
+
+// decodeToolConfig reads each file (JSON when named *.json, else HCL, as
+// consul-template does) into a fresh value from newCfg and hands it to
+// merge.
+func decodeToolConfig[T any](paths []string, merge func(file string, cfg *T)) error {
+	files, err := configFiles(paths)
+	if err != nil {
+		return err
+	}
+	for _, path := range files {
+		format := "hcl"
+		if filepath.Ext(path) == ".json" {
+			format = "json"
+		}
+		codec := &toolDoc{format: format}
+		reg := viper.NewCodecRegistry()
+		if err := reg.RegisterCodec(format, codec); err != nil {
+			return err
+		}
+		v := viper.NewWithOptions(viper.WithCodecRegistry(reg))
+		v.SetConfigFile(path)
+		v.SetConfigType(format)
+		if err := v.ReadInConfig(); err != nil {
+			return fmt.Errorf("config %s: %w", path, err)
+		}
+		cfg := new(T)
+		dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+			DecodeHook:  mapstructure.ComposeDecodeHookFunc(blockHook, durationHook, fileModeHook, waitHook, commandHook),
+			ErrorUnused: true,
+			Result:      cfg,
+		})
+		if err != nil {
+			return err
+		}
+		if err := dec.Decode(codec.doc); err != nil {
+			return fmt.Errorf("config %s: %w", path, err)
+		}
+		merge(path, cfg)
+	}
+	return nil
+}
+
+// blockHook lets HCL blocks and JSON objects meet struct fields: HCL
+// gives a block as a list of objects (one per occurrence), JSON may give
+// a repeatable block as one object.
+func blockHook(from, to reflect.Type, data any) (any, error) {
+	target := to
+	if target.Kind() == reflect.Pointer {
+		target = target.Elem()
+	}
+	switch {
+	case target.Kind() == reflect.Struct && from.Kind() == reflect.Slice:
+		list, ok := data.([]map[string]any)
+		if !ok {
+			if anys, isAny := data.([]any); isAny {
+				for _, a := range anys {
+					m, isMap := a.(map[string]any)
+					if !isMap {
+						return data, nil
+					}
+					list = append(list, m)
+				}
+			}
+		}
+		merged := map[string]any{}
+		for _, m := range list {
+			for k, v := range m {
+				merged[k] = v
+			}
+		}
+		if list == nil {
+			return data, nil
+		}
+		return merged, nil
+	case target.Kind() == reflect.Slice && from.Kind() == reflect.Map:
+		elem := target.Elem()
+		if elem.Kind() == reflect.Pointer {
+			elem = elem.Elem()
+		}
+		if elem.Kind() == reflect.Struct {
+			return []any{data}, nil
+		}
+	}
+	return data, nil
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+// durationHook reads "5s" (and a bare number of seconds, as the tools'
+// configs allow) into a time.Duration.
+func durationHook(from, to reflect.Type, data any) (any, error) {
+	if to != durationType {
+		return data, nil
+	}
+	switch v := data.(type) {
+	case string:
+		if n, err := strconv.Atoi(v); err == nil {
+			return time.Duration(n) * time.Second, nil
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, fmt.Errorf("invalid duration %q", v)
+		}
+		return d, nil
+	case int:
+		return time.Duration(v) * time.Second, nil
+	case float64:
+		return time.Duration(v * float64(time.Second)), nil
+	}
+	return data, nil
+}
+
+var fileModeType = reflect.TypeOf(fs.FileMode(0))
+
+// fileModeHook reads perms = "0644" (octal) into a file mode.
+func fileModeHook(from, to reflect.Type, data any) (any, error) {
+	if to != fileModeType {
+		return data, nil
+	}
+	if s, ok := data.(string); ok {
+		n, err := strconv.ParseUint(s, 8, 32)
+		if err != nil {
+			return nil, fmt.Errorf("invalid perms %q: want an octal mode such as \"0644\"", s)
+		}
+		return fs.FileMode(n), nil
+	}
+	return data, nil
+}
+
+var waitType = reflect.TypeOf(toolWait{})
+
+// waitHook reads the string form, wait = "5s:10s", of a wait block.
+func waitHook(from, to reflect.Type, data any) (any, error) {
+	if to != waitType {
+		return data, nil
+	}
+	if s, ok := data.(string); ok {
+		w, err := parseWait(s)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"min": w.Min.String(), "max": w.Max.String()}, nil
+	}
+	return data, nil
+}
+
+var commandType = reflect.TypeOf(toolCommand{})
+
+// commandHook reads a command given as one string (run by a shell) or a
+// list (program and arguments), as consul-template takes both.
+func commandHook(from, to reflect.Type, data any) (any, error) {
+	if to != commandType {
+		return data, nil
+	}
+	switch v := data.(type) {
+	case string:
+		return toolCommand{v}, nil
+	case []any:
+		var out toolCommand
+		for _, a := range v {
+			s, ok := a.(string)
+			if !ok {
+				return nil, fmt.Errorf("command: want strings, got %v", a)
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return data, nil
+}
+
+// toolCommand is a command line: one element is run by /bin/sh -c.
+type toolCommand []string
+
+// toolWait is a wait block: wait { min = "5s" max = "10s" } or "5s:10s".
+type toolWait struct {
+	Min time.Duration `mapstructure:"min"`
+	Max time.Duration `mapstructure:"max"`
+}
+
+func (w *toolWait) wait() *template.Wait {
+	if w == nil {
+		return nil
+	}
+	return &template.Wait{Min: w.Min, Max: w.Max}
+}
+
+// parseWait reads -wait "min[:max]"; max defaults to 4 × min.
+func parseWait(s string) (template.Wait, error) {
+	minS, maxS, hasMax := strings.Cut(strings.TrimSpace(s), ":")
+	lo, err := time.ParseDuration(minS)
+	if err != nil || lo < 0 {
+		return template.Wait{}, fmt.Errorf("invalid wait %q: want min[:max] such as 5s:10s", s)
+	}
+	hi := 4 * lo
+	if hasMax {
+		if hi, err = time.ParseDuration(maxS); err != nil || hi < lo {
+			return template.Wait{}, fmt.Errorf("invalid wait %q: max must be a duration no less than min", s)
+		}
+	}
+	return template.Wait{Min: lo, Max: hi}, nil
+}
+
+// signalNames are the signals the tools' flags and configs name.
+var signalNames = map[string]syscall.Signal{
+	"SIGHUP": syscall.SIGHUP, "SIGINT": syscall.SIGINT, "SIGQUIT": syscall.SIGQUIT,
+	"SIGKILL": syscall.SIGKILL, "SIGTERM": syscall.SIGTERM, "SIGUSR1": syscall.SIGUSR1,
+	"SIGUSR2": syscall.SIGUSR2, "SIGWINCH": syscall.SIGWINCH, "SIGCHLD": syscall.SIGCHLD,
+	"SIGCONT": syscall.SIGCONT, "SIGSTOP": syscall.SIGSTOP, "SIGTSTP": syscall.SIGTSTP,
+	"SIGALRM": syscall.SIGALRM, "SIGPIPE": syscall.SIGPIPE,
+}
+
+// parseSignal reads "SIGHUP", "HUP" or "1"; "" is 0 (none).
+func parseSignal(s string) (syscall.Signal, error) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	if s == "" {
+		return 0, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+		return syscall.Signal(n), nil
+	}
+	if !strings.HasPrefix(s, "SIG") {
+		s = "SIG" + s
+	}
+	if sig, ok := signalNames[s]; ok {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", s)
+}
+
+// toolConsul is the consul block both tools share.
+type toolConsul struct {
+	Address *string `mapstructure:"address"`
+	Token   *string `mapstructure:"token"`
+	Retry   *struct {
+		Enabled    *bool          `mapstructure:"enabled"`
+		Attempts   *int           `mapstructure:"attempts"`
+		Backoff    *time.Duration `mapstructure:"backoff"`
+		MaxBackoff *time.Duration `mapstructure:"max_backoff"`
+	} `mapstructure:"retry"`
+}
+
+// toolExec is the exec block both tools share.
+type toolExec struct {
+	Command      toolCommand    `mapstructure:"command"`
+	ReloadSignal *string        `mapstructure:"reload_signal"`
+	KillSignal   *string        `mapstructure:"kill_signal"`
+	KillTimeout  *time.Duration `mapstructure:"kill_timeout"`
+	Splay        *time.Duration `mapstructure:"splay"`
+	Env          *toolExecEnv   `mapstructure:"env"`
+}
+
+// toolExecEnv is exec { env { ... } }: what the child's environment holds.
+type toolExecEnv struct {
+	Pristine  *bool    `mapstructure:"pristine"`
+	Custom    []string `mapstructure:"custom"`
+	Allowlist []string `mapstructure:"allowlist"`
+	Denylist  []string `mapstructure:"denylist"`
+	Whitelist []string `mapstructure:"whitelist"` // the older names
+	Blacklist []string `mapstructure:"blacklist"`
+}
+
+// childEnv applies the env block to base.
+func (e *toolExecEnv) childEnv(base []string) []string {
+	if e == nil {
+		return base
+	}
+	allow := append(append([]string(nil), e.Allowlist...), e.Whitelist...)
+	deny := append(append([]string(nil), e.Denylist...), e.Blacklist...)
+	var out []string
+	if e.Pristine == nil || !*e.Pristine {
+		for _, kv := range base {
+			name, _, _ := strings.Cut(kv, "=")
+			if (len(allow) == 0 || globAny(allow, name)) && !globAny(deny, name) {
+				out = append(out, kv)
+			}
+		}
+	}
+	return append(out, e.Custom...)
+}
+
+func globAny(patterns []string, name string) bool {
+	for _, p := range patterns {
+		if ok, _ := filepath.Match(p, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeExec lays b's settings over a's.
+func mergeExec(a, b *toolExec) *toolExec {
+	if a == nil {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	out := *a
+	if len(b.Command) > 0 {
+		out.Command = b.Command
+	}
+	setIf(&out.ReloadSignal, b.ReloadSignal)
+	setIf(&out.KillSignal, b.KillSignal)
+	setIf(&out.KillTimeout, b.KillTimeout)
+	setIf(&out.Splay, b.Splay)
+	if b.Env != nil {
+		out.Env = b.Env
+	}
+	return &out
+}
+
+func mergeConsul(a, b *toolConsul) *toolConsul {
+	if a == nil {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	out := *a
+	setIf(&out.Address, b.Address)
+	setIf(&out.Token, b.Token)
+	if b.Retry != nil {
+		out.Retry = b.Retry
+	}
+	return &out
+}
+
+// setIf sets *dst to src when src is set.
+func setIf[T any](dst **T, src *T) {
+	if src != nil {
+		*dst = src
+	}
+}
+
+// retry turns the consul block's retry into the engine's: retries are on
+// unless enabled = false; attempts 0 is forever.
+func (c *toolConsul) retry() (template.Retry, error) {
+	var r template.Retry
+	if c == nil || c.Retry == nil {
+		return r, nil
+	}
+	if c.Retry.Enabled != nil && !*c.Retry.Enabled {
+		r.Attempts = -1 // fail at the first error
+		return r, nil
+	}
+	if c.Retry.Attempts != nil {
+		if *c.Retry.Attempts < 0 {
+			return r, fmt.Errorf("consul.retry.attempts must not be negative")
+		}
+		r.Attempts = *c.Retry.Attempts
+	}
+	if c.Retry.Backoff != nil {
+		r.Backoff = *c.Retry.Backoff
+	}
+	if c.Retry.MaxBackoff != nil {
+		r.MaxBackoff = *c.Retry.MaxBackoff
+	}
+	return r, nil
+}
