@@ -4,44 +4,32 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"conclave/client"
 	"conclave/template"
 )
 
 // EnvOptions are the inputs of `env`.
 type EnvOptions struct {
-	IO         *IOStreams
-	HTTPClient func() (*client.Client, error)
-	HTTP       *HTTPFlags
-	Getenv     func(string) string
+	toolFlags
 
 	Child       []string
 	Prefixes    []string
 	Services    []string
-	Configs     []string
 	Sanitize    bool
 	Upcase      bool
 	NoPrefix    bool
 	Pristine    bool
-	Once        bool
-	Wait        string
-	LogLevel    string
-	MaxStale    time.Duration
 	KillSignal  string
 	KillTimeout time.Duration
 	Splay       time.Duration
-
-	changed func(name string) bool
 }
 
 // NewCmdEnv builds `env`. runF replaces envRun in tests.
 func NewCmdEnv(f *Factory, runF func(*EnvOptions) error) *cobra.Command {
-	opts := &EnvOptions{IO: f.IOStreams, Getenv: f.Getenv}
+	opts := &EnvOptions{}
 	cmd := &cobra.Command{
 		Use:   "env [options] CHILD...",
 		Short: "Runs a program with environment variables read from KV and the catalog",
@@ -93,41 +81,31 @@ Exit status:
 			return envRun(cmd.Context(), opts)
 		},
 	}
+	addToolFlags(cmd, f, &opts.toolFlags, "Read the values once and run CHILD without watching.",
+		"Quiescence `min[:max]` before a restart (\"5s:10s\").")
 	fl := cmd.Flags()
 	fl.SetInterspersed(false)
 	fl.StringArrayVar(&opts.Prefixes, "prefix", nil, "A KV `prefix` whose keys become variables; may be repeated.")
 	fl.StringArrayVar(&opts.Services, "service", nil, "A `service` query (\"[tag.]name[@dc]\") whose healthy instances give variables; may be repeated.")
 	fl.StringArrayVar(&opts.Services, "service-query", nil, "The same as -service (envconsul's name).")
-	fl.StringArrayVar(&opts.Configs, "config", nil, "A config `file or directory` (HCL or JSON); may be repeated.")
 	fl.BoolVar(&opts.Sanitize, "sanitize", false, "Replace characters not valid in variable names with \"_\".")
 	fl.BoolVar(&opts.Upcase, "upcase", false, "Upper-case variable names.")
 	fl.BoolVar(&opts.NoPrefix, "no-prefix", true, "Name variables by the key alone; false puts the prefix before it.")
 	fl.BoolVar(&opts.Pristine, "pristine", false, "Give CHILD only the variables read, not conclave's environment.")
-	fl.BoolVar(&opts.Once, "once", false, "Read the values once and run CHILD without watching.")
-	fl.StringVar(&opts.Wait, "wait", "", "Quiescence `min[:max]` before a restart (\"5s:10s\").")
-	fl.StringVar(&opts.LogLevel, "log-level", "warn", "Log `level`: trace, debug, info, warn or err.")
-	fl.DurationVar(&opts.MaxStale, "max-stale", 0, "Let any server answer reads (stale by up to about this `duration`).")
 	fl.StringVar(&opts.KillSignal, "kill-signal", "SIGTERM", "`Signal` that stops CHILD before a restart.")
 	fl.DurationVar(&opts.KillTimeout, "exec-kill-timeout", 30*time.Second, "Time CHILD has to stop before it is killed (`duration`).")
 	fl.DurationVar(&opts.Splay, "exec-splay", 0, "Random delay, up to this `duration`, before stopping CHILD.")
-	opts.HTTP = addHTTPFlags(cmd, false)
-	opts.HTTPClient = func() (*client.Client, error) { return f.HTTPClient(opts.HTTP) }
 	return cmd
 }
 
 // envFile is envconsul's config file.
 type envFile struct {
-	Consul     *toolConsul    `mapstructure:"consul"`
-	Prefixes   []*envPrefix   `mapstructure:"prefix"`
-	Services   []*envService  `mapstructure:"service"`
-	Exec       *toolExec      `mapstructure:"exec"`
-	Wait       *toolWait      `mapstructure:"wait"`
-	Sanitize   *bool          `mapstructure:"sanitize"`
-	Upcase     *bool          `mapstructure:"upcase"`
-	Pristine   *bool          `mapstructure:"pristine"`
-	MaxStale   *time.Duration `mapstructure:"max_stale"`
-	LogLevel   *string        `mapstructure:"log_level"`
-	KillSignal *string        `mapstructure:"kill_signal"`
+	toolFile `mapstructure:",squash"`
+	Prefixes []*envPrefix  `mapstructure:"prefix"`
+	Services []*envService `mapstructure:"service"`
+	Sanitize *bool         `mapstructure:"sanitize"`
+	Upcase   *bool         `mapstructure:"upcase"`
+	Pristine *bool         `mapstructure:"pristine"`
 }
 
 type envPrefix struct {
@@ -148,28 +126,14 @@ type envService struct {
 func loadEnvFiles(paths []string) (*envFile, error) {
 	out := &envFile{}
 	err := decodeToolConfig(paths, func(_ string, f *envFile) {
-		out.Consul = mergeConsul(out.Consul, f.Consul)
+		out.merge(&f.toolFile)
 		out.Prefixes = append(out.Prefixes, f.Prefixes...)
 		out.Services = append(out.Services, f.Services...)
-		out.Exec = mergeExec(out.Exec, f.Exec)
-		setIf(&out.Wait, f.Wait)
 		setIf(&out.Sanitize, f.Sanitize)
 		setIf(&out.Upcase, f.Upcase)
 		setIf(&out.Pristine, f.Pristine)
-		setIf(&out.MaxStale, f.MaxStale)
-		setIf(&out.LogLevel, f.LogLevel)
-		setIf(&out.KillSignal, f.KillSignal)
 	})
 	return out, err
-}
-
-// flagOr is the flag's value when given, else the file's when set, else
-// the flag's default.
-func flagOr[T any](changed func(string) bool, flag string, flagValue T, file *T) T {
-	if changed(flag) || file == nil {
-		return flagValue
-	}
-	return *file
 }
 
 func (opts *EnvOptions) config() (*template.EnvConfig, *envFile, error) {
@@ -211,16 +175,7 @@ func (opts *EnvOptions) config() (*template.EnvConfig, *envFile, error) {
 	}
 
 	run := &cfg.Run
-	run.Once = opts.Once
-	run.MaxStale = flagOr(opts.changed, "max-stale", opts.MaxStale, file.MaxStale)
-	if opts.Wait != "" {
-		if run.Wait, err = parseWait(opts.Wait); err != nil {
-			return nil, nil, err
-		}
-	} else if w := file.Wait.wait(); w != nil {
-		run.Wait = *w
-	}
-	if run.Retry, err = file.Consul.retry(); err != nil {
+	if err := opts.settings(run, &file.toolFile); err != nil {
 		return nil, nil, err
 	}
 	x := file.Exec
@@ -253,17 +208,7 @@ func envRun(ctx context.Context, opts *EnvOptions) error {
 	if err != nil {
 		return failf("Error! %s", err)
 	}
-	level := flagOr(opts.changed, "log-level", opts.LogLevel, file.LogLevel)
-	if cfg.Run.Logger, err = toolLogger(opts.IO, level); err != nil {
-		return failf("Error! %s", err)
-	}
-	if cfg.Run.Client, err = toolClient(opts.HTTP, opts.Getenv, file.Consul); err != nil {
-		return failf("Error connecting to Consul agent: %s", err)
-	}
-	ios := childStreams(opts.IO)
-	cfg.Run.Stdin, cfg.Run.Stdout, cfg.Run.Stderr = ios.In, ios.Out, ios.ErrOut
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, toolSignals...)
-	defer signal.Stop(sigs)
-	return toolExit(template.RunEnv(ctx, *cfg, sigs))
+	return opts.run(&cfg.Run, &file.toolFile, func(sigs <-chan os.Signal) (int, error) {
+		return template.RunEnv(ctx, *cfg, sigs)
+	})
 }

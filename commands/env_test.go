@@ -95,23 +95,13 @@ wait = "1s:2s"
 			f, _, _ := testFactory()
 			var cfg *template.EnvConfig
 			var cfgErr error
-			err := parseCmd(t, NewCmdEnv(f, func(o *EnvOptions) error {
+			cmd := NewCmdEnv(f, func(o *EnvOptions) error {
 				cfg, _, cfgErr = o.config()
 				return nil
-			}), tt.args)
-			if err != nil {
-				t.Fatalf("parse %q = %v", tt.args, err)
+			})
+			if checkConfigErr(t, cmd, tt.args, tt.wantErr, &cfgErr) {
+				tt.check(t, cfg)
 			}
-			if tt.wantErr != "" {
-				if cfgErr == nil || !strings.Contains(cfgErr.Error(), tt.wantErr) {
-					t.Fatalf("config(%q) = %v, want an error containing %q", tt.args, cfgErr, tt.wantErr)
-				}
-				return
-			}
-			if cfgErr != nil {
-				t.Fatalf("config(%q) = %v", tt.args, cfgErr)
-			}
-			tt.check(t, cfg)
 		})
 	}
 }

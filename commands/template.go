@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/signal"
 	"strings"
 	"syscall"
 	"time"
@@ -19,18 +18,11 @@ import (
 
 // TemplateOptions are the inputs of `template`.
 type TemplateOptions struct {
-	IO         *IOStreams
-	HTTPClient func() (*client.Client, error)
-	HTTP       *HTTPFlags
-	Getenv     func(string) string
+	toolFlags
 
 	// Specs are "in:out[:command]" from the arguments and -template.
 	Specs          []string
-	Configs        []string
-	Once, Dry      bool
-	Wait           string
-	LogLevel       string
-	MaxStale       time.Duration
+	Dry            bool
 	KillSignal     string
 	ReloadSignal   string
 	MissingTimeout time.Duration
@@ -40,15 +32,11 @@ type TemplateOptions struct {
 	ExecKillSignal   string
 	ExecKillTimeout  time.Duration
 	ExecSplay        time.Duration
-
-	// changed tells a flag given from one at its default, so that a
-	// config file's value is only overridden by a flag really given.
-	changed func(name string) bool
 }
 
 // NewCmdTemplate builds `template`. runF replaces templateRun in tests.
 func NewCmdTemplate(f *Factory, runF func(*TemplateOptions) error) *cobra.Command {
-	opts := &TemplateOptions{IO: f.IOStreams, Getenv: f.Getenv}
+	opts := &TemplateOptions{}
 	cmd := &cobra.Command{
 		Use:   "template [options] [IN:OUT[:COMMAND]...]",
 		Short: "Renders templates from catalog, health and KV data and keeps them current",
@@ -114,36 +102,26 @@ Exit status:
 			return templateRun(cmd.Context(), opts)
 		},
 	}
+	addToolFlags(cmd, f, &opts.toolFlags, "Render every template once and exit (non-zero on the first error).",
+		"Quiescence `min[:max]` (\"5s:10s\"; max defaults to 4 x min): after a change, render once no more came for min, at the latest max after the first. Not applied to the first render.")
 	fl := cmd.Flags()
 	fl.StringArrayVar(&opts.Specs, "template", nil, "A template `IN:OUT[:COMMAND]`; may be repeated.")
-	fl.StringArrayVar(&opts.Configs, "config", nil, "A config `file or directory` (HCL or JSON); may be repeated.")
-	fl.BoolVar(&opts.Once, "once", false, "Render every template once and exit (non-zero on the first error).")
 	fl.BoolVar(&opts.Dry, "dry", false, "Print the templates to stdout as \"> OUT\" and the content; write no files, run no commands.")
-	fl.StringVar(&opts.Wait, "wait", "", "Quiescence `min[:max]` (\"5s:10s\"; max defaults to 4 x min): after a change, render once no more came for min, at the latest max after the first. Not applied to the first render.")
-	fl.StringVar(&opts.LogLevel, "log-level", "warn", "Log `level`: trace, debug, info, warn or err.")
-	fl.DurationVar(&opts.MaxStale, "max-stale", 0, "Let any server answer reads (stale by up to about this `duration`); 0 asks the leader.")
 	fl.StringVar(&opts.KillSignal, "kill-signal", "SIGINT", "`Signal` that stops conclave (without -exec).")
 	fl.StringVar(&opts.ReloadSignal, "reload-signal", "SIGHUP", "`Signal` that re-renders every template and reloads.")
 	fl.DurationVar(&opts.MissingTimeout, "missing-timeout", 0, "Fail when a template still waits for data after this `duration`; 0 waits forever.")
-	fl.StringVar(&opts.Exec, "exec", "", "`Command` to run (by /bin/sh -c) once every template has rendered, and to reload on change.")
+	fl.StringVar(&opts.Exec, "exec", "", "`Command` to run once every template has rendered, and to reload on change.")
 	fl.StringVar(&opts.ExecReloadSignal, "exec-reload-signal", "SIGHUP", "`Signal` the child gets after a change; \"\" restarts it instead.")
 	fl.StringVar(&opts.ExecKillSignal, "exec-kill-signal", "SIGTERM", "`Signal` that stops the child.")
 	fl.DurationVar(&opts.ExecKillTimeout, "exec-kill-timeout", 30*time.Second, "Time the child has to stop before it is killed (`duration`).")
 	fl.DurationVar(&opts.ExecSplay, "exec-splay", 0, "Random delay, up to this `duration`, before each reload or stop signal.")
-	opts.HTTP = addHTTPFlags(cmd, false)
-	opts.HTTPClient = func() (*client.Client, error) { return f.HTTPClient(opts.HTTP) }
 	return cmd
 }
 
 // templateFile is consul-template's config file.
 type templateFile struct {
-	Consul       *toolConsul       `mapstructure:"consul"`
-	Wait         *toolWait         `mapstructure:"wait"`
-	Exec         *toolExec         `mapstructure:"exec"`
+	toolFile     `mapstructure:",squash"`
 	Templates    []*templateConfig `mapstructure:"template"`
-	MaxStale     *time.Duration    `mapstructure:"max_stale"`
-	LogLevel     *string           `mapstructure:"log_level"`
-	KillSignal   *string           `mapstructure:"kill_signal"`
 	ReloadSignal *string           `mapstructure:"reload_signal"`
 }
 
@@ -181,13 +159,8 @@ func (c toolCommand) shellLine() string {
 func loadTemplateFiles(paths []string) (*templateFile, error) {
 	out := &templateFile{}
 	err := decodeToolConfig(paths, func(_ string, f *templateFile) {
-		out.Consul = mergeConsul(out.Consul, f.Consul)
-		setIf(&out.Wait, f.Wait)
-		out.Exec = mergeExec(out.Exec, f.Exec)
+		out.merge(&f.toolFile)
 		out.Templates = append(out.Templates, f.Templates...)
-		setIf(&out.MaxStale, f.MaxStale)
-		setIf(&out.LogLevel, f.LogLevel)
-		setIf(&out.KillSignal, f.KillSignal)
 		setIf(&out.ReloadSignal, f.ReloadSignal)
 	})
 	return out, err
@@ -209,23 +182,12 @@ func parseSpec(s string) (*template.TemplateConfig, error) {
 
 // config turns flags and files into the run's configuration.
 func (opts *TemplateOptions) config() (*template.Config, *templateFile, error) {
-	if opts.changed == nil {
-		opts.changed = func(string) bool { return false }
-	}
 	file, err := loadTemplateFiles(opts.Configs)
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg := &template.Config{Once: opts.Once, Dry: opts.Dry, MissingTimeout: opts.MissingTimeout}
-	cfg.MaxStale = flagOr(opts.changed, "max-stale", opts.MaxStale, file.MaxStale)
-	if opts.Wait != "" {
-		if cfg.Wait, err = parseWait(opts.Wait); err != nil {
-			return nil, nil, err
-		}
-	} else if w := file.Wait.wait(); w != nil {
-		cfg.Wait = *w
-	}
-	if cfg.Retry, err = file.Consul.retry(); err != nil {
+	cfg := &template.Config{Dry: opts.Dry, MissingTimeout: opts.MissingTimeout}
+	if err := opts.settings(cfg, &file.toolFile); err != nil {
 		return nil, nil, err
 	}
 	if cfg.KillSignal, err = parseSignal(flagOr(opts.changed, "kill-signal", opts.KillSignal, file.KillSignal)); err != nil {
@@ -288,10 +250,11 @@ func toolClient(opts *HTTPFlags, getenv func(string) string, consul *toolConsul)
 		return nil, err
 	}
 	if consul != nil {
-		if consul.Address != nil && !opts.fs.Changed("http-addr") {
+		given := func(name string) bool { return opts.fs != nil && opts.fs.Changed(name) }
+		if consul.Address != nil && !given("http-addr") {
 			cfg.Address = *consul.Address
 		}
-		if consul.Token != nil && !opts.fs.Changed("token") && !opts.fs.Changed("token-file") {
+		if consul.Token != nil && !given("token") && !given("token-file") {
 			cfg.Token, cfg.TokenFile = *consul.Token, ""
 		}
 	}
@@ -331,17 +294,7 @@ func templateRun(ctx context.Context, opts *TemplateOptions) error {
 	if err != nil {
 		return failf("Error! %s", err)
 	}
-	level := flagOr(opts.changed, "log-level", opts.LogLevel, file.LogLevel)
-	if cfg.Logger, err = toolLogger(opts.IO, level); err != nil {
-		return failf("Error! %s", err)
-	}
-	if cfg.Client, err = toolClient(opts.HTTP, opts.Getenv, file.Consul); err != nil {
-		return failf("Error connecting to Consul agent: %s", err)
-	}
-	ios := childStreams(opts.IO)
-	cfg.Stdin, cfg.Stdout, cfg.Stderr = ios.In, ios.Out, ios.ErrOut
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, toolSignals...)
-	defer signal.Stop(sigs)
-	return toolExit(template.Run(ctx, *cfg, sigs))
+	return opts.run(cfg, &file.toolFile, func(sigs <-chan os.Signal) (int, error) {
+		return template.Run(ctx, *cfg, sigs)
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+	"github.com/spf13/cobra"
 
 	"conclave/internal/testutil"
 	"conclave/template"
@@ -195,25 +196,35 @@ template {
 			f, _, _ := testFactory()
 			var cfg *template.Config
 			var cfgErr error
-			err := parseCmd(t, NewCmdTemplate(f, func(o *TemplateOptions) error {
+			cmd := NewCmdTemplate(f, func(o *TemplateOptions) error {
 				cfg, _, cfgErr = o.config()
 				return nil
-			}), tt.args)
-			if err != nil {
-				t.Fatalf("parse %q = %v", tt.args, err)
+			})
+			if checkConfigErr(t, cmd, tt.args, tt.wantErr, &cfgErr) {
+				tt.check(t, cfg)
 			}
-			if tt.wantErr != "" {
-				if cfgErr == nil || !strings.Contains(cfgErr.Error(), tt.wantErr) {
-					t.Fatalf("config(%q) = %v, want an error containing %q", tt.args, cfgErr, tt.wantErr)
-				}
-				return
-			}
-			if cfgErr != nil {
-				t.Fatalf("config(%q) = %v", tt.args, cfgErr)
-			}
-			tt.check(t, cfg)
 		})
 	}
+}
+
+// checkConfigErr parses args with cmd, whose runF stores the error of
+// its config() in *cfgErr, and checks that error against wantErr. It
+// reports whether the config is there to check.
+func checkConfigErr(t *testing.T, cmd *cobra.Command, args []string, wantErr string, cfgErr *error) bool {
+	t.Helper()
+	if err := parseCmd(t, cmd, args); err != nil {
+		t.Fatalf("parse %q = %v", args, err)
+	}
+	switch {
+	case wantErr != "":
+		if *cfgErr == nil || !strings.Contains((*cfgErr).Error(), wantErr) {
+			t.Fatalf("config(%q) = %v, want an error containing %q", args, *cfgErr, wantErr)
+		}
+		return false
+	case *cfgErr != nil:
+		t.Fatalf("config(%q) = %v", args, *cfgErr)
+	}
+	return true
 }
 
 // TestTemplateOnceAndDry renders the talk's template once, into a file and
@@ -368,9 +379,9 @@ func TestTemplateDedup(t *testing.T) {
 	}
 	tap := newWireTap(t, a, false)
 	dir := t.TempDir()
-	opts := &TemplateOptions{IO: &IOStreams{In: strings.NewReader(""), Out: &strings.Builder{}, ErrOut: &syncWriter{w: &strings.Builder{}}},
-		HTTP: &HTTPFlags{Addr: tap.addr()}, Getenv: func(string) string { return "" }, LogLevel: "warn",
-		KillSignal: "SIGINT", ReloadSignal: "SIGHUP", ExecReloadSignal: "SIGHUP", ExecKillSignal: "SIGTERM"}
+	opts := &TemplateOptions{KillSignal: "SIGINT", ReloadSignal: "SIGHUP", ExecReloadSignal: "SIGHUP", ExecKillSignal: "SIGTERM",
+		toolFlags: toolFlags{IO: &IOStreams{In: strings.NewReader(""), Out: &strings.Builder{}, ErrOut: &syncWriter{w: &strings.Builder{}}},
+			HTTP: &HTTPFlags{Addr: tap.addr()}, Getenv: func(string) string { return "" }, LogLevel: "warn"}}
 	for i := range 100 {
 		tpl := writeFile(t, filepath.Join(dir, fmt.Sprintf("t%d.tpl", i)), fmt.Sprintf(`{{ key "dedup/k%d" }}`, i%10))
 		opts.Specs = append(opts.Specs, tpl+":"+filepath.Join(dir, fmt.Sprintf("t%d.out", i)))

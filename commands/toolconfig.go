@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -15,9 +16,10 @@ import (
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
-	"github.com/hashicorp/hcl"
+	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
+	"conclave/client"
 	"conclave/template"
 )
 
@@ -35,18 +37,12 @@ type toolDoc struct {
 	doc    map[string]any
 }
 
-func (c *toolDoc) Decode(b []byte, _ map[string]any) (err error) {
+func (c *toolDoc) Decode(b []byte, _ map[string]any) error {
 	c.doc = map[string]any{}
 	if c.format == "json" {
 		return json.Unmarshal(b, &c.doc)
 	}
-	defer func() {
-		// hashicorp/hcl v1 panics on some malformed input (hashicorp/hcl#194).
-		if r := recover(); r != nil {
-			err = fmt.Errorf("the HCL parser failed on this input: %v", r)
-		}
-	}()
-	return hcl.Unmarshal(b, &c.doc)
+	return unmarshalHCL(b, &c.doc)
 }
 
 func (c *toolDoc) Encode(map[string]any) ([]byte, error) {
@@ -442,4 +438,102 @@ func (c *toolConsul) retry() (template.Retry, error) {
 		r.MaxBackoff = *c.Retry.MaxBackoff
 	}
 	return r, nil
+}
+
+// toolFlags are the flags `template` and `env` share.
+type toolFlags struct {
+	IO         *IOStreams
+	HTTPClient func() (*client.Client, error)
+	HTTP       *HTTPFlags
+	Getenv     func(string) string
+
+	Configs  []string
+	Once     bool
+	Wait     string
+	LogLevel string
+	MaxStale time.Duration
+
+	// changed tells a flag given from one at its default, so that a
+	// config file's value is only overridden by a flag really given.
+	changed func(name string) bool
+}
+
+// addToolFlags registers the shared flags; once says what -once does.
+func addToolFlags(cmd *cobra.Command, f *Factory, t *toolFlags, once, wait string) {
+	t.IO, t.Getenv = f.IOStreams, f.Getenv
+	fl := cmd.Flags()
+	fl.StringArrayVar(&t.Configs, "config", nil, "A config `file or directory` (HCL or JSON); may be repeated.")
+	fl.BoolVar(&t.Once, "once", false, once)
+	fl.StringVar(&t.Wait, "wait", "", wait)
+	fl.StringVar(&t.LogLevel, "log-level", "warn", "Log `level`: trace, debug, info, warn or err.")
+	fl.DurationVar(&t.MaxStale, "max-stale", 0, "Let any server answer reads (stale by up to about this `duration`); 0 asks the leader.")
+	t.HTTP = addHTTPFlags(cmd, false)
+	t.HTTPClient = func() (*client.Client, error) { return f.HTTPClient(t.HTTP) }
+}
+
+// toolFile are the config file keys both tools share.
+type toolFile struct {
+	Consul     *toolConsul    `mapstructure:"consul"`
+	Wait       *toolWait      `mapstructure:"wait"`
+	Exec       *toolExec      `mapstructure:"exec"`
+	MaxStale   *time.Duration `mapstructure:"max_stale"`
+	LogLevel   *string        `mapstructure:"log_level"`
+	KillSignal *string        `mapstructure:"kill_signal"`
+}
+
+// merge lays o's settings over f's.
+func (f *toolFile) merge(o *toolFile) {
+	f.Consul = mergeConsul(f.Consul, o.Consul)
+	f.Exec = mergeExec(f.Exec, o.Exec)
+	setIf(&f.Wait, o.Wait)
+	setIf(&f.MaxStale, o.MaxStale)
+	setIf(&f.LogLevel, o.LogLevel)
+	setIf(&f.KillSignal, o.KillSignal)
+}
+
+// settings fills in what flags and file share: once, wait, max stale,
+// retry.
+func (t *toolFlags) settings(run *template.Config, file *toolFile) error {
+	if t.changed == nil {
+		t.changed = func(string) bool { return false }
+	}
+	run.Once = t.Once
+	run.MaxStale = flagOr(t.changed, "max-stale", t.MaxStale, file.MaxStale)
+	var err error
+	if t.Wait != "" {
+		if run.Wait, err = parseWait(t.Wait); err != nil {
+			return err
+		}
+	} else if w := file.Wait.wait(); w != nil {
+		run.Wait = *w
+	}
+	run.Retry, err = file.Consul.retry()
+	return err
+}
+
+// run connects, logs, catches signals and runs start with them; its
+// status is the command's.
+func (t *toolFlags) run(run *template.Config, file *toolFile, start func(sigs <-chan os.Signal) (int, error)) error {
+	var err error
+	if run.Logger, err = toolLogger(t.IO, flagOr(t.changed, "log-level", t.LogLevel, file.LogLevel)); err != nil {
+		return failf("Error! %s", err)
+	}
+	if run.Client, err = toolClient(t.HTTP, t.Getenv, file.Consul); err != nil {
+		return failf("Error connecting to Consul agent: %s", err)
+	}
+	ios := childStreams(t.IO)
+	run.Stdin, run.Stdout, run.Stderr = ios.In, ios.Out, ios.ErrOut
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, toolSignals...)
+	defer signal.Stop(sigs)
+	return toolExit(start(sigs))
+}
+
+// flagOr is the flag's value when given, else the file's when set, else
+// the flag's default.
+func flagOr[T any](changed func(string) bool, flag string, flagValue T, file *T) T {
+	if changed(flag) || file == nil {
+		return flagValue
+	}
+	return *file
 }

@@ -24,6 +24,17 @@ type Outcome struct {
 	Missing []Dependency
 }
 
+// recall reads d for a render, noting it as used, and as missing when
+// it has no value yet.
+func (o *Outcome) recall(rc Recaller, d Dependency) (any, bool) {
+	o.Used = append(o.Used, d)
+	v, ok := rc.Recall(d)
+	if !ok {
+		o.Missing = append(o.Missing, d)
+	}
+	return v, ok
+}
+
 // Job is one thing the engine keeps current: a template file, or the
 // environment of `conclave env`'s child.
 type Job struct {

@@ -129,10 +129,8 @@ func (e *envJob) render(rc Recaller) (*Outcome, error) {
 	out := &Outcome{}
 	vars := map[string]string{}
 	for i, d := range e.prefixes {
-		out.Used = append(out.Used, d)
-		v, ok := rc.Recall(d)
+		v, ok := out.recall(rc, d)
 		if !ok {
-			out.Missing = append(out.Missing, d)
 			continue
 		}
 		pairs, _ := v.([]*KeyPair)
@@ -145,10 +143,8 @@ func (e *envJob) render(rc Recaller) (*Outcome, error) {
 		}
 	}
 	for i, d := range e.services {
-		out.Used = append(out.Used, d)
-		v, ok := rc.Recall(d)
+		v, ok := out.recall(rc, d)
 		if !ok {
-			out.Missing = append(out.Missing, d)
 			continue
 		}
 		insts, _ := v.([]*HealthService)
