@@ -17,10 +17,11 @@
 //   - exit.go maps failures to exit codes (0 ok, 1 error, 2 no match,
 //     3 agent unreachable) and prints them on stderr.
 //
-// Imports: conclave/client, conclave/lock, conclave/version, cobra, pflag,
-// tablewriter, go-cmd (the child of `lock`), hashicorp/hcl (service files,
-// behind unmarshalHCL, which turns the parser's panics into errors) and the
-// standard library. It must never import conclave/agent/..., directly or through
+// Imports: conclave/client, conclave/lock, conclave/template,
+// conclave/version, cobra, pflag, tablewriter, go-cmd (the child of
+// `lock`), hashicorp/hcl (service files, behind unmarshalHCL, which turns
+// the parser's panics into errors), viper and mapstructure (the config
+// files of `template` and `env`), go-hclog and the standard library. It must never import conclave/agent/..., directly or through
 // another package (layering_test.go checks with go list -deps): the daemon
 // reaches this package only through the AgentRunner interface, wired by
 // cmd/conclave/main.go. Its tests may: they run the commands against real
