@@ -69,9 +69,11 @@ attempts backoff max_backoff } }, wait { min max }, exec { command
 reload_signal kill_signal kill_timeout splay env { pristine custom
 allowlist denylist } }, template { source destination contents command
 command_timeout perms backup left_delimiter right_delimiter wait
-error_on_missing_key create_dest_dirs missing_timeout }, max_stale,
-log_level, kill_signal, reload_signal. An unknown key is an error. Flags
-win over files.
+error_on_missing_key create_dest_dirs exec { command timeout }
+missing_timeout exec_reload_signal }, max_stale, log_level, kill_signal,
+reload_signal. missing_timeout and exec_reload_signal (what the -exec child
+gets after a change of that template; "" restarts it) are conclave's. An
+unknown key is an error. Flags win over files.
 
 Exit status:
   0  -once rendered everything; or stopped by -kill-signal, SIGINT, SIGTERM
@@ -140,6 +142,15 @@ type templateConfig struct {
 	ErrorOnMissingKey bool           `mapstructure:"error_on_missing_key"`
 	CreateDestDirs    *bool          `mapstructure:"create_dest_dirs"`
 	MissingTimeout    *time.Duration `mapstructure:"missing_timeout"`
+	// Exec is consul-template's newer form of command and
+	// command_timeout.
+	Exec *struct {
+		Command toolCommand    `mapstructure:"command"`
+		Timeout *time.Duration `mapstructure:"timeout"`
+	} `mapstructure:"exec"`
+	// ExecReloadSignal (conclave's) is what the -exec child gets after a
+	// change of this template; "" restarts it.
+	ExecReloadSignal *string `mapstructure:"exec_reload_signal"`
 }
 
 // shellLine joins a command list into one /bin/sh -c line, quoting each
@@ -202,11 +213,21 @@ func (opts *TemplateOptions) config() (*template.Config, *templateFile, error) {
 			Command: t.Command.shellLine(), CommandTimeout: t.CommandTimeout,
 			File:      template.FileOptions{Perms: t.Perms, Backup: t.Backup, CreateDestDirs: t.CreateDestDirs == nil || *t.CreateDestDirs},
 			LeftDelim: t.LeftDelimiter, RightDelim: t.RightDelimiter, Wait: t.Wait.wait(), ErrMissingKey: t.ErrorOnMissingKey}
-		if len(t.Command) == 0 {
-			tc.Command = ""
+		if t.Exec != nil && len(t.Exec.Command) > 0 {
+			tc.Command = t.Exec.Command.shellLine()
+			if t.Exec.Timeout != nil {
+				tc.CommandTimeout = *t.Exec.Timeout
+			}
 		}
 		if t.MissingTimeout != nil {
 			tc.MissingTimeout = *t.MissingTimeout
+		}
+		if t.ExecReloadSignal != nil {
+			sig, err := parseSignal(*t.ExecReloadSignal)
+			if err != nil {
+				return nil, nil, fmt.Errorf("template %s: exec_reload_signal: %w", tc.Name(), err)
+			}
+			tc.ExecReloadSignal = &sig
 		}
 		cfg.Templates = append(cfg.Templates, tc)
 	}

@@ -111,6 +111,11 @@ template {
 template {
   contents = "x"
   destination = "b.out"
+  exec {
+    command = ["reload", "b"]
+    timeout = "4s"
+  }
+  exec_reload_signal = "SIGUSR1"
 }
 `)
 	jsonFile := writeFile(t, filepath.Join(dir, "more", "ct.json"), `{"template": {"source": "c.tpl", "destination": "c.out"}, "kill_signal": "SIGTERM"}`)
@@ -165,7 +170,8 @@ template {
 				if !reflect.DeepEqual(*a, want) {
 					t.Errorf("template a = %+v, want %+v", *a, want)
 				}
-				if b, c := cfg.Templates[1], cfg.Templates[2]; b.Contents != "x" || !b.File.CreateDestDirs || c.Source != "c.tpl" {
+				if b, c := cfg.Templates[1], cfg.Templates[2]; b.Contents != "x" || !b.File.CreateDestDirs || c.Source != "c.tpl" ||
+					b.Command != "'reload' 'b'" || b.CommandTimeout != 4*time.Second || b.ExecReloadSignal == nil || *b.ExecReloadSignal != syscall.SIGUSR1 {
 					t.Errorf("templates b, c = %+v, %+v", b, c)
 				}
 				if cfg.Wait != (template.Wait{Min: 2 * time.Second, Max: 8 * time.Second}) || cfg.MaxStale != 3*time.Second {
@@ -367,6 +373,50 @@ while :; do sleep 0.02; done
 		t.Errorf("conclave template -exec after the child exited 42: exit %d; stderr %q", code, stderr)
 	}
 	waitFile(t, sigLog, "start 2\nHUP\nHUP\nUSR1\nTERM\n")
+}
+
+// TestTemplateExecReloadPerTemplate: a template's exec_reload_signal is
+// what the child gets after that template changes; the others give the
+// default.
+func TestTemplateExecReloadPerTemplate(t *testing.T) {
+	t.Parallel()
+	a := testutil.NewSessionAgent(t)
+	seedKV(t, a, kvSeed{key: "per/a", value: "1"}, kvSeed{key: "per/b", value: "1"})
+	dir := t.TempDir()
+	sigLog := filepath.Join(dir, "signals")
+	child := writeFile(t, filepath.Join(dir, "child.sh"), fmt.Sprintf(`LOG=%q
+echo start >> "$LOG"
+trap 'echo HUP >> "$LOG"' HUP
+trap 'echo USR1 >> "$LOG"' USR1
+while :; do sleep 0.02; done
+`, sigLog))
+	cfgFile := writeFile(t, filepath.Join(dir, "ct.hcl"), fmt.Sprintf(`
+template {
+  contents = "{{ key \"per/a\" }}"
+  destination = %q
+}
+template {
+  contents = "{{ key \"per/b\" }}"
+  destination = %q
+  exec_reload_signal = "SIGUSR1"
+}
+exec {
+  command = "sh %s"
+}
+`, filepath.Join(dir, "a.out"), filepath.Join(dir, "b.out"), child))
+	cmd, _, _ := startConclave(t, "template", "-http-addr", a.HTTPAddr(), "-config", cfgFile)
+	waitFile(t, sigLog, "start\n")
+	c := testutil.APIClient(t, a)
+	if _, err := c.KV().Put(&api.KVPair{Key: "per/b", Value: []byte("2")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, sigLog, "start\nUSR1\n")
+	if _, err := c.KV().Put(&api.KVPair{Key: "per/a", Value: []byte("2")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, sigLog, "start\nUSR1\nHUP\n")
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	exitCode(t, cmd)
 }
 
 // TestTemplateDedup: 100 templates reading 10 keys open exactly 10

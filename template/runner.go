@@ -42,6 +42,10 @@ type TemplateConfig struct {
 	ErrMissingKey bool
 	// MissingTimeout overrides the global one when positive.
 	MissingTimeout time.Duration
+	// ExecReloadSignal, when set, is what the exec child gets after a
+	// change of this template instead of ExecConfig.ReloadSignal; a
+	// pointer to 0 restarts the child.
+	ExecReloadSignal *syscall.Signal
 }
 
 // Name is how the template is named in logs: source and destination.
@@ -142,6 +146,11 @@ type runner struct {
 	childEnv func() []string
 	sup      *supervise.Supervisor
 	reload   *Debouncer
+	childUp  bool // the child was started; only the engine's loop reads it
+
+	mu       sync.Mutex
+	reloads  map[syscall.Signal]bool // what the next reload sends; 0: restart
+	signals  map[string]syscall.Signal
 	startErr chan error // the child could not be started
 }
 
@@ -224,6 +233,12 @@ func (r *runner) templateJob(t *TemplateConfig) (*Job, error) {
 	if t.MissingTimeout > 0 {
 		job.MissingTimeout = t.MissingTimeout
 	}
+	if t.ExecReloadSignal != nil {
+		if r.signals == nil {
+			r.signals = map[string]syscall.Signal{}
+		}
+		r.signals[job.Name] = *t.ExecReloadSignal
+	}
 	command := r.commandRunner(t)
 	job.Apply = func(out []byte) (bool, error) {
 		switch {
@@ -293,11 +308,7 @@ func (r *runner) run(jobs []*Job, signals <-chan os.Signal) (int, error) {
 		if r.childEnv == nil {
 			r.childEnv = func() []string { return x.Env }
 		}
-		r.reload = NewDebouncer(r.cfg.ReloadDebounce, 0, func() {
-			if err := r.sup.Reload(r.childEnv()); err != nil {
-				r.log.Error("reloading the child failed", "error", err)
-			}
-		})
+		r.reload = NewDebouncer(r.cfg.ReloadDebounce, 0, r.reloadChild)
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
@@ -368,12 +379,53 @@ func (r *runner) onChange(c Change) {
 		return
 	}
 	if c.First {
+		r.childUp = true
 		if err := r.sup.Start(r.childEnv()); err != nil {
 			r.startErr <- err
 		}
 		return
 	}
-	if !r.cfg.Once && (len(c.Jobs) > 0 || c.Reload) {
-		r.reload.Trigger()
+	// Renders before the first complete one are in what the child starts
+	// with: nothing to reload.
+	if !r.childUp || r.cfg.Once || (len(c.Jobs) == 0 && !c.Reload) {
+		return
+	}
+	def := r.cfg.Exec.ReloadSignal
+	r.mu.Lock()
+	if r.reloads == nil {
+		r.reloads = map[syscall.Signal]bool{}
+	}
+	if c.Reload {
+		r.reloads[def] = true
+	}
+	for _, name := range c.Jobs {
+		sig, ok := r.signals[name]
+		if !ok {
+			sig = def
+		}
+		r.reloads[sig] = true
+	}
+	r.mu.Unlock()
+	r.reload.Trigger()
+}
+
+// reloadChild tells the child what changed since the last reload: a
+// restart if one of the changed templates asks for it, else each
+// distinct reload signal once.
+func (r *runner) reloadChild() {
+	r.mu.Lock()
+	sigs := r.reloads
+	r.reloads = nil
+	r.mu.Unlock()
+	if sigs[0] {
+		if err := r.sup.Restart(r.childEnv()); err != nil {
+			r.log.Error("restarting the child failed", "error", err)
+		}
+		return
+	}
+	for sig := range sigs {
+		if err := r.sup.ReloadWith(sig, r.childEnv()); err != nil {
+			r.log.Error("reloading the child failed", "error", err)
+		}
 	}
 }

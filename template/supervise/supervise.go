@@ -214,12 +214,17 @@ func signalGroup(r *run, sig syscall.Signal) {
 // Reload tells the child its inputs changed: ReloadSignal after the
 // splay, or a restart with env when ReloadSignal is 0.
 func (s *Supervisor) Reload(env []string) error {
-	if s.cfg.ReloadSignal == 0 {
+	return s.ReloadWith(s.cfg.ReloadSignal, env)
+}
+
+// ReloadWith is Reload with sig in place of ReloadSignal.
+func (s *Supervisor) ReloadWith(sig syscall.Signal, env []string) error {
+	if sig == 0 {
 		return s.Restart(env)
 	}
 	s.splay()
-	s.log.Debug("reloading child", "signal", s.cfg.ReloadSignal)
-	s.Signal(s.cfg.ReloadSignal)
+	s.log.Debug("reloading child", "signal", sig)
+	s.Signal(sig)
 	return nil
 }
 
