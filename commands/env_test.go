@@ -127,10 +127,10 @@ func TestEnvRunsChildWithKVAndService(t *testing.T) {
 	// The child prints the variables it was started with, then records
 	// USR1 and exits 7 on INT.
 	child := writeFile(t, filepath.Join(dir, "child.sh"), fmt.Sprintf(`LOG=%q
-echo "start LOG_LEVEL=$LOG_LEVEL PORT=$PORT WEB_ADDRESS=$WEB_ADDRESS WEB_PORT=$WEB_PORT WEB_TAG=$WEB_TAG WEB_ID=$WEB_ID HOME=${HOME:-unset}" >> "$LOG"
 trap 'echo USR1 >> "$LOG"' USR1
 trap 'echo TERM >> "$LOG"; exit 0' TERM
 trap 'echo INT >> "$LOG"; exit 7' INT
+echo "start LOG_LEVEL=$LOG_LEVEL PORT=$PORT WEB_ADDRESS=$WEB_ADDRESS WEB_PORT=$WEB_PORT WEB_TAG=$WEB_TAG WEB_ID=$WEB_ID HOME=${HOME:-unset}" >> "$LOG"
 while :; do sleep 0.02; done
 `, envLog))
 

@@ -344,10 +344,10 @@ func TestTemplateExecSupervisesChild(t *testing.T) {
 	out := filepath.Join(dir, "nginx.cfg")
 	sigLog := filepath.Join(dir, "signals")
 	child := writeFile(t, filepath.Join(dir, "child.sh"), fmt.Sprintf(`LOG=%q
-echo "start $(wc -l < %q)" >> "$LOG"
 trap 'echo HUP >> "$LOG"' HUP
 trap 'echo USR1 >> "$LOG"' USR1
 trap 'echo TERM >> "$LOG"; exit 42' TERM
+echo "start $(wc -l < %q)" >> "$LOG"
 while :; do sleep 0.02; done
 `, sigLog, out))
 
@@ -385,9 +385,9 @@ func TestTemplateExecReloadPerTemplate(t *testing.T) {
 	dir := t.TempDir()
 	sigLog := filepath.Join(dir, "signals")
 	child := writeFile(t, filepath.Join(dir, "child.sh"), fmt.Sprintf(`LOG=%q
-echo start >> "$LOG"
 trap 'echo HUP >> "$LOG"' HUP
 trap 'echo USR1 >> "$LOG"' USR1
+echo start >> "$LOG"
 while :; do sleep 0.02; done
 `, sigLog))
 	cfgFile := writeFile(t, filepath.Join(dir, "ct.hcl"), fmt.Sprintf(`

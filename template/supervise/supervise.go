@@ -128,8 +128,8 @@ func (s *Supervisor) startLocked(env []string, stdin io.Reader) error {
 	for started := false; !started && r.cmd.Status().PID == 0; {
 		select {
 		case <-r.cmd.Done(): // ran and ended already, or never ran
-			if err := r.cmd.Status().Error; err != nil {
-				return fmt.Errorf("starting %q: %w", s.cfg.Command, err)
+			if st := r.cmd.Status(); st.PID == 0 {
+				return fmt.Errorf("starting %q: %w", s.cfg.Command, st.Error)
 			}
 			started = true
 		case <-time.After(time.Millisecond):

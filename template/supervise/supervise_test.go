@@ -22,7 +22,8 @@ func recorder(t *testing.T, ignoreTerm bool) (script, log string) {
 	if ignoreTerm {
 		term = `trap 'echo TERM >> "$LOG"' TERM`
 	}
-	script = fmt.Sprintf(`LOG=%q; echo "start $VALUE" >> "$LOG"; trap 'echo HUP >> "$LOG"' HUP; trap 'echo USR1 >> "$LOG"' USR1; %s; while :; do sleep 0.02; done`, log, term)
+	// The traps come first: "start" says the child is ready for signals.
+	script = fmt.Sprintf(`LOG=%q; trap 'echo HUP >> "$LOG"' HUP; trap 'echo USR1 >> "$LOG"' USR1; %s; echo "start $VALUE" >> "$LOG"; while :; do sleep 0.02; done`, log, term)
 	return script, log
 }
 
