@@ -60,7 +60,9 @@ single CHILD word is run by /bin/sh -c.
 service { query format_id format_name format_address format_tag
 format_port }, exec { command kill_signal kill_timeout splay env {...} },
 consul { address token retry {...} }, wait { min max }, sanitize, upcase,
-pristine, max_stale, log_level, kill_signal. An unknown key is an error.
+pristine, max_stale, log_level, kill_signal, pid_file. envconsul's vault
+keys (vault, secret) load with a warning that they are ignored; any other
+unknown key is an error.
 
 Exit status:
   CHILD's status, exactly, when it exits (128+N if signal N ended it)
@@ -106,6 +108,9 @@ type envFile struct {
 	Sanitize *bool         `mapstructure:"sanitize"`
 	Upcase   *bool         `mapstructure:"upcase"`
 	Pristine *bool         `mapstructure:"pristine"`
+
+	ReloadSignal any `mapstructure:"reload_signal" conclave:"ignored"`
+	Secret       any `mapstructure:"secret" conclave:"ignored"`
 }
 
 type envPrefix struct {
@@ -125,7 +130,10 @@ type envService struct {
 
 func loadEnvFiles(paths []string) (*envFile, error) {
 	out := &envFile{}
-	err := decodeToolConfig(paths, func(_ string, f *envFile) {
+	err := decodeToolConfig(paths, func(path string, f *envFile, ignored []string) {
+		for _, k := range ignored {
+			out.ignored = append(out.ignored, path+": "+k)
+		}
 		out.merge(&f.toolFile)
 		out.Prefixes = append(out.Prefixes, f.Prefixes...)
 		out.Services = append(out.Services, f.Services...)

@@ -71,9 +71,12 @@ allowlist denylist } }, template { source destination contents command
 command_timeout perms backup left_delimiter right_delimiter wait
 error_on_missing_key create_dest_dirs exec { command timeout }
 missing_timeout exec_reload_signal }, max_stale, log_level, kill_signal,
-reload_signal. missing_timeout and exec_reload_signal (what the -exec child
-gets after a change of that template; "" restarts it) are conclave's. An
-unknown key is an error. Flags win over files.
+reload_signal, pid_file; consul also takes token_file, auth and ssl.
+missing_timeout and exec_reload_signal (what the -exec child gets after a
+change of that template; "" restarts it) are conclave's. consul-template's
+other keys (vault, syslog, deduplicate, template user, group and
+function_denylist, ...) load with a warning that they are ignored; any
+other key is an error. Flags win over files.
 
 Exit status:
   0  -once rendered everything; or stopped by -kill-signal, SIGINT, SIGTERM
@@ -125,6 +128,11 @@ type templateFile struct {
 	toolFile     `mapstructure:",squash"`
 	Templates    []*templateConfig `mapstructure:"template"`
 	ReloadSignal *string           `mapstructure:"reload_signal"`
+
+	BlockQueryWait    any `mapstructure:"block_query_wait" conclave:"ignored"`
+	DefaultDelimiters any `mapstructure:"default_delimiters" conclave:"ignored"`
+	ErrOnFailedLookup any `mapstructure:"err_on_failed_lookup" conclave:"ignored"`
+	TemplateErrFatal  any `mapstructure:"template_error_fatal" conclave:"ignored"`
 }
 
 // templateConfig is one template block.
@@ -151,6 +159,15 @@ type templateConfig struct {
 	// ExecReloadSignal (conclave's) is what the -exec child gets after a
 	// change of this template; "" restarts it.
 	ExecReloadSignal *string `mapstructure:"exec_reload_signal"`
+
+	User              any `mapstructure:"user" conclave:"ignored"`
+	Group             any `mapstructure:"group" conclave:"ignored"`
+	UID               any `mapstructure:"uid" conclave:"ignored"`
+	GID               any `mapstructure:"gid" conclave:"ignored"`
+	ErrorFatal        any `mapstructure:"error_fatal" conclave:"ignored"`
+	FunctionDenylist  any `mapstructure:"function_denylist" conclave:"ignored"`
+	FunctionBlacklist any `mapstructure:"function_blacklist" conclave:"ignored"`
+	SandboxPath       any `mapstructure:"sandbox_path" conclave:"ignored"`
 }
 
 // shellLine joins a command list into one /bin/sh -c line, quoting each
@@ -169,7 +186,10 @@ func (c toolCommand) shellLine() string {
 // loadTemplateFiles merges the -config files.
 func loadTemplateFiles(paths []string) (*templateFile, error) {
 	out := &templateFile{}
-	err := decodeToolConfig(paths, func(_ string, f *templateFile) {
+	err := decodeToolConfig(paths, func(path string, f *templateFile, ignored []string) {
+		for _, k := range ignored {
+			out.ignored = append(out.ignored, path+": "+k)
+		}
 		out.merge(&f.toolFile)
 		out.Templates = append(out.Templates, f.Templates...)
 		setIf(&out.ReloadSignal, f.ReloadSignal)
@@ -243,6 +263,9 @@ func (opts *TemplateOptions) config() (*template.Config, *templateFile, error) {
 	}
 
 	x := file.Exec
+	if x != nil && x.Enabled != nil && !*x.Enabled {
+		x = nil
+	}
 	if opts.Exec != "" {
 		x = mergeExec(x, &toolExec{Command: toolCommand{opts.Exec}})
 	}
@@ -263,28 +286,25 @@ func (opts *TemplateOptions) config() (*template.Config, *templateFile, error) {
 }
 
 // toolClient builds the client: flags and CONCLAVE_/CONSUL_ variables as
-// everywhere, except that a config file's consul { address token } wins
-// over the environment (a flag still wins over the file).
+// everywhere, except that a config file's consul block (address, token,
+// token_file, auth, ssl) wins over the environment (a flag still wins
+// over the file).
 func toolClient(opts *HTTPFlags, getenv func(string) string, consul *toolConsul) (*client.Client, error) {
 	cfg, err := opts.Config(getenv)
 	if err != nil {
 		return nil, err
 	}
-	if consul != nil {
-		given := func(name string) bool { return opts.fs != nil && opts.fs.Changed(name) }
-		if consul.Address != nil && !given("http-addr") {
-			cfg.Address = *consul.Address
-		}
-		if consul.Token != nil && !given("token") && !given("token-file") {
-			cfg.Token, cfg.TokenFile = *consul.Token, ""
-		}
-	}
+	consul.apply(cfg, func(name string) bool { return opts.fs != nil && opts.fs.Changed(name) })
 	return client.New(cfg)
 }
 
 // toolLogger logs to stderr at the level named by the flag (or file).
 func toolLogger(ios *IOStreams, level string) (hclog.Logger, error) {
-	l := hclog.LevelFromString(strings.ToLower(strings.TrimSpace(level)))
+	name := strings.ToLower(strings.TrimSpace(level))
+	if name == "err" { // consul-template's and envconsul's name
+		name = "error"
+	}
+	l := hclog.LevelFromString(name)
 	if l == hclog.NoLevel {
 		return nil, fmt.Errorf("invalid log level %q: want trace, debug, info, warn or err", level)
 	}

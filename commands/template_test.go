@@ -472,3 +472,76 @@ func TestTemplateDedup(t *testing.T) {
 		t.Errorf("requests = %d, want 20 (a first read and a blocking query per key): %q", n, tap.requests())
 	}
 }
+
+// TestTemplateConfigCompat loads a consul-template file with keys
+// conclave reads but does not act on (they are reported, not refused)
+// and a consul block whose ssl, auth and token_file reach the client.
+func TestTemplateConfigCompat(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tokenFile := writeFile(t, filepath.Join(dir, "token"), "file-token\n")
+	cfgFile := writeFile(t, filepath.Join(dir, "ct.hcl"), fmt.Sprintf(`
+consul {
+  address = "consul.example:8501"
+  token_file = %q
+  auth {
+    enabled = true
+    username = "u"
+    password = "p"
+  }
+  ssl {
+    enabled = true
+    verify = false
+    server_name = "consul.example"
+  }
+  transport {
+    dial_timeout = "10s"
+  }
+}
+pid_file = "/run/ct.pid"
+vault {
+  address = "https://vault:8200"
+}
+syslog {
+  enabled = true
+}
+exec {
+  enabled = false
+  command = "never"
+}
+template {
+  source = "a.tpl"
+  destination = "a.out"
+  user = "nginx"
+  function_denylist = ["plugin"]
+}
+`, tokenFile))
+	file, err := loadTemplateFiles([]string{cfgFile})
+	if err != nil {
+		t.Fatalf("loadTemplateFiles() = %v", err)
+	}
+	want := []string{cfgFile + ": consul.transport", cfgFile + ": vault", cfgFile + ": syslog", cfgFile + ": template[0].user", cfgFile + ": template[0].function_denylist"}
+	if !reflect.DeepEqual(file.ignored, want) {
+		t.Errorf("ignored keys = %q, want %q", file.ignored, want)
+	}
+	if file.PidFile == nil || *file.PidFile != "/run/ct.pid" {
+		t.Errorf("pid_file = %v, want /run/ct.pid", file.PidFile)
+	}
+	f, _, _ := testFactory()
+	var opts *TemplateOptions
+	if err := parseCmd(t, NewCmdTemplate(f, func(o *TemplateOptions) error { opts = o; return nil }), []string{"-config", cfgFile}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, _, err := opts.config(); err != nil || cfg.Exec != nil {
+		t.Errorf("config() = exec %+v, %v; want no exec (exec.enabled = false)", cfg.Exec, err)
+	}
+	cc, err := opts.HTTP.Config(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	file.Consul.apply(cc, opts.changed)
+	if cc.Address != "consul.example:8501" || cc.Scheme != "https" || cc.TokenFile != tokenFile || cc.Token != "" ||
+		cc.HTTPAuth == nil || cc.HTTPAuth.Username != "u" || !cc.TLS.InsecureSkipVerify || cc.TLS.ServerName != "consul.example" {
+		t.Errorf("client config from the consul block = %+v", cc)
+	}
+}

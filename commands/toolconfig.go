@@ -81,9 +81,9 @@ func configFiles(paths []string) ([]string, error) {
 }
 
 // decodeToolConfig reads each file (JSON when named *.json, else HCL, as
-// consul-template does) into a fresh value from newCfg and hands it to
-// merge.
-func decodeToolConfig[T any](paths []string, merge func(file string, cfg *T)) error {
+// consul-template does) into a fresh T and hands it to merge, with the
+// keys set in it that conclave ignores (see ignoredKeys).
+func decodeToolConfig[T any](paths []string, merge func(file string, cfg *T, ignored []string)) error {
 	files, err := configFiles(paths)
 	if err != nil {
 		return err
@@ -116,7 +116,7 @@ func decodeToolConfig[T any](paths []string, merge func(file string, cfg *T)) er
 		if err := dec.Decode(codec.doc); err != nil {
 			return fmt.Errorf("config %s: %w", path, err)
 		}
-		merge(path, cfg)
+		merge(path, cfg, ignoredKeys("", reflect.ValueOf(cfg)))
 	}
 	return nil
 }
@@ -311,19 +311,117 @@ func parseSignal(s string) (syscall.Signal, error) {
 
 // toolConsul is the consul block both tools share.
 type toolConsul struct {
-	Address *string `mapstructure:"address"`
-	Token   *string `mapstructure:"token"`
-	Retry   *struct {
+	Address   *string `mapstructure:"address"`
+	Token     *string `mapstructure:"token"`
+	TokenFile *string `mapstructure:"token_file"`
+	Retry     *struct {
 		Enabled    *bool          `mapstructure:"enabled"`
 		Attempts   *int           `mapstructure:"attempts"`
 		Backoff    *time.Duration `mapstructure:"backoff"`
 		MaxBackoff *time.Duration `mapstructure:"max_backoff"`
 	} `mapstructure:"retry"`
+	Auth *struct {
+		Enabled  *bool  `mapstructure:"enabled"`
+		Username string `mapstructure:"username"`
+		Password string `mapstructure:"password"`
+	} `mapstructure:"auth"`
+	SSL *struct {
+		Enabled    *bool  `mapstructure:"enabled"`
+		Verify     *bool  `mapstructure:"verify"`
+		CACert     string `mapstructure:"ca_cert"`
+		CAPath     string `mapstructure:"ca_path"`
+		Cert       string `mapstructure:"cert"`
+		Key        string `mapstructure:"key"`
+		ServerName string `mapstructure:"server_name"`
+	} `mapstructure:"ssl"`
+	Namespace any `mapstructure:"namespace" conclave:"ignored"`
+	Transport any `mapstructure:"transport" conclave:"ignored"`
+}
+
+// apply lays the block's settings over cfg, except where a flag was
+// given (given tells which).
+func (c *toolConsul) apply(cfg *client.Config, given func(flag string) bool) {
+	if c == nil {
+		return
+	}
+	if c.Address != nil && !given("http-addr") {
+		cfg.Address = *c.Address
+	}
+	if !given("token") && !given("token-file") {
+		switch {
+		case c.TokenFile != nil:
+			cfg.Token, cfg.TokenFile = "", *c.TokenFile
+		case c.Token != nil:
+			cfg.Token, cfg.TokenFile = *c.Token, ""
+		}
+	}
+	if a := c.Auth; a != nil && (a.Enabled == nil || *a.Enabled) && a.Username != "" {
+		cfg.HTTPAuth = &client.HTTPBasicAuth{Username: a.Username, Password: a.Password}
+	}
+	if t := c.SSL; t != nil && (t.Enabled == nil || *t.Enabled) {
+		cfg.Scheme = "https"
+		setString := func(dst *string, v, flag string) {
+			if v != "" && !given(flag) {
+				*dst = v
+			}
+		}
+		setString(&cfg.TLS.CAFile, t.CACert, "ca-file")
+		setString(&cfg.TLS.CAPath, t.CAPath, "ca-path")
+		setString(&cfg.TLS.CertFile, t.Cert, "client-cert")
+		setString(&cfg.TLS.KeyFile, t.Key, "client-key")
+		setString(&cfg.TLS.ServerName, t.ServerName, "tls-server-name")
+		if t.Verify != nil {
+			cfg.TLS.InsecureSkipVerify = !*t.Verify
+		}
+	}
+}
+
+// ignoredKeys lists the keys set in v (a decoded config file) that
+// conclave reads but does not act on (struct tag conclave:"ignored"),
+// named by their path: consul-template's vault, syslog and the like, so
+// that such files still load, with a warning.
+func ignoredKeys(prefix string, v reflect.Value) []string {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	var out []string
+	switch v.Kind() {
+	case reflect.Slice:
+		for i := range v.Len() {
+			out = append(out, ignoredKeys(fmt.Sprintf("%s[%d]", prefix, i), v.Index(i))...)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+			path := name
+			if prefix != "" && name != "" {
+				path = prefix + "." + name
+			} else if name == "" {
+				path = prefix
+			}
+			if f.Tag.Get("conclave") == "ignored" {
+				if !v.Field(i).IsNil() {
+					out = append(out, path)
+				}
+				continue
+			}
+			if f.IsExported() || f.Anonymous {
+				out = append(out, ignoredKeys(path, v.Field(i))...)
+			}
+		}
+	}
+	return out
 }
 
 // toolExec is the exec block both tools share.
 type toolExec struct {
+	Enabled      *bool          `mapstructure:"enabled"`
 	Command      toolCommand    `mapstructure:"command"`
+	Timeout      any            `mapstructure:"timeout" conclave:"ignored"`
 	ReloadSignal *string        `mapstructure:"reload_signal"`
 	KillSignal   *string        `mapstructure:"kill_signal"`
 	KillTimeout  *time.Duration `mapstructure:"kill_timeout"`
@@ -479,6 +577,16 @@ type toolFile struct {
 	MaxStale   *time.Duration `mapstructure:"max_stale"`
 	LogLevel   *string        `mapstructure:"log_level"`
 	KillSignal *string        `mapstructure:"kill_signal"`
+	PidFile    *string        `mapstructure:"pid_file"`
+
+	Vault       any `mapstructure:"vault" conclave:"ignored"`
+	Syslog      any `mapstructure:"syslog" conclave:"ignored"`
+	LogFile     any `mapstructure:"log_file" conclave:"ignored"`
+	Deduplicate any `mapstructure:"deduplicate" conclave:"ignored"`
+	Nomad       any `mapstructure:"nomad" conclave:"ignored"`
+
+	// ignored are the keys set in the files that conclave does not act on.
+	ignored []string
 }
 
 // merge lays o's settings over f's.
@@ -489,6 +597,7 @@ func (f *toolFile) merge(o *toolFile) {
 	setIf(&f.MaxStale, o.MaxStale)
 	setIf(&f.LogLevel, o.LogLevel)
 	setIf(&f.KillSignal, o.KillSignal)
+	setIf(&f.PidFile, o.PidFile)
 }
 
 // settings fills in what flags and file share: once, wait, max stale,
@@ -518,8 +627,18 @@ func (t *toolFlags) run(run *template.Config, file *toolFile, start func(sigs <-
 	if run.Logger, err = toolLogger(t.IO, flagOr(t.changed, "log-level", t.LogLevel, file.LogLevel)); err != nil {
 		return failf("Error! %s", err)
 	}
+	for _, key := range file.ignored {
+		run.Logger.Warn("config key not supported by conclave; ignored", "key", key)
+	}
 	if run.Client, err = toolClient(t.HTTP, t.Getenv, file.Consul); err != nil {
 		return failf("Error connecting to Consul agent: %s", err)
+	}
+	if file.PidFile != nil && *file.PidFile != "" {
+		pid := *file.PidFile
+		if err := os.WriteFile(pid, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			return failf("Error! pid_file: %s", err)
+		}
+		defer os.Remove(pid)
 	}
 	ios := childStreams(t.IO)
 	run.Stdin, run.Stdout, run.Stderr = ios.In, ios.Out, ios.ErrOut
