@@ -174,3 +174,24 @@ func TestEnvOnce(t *testing.T) {
 		t.Errorf("child saw %q (%v), want %q", data, err, "db1 x path\n")
 	}
 }
+
+// TestEnvRestartWaitsForQuiescence: two changes within -wait's minimum
+// give one restart, with the last value.
+func TestEnvRestartWaitsForQuiescence(t *testing.T) {
+	t.Parallel()
+	a := testutil.NewSessionAgent(t)
+	seedKV(t, a, kvSeed{key: "quiet/v", value: "1"})
+	log := filepath.Join(t.TempDir(), "log")
+	cmd, _, _ := startConclave(t, "env", "-http-addr", a.HTTPAddr(), "-prefix", "quiet", "-wait", "2s:20s",
+		fmt.Sprintf(`trap 'exit 0' TERM; echo "start $v" >> %q; while :; do sleep 0.02; done`, log))
+	waitFile(t, log, "start 1\n")
+	c := testutil.APIClient(t, a)
+	for _, v := range []string{"2", "3"} {
+		if _, err := c.KV().Put(&api.KVPair{Key: "quiet/v", Value: []byte(v)}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFile(t, log, "start 1\nstart 3\n")
+	_ = cmd.Process.Signal(syscall.SIGINT)
+	exitCode(t, cmd)
+}
