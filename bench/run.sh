@@ -66,6 +66,7 @@ status=0
 bash "$here/catalog.sh" || status=1                 # health watchers, registration rate (issue 4)
 bash "$here/dns.sh" || status=1                     # DNS service lookups vs NSD (issue 4)
 bash "$here/lock.sh" || status=1                    # lock hand-off, semaphore, sessions (issue 10)
+bash "$here/template.sh" || status=1                # template re-render latency, RSS (issue 12)
 bash "$here/template-render.sh" || status=1          # template render over 1,000 instances (issue 12)
 bash "$here/events.sh" || status=1                  # event delivery, exec across agents (issue 11)
 bash "$here/watch.sh" || status=1                   # watch fire latency after a KV write (issue 11)

@@ -20,12 +20,14 @@
 //     3 agent unreachable) and prints them on stderr.
 //
 // Imports: conclave/client, conclave/lock, conclave/exec, conclave/watch,
-// conclave/replicate, conclave/version, conclave/internal/certgen (`tls
-// ca|cert create`), cobra, pflag, tablewriter, go-hclog
-// (replicate's log), go-cmd (the child of `lock`), hashicorp/hcl (service files,
-// behind unmarshalHCL, which turns the parser's panics into errors),
-// serf/coordinate (the distance `rtt` prints) and the standard library. It
-// must never import conclave/agent/..., directly or through
+// conclave/template, conclave/replicate, conclave/version,
+// conclave/internal/certgen (`tls ca|cert create`), cobra, pflag,
+// tablewriter, go-hclog (the tools' logs), go-cmd (the child of `lock`),
+// hashicorp/hcl (service files, behind unmarshalHCL, which turns the
+// parser's panics into errors), viper and mapstructure (the config files of
+// `template` and `env`), serf/coordinate (the distance `rtt` prints) and
+// the standard library. It must never import conclave/agent/..., directly
+// or through
 // another package (layering_test.go checks with go list -deps): the daemon
 // reaches this package only through the AgentRunner interface, wired by
 // cmd/conclave/main.go. Its tests may: they run the commands against real

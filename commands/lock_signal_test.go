@@ -42,7 +42,15 @@ func conclaveBinary(t *testing.T) string {
 // startLock starts `conclave lock args...` as a process of its own.
 func startLock(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
 	t.Helper()
-	cmd := exec.Command(conclaveBinary(t), append([]string{"lock"}, args...)...)
+	return startConclave(t, append([]string{"lock"}, args...)...)
+}
+
+// startConclave starts `conclave args...` as a process of its own, in
+// its own process group, killed with the test. Read its output only once
+// it has exited.
+func startConclave(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(conclaveBinary(t), args...)
 	cmd.Env = testutil.CleanEnv()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -66,7 +74,7 @@ func exitCode(t *testing.T, cmd *exec.Cmd) int {
 		return ee.ExitCode()
 	}
 	if err != nil {
-		t.Fatalf("waiting for conclave lock: %v", err)
+		t.Fatalf("waiting for conclave: %v", err)
 	}
 	return 0
 }

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -264,11 +263,20 @@ func (opts *ReplicateOptions) processSettings() (kill, reload os.Signal, pidFile
 	fromFile("kill-signal", &killName, file.KillSignal)
 	fromFile("reload-signal", &reloadName, file.ReloadSignal)
 	fromFile("pid-file", &pidFile, file.PidFile)
-	if kill, err = parseSignal(killName); err != nil {
+	k, err := parseSignal(killName)
+	if err != nil {
 		return nil, nil, "", failf("Error! kill signal: %s", err)
 	}
-	if reload, err = parseSignal(reloadName); err != nil {
+	r, err := parseSignal(reloadName)
+	if err != nil {
 		return nil, nil, "", failf("Error! reload signal: %s", err)
+	}
+	// 0 is "none": leave the os.Signal nil, which the caller skips.
+	if k != 0 {
+		kill = k
+	}
+	if r != 0 {
+		reload = r
 	}
 	return kill, reload, pidFile, nil
 }
@@ -389,24 +397,3 @@ func logLevel(s string) hclog.Level {
 	return hclog.Info
 }
 
-// signalNames are the signals -kill-signal and -reload-signal accept.
-var signalNames = map[string]syscall.Signal{
-	"SIGHUP": syscall.SIGHUP, "SIGINT": syscall.SIGINT, "SIGQUIT": syscall.SIGQUIT,
-	"SIGTERM": syscall.SIGTERM, "SIGUSR1": syscall.SIGUSR1, "SIGUSR2": syscall.SIGUSR2,
-}
-
-// parseSignal reads "SIGHUP" (or "HUP"); "" is none.
-func parseSignal(s string) (os.Signal, error) {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	if s == "" {
-		return nil, nil
-	}
-	if !strings.HasPrefix(s, "SIG") {
-		s = "SIG" + s
-	}
-	sig, ok := signalNames[s]
-	if !ok {
-		return nil, errors.New("unknown signal " + s)
-	}
-	return sig, nil
-}

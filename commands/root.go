@@ -103,6 +103,7 @@ CONSUL_*.
 		NewCmdCompletion(f, nil),
 		NewCmdEvent(f, nil),
 		NewCmdExec(f, nil),
+		NewCmdEnv(f, nil),
 		NewCmdForceLeave(f, nil),
 		NewCmdInfo(f, nil),
 		NewCmdJoin(f, nil),
@@ -120,6 +121,7 @@ CONSUL_*.
 		services,
 		session,
 		tls,
+		NewCmdTemplate(f, nil),
 		NewCmdVersion(f, nil),
 		NewCmdWatch(f, nil),
 	)

@@ -15,8 +15,18 @@
 //   - query.go: the query grammar and the polling shared by dependencies
 //     that have no blocking query (file, datacenters).
 //
-// Imports: conclave/client and the standard library plus the template
-// libraries it needs (gopkg.in/yaml.v2, BurntSushi/toml, dario.cat/mergo,
-// go-sockaddr/template, x/text); never conclave/agent/...
+// The engine lives in:
+//   - engine.go, watcher.go: Engine, one watcher (blocking-query loop)
+//     per distinct Dependency.String(), jobs rendered once their data is
+//     there, quiescence, missing timeouts;
+//   - file.go: atomic writes with the in-place fallback;
+//   - command.go, debounce.go: commands after render, merged bursts;
+//   - runner.go, env.go: Run (`conclave template`) and RunEnv (`conclave
+//     env`), with the child in template/supervise.
+//
+// Imports: conclave/client, conclave/template/supervise and the standard
+// library plus the libraries it needs (gopkg.in/yaml.v2, BurntSushi/toml,
+// dario.cat/mergo, go-sockaddr/template, x/text, go-cmd, go-hclog); never
+// conclave/agent/...
 // (commands/layering_test.go enforces it).
 package template
