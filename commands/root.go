@@ -39,7 +39,17 @@ CONSUL_*.
 		CompletionOptions: cobra.CompletionOptions{
 			DisableDefaultCmd: true, // ours is wired below, like every command
 		},
+		// Any arguments reach RunE, so an unknown command is answered
+		// here rather than with cobra's error.
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				// As Consul's CLI: the usage, and status 127 (a shell's
+				// "command not found"). The usage goes to stderr: stdout
+				// carries only what was asked for.
+				renderHelp(cmd, cmd.ErrOrStderr())
+				return &ExitError{Code: ExitUnknownCommand}
+			}
 			if showVersion {
 				return versionRun(&VersionOptions{IO: f.IOStreams, Format: "pretty"})
 			}

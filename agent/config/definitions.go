@@ -22,17 +22,20 @@ import (
 // DecodeService reads a service definition from a decoded JSON or HCL
 // value with the config decoder (Consul's CamelCase and snake_case keys,
 // weak typing, HCL blocks). It returns a warning for each key it does not
-// know, which callers print or ignore. An error is a *PathError naming the
-// key as the value spells it.
-func DecodeService(v any) (*structs.ServiceDefinition, []string, error) {
+// know, which callers print or ignore; strict makes such a key an error
+// instead, as it is in a definition file. An error is a *PathError naming
+// the key as the value spells it.
+func DecodeService(v any, strict bool) (*structs.ServiceDefinition, []string, error) {
 	d := newDecodeState("")
+	d.strict = strict
 	def, err := d.service("", v)
 	return def, d.warningTexts(), err
 }
 
 // DecodeCheck reads a check definition; see DecodeService.
-func DecodeCheck(v any) (*structs.CheckDefinition, []string, error) {
+func DecodeCheck(v any, strict bool) (*structs.CheckDefinition, []string, error) {
 	d := newDecodeState("")
+	d.strict = strict
 	def := &structs.CheckDefinition{}
 	if _, err := d.decode("", v, def); err != nil {
 		return nil, d.warningTexts(), err

@@ -87,7 +87,7 @@ func TestDecodeService(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, warnings, err := DecodeService(tt.doc(t))
+			got, warnings, err := DecodeService(tt.doc(t), false)
 			if err != nil {
 				t.Fatalf("DecodeService() error = %v", err)
 			}
@@ -113,8 +113,8 @@ func TestDecodeServiceErrors(t *testing.T) {
 		wantErr string // decode or validation error, path included
 	}{
 		{`{"name":"web","port":"eighty"}`, `port: "eighty" is not an integer`},
-		{`{"name":"web","check":{"ttl":"soon"}}`, `check.ttl: "soon" is not a duration`},
-		{`{"name":"web","Checks":[{"TTL":"1s"},{"HTTP":"http://x","Interval":7}]}`, `Checks[1].Interval: 7 is not a duration`},
+		{`{"name":"web","check":{"ttl":"soon"}}`, `check.ttl: invalid duration "soon"`},
+		{`{"name":"web","Checks":[{"TTL":"1s"},{"HTTP":"http://x","Interval":7}]}`, `Checks[1].Interval: invalid duration 7`},
 		{`{"name":"web","tags":"a"}`, ``}, // one string is a list of one
 		{`{"name":"web","meta":{"k":[1]}}`, `meta.k: a list is not a string`},
 		{`{"port":80}`, `Missing service name`},
@@ -139,7 +139,7 @@ func TestDecodeServiceErrors(t *testing.T) {
 		{`{"Name":"web","Kind":"","Namespace":"default","Partition":"","Connect":{"Native":true},"SocketPath":""}`, ``},
 	}
 	for _, tt := range tests {
-		def, _, err := DecodeService(decodeJSON(t, tt.doc))
+		def, _, err := DecodeService(decodeJSON(t, tt.doc), false)
 		if err == nil {
 			err = ValidateService(def)
 		}
@@ -154,7 +154,7 @@ func TestDecodeServiceErrors(t *testing.T) {
 
 func TestDecodeUnknownKeysAreReported(t *testing.T) {
 	t.Parallel()
-	_, warnings, err := DecodeService(decodeJSON(t, `{"name":"web","colour":"red","check":{"ttl":"1s","flavour":1},"connect":{"native":true,"proxy":{}}}`))
+	_, warnings, err := DecodeService(decodeJSON(t, `{"name":"web","colour":"red","check":{"ttl":"1s","flavour":1},"connect":{"native":true,"proxy":{}}}`), false)
 	if err != nil {
 		t.Fatalf("DecodeService() error = %v", err)
 	}

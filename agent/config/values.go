@@ -166,7 +166,9 @@ func duration(v any) (any, error) {
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if !ok || err != nil {
-		return nil, fmt.Errorf(`%s is not a duration (such as "30s" or "5m")`, show(v))
+		// "invalid duration" is the phrase Consul's errors carry (Go's
+		// time.ParseDuration text), which clients and scripts match on.
+		return nil, fmt.Errorf(`invalid duration %s (use a duration such as "30s" or "5m")`, show(v))
 	}
 	if d < 0 {
 		return nil, fmt.Errorf("must not be negative, got %s", d)

@@ -2,9 +2,6 @@ package http
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"io"
 	gohttp "net/http"
 	"sort"
 	"strings"
@@ -12,21 +9,10 @@ import (
 	"conclave/agent/structs"
 )
 
-// maxCatalogBody bounds a registration body; a real one is a few KiB.
-const maxCatalogBody = 4 << 20
-
-// decodeCatalogBody reads a JSON request body into out; a body that is
-// not JSON of the right shape is the client's fault (400, as in Consul:
-// "Request decode failed: ...").
+// decodeCatalogBody reads a JSON request body into out (see
+// decodeJSONBody); an empty body is refused.
 func decodeCatalogBody(r *gohttp.Request, out any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxCatalogBody+1))
-	if err := dec.Decode(out); err != nil {
-		if errors.Is(err, io.EOF) {
-			return badRequest("Request decode failed: empty body, want a JSON object")
-		}
-		return badRequest("Request decode failed: %v", err)
-	}
-	return nil
+	return decodeJSONBody(r, out, false)
 }
 
 // parseNodeMeta reads ?node-meta=key:value (repeatable). A pair without a

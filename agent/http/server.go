@@ -62,7 +62,13 @@ type route struct {
 	path    string
 	methods []string
 	fn      handlerFunc
+	// bodyLimit is the largest body the route takes (body.go);
+	// defaultMaxBody unless the route table says otherwise.
+	bodyLimit int64
 }
+
+// limit sets the route's body limit.
+func (rt *route) limit(n int64) { rt.bodyLimit = n }
 
 // New builds the handler with every route of routes.go.
 func New(b Backend, logger hclog.Logger) *Handler {
@@ -74,13 +80,14 @@ func New(b Backend, logger hclog.Logger) *Handler {
 	return h
 }
 
-func (h *Handler) handle(path string, methods []string, fn handlerFunc) {
-	r := &route{path: path, methods: methods, fn: fn}
+func (h *Handler) handle(path string, methods []string, fn handlerFunc) *route {
+	r := &route{path: path, methods: methods, fn: fn, bodyLimit: defaultMaxBody}
 	if strings.HasSuffix(path, "/") {
 		h.prefix = append(h.prefix, r)
-		return
+		return r
 	}
 	h.exact[path] = r
+	return r
 }
 
 // ServeHTTP routes by exact path, then by longest prefix. It does not clean
@@ -110,6 +117,10 @@ func (h *Handler) ServeHTTP(w gohttp.ResponseWriter, r *gohttp.Request) {
 			gohttp.Error(w, "internal error", gohttp.StatusInternalServerError)
 		}
 	}()
+	if err := limitBody(w, r, rt.bodyLimit); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	out, err := rt.fn(w, r)
 	if err != nil {
 		h.writeError(w, r, err)

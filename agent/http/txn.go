@@ -3,7 +3,6 @@ package http
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	gohttp "net/http"
 
 	"conclave/agent/structs"
@@ -26,18 +25,11 @@ type txnKVJSON struct {
 	Session string
 }
 
-// maxTxnBody bounds the request: 64 operations of the largest value, base64
-// encoded, plus framing.
-const maxTxnBody = structs.MaxTxnOps*structs.MaxKVSize*4/3 + 1<<20
-
 // txn serves PUT /v1/txn.
 func (h *Handler) txn(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
-	if r.ContentLength > maxTxnBody {
-		return nil, tooLarge("Request body (%d bytes) too large, max size: %d bytes", r.ContentLength, maxTxnBody)
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxTxnBody+1))
+	body, err := readBody(r)
 	if err != nil {
-		return nil, badRequest("Failed to read body: %v", err)
+		return nil, err
 	}
 	var in []txnOpJSON
 	if err := json.Unmarshal(body, &in); err != nil {
