@@ -138,3 +138,49 @@ func TestCompatErrorTexts(t *testing.T) {
 		t.Errorf("catalog register (Port as a string) = %v, want the field and types as JSON names them", err)
 	}
 }
+
+// TestCompatAgentFlags starts the built binary with an empty config file
+// and the `consul agent` flags operators reach for first (agent command
+// page, "Command-line options"), and checks that `agent -h` lists them.
+func TestCompatAgentFlags(t *testing.T) {
+	t.Parallel()
+	empty := filepath.Join(t.TempDir(), "empty.json")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := testutil.StartProcess(t, testutil.ProcessOptions{Bin: conclaveBin, Args: []string{
+		"-dev", "-config-file", empty, "-data-dir", t.TempDir(),
+		"-node-meta", "rack:r1", "-hcl", `node_name = "flagged"`,
+		"-enable-script-checks", "-enable-local-script-checks", "-disable-host-node-id",
+		"-serf-lan-bind", "127.0.0.1", "-serf-wan-bind", "127.0.0.1", "-grpc-port", "-1",
+		"-domain", "consul", "-alt-domain", "alt.example", "-recursor", "127.0.0.1:1",
+		"-raft-protocol", "3", "-config-format", "json", "-retry-interval-wan", "5s",
+	}})
+	cfg := api.DefaultConfig()
+	cfg.Address = p.HTTPAddr()
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := c.Agent().Self()
+	if err != nil {
+		t.Fatalf("Agent().Self() = %v", err)
+	}
+	if name := self["Config"]["NodeName"]; name != "flagged" {
+		t.Errorf("Self() NodeName = %v, want the -hcl fragment's %q", name, "flagged")
+	}
+
+	help := testutil.RunCLI(t, conclaveBin, nil, "", "agent", "-h")
+	for _, f := range []string{"-node-meta", "-hcl", "-enable-script-checks", "-enable-local-script-checks",
+		"-disable-host-node-id", "-serf-lan-bind", "-serf-wan-bind", "-grpc-port", "-domain", "-alt-domain",
+		"-recursor", "-raft-protocol", "-config-format", "-retry-join-wan", "-retry-interval-wan", "-data-dir",
+		"-encrypt", "-ui", "-pid-file"} {
+		if !strings.Contains(help.Stdout, "\n  "+f+"\n") && !strings.Contains(help.Stdout, "\n  "+f+"=") {
+			t.Errorf("agent -h does not list %s", f)
+		}
+	}
+	got := testutil.RunCLI(t, conclaveBin, nil, "", "agent", "-dev", "-ui")
+	if got.Code != 1 || !strings.Contains(got.Stderr, "flag -ui: the web UI is not supported yet") {
+		t.Errorf("agent -dev -ui = %+v, want exit 1 saying the UI is not supported", got)
+	}
+}

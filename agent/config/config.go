@@ -104,6 +104,30 @@ type Config struct {
 	// -retry-join-wan). Append.
 	StartJoinWAN []string `mapstructure:"start_join_wan"`
 	RetryJoinWAN []string `mapstructure:"retry_join_wan"`
+	// RetryIntervalWAN and RetryMaxAttemptsWAN are retry_interval and
+	// retry_max for retry_join_wan (retry_interval_wan, retry_max_wan,
+	// -retry-interval-wan, -retry-max-wan). Default 30s and 0 (for ever).
+	RetryIntervalWAN    time.Duration `mapstructure:"retry_interval_wan" check:"positive"`
+	RetryMaxAttemptsWAN int           `mapstructure:"retry_max_wan" check:"nonnegative"`
+
+	// SerfBindLAN and SerfBindWAN are the addresses the LAN and WAN gossip
+	// pools bind (serf_lan, serf_wan, -serf-lan-bind, -serf-wan-bind).
+	// Default: BindAddr.
+	SerfBindLAN string `mapstructure:"serf_lan"`
+	SerfBindWAN string `mapstructure:"serf_wan"`
+
+	// NodeMeta is this node's metadata in the catalog (node_meta,
+	// -node-meta key:value), validated as Consul validates it
+	// (structs.ValidateNodeMeta). The agent adds "consul-version".
+	NodeMeta map[string]string `mapstructure:"node_meta"`
+	// DisableHostNodeID (disable_host_node_id) asks for a random node ID
+	// rather than one derived from the host. conclave never derives it from
+	// the host, so either value leaves a random ID, persisted in data_dir.
+	DisableHostNodeID bool `mapstructure:"disable_host_node_id"`
+	// RaftProtocol (raft_protocol, -raft-protocol) is the raft protocol
+	// version; conclave speaks 3, the only one Consul 1.x servers use
+	// between themselves, and refuses any other.
+	RaftProtocol int `mapstructure:"raft_protocol"`
 
 	// Cluster holds gossip_lan, gossip_wan and autopilot (cluster.go).
 	Cluster ClusterConfig `mapstructure:",squash"`
@@ -158,6 +182,8 @@ func Default() *Config {
 		TombstoneTTL:          15 * time.Minute,
 		SessionTTLMin:         10 * time.Second,
 		RetryInterval:         30 * time.Second,
+		RetryIntervalWAN:      30 * time.Second,
+		RaftProtocol:          3,
 		Cluster:               defaultCluster(),
 		DNS:                   defaultDNS(),
 		Local:                 defaultLocal(),

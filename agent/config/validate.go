@@ -1,6 +1,7 @@
 package config
 
 import (
+	"conclave/agent/structs"
 	"errors"
 	"fmt"
 	"net"
@@ -57,6 +58,12 @@ func (l *loader) finish() error {
 		c.NodeID = id
 	}
 
+	if err := structs.ValidateNodeMeta(c.NodeMeta, false); err != nil {
+		return l.fail("node_meta", "%w", err)
+	}
+	if c.RaftProtocol != 3 {
+		return l.fail("raft_protocol", "%d is not supported: conclave speaks raft protocol 3, as Consul 1.x servers do", c.RaftProtocol)
+	}
 	if err := l.checkAddrs(); err != nil {
 		return err
 	}

@@ -31,6 +31,11 @@ func (r *RegisterRequest) Validate() error {
 	if r.Address == "" && !r.SkipNodeUpdate {
 		return BadRequestf("missing node address (Address) for node %q; set SkipNodeUpdate to register only services or checks", r.Node)
 	}
+	// An agent's anti-entropy carries back its own "consul-" keys, so the
+	// catalog takes them; users set node_meta, which refuses them.
+	if err := ValidateNodeMeta(r.NodeMeta, true); err != nil {
+		return BadRequestf("%v", err)
+	}
 	if r.ID != "" {
 		if _, err := uuid.ParseUUID(r.ID); err != nil {
 			return BadRequestf("node ID %q is not a 36-character UUID: %v", r.ID, err)
