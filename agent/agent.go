@@ -25,6 +25,7 @@ import (
 	"conclave/agent/local"
 	"conclave/agent/registrar"
 	"conclave/agent/server"
+	"conclave/agent/structs"
 	"conclave/version"
 )
 
@@ -271,6 +272,16 @@ func (a *Agent) startLocal() error {
 			tagged[pool+"_ipv6"] = ip.String()
 		}
 	}
+	// node_meta, plus the keys Consul gives every node: the network
+	// segment (empty outside Enterprise; tools group nodes by it) and the
+	// Consul version, which tools read to decide what the agent can do.
+	meta := map[string]string{
+		"consul-network-segment":  "",
+		structs.MetaConsulVersion: version.ConsulVersion,
+	}
+	for k, v := range a.config.NodeMeta {
+		meta[k] = v
+	}
 	a.local, err = registrar.Start(registrar.Config{
 		Node: local.Config{
 			NodeID:          a.nodeID,
@@ -278,10 +289,8 @@ func (a *Agent) startLocal() error {
 			Datacenter:      a.config.Datacenter,
 			Address:         adv.String(),
 			TaggedAddresses: tagged,
-			// Consul gives every node this key (the network segment, empty
-			// outside Enterprise); tools group nodes by it.
-			NodeMeta: map[string]string{"consul-network-segment": ""},
-			Logger:   a.logger,
+			NodeMeta:        meta,
+			Logger:          a.logger,
 		},
 		DataDir: a.config.DataDir,
 		Local:   a.config.Local,
@@ -436,16 +445,20 @@ func (a *Agent) Self() *httpapi.Self {
 			"NodeID":            a.nodeID,
 			"Server":            a.config.Server,
 			"Revision":          version.GitCommit,
-			"Version":           version.Number(),
+			// The Consul version conclave follows, what tools gate
+			// features on; conclave's own is in the Conclave block.
+			"Version":  version.ConsulVersion,
+			"Conclave": map[string]string{"Version": version.Number(), "Revision": version.GitCommit},
 			// Patroni reads it to bound its session TTL.
 			"SessionTTLMin": a.config.SessionTTLMin.String(),
 		},
 		Member: a.selfMember(),
 		Stats: map[string]map[string]string{
 			"build": {
-				"prerelease": version.Prerelease,
-				"revision":   version.GitCommit,
-				"version":    version.Version,
+				"prerelease":       version.Prerelease,
+				"revision":         version.GitCommit,
+				"version":          version.ConsulVersion,
+				"conclave_version": version.Number(),
 			},
 			"runtime": {
 				"arch":       runtime.GOARCH,

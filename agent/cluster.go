@@ -148,11 +148,13 @@ func (a *Agent) serfTags(wan bool) map[string]string {
 	t := map[string]string{
 		router.TagDatacenter: a.config.Datacenter,
 		router.TagID:         a.nodeID,
-		router.TagBuild:      version.Number() + ":" + version.GitCommit,
-		router.TagVsn:        strconv.Itoa(version.ProtocolDefault),
-		router.TagVsnMin:     strconv.Itoa(version.ProtocolMin),
-		router.TagVsnMax:     strconv.Itoa(version.ProtocolMax),
-		router.TagRole:       router.RoleClient,
+		// Consul's form, "<version>:<revision>", with the Consul version
+		// conclave follows: tools read it to tell what a member can do.
+		router.TagBuild:  version.ConsulVersion + ":" + version.GitCommit,
+		router.TagVsn:    strconv.Itoa(version.ProtocolDefault),
+		router.TagVsnMin: strconv.Itoa(version.ProtocolMin),
+		router.TagVsnMax: strconv.Itoa(version.ProtocolMax),
+		router.TagRole:   router.RoleClient,
 	}
 	if !wan {
 		t[router.TagSegment] = ""

@@ -164,7 +164,7 @@ func TestAgentCommand(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	t.Parallel()
-	pretty := "Conclave v0.1.0\nProtocol 2 spoken by default, understands 2 to 3 (agent will automatically use protocol >2 when speaking to compatible agents)\n"
+	pretty := "Conclave v0.1.0\nConsul v1.21.0 compatible\nProtocol 2 spoken by default, understands 2 to 3 (agent will automatically use protocol >2 when speaking to compatible agents)\n"
 	tests := []struct {
 		args []string
 		want result
@@ -175,7 +175,7 @@ func TestVersion(t *testing.T) {
 		{[]string{"-v"}, result{pretty, "", 0}},
 		{[]string{"version", "-format=json"}, result{`{
   "Name": "conclave",
-  "Version": "0.1.0",
+  "Version": "1.21.0",
   "Revision": "",
   "Prerelease": "",
   "BuildDate": "",
@@ -183,6 +183,10 @@ func TestVersion(t *testing.T) {
     "Default": 2,
     "Min": 2,
     "Max": 3
+  },
+  "Conclave": {
+    "Version": "0.1.0",
+    "Prerelease": ""
   }
 }
 `, "", 0}},

@@ -4,12 +4,17 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/consul/api"
 
@@ -182,5 +187,216 @@ func TestCompatAgentFlags(t *testing.T) {
 	got := testutil.RunCLI(t, conclaveBin, nil, "", "agent", "-dev", "-ui")
 	if got.Code != 1 || !strings.Contains(got.Stderr, "flag -ui: the web UI is not supported yet") {
 		t.Errorf("agent -dev -ui = %+v, want exit 1 saying the UI is not supported", got)
+	}
+}
+
+// TestCompatNodeMeta runs the binary with node_meta in a file and
+// -node-meta on the command line: the node's Meta holds both and
+// "consul-version", the version `version -format=json` reports, and
+// ?node-meta= narrows catalog and health reads to it, as in Consul (agent
+// configuration page, "node_meta"; catalog API page, "node-meta"). Meta
+// over Consul's limits is refused.
+func TestCompatNodeMeta(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "meta.hcl")
+	if err := os.WriteFile(file, []byte("node_meta {\n  env = \"prod\"\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := testutil.StartProcess(t, testutil.ProcessOptions{Bin: conclaveBin, Args: []string{
+		"-dev", "-node", "meta-node", "-config-file", file, "-node-meta", "rack:r1"}})
+	cfg := api.DefaultConfig()
+	cfg.Address = p.HTTPAddr()
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct{ Version string }
+	out := testutil.RunCLI(t, conclaveBin, nil, "", "version", "-format=json")
+	if err := json.Unmarshal([]byte(out.Stdout), &v); err != nil || v.Version == "" {
+		t.Fatalf("version -format=json = %q (%v), want a Version", out.Stdout, err)
+	}
+	want := map[string]string{"env": "prod", "rack": "r1", "consul-version": v.Version, "consul-network-segment": ""}
+	testutil.Retry(t, 10*time.Second, func() error {
+		n, _, err := c.Catalog().Node("meta-node", nil)
+		if err != nil || n == nil {
+			return fmt.Errorf("Catalog().Node(meta-node) = %v, %v", n, err)
+		}
+		if !reflect.DeepEqual(n.Node.Meta, want) {
+			return fmt.Errorf("Catalog().Node(meta-node).Meta = %v, want %v", n.Node.Meta, want)
+		}
+		return nil
+	})
+	self, err := c.Agent().Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := self["Config"]["Version"]; got != v.Version {
+		t.Errorf("Self() Config.Version = %v, want %q", got, v.Version)
+	}
+
+	// A second node without the meta, so the filter has something to drop.
+	if _, err := c.Catalog().Register(&api.CatalogRegistration{Node: "other", Address: "10.0.0.2",
+		Service: &api.AgentService{Service: "web", Port: 80}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Catalog().Register(&api.CatalogRegistration{Node: "meta-node", Address: "127.0.0.1", SkipNodeUpdate: true,
+		Service: &api.AgentService{Service: "web", Port: 81}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	q := &api.QueryOptions{NodeMeta: map[string]string{"rack": "r1"}}
+	nodes, _, err := c.Catalog().Nodes(q)
+	if err != nil || len(nodes) != 1 || nodes[0].Node != "meta-node" {
+		t.Errorf("Catalog().Nodes(rack:r1) = %v, %v; want meta-node alone", nodes, err)
+	}
+	svcs, _, err := c.Catalog().Service("web", "", q)
+	if err != nil || len(svcs) != 1 || svcs[0].Node != "meta-node" {
+		t.Errorf("Catalog().Service(web, rack:r1) = %v, %v; want meta-node alone", svcs, err)
+	}
+	entries, _, err := c.Health().Service("web", "", false, q)
+	if err != nil || len(entries) != 1 || entries[0].Node.Node != "meta-node" {
+		t.Errorf("Health().Service(web, rack:r1) = %v, %v; want meta-node alone", entries, err)
+	}
+
+	for name, meta := range map[string]map[string]string{
+		"a 2 MB value":   {"big": strings.Repeat("x", 2<<20)},
+		"a bad key":      {"no spaces": "x"},
+		"a long key":     {strings.Repeat("k", 129): "x"},
+		"65 pairs":       manyPairs(65),
+		"a 513 B value ": {"v": strings.Repeat("x", 513)},
+	} {
+		_, err := c.Catalog().Register(&api.CatalogRegistration{Node: "n-" + strings.ReplaceAll(name, " ", "-"), Address: "10.0.0.3", NodeMeta: meta}, nil)
+		if err == nil || !strings.Contains(err.Error(), "400") && !strings.Contains(err.Error(), "413") {
+			t.Errorf("Catalog().Register(NodeMeta with %s) = %v, want it refused", name, err)
+		}
+	}
+}
+
+func manyPairs(n int) map[string]string {
+	m := map[string]string{}
+	for i := range n {
+		m["k"+strconv.Itoa(i)] = "v"
+	}
+	return m
+}
+
+// TestCompatServiceFieldsRoundTrip registers services with every field a
+// client may send, through the agent and through the catalog, and reads
+// each back from every read (agent services API page, "Register Service";
+// catalog API page, "Register Entity"). Mesh fields are kept and returned,
+// not acted on.
+func TestCompatServiceFieldsRoundTrip(t *testing.T) {
+	t.Parallel()
+	c, a := newClient(t)
+	node := a.Config.NodeName
+	ports := api.ServicePorts{{Name: "http", Port: 8080, Default: true}, {Name: "admin", Port: 9090}}
+	loc := &api.Locality{Region: "eu-west-1", Zone: "eu-west-1a"}
+	tagged := map[string]api.ServiceAddress{"lan": {Address: "10.0.0.5", Port: 8080}}
+	meta := map[string]string{"version": "2"}
+	weights := api.AgentWeights{Passing: 3, Warning: 1}
+	proxy := &api.AgentServiceConnectProxyConfig{DestinationServiceName: "web", LocalServicePort: 8080,
+		Upstreams: []api.Upstream{{DestinationName: "db", LocalBindPort: 9191}}}
+
+	regs := []*api.AgentServiceRegistration{
+		{ID: "web-1", Name: "web", Port: 8080, Ports: ports, Address: "10.0.0.5", TaggedAddresses: tagged,
+			Meta: meta, Weights: &weights, EnableTagOverride: true, Locality: loc,
+			Connect: &api.AgentServiceConnect{Native: true}},
+		{Kind: api.ServiceKindConnectProxy, ID: "web-proxy", Name: "web-sidecar-proxy", Port: 21000, Proxy: proxy, Locality: loc},
+	}
+	for _, r := range regs {
+		if err := c.Agent().ServiceRegister(r); err != nil {
+			t.Fatalf("ServiceRegister(%s) = %v", r.ID, err)
+		}
+	}
+	check := func(where string, kind api.ServiceKind, gotPorts api.ServicePorts, gotLoc *api.Locality, gotProxy *api.AgentServiceConnectProxyConfig) {
+		t.Helper()
+		if kind == api.ServiceKindConnectProxy {
+			if gotProxy == nil || gotProxy.DestinationServiceName != "web" || len(gotProxy.Upstreams) != 1 || gotProxy.Upstreams[0].LocalBindPort != 9191 {
+				t.Errorf("%s: Proxy = %+v, want %+v", where, gotProxy, proxy)
+			}
+		} else if gotPorts != nil && !reflect.DeepEqual(gotPorts, ports) {
+			t.Errorf("%s: Ports = %+v, want %+v", where, gotPorts, ports)
+		}
+		if !reflect.DeepEqual(gotLoc, loc) {
+			t.Errorf("%s: Locality = %+v, want %+v", where, gotLoc, loc)
+		}
+	}
+
+	svcs, err := c.Agent().Services()
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, px := svcs["web-1"], svcs["web-proxy"]
+	if web == nil || px == nil {
+		t.Fatalf("Agent().Services() = %v, want web-1 and web-proxy", svcs)
+	}
+	check("agent/services web-1", web.Kind, web.Ports, web.Locality, web.Proxy)
+	check("agent/services web-proxy", px.Kind, px.Ports, px.Locality, px.Proxy)
+	if px.Kind != api.ServiceKindConnectProxy || web.Connect == nil || !web.Connect.Native ||
+		!reflect.DeepEqual(web.TaggedAddresses, tagged) || web.Weights != weights || !web.EnableTagOverride || web.Meta["version"] != "2" {
+		t.Errorf("Agent().Services() web-1 = %+v, proxy kind %q; want every registered field", web, px.Kind)
+	}
+	one, _, err := c.Agent().Service("web-proxy", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("agent/service/web-proxy", one.Kind, one.Ports, one.Locality, one.Proxy)
+
+	testutil.Retry(t, 10*time.Second, func() error {
+		cs, _, err := c.Catalog().Service("web-sidecar-proxy", "", nil)
+		if err != nil || len(cs) != 1 {
+			return fmt.Errorf("Catalog().Service(web-sidecar-proxy) = %v, %v", cs, err)
+		}
+		return nil
+	})
+	cs, _, err := c.Catalog().Service("web", "", nil)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("Catalog().Service(web) = %v, %v", cs, err)
+	}
+	// (The client's CatalogService has no field for the ports.)
+	check("catalog/service/web", "", nil, cs[0].ServiceLocality, nil)
+	cp, _, err := c.Catalog().Service("web-sidecar-proxy", "", nil)
+	if err != nil || len(cp) != 1 {
+		t.Fatal(err)
+	}
+	check("catalog/service/web-sidecar-proxy", api.ServiceKindConnectProxy, nil, cp[0].ServiceLocality, cp[0].ServiceProxy)
+	if !reflect.DeepEqual(cs[0].ServiceTaggedAddresses, tagged) || cs[0].ServiceWeights != api.Weights(weights) {
+		t.Errorf("catalog rows = %+v / %+v, want kind, tagged addresses and weights kept", cs[0], cp[0])
+	}
+	ns, _, err := c.Catalog().NodeServiceList(node, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range ns.Services {
+		if s.ID == "consul" {
+			continue // the server's own
+		}
+		check("catalog/node-services "+s.ID, s.Kind, s.Ports, s.Locality, s.Proxy)
+	}
+	hs, _, err := c.Health().Service("web", "", false, nil)
+	if err != nil || len(hs) != 1 {
+		t.Fatalf("Health().Service(web) = %v, %v", hs, err)
+	}
+	check("health/service/web", hs[0].Service.Kind, hs[0].Service.Ports, hs[0].Service.Locality, hs[0].Service.Proxy)
+	if hs[0].Service.Connect == nil || !hs[0].Service.Connect.Native {
+		t.Errorf("health/service/web Connect = %+v, want Native", hs[0].Service.Connect)
+	}
+
+	// Through the catalog directly.
+	if _, err := c.Catalog().Register(&api.CatalogRegistration{Node: "ext", Address: "10.1.0.1",
+		Service: &api.AgentService{Kind: api.ServiceKindConnectProxy, ID: "ext-proxy", Service: "ext-proxy", Port: 21001,
+			Proxy: proxy, Locality: loc}}, nil); err != nil {
+		t.Fatalf("Catalog().Register(ext-proxy) = %v", err)
+	}
+	ep, _, err := c.Catalog().Service("ext-proxy", "", nil)
+	if err != nil || len(ep) != 1 {
+		t.Fatalf("Catalog().Service(ext-proxy) = %v, %v", ep, err)
+	}
+	check("catalog register ext-proxy", api.ServiceKindConnectProxy, nil, ep[0].ServiceLocality, ep[0].ServiceProxy)
+
+	// A sidecar is refused: storing it would promise a proxy nobody runs.
+	err = c.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "api", Port: 1,
+		Connect: &api.AgentServiceConnect{SidecarService: &api.AgentServiceRegistration{}}})
+	if err == nil || !strings.Contains(err.Error(), "sidecar") {
+		t.Errorf("ServiceRegister(sidecar) = %v, want it refused", err)
 	}
 }

@@ -305,7 +305,10 @@ func pathErrors(err error) []*PathError {
 	return []*PathError{{Err: err}}
 }
 
-var durationType = reflect.TypeFor[time.Duration]()
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	rawJSONType  = reflect.TypeFor[structs.RawJSON]()
+)
 
 // hook prepares one value for the field to: it unwraps it, converts it
 // the way Consul does, applies the field's check tag and wraps the values
@@ -330,6 +333,8 @@ func (d *decodeState) hook(from, to reflect.Value) (any, error) {
 		return loc, nil // the hook of the value pointed to needs the path
 	case t == durationType:
 		v, err = duration(loc.v)
+	case t == rawJSONType:
+		v, err = rawJSON(loc.v)
 	case t.Kind() == reflect.Struct:
 		v, err = d.object(loc, t)
 	case t.Kind() == reflect.Map:

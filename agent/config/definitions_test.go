@@ -130,9 +130,12 @@ func TestDecodeServiceErrors(t *testing.T) {
 		{`{"name":"web","check":{"ttl":"1s","status":"ok"}}`, `check.status: Status for checks must`},
 		{`{"name":"web","check":{"docker_container_id":"abc","interval":"1s"}}`, `Docker checks are not supported`},
 		{`{"name":"web","check":{"script":"/bin/true","interval":"1s"}}`, `check.script: is no longer supported`},
-		{`{"name":"web","kind":"connect-proxy"}`, `service kind "connect-proxy" is not supported`},
+		// Mesh fields are stored (issue 16), so they are checked as Consul
+		// checks them.
+		{`{"name":"web","kind":"connect-proxy"}`, `a connect-proxy needs Proxy.DestinationServiceName`},
+		{`{"name":"web","kind":"sidecar"}`, `service kind "sidecar" is not one of Consul's`},
 		{`{"name":"web","check":"yes"}`, `check: "yes" is not an object`},
-		{`{"name":"web","Connect":{"SidecarService":{}}}`, `Connect.SidecarService: sidecar services are not supported`},
+		{`{"name":"web","Connect":{"SidecarService":{}}}`, `sidecar services are not supported`},
 		{`{"name":"web","socket_path":"/tmp/s"}`, `socket_path: unix socket services are not supported`},
 		{`{"name":"web","check":{"ttl":"1s","failures_before_critical":-1}}`, `check.failures_before_critical: must not be negative, got -1`},
 		{`{"name":"web","check":{"ttl":"1s","H2PING":"","UDP":"","Shell":""}}`, ``},
@@ -155,10 +158,11 @@ func TestDecodeServiceErrors(t *testing.T) {
 func TestDecodeUnknownKeysAreReported(t *testing.T) {
 	t.Parallel()
 	_, warnings, err := DecodeService(decodeJSON(t, `{"name":"web","colour":"red","check":{"ttl":"1s","flavour":1},"connect":{"native":true,"proxy":{}}}`), false)
+	// connect is kept as a block (structs.RawJSON), whatever its keys.
 	if err != nil {
 		t.Fatalf("DecodeService() error = %v", err)
 	}
-	if want := []string{`unknown key "check.flavour" (ignored)`, `unknown key "colour" (ignored)`, `unknown key "connect.proxy" (ignored)`}; !reflect.DeepEqual(warnings, want) {
+	if want := []string{`unknown key "check.flavour" (ignored)`, `unknown key "colour" (ignored)`}; !reflect.DeepEqual(warnings, want) {
 		t.Errorf("warnings = %q, want %q", warnings, want)
 	}
 }

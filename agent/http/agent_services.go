@@ -51,21 +51,31 @@ type agentLocalBackend interface {
 // agentService is a service of /v1/agent/services and
 // /v1/agent/service/<id>, in Consul's shape (Tags and Meta never null).
 type agentService struct {
+	Kind              string `json:",omitempty"`
 	ID                string
 	Service           string
 	Tags              []string
 	Meta              map[string]string
 	Port              int
+	Ports             []structs.ServicePort `json:",omitempty"`
 	Address           string
 	TaggedAddresses   map[string]structs.ServiceAddress `json:",omitempty"`
 	Weights           structs.Weights
 	EnableTagOverride bool
-	ContentHash       string `json:",omitempty" bexpr:"-"`
+	Proxy             structs.RawJSON   `json:",omitempty" bexpr:"-"`
+	Connect           structs.RawJSON   `json:",omitempty" bexpr:"-"`
+	Locality          *structs.Locality `json:",omitempty"`
+	ContentHash       string            `json:",omitempty" bexpr:"-"`
 	Datacenter        string
 }
 
 func toAgentService(s *structs.NodeService, dc string) *agentService {
 	out := &agentService{
+		Kind:              s.Kind,
+		Ports:             s.Ports,
+		Proxy:             s.Proxy,
+		Connect:           s.Connect,
+		Locality:          s.Locality,
 		ID:                s.ID,
 		Service:           s.Service,
 		Tags:              s.Tags,

@@ -1,9 +1,11 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -570,6 +572,16 @@ func copyService(in *structs.NodeService) *structs.NodeService {
 		w := *in.Weights
 		out.Weights = &w
 	}
+	out.Ports = append([]structs.ServicePort(nil), in.Ports...)
+	if len(in.Ports) == 0 {
+		out.Ports = in.Ports
+	}
+	out.Proxy = append(structs.RawJSON(nil), in.Proxy...)
+	out.Connect = append(structs.RawJSON(nil), in.Connect...)
+	if in.Locality != nil {
+		l := *in.Locality
+		out.Locality = &l
+	}
 	return &out
 }
 
@@ -613,7 +625,11 @@ func equalStringMap(a, b map[string]string) bool {
 // indexes and treating nil and empty alike (the catalog may store either).
 func sameService(a, b *structs.NodeService) bool {
 	if a.ID != b.ID || a.Service != b.Service || a.Address != b.Address || a.Port != b.Port ||
-		a.EnableTagOverride != b.EnableTagOverride {
+		a.EnableTagOverride != b.EnableTagOverride || a.Kind != b.Kind {
+		return false
+	}
+	if !slices.Equal(a.Ports, b.Ports) || !bytes.Equal(a.Proxy, b.Proxy) || !bytes.Equal(a.Connect, b.Connect) ||
+		(a.Locality == nil) != (b.Locality == nil) || a.Locality != nil && *a.Locality != *b.Locality {
 		return false
 	}
 	if !equalStrings(a.Tags, b.Tags) || !equalStringMap(a.Meta, b.Meta) {

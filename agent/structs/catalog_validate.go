@@ -48,6 +48,9 @@ func (r *RegisterRequest) Validate() error {
 		if s.Port < 0 || s.Port > 65535 {
 			return BadRequestf("service %q port %d is out of range 0-65535", s.Service, s.Port)
 		}
+		if err := s.ValidateMesh(); err != nil {
+			return BadRequestf("service %q: %v", s.Service, err)
+		}
 		// {0, 0} is what clients that cannot leave the field out send
 		// (the official client's catalog registration): it means default.
 		if w := s.Weights; w != nil && *w != (Weights{}) && (w.Passing < 1 || w.Warning < 0) {
@@ -166,6 +169,10 @@ func (s *NodeService) ToServiceNode(n *Node) *ServiceNode {
 		ServiceMeta:              s.Meta,
 		ServicePort:              s.Port,
 		ServiceEnableTagOverride: s.EnableTagOverride,
+		ServicePorts:             s.Ports,
+		ServiceProxy:             s.Proxy,
+		ServiceConnect:           s.Connect,
+		ServiceLocality:          s.Locality,
 		ServiceWeights:           Weights{Passing: 1, Warning: 1},
 		CreateIndex:              s.CreateIndex,
 		ModifyIndex:              s.ModifyIndex,
