@@ -353,6 +353,11 @@ func (a *Agent) startHTTP() error {
 		if path, ok := strings.CutPrefix(addr, "unix://"); ok {
 			_ = os.Remove(path)
 			ln, err = net.Listen("unix", path)
+			if err == nil {
+				if err = setSocketOwner(path, a.config.UnixSockets); err != nil {
+					ln.Close()
+				}
+			}
 		} else {
 			ln, err = net.Listen("tcp", addr)
 		}

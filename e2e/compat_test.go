@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"conclave/agent/config"
 	"conclave/internal/testutil"
 )
 
@@ -398,5 +399,67 @@ func TestCompatServiceFieldsRoundTrip(t *testing.T) {
 		Connect: &api.AgentServiceConnect{SidecarService: &api.AgentServiceRegistration{}}})
 	if err == nil || !strings.Contains(err.Error(), "sidecar") {
 		t.Errorf("ServiceRegister(sidecar) = %v, want it refused", err)
+	}
+}
+
+// TestCompatCleanPathRedirect: a path that is not clean is answered with
+// a 301 to the clean one, as Consul's HTTP server (Go's ServeMux) does;
+// the official client, asked for "/app/config", builds
+// "/v1/kv//app/config" and gets the key through the redirect, which Go
+// clients such as crypt rely on.
+func TestCompatCleanPathRedirect(t *testing.T) {
+	t.Parallel()
+	c, a := newClient(t)
+	apiPut(t, c.KV(), "app/config", "v1")
+	if p, _, err := c.KV().Get("/app/config", nil); err != nil || p == nil || string(p.Value) != "v1" {
+		t.Errorf("KV().Get(/app/config) = %+v, %v; want app/config through the redirect", p, err)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for path, want := range map[string]string{
+		"/v1/kv//app/config":         "/v1/kv/app/config",
+		"/v1/kv/a/../app/config?raw": "/v1/kv/app/config?raw",
+		"/v1/kv/app/./x/":            "/v1/kv/app/x/",
+	} {
+		resp, err := noFollow.Get("http://" + a.HTTPAddr() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != want {
+			t.Errorf("GET %s = %d Location %q, want 301 to %q", path, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+}
+
+// TestCompatUnixSocket serves the HTTP API on a unix socket with
+// unix_sockets' mode (agent configuration page, "addresses" and
+// "unix_sockets"), reached by the CLI through -http-addr=unix://... and
+// CONSUL_HTTP_ADDR, and by the official client.
+func TestCompatUnixSocket(t *testing.T) {
+	t.Parallel()
+	sock := filepath.Join(t.TempDir(), "conclave.sock")
+	testutil.NewAgent(t, testutil.AgentOptions{Tweak: func(c *config.Config) {
+		c.HTTPAddr = "unix://" + sock
+		c.UnixSockets.Mode = "0600"
+	}})
+	fi, err := os.Stat(sock)
+	if err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("Stat(%s) = %v, %v; want a socket with mode 0600", sock, fi, err)
+	}
+	addr := "unix://" + sock
+	cliRunSteps(t, conclaveBin, nil, []cliStep{
+		{args: []string{"kv", "put", "-http-addr=" + addr, "sock/a", "1"}, want: cliOK("Success! Data written to: sock/a\n")},
+	})
+	cliRunSteps(t, conclaveBin, []string{"CONSUL_HTTP_ADDR=" + addr}, []cliStep{
+		{args: []string{"kv", "get", "sock/a"}, want: cliOK("1\n")},
+	})
+	cfg := api.DefaultConfig()
+	cfg.Address = addr
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, _, err := c.KV().Get("sock/a", nil); err != nil || p == nil || string(p.Value) != "1" {
+		t.Errorf("KV().Get(sock/a) over %s = %+v, %v; want 1", addr, p, err)
 	}
 }

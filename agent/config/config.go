@@ -46,6 +46,9 @@ type Config struct {
 	AdvertiseAddrWAN string `mapstructure:"advertise_addr_wan"`
 	// Addresses override ClientAddr per listener (addresses{http,dns}).
 	Addresses `mapstructure:"addresses"`
+	// UnixSockets sets the owner and mode of the unix sockets the agent
+	// listens on (addresses.http = "unix:///path").
+	UnixSockets UnixSockets `mapstructure:"unix_sockets"`
 
 	// Ports (ports{...}); -1 disables a listener.
 	Ports Ports `mapstructure:"ports"`
@@ -148,6 +151,17 @@ type Config struct {
 type Addresses struct {
 	HTTPAddr string `mapstructure:"http"`
 	DNSAddr  string `mapstructure:"dns"`
+}
+
+// UnixSockets is the unix_sockets block, as Consul's.
+type UnixSockets struct {
+	// Mode is the socket file's permission bits, in octal ("0770").
+	// Empty leaves what the umask gives.
+	Mode string `mapstructure:"mode"`
+	// User and Group own the socket file: a numeric ID or a name. Empty
+	// leaves the agent's own.
+	User  string `mapstructure:"user"`
+	Group string `mapstructure:"group"`
 }
 
 // Performance is the performance block.

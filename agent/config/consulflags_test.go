@@ -71,6 +71,7 @@ func TestLoadConsulAgentFlagsRefused(t *testing.T) {
 		{[]string{"--node-meta", "bad key:1"}, `config: flag -node-meta: node_meta: node metadata key "bad key" may contain only`},
 		{[]string{"--node-meta", "k:" + strings.Repeat("v", 513)}, `node metadata value of "k" is 513 characters long, at most 512`},
 		{[]string{"--hcl", `ports { http = "x" }`}, `config: flag -hcl: ports.http: "x" is not an integer`},
+		{[]string{"--hcl", `unix_sockets { mode = "rw" }`}, `config: flag -hcl: unix_sockets.mode: "rw" is not an octal mode`},
 	}
 	for _, tt := range tests {
 		_, _, err := load(t, append([]string{"--dev"}, tt.args...)...)

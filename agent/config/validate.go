@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -63,6 +64,11 @@ func (l *loader) finish() error {
 	}
 	if c.RaftProtocol != 3 {
 		return l.fail("raft_protocol", "%d is not supported: conclave speaks raft protocol 3, as Consul 1.x servers do", c.RaftProtocol)
+	}
+	if m := c.UnixSockets.Mode; m != "" {
+		if _, err := strconv.ParseUint(m, 8, 32); err != nil {
+			return l.fail("unix_sockets.mode", "%q is not an octal mode (such as \"0770\")", m)
+		}
 	}
 	if err := l.checkAddrs(); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	gohttp "net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -90,9 +91,18 @@ func (h *Handler) handle(path string, methods []string, fn handlerFunc) *route {
 	return r
 }
 
-// ServeHTTP routes by exact path, then by longest prefix. It does not clean
-// paths (as net/http's ServeMux would): KV keys may contain "//" or "..".
+// ServeHTTP routes by exact path, then by longest prefix. A path that is
+// not clean ("/v1/kv//app/config", "/v1/kv/a/../b") is answered with a
+// 301 to the clean one, as Consul's (net/http's ServeMux) does: Go
+// clients such as crypt build such paths and follow the redirect.
 func (h *Handler) ServeHTTP(w gohttp.ResponseWriter, r *gohttp.Request) {
+	if clean := cleanPath(r.URL.Path); clean != r.URL.Path {
+		u := *r.URL
+		u.Path, u.RawPath = clean, ""
+		w.Header().Set("Location", u.RequestURI())
+		w.WriteHeader(gohttp.StatusMovedPermanently)
+		return
+	}
 	rt := h.exact[r.URL.Path]
 	if rt == nil {
 		for _, p := range h.prefix {
@@ -129,6 +139,22 @@ func (h *Handler) ServeHTTP(w gohttp.ResponseWriter, r *gohttp.Request) {
 	if out != nil {
 		writeJSON(w, r, gohttp.StatusOK, out)
 	}
+}
+
+// cleanPath is p without "//", "." and ".." elements, keeping a trailing
+// slash (a KV folder), as net/http's ServeMux cleans it.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if strings.HasSuffix(p, "/") && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 func allowed(methods []string, m string) bool {
