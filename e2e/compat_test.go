@@ -463,3 +463,70 @@ func TestCompatUnixSocket(t *testing.T) {
 		t.Errorf("KV().Get(sock/a) over %s = %+v, %v; want 1", addr, p, err)
 	}
 }
+
+// TestCompatTxnCatalog runs Node, Service and Check steps beside KV ones
+// through the official client's Txn, with Consul's result and error
+// shapes (transaction API page, "Create Transaction").
+func TestCompatTxnCatalog(t *testing.T) {
+	t.Parallel()
+	c, _ := newClient(t)
+	txn := c.Txn()
+	ok, resp, _, err := txn.Txn(api.TxnOps{
+		{Node: &api.NodeTxnOp{Verb: api.NodeSet, Node: api.Node{Node: "tx-node", Address: "10.2.0.1", Meta: map[string]string{"rack": "r2"}}}},
+		{Service: &api.ServiceTxnOp{Verb: api.ServiceSet, Node: "tx-node", Service: api.AgentService{ID: "tx-web", Service: "web", Port: 80, Tags: []string{"v1"}}}},
+		{Check: &api.CheckTxnOp{Verb: api.CheckSet, Check: api.HealthCheck{Node: "tx-node", CheckID: "tx-web-alive", Name: "alive", Status: api.HealthPassing, ServiceID: "tx-web"}}},
+		{KV: &api.KVTxnOp{Verb: api.KVSet, Key: "tx/k", Value: []byte("v")}},
+	}, nil)
+	if err != nil || !ok || len(resp.Results) != 4 {
+		t.Fatalf("Txn(node, service, check, kv set) = %v, %+v, %v; want 4 results", ok, resp, err)
+	}
+	node, svc, chk := resp.Results[0].Node, resp.Results[1].Service, resp.Results[2].Check
+	if node == nil || node.Node != "tx-node" || node.Meta["rack"] != "r2" || svc == nil || svc.ID != "tx-web" || svc.Port != 80 ||
+		chk == nil || chk.CheckID != "tx-web-alive" || chk.ServiceName != "web" || resp.Results[3].KV == nil {
+		t.Fatalf("Txn results = %+v %+v %+v %+v, want the node, service, check and key as stored", node, svc, chk, resp.Results[3].KV)
+	}
+	entries, _, err := c.Health().Service("web", "", true, nil)
+	if err != nil || len(entries) != 1 || entries[0].Node.Node != "tx-node" {
+		t.Errorf("Health().Service(web, passing) = %v, %v; want tx-node's instance", entries, err)
+	}
+
+	// cas with a stale index fails the whole transaction: Consul's 409
+	// with the failing step's index and reason, and nothing changed.
+	ok, resp, _, err = txn.Txn(api.TxnOps{
+		{KV: &api.KVTxnOp{Verb: api.KVSet, Key: "tx/k2", Value: []byte("v")}},
+		{Service: &api.ServiceTxnOp{Verb: api.ServiceCAS, Node: "tx-node", Service: api.AgentService{ID: "tx-web", Service: "web", Port: 81, ModifyIndex: svc.ModifyIndex - 1}}},
+	}, nil)
+	if err != nil || ok || len(resp.Errors) != 1 || resp.Errors[0].OpIndex != 1 || !strings.Contains(resp.Errors[0].What, "index is stale") {
+		t.Fatalf("Txn(stale service cas) = %v, %+v, %v; want a rollback naming op 1", ok, resp, err)
+	}
+	if p, _, _ := c.KV().Get("tx/k2", nil); p != nil {
+		t.Errorf("KV().Get(tx/k2) after a rolled-back txn = %+v, want nothing", p)
+	}
+
+	ok, resp, _, err = txn.Txn(api.TxnOps{
+		{Service: &api.ServiceTxnOp{Verb: api.ServiceCAS, Node: "tx-node", Service: api.AgentService{ID: "tx-web", Service: "web", Port: 81, Tags: []string{"v1"}, ModifyIndex: svc.ModifyIndex}}},
+		{Check: &api.CheckTxnOp{Verb: api.CheckCAS, Check: api.HealthCheck{Node: "tx-node", CheckID: "tx-web-alive", Name: "alive", Status: api.HealthCritical, ServiceID: "tx-web", ModifyIndex: chk.ModifyIndex}}},
+		{Node: &api.NodeTxnOp{Verb: api.NodeGet, Node: api.Node{Node: "tx-node"}}},
+		{Service: &api.ServiceTxnOp{Verb: api.ServiceGet, Node: "tx-node", Service: api.AgentService{ID: "tx-web"}}},
+	}, nil)
+	if err != nil || !ok || len(resp.Results) != 4 || resp.Results[3].Service.Port != 81 || resp.Results[1].Check.Status != api.HealthCritical {
+		t.Fatalf("Txn(cas, cas, get, get) = %v, %+v, %v; want the new port and status", ok, resp, err)
+	}
+
+	// A read-only transaction of gets, and the deletes.
+	ok, resp, _, err = txn.Txn(api.TxnOps{{Node: &api.NodeTxnOp{Verb: api.NodeGet, Node: api.Node{Node: "missing"}}}}, nil)
+	if err != nil || ok || len(resp.Errors) != 1 || !strings.Contains(resp.Errors[0].What, `node "missing" doesn't exist`) {
+		t.Errorf("Txn(get missing node) = %v, %+v, %v; want the error", ok, resp, err)
+	}
+	ok, resp, _, err = txn.Txn(api.TxnOps{
+		{Check: &api.CheckTxnOp{Verb: api.CheckDelete, Check: api.HealthCheck{Node: "tx-node", CheckID: "tx-web-alive"}}},
+		{Service: &api.ServiceTxnOp{Verb: api.ServiceDelete, Node: "tx-node", Service: api.AgentService{ID: "tx-web"}}},
+		{Node: &api.NodeTxnOp{Verb: api.NodeDeleteCAS, Node: api.Node{Node: "tx-node", ModifyIndex: node.ModifyIndex}}},
+	}, nil)
+	if err != nil || !ok {
+		t.Fatalf("Txn(deletes) = %v, %+v, %v", ok, resp, err)
+	}
+	if n, _, err := c.Catalog().Node("tx-node", nil); err != nil || n != nil {
+		t.Errorf("Catalog().Node(tx-node) after delete = %+v, %v; want none", n, err)
+	}
+}

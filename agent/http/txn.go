@@ -11,9 +11,9 @@ import (
 // txnOpJSON is one element of the /v1/txn body.
 type txnOpJSON struct {
 	KV      *txnKVJSON
-	Node    json.RawMessage
-	Service json.RawMessage
-	Check   json.RawMessage
+	Node    *structs.TxnNodeOp
+	Service *structs.TxnServiceOp
+	Check   *structs.TxnCheckOp
 }
 
 type txnKVJSON struct {
@@ -33,7 +33,7 @@ func (h *Handler) txn(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
 	}
 	var in []txnOpJSON
 	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, badRequest("Failed to parse body: %v", err)
+		return nil, badRequest("Failed to parse body: %s", jsonErrorText(err))
 	}
 	if len(in) > structs.MaxTxnOps {
 		return nil, tooLarge("Transaction contains too many operations (%d > %d)", len(in), structs.MaxTxnOps)
@@ -43,9 +43,11 @@ func (h *Handler) txn(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
 		switch {
 		case op.KV != nil:
 		case op.Node != nil || op.Service != nil || op.Check != nil:
-			return nil, badRequest("Operation %d: Node, Service and Check operations are not supported; only KV operations are", i)
+			// Checked with the rest of the transaction (structs.ValidateTxn).
+			ops = append(ops, &structs.TxnOp{Node: op.Node, Service: op.Service, Check: op.Check})
+			continue
 		default:
-			return nil, badRequest("Operation %d: missing operation type (expected a KV object)", i)
+			return nil, badRequest("Operation %d: missing operation type (expected KV, Node, Service or Check)", i)
 		}
 		if len(op.KV.Value) > structs.MaxKVSize {
 			return nil, tooLarge("Value for key %q is too large (%d > %d bytes)", op.KV.Key, len(op.KV.Value), structs.MaxKVSize)
