@@ -457,8 +457,10 @@ func (a *Agent) Self() *httpapi.Self {
 			// Patroni reads it to bound its session TTL.
 			"SessionTTLMin": a.config.SessionTTLMin.String(),
 		},
-		Member: a.selfMember(),
+		DebugConfig: a.debugConfig(),
+		Member:      a.selfMember(),
 		Stats: map[string]map[string]string{
+			"agent": a.agentStats(),
 			"build": {
 				"prerelease":       version.Prerelease,
 				"revision":         version.GitCommit,

@@ -163,5 +163,6 @@ func (c *clientDelegate) stats(into map[string]map[string]string) {
 	into["consul"] = map[string]string{
 		"server":        "false",
 		"known_servers": strconv.Itoa(c.knownServers()),
+		"acl":           "disabled", // see serverDelegate.stats
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"conclave/agent/config"
 	"conclave/internal/testutil"
+	"conclave/version"
 )
 
 // Issue 16, "drop-in means drop-in": what a Consul user hits first,
@@ -528,5 +529,61 @@ func TestCompatTxnCatalog(t *testing.T) {
 	}
 	if n, _, err := c.Catalog().Node("tx-node", nil); err != nil || n != nil {
 		t.Errorf("Catalog().Node(tx-node) after delete = %+v, %v; want none", n, err)
+	}
+}
+
+// TestCompatAgentEndpoints reads what tools read of the agent: Self's
+// DebugConfig under Consul's names and its Stats "agent" section, the
+// Consul version in Config.Version and the members' build tag, and
+// /v1/agent/host in Consul's shape (agent API page, "Read Configuration"
+// and "Retrieve host information"); `info` shows the agent section and the
+// acl line as Consul's does.
+func TestCompatAgentEndpoints(t *testing.T) {
+	t.Parallel()
+	c, a := newClient(t)
+	if err := c.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "web", Port: 80,
+		Check: &api.AgentServiceCheck{TTL: "30s"}}); err != nil {
+		t.Fatal(err)
+	}
+	self, err := c.Agent().Self()
+	if err != nil {
+		t.Fatalf("Agent().Self() = %v", err)
+	}
+	dc := self["DebugConfig"]
+	wantSerf := fmt.Sprintf("tcp://%s", testutil.LANAddr(t, a))
+	if dc["NodeName"] != a.Config.NodeName || dc["Datacenter"] != "dc1" || dc["SerfAdvertiseAddrLAN"] != wantSerf || dc["ServerMode"] != true {
+		t.Errorf("Self() DebugConfig = NodeName %v, Datacenter %v, SerfAdvertiseAddrLAN %v, ServerMode %v; want %s, dc1, %s, true",
+			dc["NodeName"], dc["Datacenter"], dc["SerfAdvertiseAddrLAN"], dc["ServerMode"], a.Config.NodeName, wantSerf)
+	}
+	stats, ok := self["Stats"]["agent"].(map[string]any)
+	if !ok || stats["services"] != "1" || stats["checks"] != "1" || stats["check_ttls"] != "1" || stats["check_monitors"] != "0" {
+		t.Errorf("Self() Stats.agent = %v, want 1 service, 1 check, 1 TTL check, 0 monitors", self["Stats"]["agent"])
+	}
+	if v := self["Config"]["Version"]; v != version.ConsulVersion {
+		t.Errorf("Self() Config.Version = %v, want %s", v, version.ConsulVersion)
+	}
+	members, err := c.Agent().Members(false)
+	if err != nil || len(members) != 1 || !strings.HasPrefix(members[0].Tags["build"], version.ConsulVersion+":") {
+		t.Errorf("Agent().Members() = %+v, %v; want a build tag of %s", members, err, version.ConsulVersion)
+	}
+
+	h, err := c.Agent().Host()
+	if err != nil {
+		t.Fatalf("Agent().Host() = %v", err)
+	}
+	for _, k := range []string{"Memory", "CPU", "Host", "Disk", "CollectionTime"} {
+		if h[k] == nil {
+			t.Errorf("Agent().Host()[%q] missing; got keys of %v", k, h)
+		}
+	}
+	if m, _ := h["Memory"].(map[string]any); m == nil || m["total"] == nil {
+		t.Errorf("Agent().Host() Memory = %v, want gopsutil's shape with total", h["Memory"])
+	}
+
+	out := testutil.RunCLI(t, conclaveBin, []string{"CONSUL_HTTP_ADDR=" + a.HTTPAddr()}, "", "info")
+	for _, want := range []string{"agent:\n\tcheck_monitors = 0\n\tcheck_ttls = 1\n\tchecks = 1\n\tservices = 1\n", "\tacl = disabled\n"} {
+		if out.Code != 0 || !strings.Contains(out.Stdout, want) {
+			t.Errorf("info = %+v, want it to contain %q", out, want)
+		}
 	}
 }

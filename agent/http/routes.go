@@ -21,6 +21,7 @@ func (h *Handler) registerRoutes() {
 	h.handle("/v1/status/leader", get, h.statusLeader)
 	h.handle("/v1/status/peers", get, h.statusPeers)
 	h.handle("/v1/agent/self", get, h.agentSelf)
+	h.handle("/v1/agent/host", get, h.agentHost)
 	// Gossip membership, raft peers and autopilot (agent_members.go,
 	// operator.go, autopilot.go).
 	h.handle("/v1/agent/members", get, h.agentMembers)

@@ -37,10 +37,11 @@ type rpcBackend interface {
 
 // Self is what /v1/agent/self reports.
 type Self struct {
-	Config map[string]any
-	Member map[string]any
-	Stats  map[string]map[string]string
-	Meta   map[string]string
+	Config      map[string]any
+	DebugConfig map[string]any
+	Member      map[string]any
+	Stats       map[string]map[string]string
+	Meta        map[string]string
 }
 
 // Handler serves the HTTP API.
