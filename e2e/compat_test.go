@@ -13,6 +13,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -585,5 +586,51 @@ func TestCompatAgentEndpoints(t *testing.T) {
 		if out.Code != 0 || !strings.Contains(out.Stdout, want) {
 			t.Errorf("info = %+v, want it to contain %q", out, want)
 		}
+	}
+}
+
+// TestCompatLogs checks what the agent's log tells an operator: the
+// banner lists every port it listens on, gossip included; a check that
+// changes state is logged with its service, the change and the first
+// line of its output, as Consul's agent logs it; and nothing is logged
+// after "shutdown complete".
+func TestCompatLogs(t *testing.T) {
+	t.Parallel()
+	p := testutil.StartProcess(t, testutil.ProcessOptions{Bin: conclaveBin, Args: []string{"-dev"}})
+	ports := p.Ports()
+	banner := p.Log()
+	wantClient := fmt.Sprintf("(HTTP: %d, HTTPS: -1, gRPC: -1, DNS: %d)", ports.HTTP, ports.DNS)
+	wantCluster := fmt.Sprintf("(LAN: %d, WAN: %d)", ports.SerfLAN, ports.SerfWAN)
+	if !strings.Contains(banner, wantClient) || !strings.Contains(banner, wantCluster) {
+		t.Errorf("banner = %q, want it to list %s and %s", banner, wantClient, wantCluster)
+	}
+
+	cfg := api.DefaultConfig()
+	cfg.Address = p.HTTPAddr()
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Agent().ServiceRegister(&api.AgentServiceRegistration{Name: "web", Port: 80,
+		Check: &api.AgentServiceCheck{CheckID: "web-ttl", TTL: "1m", Status: api.HealthPassing}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Agent().UpdateTTL("web-ttl", "disk full\nmore detail", api.HealthCritical); err != nil {
+		t.Fatal(err)
+	}
+	want := `check is now critical: check=web-ttl service=web from=passing to=critical output="disk full"`
+	testutil.Retry(t, 10*time.Second, func() error {
+		if !strings.Contains(p.Log(), want) {
+			return fmt.Errorf("agent log has no %q", want)
+		}
+		return nil
+	})
+
+	if code := p.Signal(syscall.SIGTERM, 30*time.Second); code != 0 {
+		t.Fatalf("SIGTERM: exit %d", code)
+	}
+	log := strings.TrimRight(p.Log(), "\n")
+	if last := log[strings.LastIndex(log, "\n")+1:]; !strings.Contains(last, "shutdown complete") {
+		t.Errorf("last log line = %q, want shutdown complete to be the last", last)
 	}
 }

@@ -91,9 +91,11 @@ type checkState struct {
 // State is this agent's services and checks, and the anti-entropy that
 // keeps the catalog in step with them. It is safe for concurrent use.
 type State struct {
-	cfg    Config
-	rpc    RPC
-	logger hclog.Logger
+	// checkLog reports checks changing state (logCheckChange).
+	checkLog hclog.Logger
+	cfg      Config
+	rpc      RPC
+	logger   hclog.Logger
 
 	mu             sync.RWMutex
 	nodeInfoInSync bool
@@ -124,6 +126,25 @@ type State struct {
 	stopOnce  sync.Once
 }
 
+// logCheckChange says that a check changed state, as Consul's agent does:
+// which check of which service, from what to what, and the first line of
+// the output, which usually says why. Critical is a warning.
+func logCheckChange(l hclog.Logger, old *structs.HealthCheck, status, output string) {
+	line, _, _ := strings.Cut(strings.TrimSpace(output), "\n")
+	if len(line) > 200 {
+		line = line[:200] + "..."
+	}
+	args := []any{"check", old.CheckID, "service", old.ServiceID, "from", old.Status, "to", status, "output", line}
+	if old.ServiceID == "" {
+		args[3] = "(node)"
+	}
+	if status == structs.HealthCritical {
+		l.Warn("check is now "+status, args...)
+		return
+	}
+	l.Info("check is now "+status, args...)
+}
+
 // New returns the local state of an agent; Start begins anti-entropy.
 func New(cfg Config, rpc RPC) *State {
 	if cfg.Logger == nil {
@@ -139,6 +160,7 @@ func New(cfg Config, rpc RPC) *State {
 		cfg:       cfg,
 		rpc:       rpc,
 		logger:    cfg.Logger.Named("anti_entropy"),
+		checkLog:  cfg.Logger.Named("checks"),
 		services:  map[string]*serviceState{},
 		checks:    map[string]*checkState{},
 		notifiers: map[chan<- struct{}]struct{}{},
@@ -380,6 +402,9 @@ func (s *State) UpdateCheck(id, status, output string) {
 	c := copyCheck(old)
 	c.Status, c.Output = status, output
 	cs.check = c
+	if old.Status != status {
+		logCheckChange(s.checkLog, old, status, output)
+	}
 
 	if d := s.cfg.CheckUpdateInterval; d > 0 && old.Status == status {
 		// Output alone changed: keep it locally, push it later. The first
