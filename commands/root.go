@@ -82,11 +82,13 @@ CONSUL_*.
 		NewCmdRaftListPeers(f, nil),
 		NewCmdRaftRecover(f, agent, nil),
 		NewCmdRaftRemovePeer(f, nil),
+		NewCmdRaftTransferLeader(f, nil),
 	)
 	autopilot := NewCmdOperatorAutopilot(f)
 	autopilot.AddCommand(
 		NewCmdAutopilotGet(f, nil),
 		NewCmdAutopilotSet(f, nil),
+		NewCmdAutopilotState(f, nil),
 	)
 	operator := NewCmdOperator(f)
 	operator.AddCommand(autopilot, raft)

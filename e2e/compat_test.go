@@ -634,3 +634,86 @@ func TestCompatLogs(t *testing.T) {
 		t.Errorf("last log line = %q, want shutdown complete to be the last", last)
 	}
 }
+
+// TestCompatAutopilotPromotion adds a server to a one-server cluster
+// whose server_stabilization_time is 1ms, with autopilot at its default
+// intervals, and watches it become a voter; then reads autopilot's state
+// and moves leadership with the official client and the CLI (operator
+// API pages "Autopilot" and "Raft", "Transfer Raft Leadership"). The
+// issue asks for the vote within 2s of the join: the elapsed time is
+// logged; the wait's bound is generous, as timing claims live in
+// benchmarks, not tests.
+func TestCompatAutopilotPromotion(t *testing.T) {
+	t.Parallel()
+	fast := func(c *config.Config) {
+		c.Cluster.Autopilot.ServerStabilizationTime = time.Millisecond
+		c.Cluster.AutopilotInterval = 0 // autopilot's intervals as shipped
+	}
+	cl := testutil.NewCluster(t, testutil.ClusterOptions{Servers: 1, NamePrefix: "ap-", Tweak: fast})
+	first := cl.Servers[0]
+	cfg := testutil.ClusterConfig("ap-s2", "dc1", true)
+	fast(cfg)
+	cfg.RetryJoin = []string{testutil.LANAddr(t, first)}
+	joined := time.Now()
+	second := testutil.StartAgent(t, cfg)
+
+	acfg := api.DefaultConfig()
+	acfg.Address = first.HTTPAddr()
+	c, err := api.NewClient(acfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secondID, _ := second.Self().Config["NodeID"].(string)
+	testutil.Retry(t, 20*time.Second, func() error {
+		rc, err := c.Operator().RaftGetConfiguration(nil)
+		if err != nil {
+			return err
+		}
+		for _, s := range rc.Servers {
+			if s.ID == secondID && s.Voter {
+				return nil
+			}
+		}
+		return fmt.Errorf("ap-s2 is not a voter yet: %+v", rc.Servers)
+	})
+	t.Logf("ap-s2 became a voter %v after it started", time.Since(joined).Round(time.Millisecond))
+
+	var st *api.AutopilotState
+	testutil.Retry(t, 20*time.Second, func() error {
+		st, err = c.Operator().AutopilotState(nil)
+		if err != nil {
+			return err
+		}
+		if len(st.Voters) != 2 || st.Servers[secondID].Status != api.AutopilotServerVoter {
+			return fmt.Errorf("AutopilotState() = %+v, want two voters, ap-s2 a voter", st)
+		}
+		return nil
+	})
+	if s := st.Servers[secondID]; s.Name != "ap-s2" || s.NodeStatus != "alive" || s.Version != version.ConsulVersion {
+		t.Errorf("AutopilotState() ap-s2 = %+v, want name, alive and version %s", s, version.ConsulVersion)
+	}
+
+	if _, err := c.Operator().RaftLeaderTransfer(secondID, nil); err != nil {
+		t.Fatalf("RaftLeaderTransfer(ap-s2) = %v", err)
+	}
+	testutil.Retry(t, 20*time.Second, func() error {
+		if !second.Server().IsLeader() {
+			return fmt.Errorf("ap-s2 does not lead yet")
+		}
+		return nil
+	})
+	firstID, _ := first.Self().Config["NodeID"].(string)
+	cliRunSteps(t, conclaveBin, []string{"CONSUL_HTTP_ADDR=" + second.HTTPAddr()}, []cliStep{
+		{args: []string{"operator", "raft", "transfer-leader", "-id=" + firstID}, want: cliOK("Success\n")},
+	})
+	testutil.Retry(t, 20*time.Second, func() error {
+		if !first.Server().IsLeader() {
+			return fmt.Errorf("ap-s1 does not lead yet")
+		}
+		return nil
+	})
+	out := testutil.RunCLI(t, conclaveBin, []string{"CONSUL_HTTP_ADDR=" + first.HTTPAddr()}, "", "operator", "autopilot", "state")
+	if out.Code != 0 || !strings.Contains(out.Stdout, "Healthy:") || !strings.Contains(out.Stdout, "Name:            ap-s2") {
+		t.Errorf("operator autopilot state = %+v, want the state with ap-s2", out)
+	}
+}

@@ -33,6 +33,8 @@ func (h *Handler) registerRoutes() {
 	h.handle("/v1/operator/raft/peer", []string{gohttp.MethodDelete}, h.operatorRaftPeer)
 	h.handle("/v1/operator/autopilot/configuration", []string{gohttp.MethodGet, gohttp.MethodPut}, h.operatorAutopilotConfiguration)
 	h.handle("/v1/operator/autopilot/health", get, h.operatorAutopilotHealth)
+	h.handle("/v1/operator/autopilot/state", get, h.operatorAutopilotState)
+	h.handle("/v1/operator/raft/transfer-leader", []string{gohttp.MethodPost, gohttp.MethodPut}, h.operatorRaftTransferLeader)
 	// Catalog and health (catalog.go, health.go).
 	h.handle("/v1/catalog/register", put, h.catalogRegister)
 	h.handle("/v1/catalog/deregister", put, h.catalogDeregister)

@@ -242,14 +242,16 @@ func TestServerEndpointRoutes(t *testing.T) {
 		t.Fatalf("registerEndpoints() = %v", err)
 	}
 	routes := map[string]route{
-		"Catalog.ListDatacenters": routeLocal,
-		"Status.Leader":           routeDC,
-		"Status.Peers":            routeDC,
-		"Status.Ping":             routeLocal,
-		"Status.ReadIndex":        routeLocal,
-		"Status.RaftStats":        routeLocal,
-		"Operator.ServerHealth":   routeLeader,
-		"Session.Renew":           routeLeader,
+		"Catalog.ListDatacenters":     routeLocal,
+		"Status.Leader":               routeDC,
+		"Status.Peers":                routeDC,
+		"Status.Ping":                 routeLocal,
+		"Status.ReadIndex":            routeLocal,
+		"Status.RaftStats":            routeLocal,
+		"Operator.ServerHealth":       routeLeader,
+		"Operator.AutopilotState":     routeLeader,
+		"Operator.RaftTransferLeader": routeLeader,
+		"Session.Renew":               routeLeader,
 	}
 	for name, m := range s.endpoints.methods {
 		if want := routes[name]; m.route != want {
@@ -260,8 +262,8 @@ func TestServerEndpointRoutes(t *testing.T) {
 			t.Errorf("%s takes an authorizer = %v, want %v", name, m.authorizes, want)
 		}
 	}
-	if n := len(s.endpoints.methods); n != 32 {
-		t.Errorf("the server has %d endpoints, want 32", n)
+	if n := len(s.endpoints.methods); n != 34 {
+		t.Errorf("the server has %d endpoints, want 34", n)
 	}
 }
 
