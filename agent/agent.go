@@ -42,6 +42,8 @@ type Agent struct {
 
 	httpServers []*gohttp.Server
 	httpAddrs   []net.Addr
+	// httpHandler is the HTTP API; Shutdown closes it (its agent cache).
+	httpHandler *httpapi.Handler
 	serverAddr  *net.TCPAddr
 
 	// cluster is joins and the agent's own shutdown (cluster.go).
@@ -345,6 +347,7 @@ func (a *Agent) startHTTP() error {
 		return nil
 	}
 	handler := httpapi.New(a.HTTPBackend(), a.logger)
+	a.httpHandler = handler
 	for _, addr := range a.httpListenAddrs() {
 		var (
 			ln  net.Listener
@@ -497,6 +500,9 @@ func (a *Agent) Shutdown() error {
 			if e := s.Shutdown(ctx); e != nil {
 				s.Close()
 			}
+		}
+		if a.httpHandler != nil {
+			a.httpHandler.Close()
 		}
 		a.stopDNS()
 		if a.local != nil {

@@ -717,3 +717,86 @@ func TestCompatAutopilotPromotion(t *testing.T) {
 		t.Errorf("operator autopilot state = %+v, want the state with ap-s2", out)
 	}
 }
+
+// TestCompatAgentCache reads through the agent cache with the official
+// client's UseCache (agent caching page, "Agent Caching", and the
+// "X-Cache" and "Age" headers of the API overview): the first read is a
+// MISS, later ones HIT, a background blocking query keeps the entry
+// fresh, and a cached blocking read waits for the next change.
+func TestCompatAgentCache(t *testing.T) {
+	t.Parallel()
+	c, a := newClient(t)
+	reg := func(id string) {
+		t.Helper()
+		if _, err := c.Catalog().Register(&api.CatalogRegistration{Node: "cache-" + id, Address: "10.3.0.1",
+			Service: &api.AgentService{ID: id, Service: "db", Port: 5432}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg("db1")
+	cached := &api.QueryOptions{UseCache: true}
+	entries, meta, err := c.Health().Service("db", "", false, cached)
+	if err != nil || len(entries) != 1 || meta.CacheHit {
+		t.Fatalf("Health().Service(db, cached) = %d entries, hit %v, %v; want 1, a MISS", len(entries), meta != nil && meta.CacheHit, err)
+	}
+	entries, meta, err = c.Health().Service("db", "", false, cached)
+	if err != nil || len(entries) != 1 || !meta.CacheHit || meta.CacheAge != 0 {
+		t.Fatalf("Health().Service(db, cached) again = %d entries, %+v, %v; want a HIT of age 0", len(entries), meta, err)
+	}
+
+	// A cached blocking read at the index just read waits for the change
+	// the background query brings in.
+	got := make(chan int, 1)
+	go func() {
+		es, _, err := c.Health().Service("db", "", false, &api.QueryOptions{UseCache: true, WaitIndex: meta.LastIndex, WaitTime: time.Minute})
+		if err != nil {
+			got <- -1
+			return
+		}
+		got <- len(es)
+	}()
+	reg("db2")
+	if n := <-got; n != 2 {
+		t.Errorf("cached blocking Health().Service(db) = %d entries, want the 2 after the change", n)
+	}
+	testutil.Retry(t, 10*time.Second, func() error {
+		es, meta, err := c.Health().Service("db", "", false, cached)
+		if err != nil || len(es) != 2 || !meta.CacheHit {
+			return fmt.Errorf("Health().Service(db, cached) = %d entries, %+v, %v; want 2 from a HIT", len(es), meta, err)
+		}
+		return nil
+	})
+
+	for _, read := range []func() (*api.QueryMeta, error){
+		func() (*api.QueryMeta, error) { _, m, err := c.Catalog().Services(cached); return m, err },
+		func() (*api.QueryMeta, error) { _, m, err := c.Catalog().Service("db", "", cached); return m, err },
+	} {
+		if m, err := read(); err != nil || m.CacheHit {
+			t.Errorf("first cached catalog read = %+v, %v; want a MISS", m, err)
+		}
+		if m, err := read(); err != nil || !m.CacheHit {
+			t.Errorf("second cached catalog read = %+v, %v; want a HIT", m, err)
+		}
+	}
+	for i, want := range []string{"MISS", "HIT"} {
+		resp, err := http.Get("http://" + a.HTTPAddr() + "/v1/catalog/datacenters?cached")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.Header.Get("X-Cache") != want || resp.Header.Get("Age") == "" || !strings.Contains(string(body), "dc1") {
+			t.Errorf("GET /v1/catalog/datacenters?cached #%d = X-Cache %q Age %q %s, want %s with an Age", i+1,
+				resp.Header.Get("X-Cache"), resp.Header.Get("Age"), body, want)
+		}
+	}
+	// Without ?cached, nothing is cached.
+	resp, err := http.Get("http://" + a.HTTPAddr() + "/v1/health/service/db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if h := resp.Header.Get("X-Cache"); h != "" {
+		t.Errorf("GET /v1/health/service/db X-Cache = %q, want none", h)
+	}
+}

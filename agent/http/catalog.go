@@ -91,7 +91,7 @@ func (h *Handler) catalogServices(w gohttp.ResponseWriter, r *gohttp.Request) (a
 	if err := parseQuery(r, &args.QueryOptions); err != nil {
 		return nil, err
 	}
-	return h.serveRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
+	return h.serveCachedRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
 		var out structs.IndexedServices
 		if err := h.backend.RPC(ctx, "Catalog.ListServices", &args, &out); err != nil {
 			return nil, nil, err
@@ -115,7 +115,7 @@ func (h *Handler) catalogServiceNodes(w gohttp.ResponseWriter, r *gohttp.Request
 	if err != nil {
 		return nil, err
 	}
-	return h.serveRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
+	return h.serveCachedRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
 		var out structs.IndexedServiceNodes
 		if err := h.backend.RPC(ctx, "Catalog.ServiceNodes", args, &out); err != nil {
 			return nil, nil, err

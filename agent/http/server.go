@@ -54,6 +54,8 @@ type Handler struct {
 	// entries remembers the JSON of health entries (read.go).
 	reads   readFlights
 	entries entryMemo
+	// cache answers ?cached reads (cache.go).
+	cache *agentCache
 }
 
 // handlerFunc returns the value to encode as JSON, or an error. A nil value
@@ -77,10 +79,14 @@ func New(b Backend, logger hclog.Logger) *Handler {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	h := &Handler{backend: b, logger: logger.Named("http"), exact: map[string]*route{}}
+	h := &Handler{backend: b, logger: logger.Named("http"), exact: map[string]*route{}, cache: newAgentCache()}
 	h.registerRoutes()
 	return h
 }
+
+// Close stops the background queries of the agent cache. The agent calls
+// it when it shuts down, after its HTTP servers.
+func (h *Handler) Close() { h.cache.close() }
 
 func (h *Handler) handle(path string, methods []string, fn handlerFunc) *route {
 	r := &route{path: path, methods: methods, fn: fn, bodyLimit: defaultMaxBody}
