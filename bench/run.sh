@@ -66,4 +66,5 @@ status=0
 bash "$here/catalog.sh" || status=1                 # health watchers, registration rate (issue 4)
 bash "$here/dns.sh" || status=1                     # DNS service lookups vs NSD (issue 4)
 bash "$here/lock.sh" || status=1                    # lock hand-off, semaphore, sessions (issue 10)
+bash "$here/compat.sh" || status=1                  # agent cache, autopilot promotion (issue 16)
 exit $status

@@ -133,15 +133,9 @@ func (op *Operator) AutopilotSetConfiguration(authz acl.Authorizer, args *struct
 // request asked for.
 func (op *Operator) ServerHealth(authz acl.Authorizer, args *structs.DCSpecificRequest, reply *structs.OperatorHealthReply) error {
 	s := op.srv
-	if !authz.OperatorRead() {
-		return structs.ErrPermissionDenied
-	}
-	if !s.IsLeader() {
-		return structs.ErrNoLeader
-	}
-	st := s.cluster.apState.Load()
-	if st == nil {
-		return fmt.Errorf("autopilot has not computed the servers' health yet: try again in a few seconds")
+	st, err := s.leaderAutopilotState(authz)
+	if err != nil {
+		return err
 	}
 	names := map[string]serfInfo{}
 	for _, m := range s.LANMembers() {
@@ -175,6 +169,22 @@ func (op *Operator) ServerHealth(authz acl.Authorizer, args *structs.DCSpecificR
 	return nil
 }
 
+// leaderAutopilotState is autopilot's last state, for a token with
+// operator:read, on the leader (the only server that runs autopilot).
+func (s *Server) leaderAutopilotState(authz acl.Authorizer) (*autopilot.State, error) {
+	if !authz.OperatorRead() {
+		return nil, structs.ErrPermissionDenied
+	}
+	if !s.IsLeader() {
+		return nil, structs.ErrNoLeader
+	}
+	st := s.cluster.apState.Load()
+	if st == nil {
+		return nil, fmt.Errorf("autopilot has not computed the servers' health yet: try again in a few seconds")
+	}
+	return st, nil
+}
+
 type serfInfo struct{ status, version string }
 
 // buildVersion is the version part of a "build" tag ("0.1.0:abcdef").
@@ -186,16 +196,9 @@ func buildVersion(build string) string {
 // AutopilotState is autopilot's state as the leader last computed it
 // (/v1/operator/autopilot/state), served by the leader as ServerHealth is.
 func (op *Operator) AutopilotState(authz acl.Authorizer, args *structs.DCSpecificRequest, reply *structs.AutopilotStateReply) error {
-	s := op.srv
-	if !authz.OperatorRead() {
-		return structs.ErrPermissionDenied
-	}
-	if !s.IsLeader() {
-		return structs.ErrNoLeader
-	}
-	st := s.cluster.apState.Load()
-	if st == nil {
-		return fmt.Errorf("autopilot has not computed the servers' health yet: try again in a few seconds")
+	st, err := op.srv.leaderAutopilotState(authz)
+	if err != nil {
+		return err
 	}
 	out := structs.AutopilotStateReply{
 		Healthy:          st.Healthy,

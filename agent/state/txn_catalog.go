@@ -28,67 +28,71 @@ func txnCatalogTxn(tx *memdb.Txn, idx uint64, op *structs.TxnOp, ch *catalogChan
 	return nil, fmt.Errorf("unknown operation type")
 }
 
-// casCheck tells whether a cas (wantIndex against the entry's index, 0
-// for "must not exist") may go ahead.
-func casCheck(exists bool, index, wantIndex uint64) bool {
-	if wantIndex == 0 {
-		return !exists
+// catalogVerb runs verb on one catalog entry: cur is the entry now (nil:
+// absent), curIndex its ModifyIndex, want the step's index for cas and
+// delete-cas; set and del write, lookup reads the entry back after a set.
+// what names the entry in errors (`node "n1"`), in Consul's words.
+func catalogVerb[T any](verb, what string, cur *T, curIndex, want uint64,
+	set, del func() error, lookup func() (*T, error)) (*T, error) {
+	switch verb {
+	case structs.TxnCatalogGet:
+		if cur == nil {
+			return nil, fmt.Errorf("%s doesn't exist", what)
+		}
+		return cur, nil
+	case structs.TxnCatalogCAS:
+		// Index 0 asks that the entry not exist yet.
+		if ok := want == 0 && cur == nil || want != 0 && cur != nil && curIndex == want; !ok {
+			return nil, fmt.Errorf("failed to set %s, index is stale", what)
+		}
+		fallthrough
+	case structs.TxnCatalogSet:
+		if err := set(); err != nil {
+			return nil, err
+		}
+		return lookup()
+	case structs.TxnCatalogDeleteCAS:
+		if cur == nil || curIndex != want {
+			return nil, fmt.Errorf("failed to delete %s, index is stale", what)
+		}
+		fallthrough
+	case structs.TxnCatalogDelete:
+		return nil, del()
 	}
-	return exists && index == wantIndex
+	return nil, fmt.Errorf("unknown verb %q for %s", verb, what)
 }
 
 func txnNodeTxn(tx *memdb.Txn, idx uint64, op *structs.TxnNodeOp, ch *catalogChanges) (*structs.TxnResult, error) {
-	name := op.Node.Node
+	n := op.Node
 	lookup := func() (*structs.Node, error) {
-		raw, err := tx.First(tableNodes, "id", name)
-		if err != nil || raw == nil {
-			return nil, err
+		raw, err := tx.First(tableNodes, "id", n.Node)
+		if err != nil {
+			return nil, fmt.Errorf("node lookup: %w", err)
+		}
+		if raw == nil {
+			return nil, nil
 		}
 		return raw.(*structs.Node), nil
 	}
 	cur, err := lookup()
 	if err != nil {
-		return nil, fmt.Errorf("node lookup: %w", err)
+		return nil, err
 	}
-	switch op.Verb {
-	case structs.TxnCatalogGet:
-		if cur == nil {
-			return nil, fmt.Errorf("node %q doesn't exist", name)
-		}
-		return &structs.TxnResult{Node: cur}, nil
-	case structs.TxnCatalogCAS:
-		if !casCheck(cur != nil, modifyIndexOf(cur), op.Node.ModifyIndex) {
-			return nil, fmt.Errorf("failed to set node %q, index is stale", name)
-		}
-		fallthrough
-	case structs.TxnCatalogSet:
-		n := op.Node
-		req := &structs.RegisterRequest{ID: n.ID, Node: n.Node, Address: n.Address, Datacenter: n.Datacenter,
-			TaggedAddresses: n.TaggedAddresses, NodeMeta: n.Meta}
-		if err := ensureNodeTxn(tx, idx, req, ch); err != nil {
-			return nil, err
-		}
-		cur, err = lookup()
-		if err != nil {
-			return nil, fmt.Errorf("node lookup: %w", err)
-		}
-		return &structs.TxnResult{Node: cur}, nil
-	case structs.TxnCatalogDeleteCAS:
-		if cur == nil || cur.ModifyIndex != op.Node.ModifyIndex {
-			return nil, fmt.Errorf("failed to delete node %q, index is stale", name)
-		}
-		fallthrough
-	case structs.TxnCatalogDelete:
-		return nil, deleteNodeTxn(tx, name, ch)
+	var curIndex uint64
+	if cur != nil {
+		curIndex = cur.ModifyIndex
 	}
-	return nil, fmt.Errorf("unknown node verb %q", op.Verb)
-}
-
-func modifyIndexOf(n *structs.Node) uint64 {
-	if n == nil {
-		return 0
+	out, err := catalogVerb(op.Verb, fmt.Sprintf("node %q", n.Node), cur, curIndex, n.ModifyIndex,
+		func() error {
+			return ensureNodeTxn(tx, idx, &structs.RegisterRequest{ID: n.ID, Node: n.Node, Address: n.Address,
+				Datacenter: n.Datacenter, TaggedAddresses: n.TaggedAddresses, NodeMeta: n.Meta}, ch)
+		},
+		func() error { return deleteNodeTxn(tx, n.Node, ch) },
+		lookup)
+	if out == nil || err != nil {
+		return nil, err
 	}
-	return n.ModifyIndex
+	return &structs.TxnResult{Node: out}, nil
 }
 
 func txnServiceTxn(tx *memdb.Txn, idx uint64, op *structs.TxnServiceOp, ch *catalogChanges) (*structs.TxnResult, error) {
@@ -98,47 +102,30 @@ func txnServiceTxn(tx *memdb.Txn, idx uint64, op *structs.TxnServiceOp, ch *cata
 	}
 	lookup := func() (*structs.NodeService, error) {
 		raw, err := tx.First(tableServices, "id", op.Node, svc.ID)
-		if err != nil || raw == nil {
-			return nil, err
+		if err != nil {
+			return nil, fmt.Errorf("service lookup: %w", err)
+		}
+		if raw == nil {
+			return nil, nil
 		}
 		return raw.(*serviceRow).Service, nil
 	}
 	cur, err := lookup()
 	if err != nil {
-		return nil, fmt.Errorf("service lookup: %w", err)
+		return nil, err
 	}
 	var curIndex uint64
 	if cur != nil {
 		curIndex = cur.ModifyIndex
 	}
-	switch op.Verb {
-	case structs.TxnCatalogGet:
-		if cur == nil {
-			return nil, fmt.Errorf("service %q on node %q doesn't exist", svc.ID, op.Node)
-		}
-		return &structs.TxnResult{Service: cur}, nil
-	case structs.TxnCatalogCAS:
-		if !casCheck(cur != nil, curIndex, svc.ModifyIndex) {
-			return nil, fmt.Errorf("failed to set service %q on node %q, index is stale", svc.ID, op.Node)
-		}
-		fallthrough
-	case structs.TxnCatalogSet:
-		if err := ensureServiceTxn(tx, idx, op.Node, &svc, ch); err != nil {
-			return nil, err
-		}
-		if cur, err = lookup(); err != nil {
-			return nil, fmt.Errorf("service lookup: %w", err)
-		}
-		return &structs.TxnResult{Service: cur}, nil
-	case structs.TxnCatalogDeleteCAS:
-		if cur == nil || curIndex != svc.ModifyIndex {
-			return nil, fmt.Errorf("failed to delete service %q on node %q, index is stale", svc.ID, op.Node)
-		}
-		fallthrough
-	case structs.TxnCatalogDelete:
-		return nil, deleteServiceTxn(tx, op.Node, svc.ID, ch)
+	out, err := catalogVerb(op.Verb, fmt.Sprintf("service %q on node %q", svc.ID, op.Node), cur, curIndex, svc.ModifyIndex,
+		func() error { return ensureServiceTxn(tx, idx, op.Node, &svc, ch) },
+		func() error { return deleteServiceTxn(tx, op.Node, svc.ID, ch) },
+		lookup)
+	if out == nil || err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("unknown service verb %q", op.Verb)
+	return &structs.TxnResult{Service: out}, nil
 }
 
 func txnCheckTxn(tx *memdb.Txn, idx uint64, op *structs.TxnCheckOp, ch *catalogChanges) (*structs.TxnResult, error) {
@@ -148,45 +135,28 @@ func txnCheckTxn(tx *memdb.Txn, idx uint64, op *structs.TxnCheckOp, ch *catalogC
 	}
 	lookup := func() (*structs.HealthCheck, error) {
 		raw, err := tx.First(tableChecks, "id", hc.Node, hc.CheckID)
-		if err != nil || raw == nil {
-			return nil, err
+		if err != nil {
+			return nil, fmt.Errorf("check lookup: %w", err)
+		}
+		if raw == nil {
+			return nil, nil
 		}
 		return raw.(*structs.HealthCheck), nil
 	}
 	cur, err := lookup()
 	if err != nil {
-		return nil, fmt.Errorf("check lookup: %w", err)
+		return nil, err
 	}
 	var curIndex uint64
 	if cur != nil {
 		curIndex = cur.ModifyIndex
 	}
-	switch op.Verb {
-	case structs.TxnCatalogGet:
-		if cur == nil {
-			return nil, fmt.Errorf("check %q on node %q doesn't exist", hc.CheckID, hc.Node)
-		}
-		return &structs.TxnResult{Check: cur}, nil
-	case structs.TxnCatalogCAS:
-		if !casCheck(cur != nil, curIndex, hc.ModifyIndex) {
-			return nil, fmt.Errorf("failed to set check %q on node %q, index is stale", hc.CheckID, hc.Node)
-		}
-		fallthrough
-	case structs.TxnCatalogSet:
-		if err := ensureCheckTxn(tx, idx, &hc, ch); err != nil {
-			return nil, err
-		}
-		if cur, err = lookup(); err != nil {
-			return nil, fmt.Errorf("check lookup: %w", err)
-		}
-		return &structs.TxnResult{Check: cur}, nil
-	case structs.TxnCatalogDeleteCAS:
-		if cur == nil || curIndex != hc.ModifyIndex {
-			return nil, fmt.Errorf("failed to delete check %q on node %q, index is stale", hc.CheckID, hc.Node)
-		}
-		fallthrough
-	case structs.TxnCatalogDelete:
-		return nil, deleteCheckTxn(tx, hc.Node, hc.CheckID, ch)
+	out, err := catalogVerb(op.Verb, fmt.Sprintf("check %q on node %q", hc.CheckID, hc.Node), cur, curIndex, hc.ModifyIndex,
+		func() error { return ensureCheckTxn(tx, idx, &hc, ch) },
+		func() error { return deleteCheckTxn(tx, hc.Node, hc.CheckID, ch) },
+		lookup)
+	if out == nil || err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("unknown check verb %q", op.Verb)
+	return &structs.TxnResult{Check: out}, nil
 }
