@@ -121,7 +121,9 @@ func valueReason(err error) string {
 		return "value out of range"
 	case errors.As(err, &num):
 		return "parse error"
-	case err != nil && strings.HasPrefix(err.Error(), "time: invalid duration"):
+	case err != nil && strings.HasPrefix(err.Error(), "time: "):
+		// time.ParseDuration's "invalid duration", "missing unit in
+		// duration", ...: all say the value is no duration.
 		return "invalid duration"
 	case err != nil:
 		return err.Error()

@@ -112,6 +112,7 @@ func TestRootErrors(t *testing.T) {
 		{[]string{"kv", "put", "-flags=x", "k"}, result{"", "Error! invalid value \"x\" for flag -flags: parse error\nRun 'conclave kv put -help' for usage.\n", 1}},
 		{[]string{"kv", "put", "-flags=99999999999999999999", "k"}, result{"", "Error! invalid value \"99999999999999999999\" for flag -flags: value out of range\nRun 'conclave kv put -help' for usage.\n", 1}},
 		{[]string{"kv", "get", "-token"}, result{"", "Error! flag needs an argument: -token\nRun 'conclave kv get -help' for usage.\n", 1}},
+		{[]string{"lock", "-timeout=5", "k", "true"}, result{"", "Error! invalid value \"5\" for flag -timeout: invalid duration\nRun 'conclave lock -help' for usage.\n", 1}},
 	}
 	for _, tt := range tests {
 		if got := runCLI(t, run{args: tt.args}); got != tt.want {
