@@ -4,14 +4,19 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// appName is the name the binary was invoked as ("conclave" when unknown).
+func appName(f *Factory) string {
+	if f.AppName == "" {
+		return "conclave"
+	}
+	return f.AppName
+}
+
 // NewCmdRoot builds the whole command tree. It is the only place
 // subcommands are wired. agent may be nil in builds or tests without the
 // daemon; `agent` then fails with a message.
 func NewCmdRoot(f *Factory, agent AgentRunner) *cobra.Command {
-	name := f.AppName
-	if name == "" {
-		name = "conclave"
-	}
+	name := appName(f)
 	var showVersion bool
 	root := &cobra.Command{
 		Use:   name + " <command> [args]",

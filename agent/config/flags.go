@@ -148,7 +148,7 @@ var unsupportedFlags = []struct{ name, value, why string }{
 	{"encrypt", "string", "gossip encryption is not supported yet"},
 	{"https-port", "int", "TLS is not supported yet"},
 	{"grpc-tls-port", "int", "TLS is not supported yet"},
-	{"auto-reload-config", "bool", "watching config files is not supported yet: use conclave reload or SIGHUP"},
+	{"auto-reload-config", "bool", "watching config files is not supported yet: use the reload command or SIGHUP"},
 	{"check_output_max_size", "int", "the check output limit is fixed at 4 KiB"},
 	{"default-query-time", "duration", "the blocking query default wait is fixed at 5m"},
 	{"max-query-time", "duration", "the blocking query maximum wait is fixed at 10m"},
