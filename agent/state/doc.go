@@ -12,5 +12,9 @@
 // the transaction of the write that caused it. The store reports released
 // keys through OnLockRelease and keeps no clock.
 //
+// Transactions (txn.go) run KV steps and, through the same writes as
+// catalog registrations, Node, Service and Check steps (txn_catalog.go),
+// all or nothing in one memdb transaction.
+//
 // It may import agent/structs and libraries only.
 package state
