@@ -54,6 +54,22 @@ func newAgentCache() *agentCache {
 	return &agentCache{entries: map[string]*cacheEntry{}, ctx: ctx, stop: stop}
 }
 
+// dropUnfilled forgets an entry whose first fetch failed: it has no
+// answer and no background query that would ever drop it.
+func (c *agentCache) dropUnfilled(key string, e *cacheEntry) {
+	e.mu.Lock()
+	unfilled := e.f == nil && !e.started
+	e.mu.Unlock()
+	if !unfilled {
+		return
+	}
+	c.mu.Lock()
+	if c.entries[key] == e {
+		delete(c.entries, key)
+	}
+	c.mu.Unlock()
+}
+
 // close stops every background query and waits for them.
 func (c *agentCache) close() {
 	c.stop()
@@ -164,20 +180,23 @@ func (h *Handler) serveCachedRead(w gohttp.ResponseWriter, r *gohttp.Request, q 
 
 	e.mu.Lock()
 	e.lastRead = time.Now()
-	hit := e.f != nil && e.failing == nil
+	// staleOK: the client accepts this entry even though its refresh
+	// fails (stale-if-error), as long as it is young enough.
 	age := e.age()
-	switch {
-	case e.f == nil:
-	case cc.hasMaxAge && age > cc.maxAge:
+	staleOK := e.f != nil && cc.staleIfError > 0 && age <= cc.staleIfError && !cc.mustRevalidate
+	hit := e.f != nil && (e.failing == nil || staleOK)
+	if hit && cc.hasMaxAge && age > cc.maxAge {
 		hit = false // too old for this client: fetch anew
-	case e.failing != nil && cc.staleIfError > 0 && age <= cc.staleIfError && !cc.mustRevalidate:
-		hit = true // the refresh fails: a stale answer is what was asked for
 	}
 	e.mu.Unlock()
 
 	if !hit {
 		if err := h.cacheFetch(r.Context(), e, q, fn, r); err != nil {
-			return nil, err
+			if !staleOK {
+				c.dropUnfilled(key, e)
+				return nil, err
+			}
+			hit = true // the fetch failed: the stale answer it allowed
 		}
 	}
 	if minIndex > 0 {
