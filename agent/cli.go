@@ -83,16 +83,24 @@ func (CLI) Run(fs *pflag.FlagSet, stdout, stderr io.Writer) error {
 			continue
 		}
 		logger.Info("caught signal, shutting down", "signal", sig)
+		stopped := make(chan struct{})
 		go func() {
-			// A second signal means: stop now.
-			<-sigCh
-			logger.Warn("second signal, exiting at once")
-			os.Exit(1)
+			// A second signal means: stop now. Once the shutdown is
+			// complete, nothing more is logged: a signal arriving then
+			// (a service manager's follow-up TERM) finds the agent done.
+			select {
+			case <-sigCh:
+				logger.Warn("second signal, exiting at once")
+				os.Exit(1)
+			case <-stopped:
+			}
 		}()
 		if a.leaveOnSignal(sig) {
 			_ = a.Leave()
 		}
-		if err := a.Shutdown(); err != nil {
+		err := a.Shutdown()
+		close(stopped) // later signals are still caught, and ignored
+		if err != nil {
 			return fmt.Errorf("shutdown: %w", err)
 		}
 		logger.Info("shutdown complete")
