@@ -28,12 +28,21 @@ func txnCatalogTxn(tx *memdb.Txn, idx uint64, op *structs.TxnOp, ch *catalogChan
 	return nil, fmt.Errorf("unknown operation type")
 }
 
-// catalogVerb runs verb on one catalog entry: cur is the entry now (nil:
-// absent), curIndex its ModifyIndex, want the step's index for cas and
-// delete-cas; set and del write, lookup reads the entry back after a set.
-// what names the entry in errors (`node "n1"`), in Consul's words.
-func catalogVerb[T any](verb, what string, cur *T, curIndex, want uint64,
-	set, del func() error, lookup func() (*T, error)) (*T, error) {
+// catalogVerb runs verb on one catalog entry: lookup reads it (nil:
+// absent), indexOf gives its ModifyIndex, want is the step's index for
+// cas and delete-cas; set and del write. what names the entry in errors
+// (`node "n1"`), in Consul's words. It returns the entry a get or a set
+// reports.
+func catalogVerb[T any](verb, what string, want uint64, lookup func() (*T, error), indexOf func(*T) uint64,
+	set, del func() error) (*T, error) {
+	cur, err := lookup()
+	if err != nil {
+		return nil, err
+	}
+	var curIndex uint64
+	if cur != nil {
+		curIndex = indexOf(cur)
+	}
 	switch verb {
 	case structs.TxnCatalogGet:
 		if cur == nil {
@@ -62,33 +71,30 @@ func catalogVerb[T any](verb, what string, cur *T, curIndex, want uint64,
 	return nil, fmt.Errorf("unknown verb %q for %s", verb, what)
 }
 
-func txnNodeTxn(tx *memdb.Txn, idx uint64, op *structs.TxnNodeOp, ch *catalogChanges) (*structs.TxnResult, error) {
-	n := op.Node
-	lookup := func() (*structs.Node, error) {
-		raw, err := tx.First(tableNodes, "id", n.Node)
+// rowLookup reads one row of table by its id index as a *T.
+func rowLookup[T any](tx *memdb.Txn, table string, conv func(any) *T, args ...any) func() (*T, error) {
+	return func() (*T, error) {
+		raw, err := tx.First(table, "id", args...)
 		if err != nil {
-			return nil, fmt.Errorf("node lookup: %w", err)
+			return nil, fmt.Errorf("%s lookup: %w", table, err)
 		}
 		if raw == nil {
 			return nil, nil
 		}
-		return raw.(*structs.Node), nil
+		return conv(raw), nil
 	}
-	cur, err := lookup()
-	if err != nil {
-		return nil, err
-	}
-	var curIndex uint64
-	if cur != nil {
-		curIndex = cur.ModifyIndex
-	}
-	out, err := catalogVerb(op.Verb, fmt.Sprintf("node %q", n.Node), cur, curIndex, n.ModifyIndex,
+}
+
+func txnNodeTxn(tx *memdb.Txn, idx uint64, op *structs.TxnNodeOp, ch *catalogChanges) (*structs.TxnResult, error) {
+	n := op.Node
+	out, err := catalogVerb(op.Verb, fmt.Sprintf("node %q", n.Node), n.ModifyIndex,
+		rowLookup(tx, tableNodes, func(raw any) *structs.Node { return raw.(*structs.Node) }, n.Node),
+		func(n *structs.Node) uint64 { return n.ModifyIndex },
 		func() error {
 			return ensureNodeTxn(tx, idx, &structs.RegisterRequest{ID: n.ID, Node: n.Node, Address: n.Address,
 				Datacenter: n.Datacenter, TaggedAddresses: n.TaggedAddresses, NodeMeta: n.Meta}, ch)
 		},
-		func() error { return deleteNodeTxn(tx, n.Node, ch) },
-		lookup)
+		func() error { return deleteNodeTxn(tx, n.Node, ch) })
 	if out == nil || err != nil {
 		return nil, err
 	}
@@ -100,28 +106,11 @@ func txnServiceTxn(tx *memdb.Txn, idx uint64, op *structs.TxnServiceOp, ch *cata
 	if svc.ID == "" {
 		svc.ID = svc.Service
 	}
-	lookup := func() (*structs.NodeService, error) {
-		raw, err := tx.First(tableServices, "id", op.Node, svc.ID)
-		if err != nil {
-			return nil, fmt.Errorf("service lookup: %w", err)
-		}
-		if raw == nil {
-			return nil, nil
-		}
-		return raw.(*serviceRow).Service, nil
-	}
-	cur, err := lookup()
-	if err != nil {
-		return nil, err
-	}
-	var curIndex uint64
-	if cur != nil {
-		curIndex = cur.ModifyIndex
-	}
-	out, err := catalogVerb(op.Verb, fmt.Sprintf("service %q on node %q", svc.ID, op.Node), cur, curIndex, svc.ModifyIndex,
+	out, err := catalogVerb(op.Verb, fmt.Sprintf("service %q on node %q", svc.ID, op.Node), svc.ModifyIndex,
+		rowLookup(tx, tableServices, func(raw any) *structs.NodeService { return raw.(*serviceRow).Service }, op.Node, svc.ID),
+		func(s *structs.NodeService) uint64 { return s.ModifyIndex },
 		func() error { return ensureServiceTxn(tx, idx, op.Node, &svc, ch) },
-		func() error { return deleteServiceTxn(tx, op.Node, svc.ID, ch) },
-		lookup)
+		func() error { return deleteServiceTxn(tx, op.Node, svc.ID, ch) })
 	if out == nil || err != nil {
 		return nil, err
 	}
@@ -133,28 +122,11 @@ func txnCheckTxn(tx *memdb.Txn, idx uint64, op *structs.TxnCheckOp, ch *catalogC
 	if hc.CheckID == "" {
 		hc.CheckID = hc.Name
 	}
-	lookup := func() (*structs.HealthCheck, error) {
-		raw, err := tx.First(tableChecks, "id", hc.Node, hc.CheckID)
-		if err != nil {
-			return nil, fmt.Errorf("check lookup: %w", err)
-		}
-		if raw == nil {
-			return nil, nil
-		}
-		return raw.(*structs.HealthCheck), nil
-	}
-	cur, err := lookup()
-	if err != nil {
-		return nil, err
-	}
-	var curIndex uint64
-	if cur != nil {
-		curIndex = cur.ModifyIndex
-	}
-	out, err := catalogVerb(op.Verb, fmt.Sprintf("check %q on node %q", hc.CheckID, hc.Node), cur, curIndex, hc.ModifyIndex,
+	out, err := catalogVerb(op.Verb, fmt.Sprintf("check %q on node %q", hc.CheckID, hc.Node), hc.ModifyIndex,
+		rowLookup(tx, tableChecks, func(raw any) *structs.HealthCheck { return raw.(*structs.HealthCheck) }, hc.Node, hc.CheckID),
+		func(c *structs.HealthCheck) uint64 { return c.ModifyIndex },
 		func() error { return ensureCheckTxn(tx, idx, &hc, ch) },
-		func() error { return deleteCheckTxn(tx, hc.Node, hc.CheckID, ch) },
-		lookup)
+		func() error { return deleteCheckTxn(tx, hc.Node, hc.CheckID, ch) })
 	if out == nil || err != nil {
 		return nil, err
 	}
