@@ -11,9 +11,12 @@ all: build
 build:
 	$(GO) build -o $(BIN) ./cmd/conclave
 
-# A single-node dev agent: in-memory server, HTTP on 127.0.0.1:8500.
+# A single-node dev agent: in-memory server, HTTP on 127.0.0.1:8500. The
+# config files in dev.d/ (when the directory exists) are read, and ARGS
+# adds flags: make dev ARGS="-config-dir=/etc/consul.d -node=dev1".
+DEV_CONFIG := $(if $(wildcard dev.d),-config-dir=dev.d)
 dev: build
-	./$(BIN) agent -dev
+	./$(BIN) agent -dev $(DEV_CONFIG) $(ARGS)
 
 vet:
 	$(GO) vet ./...
@@ -51,10 +54,15 @@ jepsen: test-deps
 bench:
 	bash bench/run.sh $(BENCH_ARGS)
 
+# The scripts register themselves for one command name, so the binary
+# linked as "consul" has its own set.
 completions: build
-	./$(BIN) completion bash > completions/conclave.bash
-	./$(BIN) completion zsh  > completions/_conclave
-	./$(BIN) completion fish > completions/conclave.fish
+	ln -sf conclave bin/consul
+	for name in conclave consul; do \
+	  ./bin/$$name completion bash > completions/$$name.bash && \
+	  ./bin/$$name completion zsh  > completions/_$$name && \
+	  ./bin/$$name completion fish > completions/$$name.fish || exit 1; \
+	done
 
 clean:
 	rm -rf bin bench/.bin

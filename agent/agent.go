@@ -27,6 +27,7 @@ import (
 	"conclave/agent/local"
 	"conclave/agent/registrar"
 	"conclave/agent/server"
+	"conclave/agent/structs"
 	"conclave/agent/tlsutil"
 	"conclave/version"
 )
@@ -47,6 +48,8 @@ type Agent struct {
 	httpServers []*gohttp.Server
 	httpAddrs   []net.Addr
 	httpsAddrs  []net.Addr
+	// httpHandler is the HTTP API; Shutdown closes it (its agent cache).
+	httpHandler *httpapi.Handler
 	serverAddr  *net.TCPAddr
 
 	// cluster is joins and the agent's own shutdown (cluster.go).
@@ -300,6 +303,16 @@ func (a *Agent) startLocal() error {
 			tagged[pool+"_ipv6"] = ip.String()
 		}
 	}
+	// node_meta, plus the keys Consul gives every node: the network
+	// segment (empty outside Enterprise; tools group nodes by it) and the
+	// Consul version, which tools read to decide what the agent can do.
+	meta := map[string]string{
+		"consul-network-segment":  "",
+		structs.MetaConsulVersion: version.ConsulVersion,
+	}
+	for k, v := range a.config.NodeMeta {
+		meta[k] = v
+	}
 	a.local, err = registrar.Start(registrar.Config{
 		Node: local.Config{
 			NodeID:          a.nodeID,
@@ -307,10 +320,8 @@ func (a *Agent) startLocal() error {
 			Datacenter:      a.config.Datacenter,
 			Address:         adv.String(),
 			TaggedAddresses: tagged,
-			// Consul gives every node this key (the network segment, empty
-			// outside Enterprise); tools group nodes by it.
-			NodeMeta: map[string]string{"consul-network-segment": ""},
-			Logger:   a.logger,
+			NodeMeta:        meta,
+			Logger:          a.logger,
 		},
 		DataDir: a.config.DataDir,
 		Local:   a.config.Local,
@@ -365,6 +376,7 @@ func (a *Agent) startHTTP() error {
 		return nil
 	}
 	handler := httpapi.New(a.HTTPBackend(), a.logger)
+	a.httpHandler = handler
 	if a.config.Ports.HTTP >= 0 {
 		for _, addr := range a.listenAddrs(a.config.HTTPAddr, a.config.Ports.HTTP) {
 			if err := a.serveHTTP(addr, handler, nil); err != nil {
@@ -385,6 +397,11 @@ func (a *Agent) serveHTTP(addr string, handler gohttp.Handler, tc *tls.Config) e
 	if path, ok := strings.CutPrefix(addr, "unix://"); ok {
 		_ = os.Remove(path)
 		ln, err = net.Listen("unix", path)
+		if err == nil {
+			if err = setSocketOwner(path, a.config.UnixSockets); err != nil {
+				ln.Close()
+			}
+		}
 	} else {
 		ln, err = net.Listen("tcp", addr)
 	}
@@ -482,16 +499,22 @@ func (a *Agent) Self() *httpapi.Self {
 			"NodeID":            a.nodeID,
 			"Server":            a.config.Server,
 			"Revision":          version.GitCommit,
-			"Version":           version.Number(),
+			// The Consul version conclave follows, what tools gate
+			// features on; conclave's own is in the Conclave block.
+			"Version":  version.ConsulVersion,
+			"Conclave": map[string]string{"Version": version.Number(), "Revision": version.GitCommit},
 			// Patroni reads it to bound its session TTL.
 			"SessionTTLMin": a.config.SessionTTLMin.String(),
 		},
-		Member: a.selfMember(),
+		DebugConfig: a.debugConfig(),
+		Member:      a.selfMember(),
 		Stats: map[string]map[string]string{
+			"agent": a.agentStats(),
 			"build": {
-				"prerelease": version.Prerelease,
-				"revision":   version.GitCommit,
-				"version":    version.Version,
+				"prerelease":       version.Prerelease,
+				"revision":         version.GitCommit,
+				"version":          version.ConsulVersion,
+				"conclave_version": version.Number(),
 			},
 			"runtime": {
 				"arch":       runtime.GOARCH,
@@ -531,6 +554,9 @@ func (a *Agent) Shutdown() error {
 			if e := s.Shutdown(ctx); e != nil {
 				s.Close()
 			}
+		}
+		if a.httpHandler != nil {
+			a.httpHandler.Close()
 		}
 		a.stopDNS()
 		// Jobs stop before the request path they write through.

@@ -3,9 +3,11 @@ package agent
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -81,16 +83,24 @@ func (CLI) Run(fs *pflag.FlagSet, stdout, stderr io.Writer) error {
 			continue
 		}
 		logger.Info("caught signal, shutting down", "signal", sig)
+		stopped := make(chan struct{})
 		go func() {
-			// A second signal means: stop now.
-			<-sigCh
-			logger.Warn("second signal, exiting at once")
-			os.Exit(1)
+			// A second signal means: stop now. Once the shutdown is
+			// complete, nothing more is logged: a signal arriving then
+			// (a service manager's follow-up TERM) finds the agent done.
+			select {
+			case <-sigCh:
+				logger.Warn("second signal, exiting at once")
+				os.Exit(1)
+			case <-stopped:
+			}
 		}()
 		if a.leaveOnSignal(sig) {
 			_ = a.Leave()
 		}
-		if err := a.Shutdown(); err != nil {
+		err := a.Shutdown()
+		close(stopped) // later signals are still caught, and ignored
+		if err != nil {
 			return fmt.Errorf("shutdown: %w", err)
 		}
 		logger.Info("shutdown complete")
@@ -127,6 +137,18 @@ func (a *Agent) reload(fs *pflag.FlagSet, logger hclog.Logger) error {
 	return nil
 }
 
+// boundPort is the port of a listener's address, or configured when the
+// listener is off (-1) or a unix socket.
+func boundPort(addr string, configured int) string {
+	if _, port, err := net.SplitHostPort(addr); err == nil && addr != "" {
+		return port
+	}
+	if strings.HasPrefix(addr, "/") {
+		return "unix://" + addr
+	}
+	return strconv.Itoa(configured)
+}
+
 func (a *Agent) banner() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "==> Conclave agent running!\n")
@@ -135,8 +157,15 @@ func (a *Agent) banner() string {
 	fmt.Fprintf(&b, "         Node name: '%s'\n", a.config.NodeName)
 	fmt.Fprintf(&b, "        Datacenter: '%s'\n", a.config.Datacenter)
 	fmt.Fprintf(&b, "            Server: %t (Bootstrap: %t)\n", a.config.Server, a.config.Bootstrap || a.config.DevMode)
-	fmt.Fprintf(&b, "       Client Addr: [%s] (HTTP: %d, DNS: %d)\n", a.config.ClientAddr, a.config.Ports.HTTP, a.config.Ports.DNS)
-	fmt.Fprintf(&b, "      Cluster Addr: %s\n", a.ServerAddr())
+	// Every port the agent listens on, the gossip ones included, as
+	// Consul's banner lists them; ports asked as 0 show what was bound.
+	fmt.Fprintf(&b, "       Client Addr: [%s] (HTTP: %s, HTTPS: -1, gRPC: -1, DNS: %s)\n", a.config.ClientAddr,
+		boundPort(a.HTTPAddr(), a.config.Ports.HTTP), boundPort(a.DNSAddr(), a.config.Ports.DNS))
+	lan := a.config.Ports.SerfLAN
+	if m, ok := a.LocalMember(); ok {
+		lan = int(m.Port)
+	}
+	fmt.Fprintf(&b, "      Cluster Addr: %s (LAN: %d, WAN: %d)\n", a.ServerAddr(), lan, a.config.Ports.SerfWAN)
 	if a.config.DataDir == "" {
 		fmt.Fprintf(&b, "          Data Dir: (in memory: nothing survives a restart)\n")
 	} else {

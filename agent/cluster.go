@@ -81,6 +81,12 @@ func (a *Agent) serfConfig(wan bool) (*serf.Config, error) {
 		c.NodeName = a.config.NodeName + "." + a.config.Datacenter
 	}
 	ml.BindAddr = a.config.BindAddr
+	if bind := a.config.SerfBindLAN; bind != "" && !wan {
+		ml.BindAddr = bind
+	}
+	if bind := a.config.SerfBindWAN; bind != "" && wan {
+		ml.BindAddr = bind
+	}
 	ml.BindPort = port
 	ml.AdvertiseAddr = adv.String()
 	ml.AdvertisePort = port
@@ -147,11 +153,13 @@ func (a *Agent) serfTags(wan bool) map[string]string {
 	t := map[string]string{
 		router.TagDatacenter: a.config.Datacenter,
 		router.TagID:         a.nodeID,
-		router.TagBuild:      version.Number() + ":" + version.GitCommit,
-		router.TagVsn:        strconv.Itoa(version.ProtocolDefault),
-		router.TagVsnMin:     strconv.Itoa(version.ProtocolMin),
-		router.TagVsnMax:     strconv.Itoa(version.ProtocolMax),
-		router.TagRole:       router.RoleClient,
+		// Consul's form, "<version>:<revision>", with the Consul version
+		// conclave follows: tools read it to tell what a member can do.
+		router.TagBuild:  version.ConsulVersion + ":" + version.GitCommit,
+		router.TagVsn:    strconv.Itoa(version.ProtocolDefault),
+		router.TagVsnMin: strconv.Itoa(version.ProtocolMin),
+		router.TagVsnMax: strconv.Itoa(version.ProtocolMax),
+		router.TagRole:   router.RoleClient,
 	}
 	if !wan {
 		t[router.TagSegment] = ""
@@ -305,7 +313,7 @@ func (a *Agent) startJoins() error {
 		a.cluster.wg.Add(1)
 		go func() {
 			defer a.cluster.wg.Done()
-			a.retryJoin("LAN", cfg.RetryJoin, a.JoinLAN)
+			a.retryJoin("LAN", cfg.RetryJoin, a.JoinLAN, cfg.RetryInterval, cfg.RetryMaxAttempts)
 		}()
 	}
 	// Only a server joins the WAN pool (a client agent with a WAN port
@@ -314,7 +322,7 @@ func (a *Agent) startJoins() error {
 		a.cluster.wg.Add(1)
 		go func() {
 			defer a.cluster.wg.Done()
-			a.retryJoin("WAN", cfg.RetryJoinWAN, a.JoinWAN)
+			a.retryJoin("WAN", cfg.RetryJoinWAN, a.JoinWAN, cfg.RetryIntervalWAN, cfg.RetryMaxAttemptsWAN)
 		}()
 	}
 	return nil
@@ -327,26 +335,28 @@ func errOrNone(err error) error {
 	return err
 }
 
-// retryJoin tries join every retry_interval until it reaches someone; after
-// retry_max failed attempts (when set) the agent stops, as Consul's does.
-func (a *Agent) retryJoin(pool string, addrs []string, join func([]string) (int, error)) {
+// retryJoin tries join every interval (retry_interval, or
+// retry_interval_wan) until it reaches someone; after maxAttempts failed
+// attempts (retry_max, retry_max_wan; 0 for ever) the agent stops, as
+// Consul's does.
+func (a *Agent) retryJoin(pool string, addrs []string, join func([]string) (int, error), interval time.Duration, maxAttempts int) {
 	for attempt := 1; ; attempt++ {
 		n, err := join(addrs)
 		if n > 0 {
 			return
 		}
-		if max := a.config.RetryMaxAttempts; max > 0 && attempt >= max {
+		if maxAttempts > 0 && attempt >= maxAttempts {
 			err := fmt.Errorf("retry-join %s: giving up after %d attempts: %w", pool, attempt, errOrNone(err))
 			a.logger.Error(err.Error())
 			a.stopWithError(err)
 			return
 		}
 		a.logger.Warn("join failed, retrying", "pool", pool, "addresses", addrs, "attempt", attempt,
-			"retry_in", a.config.RetryInterval, "error", err)
+			"retry_in", interval, "error", err)
 		select {
 		case <-a.cluster.shutdownCh:
 			return
-		case <-time.After(a.config.RetryInterval):
+		case <-time.After(interval):
 		}
 	}
 }

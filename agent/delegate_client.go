@@ -179,5 +179,6 @@ func (c *clientDelegate) stats(into map[string]map[string]string) {
 	into["consul"] = map[string]string{
 		"server":        "false",
 		"known_servers": strconv.Itoa(c.knownServers()),
+		"acl":           "disabled", // see serverDelegate.stats
 	}
 }

@@ -27,6 +27,9 @@ func (d serverDelegate) stats(into map[string]map[string]string) {
 		"leader_addr":       d.Leader(),
 		"known_datacenters": strconv.Itoa(len(d.Router().Datacenters())),
 		"bootstrap":         strconv.FormatBool(d.bootstrap),
+		// ACLs do not exist yet (every request is allowed), as Consul's
+		// `info` says of an agent without them.
+		"acl": "disabled",
 	}
 	if st := d.SerfLANStats(); st != nil {
 		into["serf_lan"] = st

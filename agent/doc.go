@@ -20,11 +20,14 @@
 //     only with disable_remote_exec = false.
 //   - the config's watches (watches.go), run by conclave/watch against
 //     this agent's own HTTP API through conclave/client, like any client.
+//   - what /v1/agent/self and /v1/agent/host say of the agent and its host
+//     (self.go; host facts through gopsutil, as Consul gathers them).
 //
 // Agent.RPC is the single request path every transport uses. On a server it
 // is an in-process call into the same endpoints that remote agents reach.
 //
-// Subpackages hold the pieces; this package may import all of them. Nothing
+// Subpackages hold the pieces; this package may import all of them, and
+// gopsutil for host facts. Nothing
 // under commands/, client/ or the operator tools may import it: main wires
 // the CLI type here into the command tree.
 package agent

@@ -73,4 +73,5 @@ bash "$here/watch.sh" || status=1                   # watch fire latency after a
 bash "$here/replicate.sh" || status=1               # initial replication, change propagation (issue 13)
 bash "$here/query.sh" || status=1                    # ?near and prepared queries (issue 15)
 bash "$here/tls.sh" || status=1                     # HTTPS vs HTTP GET, keep-alive (issue 14)
+bash "$here/compat.sh" || status=1                  # agent cache, autopilot promotion (issue 16)
 exit $status

@@ -93,20 +93,24 @@ func (a *Agent) Checks(ctx context.Context, q *QueryOptions) (map[string]*Health
 
 // ServiceRegister registers a service (and its checks) with the agent.
 func (a *Agent) ServiceRegister(ctx context.Context, reg *AgentServiceRegistration, w *WriteOptions) error {
-	return a.registerService(ctx, reg, w)
+	return a.registerService(ctx, reg, w, false)
 }
 
 // ServiceRegisterDefinition registers a service given as a decoded service
 // definition: the object under "service" in a config file, with Consul's
 // keys in either spelling ("EnableTagOverride" or "enable_tag_override").
 // The agent decodes and checks it, so files mean the same to the CLI as
-// to the agent's own config.
+// to the agent's own config: a key the agent does not know is refused
+// (?strict), as in a config file, where the API alone would ignore it.
 func (a *Agent) ServiceRegisterDefinition(ctx context.Context, def map[string]any, w *WriteOptions) error {
-	return a.registerService(ctx, def, w)
+	return a.registerService(ctx, def, w, true)
 }
 
-func (a *Agent) registerService(ctx context.Context, body any, w *WriteOptions) error {
+func (a *Agent) registerService(ctx context.Context, body any, w *WriteOptions, strict bool) error {
 	r := a.c.newRequest("PUT", "/v1/agent/service/register")
+	if strict {
+		r.flag("strict")
+	}
 	buf, err := jsonBody(body)
 	if err != nil {
 		return err

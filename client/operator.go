@@ -69,3 +69,20 @@ func (op *Operator) RaftRemovePeerByID(ctx context.Context, id string, w *WriteO
 	}
 	return nil
 }
+
+// RaftTransferLeader asks the leader to hand leadership to the server with
+// raft ID id, or to another voter of raft's choosing when id is empty.
+func (op *Operator) RaftTransferLeader(ctx context.Context, id string, w *WriteOptions) error {
+	r := op.c.newRequest("POST", "/v1/operator/raft/transfer-leader")
+	if id != "" {
+		r.set("id", id)
+	}
+	var out struct{ Success bool }
+	if _, err := op.c.writeDecode(ctx, r, w, &out); err != nil {
+		return fmt.Errorf("transferring leadership: %w", err)
+	}
+	if !out.Success {
+		return fmt.Errorf("transferring leadership: the leader did not")
+	}
+	return nil
+}

@@ -81,3 +81,41 @@ func (op *Operator) AutopilotCASConfiguration(ctx context.Context, conf *Autopil
 	}
 	return ok, nil
 }
+
+// AutopilotServer is one server in autopilot's state.
+type AutopilotServer struct {
+	ID          string
+	Name        string
+	Address     string
+	NodeStatus  string
+	Version     string
+	LastContact Duration
+	LastTerm    uint64
+	LastIndex   uint64
+	Healthy     bool
+	StableSince time.Time
+	ReadReplica bool
+	// Status is leader, voter, non-voter or staging.
+	Status   string
+	Meta     map[string]string
+	NodeType string
+}
+
+// AutopilotState is autopilot's view of the servers, from the leader.
+type AutopilotState struct {
+	Healthy                    bool
+	FailureTolerance           int
+	OptimisticFailureTolerance int
+	Servers                    map[string]AutopilotServer
+	Leader                     string
+	Voters                     []string
+}
+
+// AutopilotState reads autopilot's state from the leader.
+func (op *Operator) AutopilotState(ctx context.Context, q *QueryOptions) (*AutopilotState, error) {
+	var out AutopilotState
+	if _, _, err := op.c.query(ctx, op.c.newRequest("GET", "/v1/operator/autopilot/state"), q, &out); err != nil {
+		return nil, fmt.Errorf("reading autopilot state: %w", err)
+	}
+	return &out, nil
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"conclave/internal/testutil"
+	"conclave/version"
 )
 
 func TestClusterCommandsParse(t *testing.T) {
@@ -210,8 +211,8 @@ func TestClusterCommands(t *testing.T) {
 		rows := columnsAligned(t, r.stdout)
 		want := [][]string{
 			{"Node", "Address", "Status", "Type", "Build", "Protocol", "DC", "Partition", "Segment"},
-			{"cmd-c1", testutil.LANAddr(t, cli), "alive", "client", "0.1.0", "2", "dc1", "default", "<default>"},
-			{"cmd-s1", testutil.LANAddr(t, srv), "alive", "server", "0.1.0", "2", "dc1", "default", "<all>"},
+			{"cmd-c1", testutil.LANAddr(t, cli), "alive", "client", version.ConsulVersion, "2", "dc1", "default", "<default>"},
+			{"cmd-s1", testutil.LANAddr(t, srv), "alive", "server", version.ConsulVersion, "2", "dc1", "default", "<all>"},
 		}
 		if len(rows) != len(want) {
 			t.Fatalf("members printed %d lines, want %d:\n%s", len(rows), len(want), r.stdout)

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -25,15 +26,17 @@ func NewCmdCompletion(f *Factory, runF func(*CompletionOptions) error) *cobra.Co
 arguments. Completion asks the binary itself, so it stays right as
 commands change. The scripts in completions/ are generated this way
 (make completions).`,
-		Example: `  # bash, for this shell only, or for good
-  $ source <(conclave completion bash)
-  $ conclave completion bash > /etc/bash_completion.d/conclave
+		// The scripts register for the name the binary runs as, so the
+		// file names follow it ("consul" through a link).
+		Example: strings.ReplaceAll(`  # bash, for this shell only, or for good
+  $ source <(NAME completion bash)
+  $ NAME completion bash > /etc/bash_completion.d/NAME
 
   # zsh: somewhere on your $fpath
-  $ conclave completion zsh > "${fpath[1]}/_conclave"
+  $ NAME completion zsh > "${fpath[1]}/_NAME"
 
   # fish
-  $ conclave completion fish > ~/.config/fish/completions/conclave.fish`,
+  $ NAME completion fish > ~/.config/fish/completions/NAME.fish`, "NAME", appName(f)),
 		ValidArgs: []string{"bash", "zsh", "fish"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {

@@ -11,11 +11,20 @@ import (
 
 var updateCompletions = flag.Bool("update-completions", false, "rewrite ../completions from the command tree")
 
-// completionFiles maps each shell to its committed file.
-var completionFiles = map[string]string{
-	"bash": "../completions/conclave.bash",
-	"zsh":  "../completions/_conclave",
-	"fish": "../completions/conclave.fish",
+// completionFiles maps each name the binary answers to, and each shell,
+// to its committed file: the scripts register themselves for one command
+// name, so a binary linked as "consul" needs its own.
+var completionFiles = map[string]map[string]string{
+	"conclave": {
+		"bash": "../completions/conclave.bash",
+		"zsh":  "../completions/_conclave",
+		"fish": "../completions/conclave.fish",
+	},
+	"consul": {
+		"bash": "../completions/consul.bash",
+		"zsh":  "../completions/_consul",
+		"fish": "../completions/consul.fish",
+	},
 }
 
 // TestCompletionsUpToDate fails when the committed completion scripts are
@@ -23,25 +32,35 @@ var completionFiles = map[string]string{
 // (or: go test ./commands -run TestCompletionsUpToDate -update-completions).
 func TestCompletionsUpToDate(t *testing.T) {
 	t.Parallel()
-	for shell, path := range completionFiles {
-		got := runCLI(t, run{args: []string{"completion", shell}})
-		if got.code != 0 || got.stderr != "" || got.stdout == "" {
-			t.Fatalf("completion %s = exit %d, stderr %q, %d bytes", shell, got.code, got.stderr, len(got.stdout))
+	for name, files := range completionFiles {
+		for shell, path := range files {
+			checkCompletionFile(t, name, shell, path)
 		}
-		if *updateCompletions {
-			if err := os.WriteFile(path, []byte(got.stdout), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
+	}
+}
+
+func checkCompletionFile(t *testing.T, name, shell, path string) {
+	t.Helper()
+	got := runCLI(t, run{name: name, args: []string{"completion", shell}})
+	if got.code != 0 || got.stderr != "" || got.stdout == "" {
+		t.Fatalf("%s completion %s = exit %d, stderr %q, %d bytes", name, shell, got.code, got.stderr, len(got.stdout))
+	}
+	if !strings.Contains(got.stdout, name) {
+		t.Errorf("%s completion %s does not name %q", name, shell, name)
+	}
+	if *updateCompletions {
+		if err := os.WriteFile(path, []byte(got.stdout), 0o644); err != nil {
+			t.Fatal(err)
 		}
-		committed, err := os.ReadFile(path)
-		if err != nil {
-			t.Errorf("reading %s: %v; run `make completions`", path, err)
-			continue
-		}
-		if !bytes.Equal(committed, []byte(got.stdout)) {
-			t.Errorf("%s is out of date with the command tree; run `make completions` and commit the result", filepath.Clean(path))
-		}
+		return
+	}
+	committed, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("reading %s: %v; run `make completions`", path, err)
+		return
+	}
+	if !bytes.Equal(committed, []byte(got.stdout)) {
+		t.Errorf("%s is out of date with the command tree; run `make completions` and commit the result", filepath.Clean(path))
 	}
 }
 

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"conclave/client"
 )
@@ -18,6 +20,8 @@ const (
 	ExitFailure     = 1 // any error: bad input, refused by the agent, key not found
 	ExitNoMatch     = 2 // a filter or name matched nothing, where Consul uses it
 	ExitUnreachable = 3 // the agent could not be reached at all (conclave only)
+	// ExitUnknownCommand is Consul's status for a command it does not have.
+	ExitUnknownCommand = 127
 )
 
 // exitStatusHelp is the exit code table shown in --help.
@@ -25,6 +29,7 @@ const exitStatusHelp = `Exit status:
   0  success
   1  error: bad flags or arguments, the agent refused the request, no such key
   2  no match, where Consul uses it (for example members with a filter)
+  127  no such command (the usage is printed), as in Consul
   3  the agent could not be reached (connection refused, unknown host, missing
      unix socket); stderr then reads
        Error! agent unreachable at ADDRESS: REASON
@@ -81,6 +86,51 @@ type flagError struct {
 func (e *flagError) Error() string { return e.err.Error() }
 func (e *flagError) Unwrap() error { return e.err }
 
+// flagMessage says what is wrong with a flag in the words of Go's flag
+// package, which Consul's CLI speaks: one dash before the name, as users
+// type it ("-recurs", where pflag says "--recurs"), and the reason a value
+// did not parse without Go's internals ("strconv.ParseUint: ...").
+func flagMessage(err error) string {
+	var (
+		notExist *pflag.NotExistError
+		needsArg *pflag.ValueRequiredError
+		invalid  *pflag.InvalidValueError
+	)
+	switch {
+	case errors.As(err, &notExist):
+		name := notExist.GetSpecifiedName()
+		if sh := notExist.GetSpecifiedShortnames(); sh != "" && len(sh) > 1 {
+			name = sh // "-xyz" read as shorthands: name the word as typed
+		}
+		return "flag provided but not defined: -" + name
+	case errors.As(err, &needsArg):
+		return "flag needs an argument: -" + needsArg.GetFlag().Name
+	case errors.As(err, &invalid):
+		return fmt.Sprintf("invalid value %q for flag -%s: %s", invalid.GetValue(), invalid.GetFlag().Name, valueReason(invalid.Unwrap()))
+	}
+	return err.Error()
+}
+
+// valueReason is why a flag's value did not parse, as Go's flag package
+// puts it ("parse error", "value out of range"), except that a duration
+// says "invalid duration", the phrase Consul's messages carry.
+func valueReason(err error) string {
+	var num *strconv.NumError
+	switch {
+	case errors.As(err, &num) && errors.Is(num.Err, strconv.ErrRange):
+		return "value out of range"
+	case errors.As(err, &num):
+		return "parse error"
+	case err != nil && strings.HasPrefix(err.Error(), "time: "):
+		// time.ParseDuration's "invalid duration", "missing unit in
+		// duration", ...: all say the value is no duration.
+		return "invalid duration"
+	case err != nil:
+		return err.Error()
+	}
+	return "parse error"
+}
+
 // Execute runs root with args (the command line without the program name),
 // prints any failure on errOut and returns the exit status.
 func Execute(root *cobra.Command, ios *IOStreams, args []string) int {
@@ -134,7 +184,7 @@ func report(w io.Writer, err error) int {
 		}
 		return exit.Code
 	case errors.As(err, &flagErr):
-		fmt.Fprintf(w, "Error! %s\nRun '%s -help' for usage.\n", flagErr.err, flagErr.cmdPath)
+		fmt.Fprintf(w, "Error! %s\nRun '%s -help' for usage.\n", flagMessage(flagErr.err), flagErr.cmdPath)
 		return ExitFailure
 	case errors.As(err, &coded):
 		// A command that runs a child, or the agent, with its own status.

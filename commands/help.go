@@ -3,6 +3,7 @@ package commands
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -15,14 +16,7 @@ import (
 // single dash ("-recurse") as Consul's users know them. Both "-name" and
 // "--name" are accepted on the command line.
 func renderHelp(cmd *cobra.Command, w io.Writer) {
-	app := cmd.Root().Name()
-	// Examples and text say "conclave"; through a "consul" link they say so.
-	rename := func(s string) string {
-		if app == "conclave" {
-			return s
-		}
-		return strings.ReplaceAll(s, "$ conclave ", "$ "+app+" ")
-	}
+	rename := invokedAs(cmd.Root())
 
 	fmt.Fprintf(w, "Usage: %s\n", usageLine(cmd))
 	desc := strings.TrimSpace(cmd.Long)
@@ -74,6 +68,24 @@ func renderHelp(cmd *cobra.Command, w io.Writer) {
 			fmt.Fprintf(w, "\n  %s\n%s\n", flagSynopsis(f), wrap(flagUsage(f), "      ", 80))
 		}
 	}
+}
+
+// invokedAs returns a function that rewrites command lines in help texts
+// ("conclave kv get", "$ conclave agent") to the name the binary was
+// invoked as, so that through a "consul" link every example and
+// cross-reference says "consul". Mentions of conclave itself ("conclave
+// only", "conclave exits 125") stay.
+func invokedAs(root *cobra.Command) func(string) string {
+	app := root.Name()
+	if app == "conclave" {
+		return func(s string) string { return s }
+	}
+	var names []string
+	for _, c := range root.Commands() {
+		names = append(names, regexp.QuoteMeta(c.Name()))
+	}
+	re := regexp.MustCompile(`\bconclave( (?:` + strings.Join(names, "|") + `)\b)`)
+	return func(s string) string { return re.ReplaceAllString(s, app+"$1") }
 }
 
 // usageLine is "conclave kv get [options] [KEY_OR_PREFIX]": the command path

@@ -30,7 +30,14 @@ func NewCmdInfo(f *Factory, runF func(*InfoOptions) error) *cobra.Command {
 
 ` + exitStatusHelp,
 		Example: `  $ conclave info
+  agent:
+  	check_monitors = 0
+  	check_ttls = 1
+  	checks = 1
+  	services = 1
+  ...
   consul:
+  	acl = disabled
   	bootstrap = false
   	known_datacenters = 1
   	leader = true

@@ -138,7 +138,7 @@ func TestKVImportRun(t *testing.T) {
 	// import's batch size, it travels in a transaction of its own.
 	bigDoc := `[{"key":"{p}redis/a","flags":0,"value":"NQ=="},{"key":"{p}redis/big","flags":0,"value":"` +
 		base64.StdEncoding.EncodeToString(make([]byte, structs.MaxKVSize+1)) + `"}]`
-	tooLarge := fmt.Sprintf("Unexpected response code: 413 (Request body (%d bytes) too large: values are limited to %d bytes)", structs.MaxKVSize+1, structs.MaxKVSize)
+	tooLarge := fmt.Sprintf("Unexpected response code: 413 (Request body (%d bytes) too large, max size: %d bytes)", structs.MaxKVSize+1, structs.MaxKVSize)
 	tests := []struct {
 		name    string
 		args    []string

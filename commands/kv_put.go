@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -92,6 +93,11 @@ session does not hold it. Make a session with /v1/session/create; see
 				opts.Key, opts.Data = args[0], args[1]
 			default:
 				return failf("Error! Too many arguments (expected 1 or 2, got %d)", len(args))
+			}
+			// An empty key names nothing; the agent would refuse it too,
+			// after a round trip ("Missing key name").
+			if strings.TrimPrefix(opts.Key, "/") == "" {
+				return failf("Error! Missing KEY argument")
 			}
 			opts.ModifyIndexSet = cmd.Flags().Changed("modify-index")
 			if opts.CAS && !opts.ModifyIndexSet {

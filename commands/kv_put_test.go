@@ -78,7 +78,7 @@ func TestKVPutRun(t *testing.T) {
 	if err := os.WriteFile(big, make([]byte, structs.MaxKVSize+1), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tooLarge := fmt.Sprintf("Unexpected response code: 413 (Request body (%d bytes) too large: values are limited to %d bytes)", structs.MaxKVSize+1, structs.MaxKVSize)
+	tooLarge := fmt.Sprintf("Unexpected response code: 413 (Request body (%d bytes) too large, max size: %d bytes)", structs.MaxKVSize+1, structs.MaxKVSize)
 	// {p} is each case's own prefix, where "{p}existing" holds "old";
 	// {idx} is the index it was written at.
 	tests := []struct {

@@ -396,4 +396,3 @@ func logLevel(s string) hclog.Level {
 	}
 	return hclog.Info
 }
-

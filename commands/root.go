@@ -4,14 +4,19 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// appName is the name the binary was invoked as ("conclave" when unknown).
+func appName(f *Factory) string {
+	if f.AppName == "" {
+		return "conclave"
+	}
+	return f.AppName
+}
+
 // NewCmdRoot builds the whole command tree. It is the only place
 // subcommands are wired. agent may be nil in builds or tests without the
 // daemon; `agent` then fails with a message.
 func NewCmdRoot(f *Factory, agent AgentRunner) *cobra.Command {
-	name := f.AppName
-	if name == "" {
-		name = "conclave"
-	}
+	name := appName(f)
 	var showVersion bool
 	root := &cobra.Command{
 		Use:   name + " <command> [args]",
@@ -39,7 +44,17 @@ CONSUL_*.
 		CompletionOptions: cobra.CompletionOptions{
 			DisableDefaultCmd: true, // ours is wired below, like every command
 		},
+		// Any arguments reach RunE, so an unknown command is answered
+		// here rather than with cobra's error.
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				// As Consul's CLI: the usage, and status 127 (a shell's
+				// "command not found"). The usage goes to stderr: stdout
+				// carries only what was asked for.
+				renderHelp(cmd, cmd.ErrOrStderr())
+				return &ExitError{Code: ExitUnknownCommand}
+			}
 			if showVersion {
 				return versionRun(&VersionOptions{IO: f.IOStreams, Format: "pretty"})
 			}
@@ -72,11 +87,13 @@ CONSUL_*.
 		NewCmdRaftListPeers(f, nil),
 		NewCmdRaftRecover(f, agent, nil),
 		NewCmdRaftRemovePeer(f, nil),
+		NewCmdRaftTransferLeader(f, nil),
 	)
 	autopilot := NewCmdOperatorAutopilot(f)
 	autopilot.AddCommand(
 		NewCmdAutopilotGet(f, nil),
 		NewCmdAutopilotSet(f, nil),
+		NewCmdAutopilotState(f, nil),
 	)
 	operator := NewCmdOperator(f)
 	operator.AddCommand(autopilot, raft)

@@ -104,15 +104,30 @@ func TestRootErrors(t *testing.T) {
 		args []string
 		want result
 	}{
-		{[]string{"nope"}, result{"", "Error! unknown command \"nope\" for \"conclave\"\n", 1}},
 		{[]string{"kv", "nope"}, result{"", "Error! Unknown subcommand \"nope\" for \"conclave kv\"\n", 1}},
-		{[]string{"kv", "get", "-bogus", "k"}, result{"", "Error! unknown flag: --bogus\nRun 'conclave kv get -help' for usage.\n", 1}},
-		{[]string{"kv", "put", "-flags=x", "k"}, result{"", "Error! invalid argument \"x\" for \"--flags\" flag: strconv.ParseUint: parsing \"x\": invalid syntax\nRun 'conclave kv put -help' for usage.\n", 1}},
+		// Go's flag package's words, which Consul's CLI speaks: the flag
+		// with one dash, as typed, and no Go internals.
+		{[]string{"kv", "get", "-bogus", "k"}, result{"", "Error! flag provided but not defined: -bogus\nRun 'conclave kv get -help' for usage.\n", 1}},
+		{[]string{"kv", "get", "--bogus", "k"}, result{"", "Error! flag provided but not defined: -bogus\nRun 'conclave kv get -help' for usage.\n", 1}},
+		{[]string{"kv", "put", "-flags=x", "k"}, result{"", "Error! invalid value \"x\" for flag -flags: parse error\nRun 'conclave kv put -help' for usage.\n", 1}},
+		{[]string{"kv", "put", "-flags=99999999999999999999", "k"}, result{"", "Error! invalid value \"99999999999999999999\" for flag -flags: value out of range\nRun 'conclave kv put -help' for usage.\n", 1}},
+		{[]string{"kv", "get", "-token"}, result{"", "Error! flag needs an argument: -token\nRun 'conclave kv get -help' for usage.\n", 1}},
+		{[]string{"lock", "-timeout=5", "k", "true"}, result{"", "Error! invalid value \"5\" for flag -timeout: invalid duration\nRun 'conclave lock -help' for usage.\n", 1}},
 	}
 	for _, tt := range tests {
 		if got := runCLI(t, run{args: tt.args}); got != tt.want {
 			t.Errorf("%q = %+v, want %+v", tt.args, got, tt.want)
 		}
+	}
+}
+
+// An unknown command prints the usage on stderr and exits 127, as
+// Consul's CLI (mitchellh/cli) does.
+func TestRootUnknownCommand(t *testing.T) {
+	t.Parallel()
+	got := runCLI(t, run{args: []string{"nope"}})
+	if got.code != ExitUnknownCommand || got.stdout != "" || !strings.HasPrefix(got.stderr, "Usage: conclave <command>") {
+		t.Errorf("nope = %+v, want exit 127, no stdout and the usage on stderr", got)
 	}
 }
 
@@ -150,7 +165,7 @@ func TestAgentCommand(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	t.Parallel()
-	pretty := "Conclave v0.1.0\nProtocol 2 spoken by default, understands 2 to 3 (agent will automatically use protocol >2 when speaking to compatible agents)\n"
+	pretty := "Conclave v0.1.0\nConsul v1.21.0 compatible\nProtocol 2 spoken by default, understands 2 to 3 (agent will automatically use protocol >2 when speaking to compatible agents)\n"
 	tests := []struct {
 		args []string
 		want result
@@ -161,7 +176,7 @@ func TestVersion(t *testing.T) {
 		{[]string{"-v"}, result{pretty, "", 0}},
 		{[]string{"version", "-format=json"}, result{`{
   "Name": "conclave",
-  "Version": "0.1.0",
+  "Version": "1.21.0",
   "Revision": "",
   "Prerelease": "",
   "BuildDate": "",
@@ -169,6 +184,10 @@ func TestVersion(t *testing.T) {
     "Default": 2,
     "Min": 2,
     "Max": 3
+  },
+  "Conclave": {
+    "Version": "0.1.0",
+    "Prerelease": ""
   }
 }
 `, "", 0}},

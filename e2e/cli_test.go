@@ -2,9 +2,14 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -81,6 +86,7 @@ func TestCLITour(t *testing.T) {
 			agent := cliDevAgent(t)
 			env := []string{"CONSUL_HTTP_ADDR=" + agent.HTTPAddr()}
 			dump := filepath.Join(t.TempDir(), "dump.json")
+			var modifyIndex uint64
 
 			cliRunSteps(t, bin, env, []cliStep{
 				{args: []string{"kv", "put", "foo/bar", "23"}, want: cliOK("Success! Data written to: foo/bar\n")},
@@ -102,10 +108,103 @@ func TestCLITour(t *testing.T) {
 				{args: []string{"kv", "get", "foo/bar"}, want: testutil.CLIResult{Stderr: "Error! No key exists at: foo/bar\n", Code: 1}},
 				{args: []string{"kv", "import", "@" + dump}, want: cliOK("Imported: foo/bar\nImported: foo/baz\nImported: foo/quux\n")},
 				{args: []string{"kv", "get", "-recurse", "foo/"}, want: cliOK(threeKeys)},
+				{args: []string{"kv", "get", "-detailed", "foo/bar"}, check: func(t *testing.T, stdout string) {
+					modifyIndex = cliCheckDetailed(t, stdout)
+				}},
 				{args: []string{"kv", "get", "missing"}, want: testutil.CLIResult{Stderr: "Error! No key exists at: missing\n", Code: 1}},
 				{args: []string{"version", "-format=json"}, check: cliCheckVersionJSON},
 			})
+			// The blocking read with the index just printed waits for the
+			// next change of foo/bar.
+			cliCheckBlockingRead(t, bin, env, agent.HTTPAddr(), modifyIndex)
+
+			// Services: the tour's web.json, an external service through
+			// the catalog API, then the catalog as the tour shows it.
+			web := filepath.Join(t.TempDir(), "web.json")
+			if err := os.WriteFile(web, []byte(tourWebJSON), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cliHTTPPut(t, "http://"+agent.HTTPAddr()+"/v1/catalog/register",
+				`{"Datacenter":"dc1","Node":"google","Address":"www.google.com","Service":{"Service":"search","Port":80}}`, "true")
+			cliRunSteps(t, bin, env, []cliStep{
+				{args: []string{"services", "register", web}, want: cliOK("Registered service: web\n")},
+				{args: []string{"catalog", "services"}, want: cliOK("consul\nsearch\nweb\n")},
+				{args: []string{"catalog", "nodes", "-service=web"}, check: func(t *testing.T, stdout string) {
+					if lines := strings.Split(strings.TrimSpace(stdout), "\n"); len(lines) != 2 || !strings.HasSuffix(lines[1], "127.0.0.1  dc1") {
+						t.Fatalf("catalog nodes -service=web = %q, want this node", stdout)
+					}
+				}},
+			})
+			resp, err := http.Get("http://" + agent.HTTPAddr() + "/v1/health/service/web?passing")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(body), `"CheckID":"web-alive"`) || !strings.Contains(string(body), `"Status":"passing"`) {
+				t.Errorf("GET /v1/health/service/web?passing = %s, want web with its passing check", body)
+			}
 		})
+	}
+}
+
+// tourWebJSON is web.json as the README tour writes it.
+const tourWebJSON = `{"service": {"name": "web", "port": 8080, "tags": ["v1"],
+  "check": {"id": "web-alive", "ttl": "10m", "status": "passing"}}}
+`
+
+// cliCheckDetailed checks `kv get -detailed foo/bar` and returns its
+// ModifyIndex (raft's, so not a fixed number).
+func cliCheckDetailed(t *testing.T, stdout string) uint64 {
+	t.Helper()
+	re := regexp.MustCompile(`^CreateIndex      (\d+)\nFlags            0\nKey              foo/bar\nLockIndex        0\nModifyIndex      (\d+)\nSession          -\nValue            23\n$`)
+	m := re.FindStringSubmatch(stdout)
+	if m == nil {
+		t.Fatalf("kv get -detailed foo/bar = %q, want the tour's layout", stdout)
+	}
+	idx, _ := strconv.ParseUint(m[2], 10, 64)
+	return idx
+}
+
+// cliCheckBlockingRead runs the tour's blocking read with index and
+// checks that it returns the value a later put writes.
+func cliCheckBlockingRead(t *testing.T, bin string, env []string, addr string, index uint64) {
+	t.Helper()
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Get(fmt.Sprintf("http://%s/v1/kv/foo/bar?index=%d&wait=30s", addr, index))
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		got <- string(b)
+	}()
+	// The read blocks until the put, whichever comes first to the agent:
+	// a put that lands first moves the index past the one asked for.
+	cliRunSteps(t, bin, env, []cliStep{{args: []string{"kv", "put", "foo/bar", "24"}, want: cliOK("Success! Data written to: foo/bar\n")}})
+	if body := <-got; !strings.Contains(body, `"Value":"MjQ="`) {
+		t.Errorf("blocking GET foo/bar?index=%d = %s, want the new value 24", index, body)
+	}
+}
+
+// cliHTTPPut sends body with PUT to url, as the tour's curl does, and
+// checks the answer.
+func cliHTTPPut(t *testing.T, url, body, want string) {
+	t.Helper()
+	req, err := http.NewRequest("PUT", url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || strings.TrimSpace(string(b)) != want {
+		t.Fatalf("PUT %s = %d %s, want 200 %s", url, resp.StatusCode, b, want)
 	}
 }
 

@@ -41,6 +41,10 @@ func TestConfigErrorsStopStartUp(t *testing.T) {
 			[]string{"snap.json", "raft_snapshot_threshold", "at least 1"}},
 		{"bad log level", "log.json", `{"log_level": "loud"}`, nil,
 			[]string{"log.json", "log_level", `"loud"`}},
+		// A misspelt key in a service definition, refused as Consul's
+		// agent refuses it, rather than registering port 0 (issue 16).
+		{"unknown key in a service", "web.json", `{"service": {"name": "web", "prot": 80}}`, nil,
+			[]string{"web.json", "service.prot: unknown key"}},
 		{"bad flag value beats a good file", "ok.json", `{"node_name": "fine"}`, []string{"-log-level", "loud"},
 			[]string{"flag -log-level", "log_level", `"loud"`}},
 		// A file asking for protection conclave lacks must not start an

@@ -21,6 +21,18 @@ var (
 	BuildDate = ""
 )
 
+// ConsulVersion is the Consul release whose HTTP API, CLI and DNS conclave
+// follows: what tools that gate features on "the Consul version" see, in
+// /v1/agent/self's Config.Version, the members' "build" tag, the node meta
+// "consul-version" and `version -format=json`'s Version. conclave's own
+// version (Version) is reported beside it. 1.21 is the release the
+// official Go client conclave is tested against (api v1.34) goes with, and
+// every read, write and blocking-query feature of KV, catalog, health,
+// sessions, transactions and the agent endpoints of that release that
+// tools check the version for is here; the service mesh, ACLs, TLS and
+// Enterprise features are not (README, "What is not there").
+const ConsulVersion = "1.21.0"
+
 // The RPC protocol range an agent speaks, reported the way Consul reports it
 // so tooling that parses `version` output keeps working.
 const (

@@ -22,7 +22,7 @@ func BenchmarkDecodeService(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := DecodeService(doc); err != nil {
+		if _, _, err := DecodeService(doc, false); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -57,7 +57,7 @@ func BenchmarkValidateService(b *testing.B) {
 	if err := json.Unmarshal([]byte(registerBody), &doc); err != nil {
 		b.Fatal(err)
 	}
-	def, _, err := DecodeService(doc)
+	def, _, err := DecodeService(doc, false)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -49,6 +49,9 @@ type Config struct {
 	AdvertiseAddrWAN string `mapstructure:"advertise_addr_wan"`
 	// Addresses override ClientAddr per listener (addresses{http,https,dns}).
 	Addresses `mapstructure:"addresses"`
+	// UnixSockets sets the owner and mode of the unix sockets the agent
+	// listens on (addresses.http = "unix:///path").
+	UnixSockets UnixSockets `mapstructure:"unix_sockets"`
 
 	// Ports (ports{...}); -1 disables a listener.
 	Ports Ports `mapstructure:"ports"`
@@ -119,6 +122,30 @@ type Config struct {
 	// -retry-join-wan). Append.
 	StartJoinWAN []string `mapstructure:"start_join_wan"`
 	RetryJoinWAN []string `mapstructure:"retry_join_wan"`
+	// RetryIntervalWAN and RetryMaxAttemptsWAN are retry_interval and
+	// retry_max for retry_join_wan (retry_interval_wan, retry_max_wan,
+	// -retry-interval-wan, -retry-max-wan). Default 30s and 0 (for ever).
+	RetryIntervalWAN    time.Duration `mapstructure:"retry_interval_wan" check:"positive"`
+	RetryMaxAttemptsWAN int           `mapstructure:"retry_max_wan" check:"nonnegative"`
+
+	// SerfBindLAN and SerfBindWAN are the addresses the LAN and WAN gossip
+	// pools bind (serf_lan, serf_wan, -serf-lan-bind, -serf-wan-bind).
+	// Default: BindAddr.
+	SerfBindLAN string `mapstructure:"serf_lan"`
+	SerfBindWAN string `mapstructure:"serf_wan"`
+
+	// NodeMeta is this node's metadata in the catalog (node_meta,
+	// -node-meta key:value), validated as Consul validates it
+	// (structs.ValidateNodeMeta). The agent adds "consul-version".
+	NodeMeta map[string]string `mapstructure:"node_meta"`
+	// DisableHostNodeID (disable_host_node_id) asks for a random node ID
+	// rather than one derived from the host. conclave never derives it from
+	// the host, so either value leaves a random ID, persisted in data_dir.
+	DisableHostNodeID bool `mapstructure:"disable_host_node_id"`
+	// RaftProtocol (raft_protocol, -raft-protocol) is the raft protocol
+	// version; conclave speaks 3, the only one Consul 1.x servers use
+	// between themselves, and refuses any other.
+	RaftProtocol int `mapstructure:"raft_protocol"`
 
 	// Cluster holds gossip_lan, gossip_wan and autopilot (cluster.go).
 	Cluster ClusterConfig `mapstructure:",squash"`
@@ -157,6 +184,17 @@ type Addresses struct {
 	DNSAddr   string `mapstructure:"dns"`
 }
 
+// UnixSockets is the unix_sockets block, as Consul's.
+type UnixSockets struct {
+	// Mode is the socket file's permission bits, in octal ("0770").
+	// Empty leaves what the umask gives.
+	Mode string `mapstructure:"mode"`
+	// User and Group own the socket file: a numeric ID or a name. Empty
+	// leaves the agent's own.
+	User  string `mapstructure:"user"`
+	Group string `mapstructure:"group"`
+}
+
 // Performance is the performance block.
 type Performance struct {
 	// RaftMultiplier scales raft timers (raft_multiplier), 1..10, default
@@ -190,6 +228,8 @@ func Default() *Config {
 		SessionTTLMin:         10 * time.Second,
 		DisableRemoteExec:     true,
 		RetryInterval:         30 * time.Second,
+		RetryIntervalWAN:      30 * time.Second,
+		RaftProtocol:          3,
 		Cluster:               defaultCluster(),
 		DNS:                   defaultDNS(),
 		Local:                 defaultLocal(),

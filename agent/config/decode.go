@@ -120,6 +120,10 @@ func foldKeys(m map[string]keyHandler) map[string]keyHandler {
 // "tlsskipverify".
 func fold(k string) string { return strings.ToLower(strings.ReplaceAll(k, "_", "")) }
 
+// errUnknownKey refuses a key no field or handler knows, where unknown
+// keys are errors (see decodeState.strict).
+var errUnknownKey = errors.New("unknown key")
+
 // decodeState is one document being decoded: what it yields besides the
 // struct.
 type decodeState struct {
@@ -137,6 +141,11 @@ type decodeState struct {
 	failed []checkFailure
 	// set are the values the current decode sets.
 	set []*located
+	// strict makes an unknown key an error rather than a warning. It is
+	// set while a service or check definition is decoded from a file: a
+	// misspelt key there ("prot" for "port") would otherwise register a
+	// service on port 0, and Consul refuses such a file.
+	strict bool
 	// services and checks are the definitions a config file holds.
 	services []ServiceDefinition
 	checks   []CheckDefinition
@@ -297,7 +306,10 @@ func pathErrors(err error) []*PathError {
 	return []*PathError{{Err: err}}
 }
 
-var durationType = reflect.TypeFor[time.Duration]()
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	rawJSONType  = reflect.TypeFor[structs.RawJSON]()
+)
 
 // hook prepares one value for the field to: it unwraps it, converts it
 // the way Consul does, applies the field's check tag and wraps the values
@@ -322,6 +334,8 @@ func (d *decodeState) hook(from, to reflect.Value) (any, error) {
 		return loc, nil // the hook of the value pointed to needs the path
 	case t == durationType:
 		v, err = duration(loc.v)
+	case t == rawJSONType:
+		v, err = rawJSON(loc.v)
 	case t.Kind() == reflect.Struct:
 		v, err = d.object(loc, t)
 	case t.Kind() == reflect.Map:
@@ -397,6 +411,8 @@ func (d *decodeState) object(loc *located, t reflect.Type) (any, error) {
 			if err := h(d, p, m[k]); err != nil {
 				d.errs = append(d.errs, atPath(p, err))
 			}
+		} else if d.strict {
+			d.errs = append(d.errs, atPath(p, errUnknownKey))
 		} else {
 			d.warn(p, "unknown key %q (ignored)", p)
 		}

@@ -128,8 +128,8 @@ func TestDecodeErrorsAndWarnings(t *testing.T) {
 		{"json", `{"small": 256}`, `small: 256 is out of range (0-255)`, nil},
 		{"json", `{"small": -1}`, `small: -1 is out of range (0-255)`, nil},
 		{"json", `{"int": -1}`, `int: must not be negative, got -1`, nil},
-		{"json", `{"dur": 30}`, `dur: 30 is not a duration (such as "30s" or "5m")`, nil},
-		{"json", `{"dur": "soon"}`, `dur: "soon" is not a duration (such as "30s" or "5m")`, nil},
+		{"json", `{"dur": 30}`, `dur: invalid duration 30 (use a duration such as "30s" or "5m")`, nil},
+		{"json", `{"dur": "soon"}`, `dur: invalid duration "soon" (use a duration such as "30s" or "5m")`, nil},
 		{"json", `{"dur": "-1s"}`, `dur: must not be negative, got -1s`, nil},
 		{"json", `{"dur": "0s"}`, `dur: must be positive, got 0s`, nil},
 		{"json", `{"list": 5}`, `list: 5 is not a list of strings`, nil},
@@ -183,7 +183,7 @@ func TestDecodeCheckSpellings(t *testing.T) {
 		`{"check_id": "c1", "serviceid": "web", "script_args": "/bin/true", "INTERVAL": "10s", "TlsSkipVerify": "1",
 		  "GrpcUseTls": "1", "deregister_critical_service_after": "1m", "Type": "script", "Definition": {}}`,
 	} {
-		got, warnings, err := DecodeCheck(decodeJSON(t, doc))
+		got, warnings, err := DecodeCheck(decodeJSON(t, doc), false)
 		if err != nil || len(warnings) > 0 {
 			t.Errorf("DecodeCheck(%s) = %v, warnings %q; want no error or warning", doc, err, warnings)
 			continue
@@ -192,7 +192,7 @@ func TestDecodeCheckSpellings(t *testing.T) {
 			t.Errorf("DecodeCheck(%s) = %+v, want %+v", doc, got, want)
 		}
 	}
-	if _, _, err := DecodeCheck(decodeJSON(t, `{"TlsSkipVerify": 1}`)); err == nil || err.Error() != `TlsSkipVerify: 1 is not a boolean (true or false)` {
+	if _, _, err := DecodeCheck(decodeJSON(t, `{"TlsSkipVerify": 1}`), false); err == nil || err.Error() != `TlsSkipVerify: 1 is not a boolean (true or false)` {
 		t.Errorf("DecodeCheck(TlsSkipVerify: 1) = %v, want the key as written and the reason", err)
 	}
 }
@@ -327,7 +327,7 @@ func TestDecodeCheckOrder(t *testing.T) {
 	doc := `{"Name": "web", "Checks": [{"TTL": "1s"}, {"TTL": "1s", "OutputMaxSize": -1}],
 		"Check": {"TTL": "1s", "SuccessBeforePassing": -2}}`
 	const want = `check.success_before_passing: must not be negative, got -2`
-	if _, _, err := DecodeService(decodeJSON(t, doc)); err == nil || err.Error() != want {
+	if _, _, err := DecodeService(decodeJSON(t, doc), false); err == nil || err.Error() != want {
 		t.Errorf("DecodeService(%s) = %v, want %s", doc, err, want)
 	}
 }

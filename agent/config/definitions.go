@@ -22,17 +22,20 @@ import (
 // DecodeService reads a service definition from a decoded JSON or HCL
 // value with the config decoder (Consul's CamelCase and snake_case keys,
 // weak typing, HCL blocks). It returns a warning for each key it does not
-// know, which callers print or ignore. An error is a *PathError naming the
-// key as the value spells it.
-func DecodeService(v any) (*structs.ServiceDefinition, []string, error) {
+// know, which callers print or ignore; strict makes such a key an error
+// instead, as it is in a definition file. An error is a *PathError naming
+// the key as the value spells it.
+func DecodeService(v any, strict bool) (*structs.ServiceDefinition, []string, error) {
 	d := newDecodeState("")
+	d.strict = strict
 	def, err := d.service("", v)
 	return def, d.warningTexts(), err
 }
 
 // DecodeCheck reads a check definition; see DecodeService.
-func DecodeCheck(v any) (*structs.CheckDefinition, []string, error) {
+func DecodeCheck(v any, strict bool) (*structs.CheckDefinition, []string, error) {
 	d := newDecodeState("")
+	d.strict = strict
 	def := &structs.CheckDefinition{}
 	if _, err := d.decode("", v, def); err != nil {
 		return nil, d.warningTexts(), err
@@ -63,36 +66,6 @@ func (d *decodeState) service(path string, v any) (*structs.ServiceDefinition, e
 // serviceKeys are keys of Consul's service definition that
 // structs.ServiceDefinition does not hold.
 var serviceKeys = map[string]keyHandler{
-	// Service mesh is not part of conclave. An empty kind is a plain
-	// service; anything else is refused rather than registered as a
-	// service that would behave differently from Consul's.
-	"kind": func(_ *decodeState, _ string, v any) error {
-		k, ok := v.(string)
-		if !ok {
-			return fmt.Errorf("%s is not a string", show(v))
-		}
-		if k != "" && k != "typical" {
-			return fmt.Errorf("service kind %q is not supported: conclave has no service mesh", k)
-		}
-		return nil
-	},
-	"connect": func(d *decodeState, path string, v any) error {
-		m, ok := mergeBlocks(v)
-		if !ok {
-			return fmt.Errorf("%s is not an object of keys", show(v))
-		}
-		for _, k := range sortedKeys(m) {
-			switch p := joinPath(path, k); {
-			case m[k] == nil:
-			case fold(k) == "native": // a Connect-native app is a plain service here
-			case fold(k) == "sidecarservice":
-				return &PathError{Path: p, Err: errors.New("sidecar services are not supported: conclave has no service mesh")}
-			default:
-				d.warn(p, "unknown key %q (ignored)", p)
-			}
-		}
-		return nil
-	},
 	"socket_path": func(_ *decodeState, _ string, v any) error {
 		if s, _ := v.(string); s != "" {
 			return errors.New("unix socket services are not supported; register an address and port")
@@ -156,6 +129,9 @@ func ValidateService(s *structs.ServiceDefinition) error {
 	}
 	if err := validateMeta(s.Meta); err != nil {
 		return &PathError{Path: "meta", Err: fmt.Errorf("Invalid Service Meta: %w", err)}
+	}
+	if err := s.NodeService().ValidateMesh(); err != nil {
+		return &PathError{Err: err}
 	}
 	for name, ta := range s.TaggedAddresses {
 		if ta.Port < 0 || ta.Port > 65535 {

@@ -87,7 +87,7 @@ func TestDecodeService(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, warnings, err := DecodeService(tt.doc(t))
+			got, warnings, err := DecodeService(tt.doc(t), false)
 			if err != nil {
 				t.Fatalf("DecodeService() error = %v", err)
 			}
@@ -113,8 +113,8 @@ func TestDecodeServiceErrors(t *testing.T) {
 		wantErr string // decode or validation error, path included
 	}{
 		{`{"name":"web","port":"eighty"}`, `port: "eighty" is not an integer`},
-		{`{"name":"web","check":{"ttl":"soon"}}`, `check.ttl: "soon" is not a duration`},
-		{`{"name":"web","Checks":[{"TTL":"1s"},{"HTTP":"http://x","Interval":7}]}`, `Checks[1].Interval: 7 is not a duration`},
+		{`{"name":"web","check":{"ttl":"soon"}}`, `check.ttl: invalid duration "soon"`},
+		{`{"name":"web","Checks":[{"TTL":"1s"},{"HTTP":"http://x","Interval":7}]}`, `Checks[1].Interval: invalid duration 7`},
 		{`{"name":"web","tags":"a"}`, ``}, // one string is a list of one
 		{`{"name":"web","meta":{"k":[1]}}`, `meta.k: a list is not a string`},
 		{`{"port":80}`, `Missing service name`},
@@ -130,16 +130,19 @@ func TestDecodeServiceErrors(t *testing.T) {
 		{`{"name":"web","check":{"ttl":"1s","status":"ok"}}`, `check.status: Status for checks must`},
 		{`{"name":"web","check":{"docker_container_id":"abc","interval":"1s"}}`, `Docker checks are not supported`},
 		{`{"name":"web","check":{"script":"/bin/true","interval":"1s"}}`, `check.script: is no longer supported`},
-		{`{"name":"web","kind":"connect-proxy"}`, `service kind "connect-proxy" is not supported`},
+		// Mesh fields are stored (issue 16), so they are checked as Consul
+		// checks them.
+		{`{"name":"web","kind":"connect-proxy"}`, `a connect-proxy needs Proxy.DestinationServiceName`},
+		{`{"name":"web","kind":"sidecar"}`, `service kind "sidecar" is not one of Consul's`},
 		{`{"name":"web","check":"yes"}`, `check: "yes" is not an object`},
-		{`{"name":"web","Connect":{"SidecarService":{}}}`, `Connect.SidecarService: sidecar services are not supported`},
+		{`{"name":"web","Connect":{"SidecarService":{}}}`, `sidecar services are not supported`},
 		{`{"name":"web","socket_path":"/tmp/s"}`, `socket_path: unix socket services are not supported`},
 		{`{"name":"web","check":{"ttl":"1s","failures_before_critical":-1}}`, `check.failures_before_critical: must not be negative, got -1`},
 		{`{"name":"web","check":{"ttl":"1s","H2PING":"","UDP":"","Shell":""}}`, ``},
 		{`{"Name":"web","Kind":"","Namespace":"default","Partition":"","Connect":{"Native":true},"SocketPath":""}`, ``},
 	}
 	for _, tt := range tests {
-		def, _, err := DecodeService(decodeJSON(t, tt.doc))
+		def, _, err := DecodeService(decodeJSON(t, tt.doc), false)
 		if err == nil {
 			err = ValidateService(def)
 		}
@@ -154,11 +157,12 @@ func TestDecodeServiceErrors(t *testing.T) {
 
 func TestDecodeUnknownKeysAreReported(t *testing.T) {
 	t.Parallel()
-	_, warnings, err := DecodeService(decodeJSON(t, `{"name":"web","colour":"red","check":{"ttl":"1s","flavour":1},"connect":{"native":true,"proxy":{}}}`))
+	_, warnings, err := DecodeService(decodeJSON(t, `{"name":"web","colour":"red","check":{"ttl":"1s","flavour":1},"connect":{"native":true,"proxy":{}}}`), false)
+	// connect is kept as a block (structs.RawJSON), whatever its keys.
 	if err != nil {
 		t.Fatalf("DecodeService() error = %v", err)
 	}
-	if want := []string{`unknown key "check.flavour" (ignored)`, `unknown key "colour" (ignored)`, `unknown key "connect.proxy" (ignored)`}; !reflect.DeepEqual(warnings, want) {
+	if want := []string{`unknown key "check.flavour" (ignored)`, `unknown key "colour" (ignored)`}; !reflect.DeepEqual(warnings, want) {
 		t.Errorf("warnings = %q, want %q", warnings, want)
 	}
 }

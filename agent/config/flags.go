@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -39,6 +40,16 @@ var flagKeys = []struct{ flag, key string }{
 	{"retry-max", "retry_max"},
 	{"join-wan", "start_join_wan"},
 	{"retry-join-wan", "retry_join_wan"},
+	{"retry-interval-wan", "retry_interval_wan"},
+	{"retry-max-wan", "retry_max_wan"},
+	{"serf-lan-bind", "serf_lan"},
+	{"serf-wan-bind", "serf_wan"},
+	{"grpc-port", "ports.grpc"},
+	{"node-meta", "node_meta"},
+	{"enable-script-checks", "enable_script_checks"},
+	{"enable-local-script-checks", "enable_local_script_checks"},
+	{"disable-host-node-id", "disable_host_node_id"},
+	{"raft-protocol", "raft_protocol"},
 	{"domain", "domain"},
 	{"alt-domain", "alt_domain"},
 	{"recursor", "recursors"},
@@ -92,6 +103,112 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Int("retry-max", 0, "Give up -retry-join after this many attempts; 0 retries for ever.")
 	fs.StringArray("join-wan", nil, "Join the server at this WAN `address` at start-up; repeatable.")
 	fs.StringArray("retry-join-wan", nil, "Like -join-wan, but keep retrying this `address` until it succeeds; repeatable.")
+	fs.Duration("retry-interval-wan", d.RetryIntervalWAN, "Time to wait between -retry-join-wan attempts.")
+	fs.Int("retry-max-wan", 0, "Give up -retry-join-wan after this many attempts; 0 retries for ever.")
+	fs.String("serf-lan-bind", "", "Address to bind for LAN gossip (default: the -bind address).")
+	fs.String("serf-wan-bind", "", "Address to bind for WAN gossip (default: the -bind address).")
+	fs.Int("grpc-port", d.Ports.GRPC, "Port of Consul's gRPC API (service mesh): accepted, nothing listens on it in conclave.")
+	fs.Var(&metaFlag{}, "node-meta", "Metadata of this node, as `key:value`; repeatable.")
+	fs.Bool("enable-script-checks", false, "Run script checks registered through the API and config files.")
+	fs.Bool("enable-local-script-checks", false, "Run script checks from config files only.")
+	fs.Bool("disable-host-node-id", false, "Do not derive the node ID from the host; conclave never does, the ID is always random.")
+	fs.Int("raft-protocol", d.RaftProtocol, "Raft protocol version; only 3 is supported.")
+	fs.StringArray("hcl", nil, "A config fragment in HCL, applied after every file and flag; repeatable.")
+	for _, name := range []string{"node-meta", "hcl"} {
+		fs.Lookup(name).DefValue = "" // no "(default [])" in help
+	}
+	addUnsupportedFlags(fs)
+}
+
+// metaFlag is -node-meta key:value, repeatable; the document it gives is
+// the map of its pairs.
+type metaFlag struct{ pairs []string }
+
+func (m *metaFlag) Set(s string) error {
+	if !strings.Contains(s, ":") {
+		return fmt.Errorf("%q is not key:value", s)
+	}
+	m.pairs = append(m.pairs, s)
+	return nil
+}
+
+func (m *metaFlag) Type() string   { return "stringArray" }
+func (m *metaFlag) String() string { return "[" + strings.Join(m.pairs, ",") + "]" }
+
+// doc is the flag's value for the decoder: key -> value, the last of a
+// repeated key winning.
+func (m *metaFlag) doc() any {
+	out := map[string]any{}
+	for _, p := range m.pairs {
+		k, v, _ := strings.Cut(p, ":")
+		out[k] = v
+	}
+	return out
+}
+
+// unsupportedFlags are the flags of Consul's `agent -h` for features
+// conclave does not have. They are listed in `conclave agent -h`, so that
+// a command line written for Consul parses, and refused when given, with
+// what is missing, rather than "flag provided but not defined".
+var unsupportedFlags = []struct{ name, value, why string }{
+	{"encrypt", "string", "gossip encryption is not supported yet"},
+	{"https-port", "int", "TLS is not supported yet"},
+	{"grpc-tls-port", "int", "TLS is not supported yet"},
+	{"auto-reload-config", "bool", "watching config files is not supported yet: use the reload command or SIGHUP"},
+	{"check_output_max_size", "int", "the check output limit is fixed at 4 KiB"},
+	{"default-query-time", "duration", "the blocking query default wait is fixed at 5m"},
+	{"max-query-time", "duration", "the blocking query maximum wait is fixed at 10m"},
+	{"disable-keyring-file", "bool", "gossip encryption (and so its keyring) is not supported yet"},
+	{"log-file", "string", "logging to a file is not supported yet: redirect stderr"},
+	{"log-json", "bool", "JSON logs are not supported yet"},
+	{"log-rotate-bytes", "int", "logging to a file is not supported yet"},
+	{"log-rotate-duration", "duration", "logging to a file is not supported yet"},
+	{"log-rotate-max-files", "int", "logging to a file is not supported yet"},
+	{"syslog", "bool", "syslog is not supported yet"},
+	{"pid-file", "string", "PID files are not supported yet"},
+	{"protocol", "int", "the serf protocol version is not selectable"},
+	{"rejoin", "bool", "rejoining from a snapshot of the member list is not supported yet: use -retry-join"},
+	{"read-replica", "bool", "read replicas are a Consul Enterprise feature"},
+	{"non-voting-server", "bool", "non-voting servers are a Consul Enterprise feature"},
+	{"segment", "string", "network segments are a Consul Enterprise feature"},
+	{"admin-partition", "string", "admin partitions are a Consul Enterprise feature"},
+	{"primary-gateway", "string", "mesh gateways are not supported: conclave has no service mesh"},
+	{"serf-lan-allowed-cidrs", "string", "gossip CIDR filters are not supported yet"},
+	{"serf-wan-allowed-cidrs", "string", "gossip CIDR filters are not supported yet"},
+	{"ui", "bool", "the web UI is not supported yet"},
+	{"ui-dir", "string", "the web UI is not supported yet"},
+	{"ui-content-path", "string", "the web UI is not supported yet"},
+	{"ui-config-enabled", "bool", "the web UI is not supported yet"},
+}
+
+// unsupportedAnnotation marks a flag of unsupportedFlags, for help.
+const unsupportedAnnotation = "conclave/unsupported"
+
+func addUnsupportedFlags(fs *pflag.FlagSet) {
+	for _, u := range unsupportedFlags {
+		usage := "Not supported by conclave: " + u.why + "."
+		switch u.value {
+		case "bool":
+			fs.Bool(u.name, false, usage)
+		case "int":
+			fs.Int(u.name, 0, usage)
+		case "duration":
+			fs.Duration(u.name, 0, usage)
+		default:
+			fs.String(u.name, "", usage)
+		}
+		_ = fs.SetAnnotation(u.name, unsupportedAnnotation, []string{u.why})
+	}
+}
+
+// checkUnsupported refuses the first unsupported flag given.
+func checkUnsupported(fs *pflag.FlagSet) error {
+	for _, u := range unsupportedFlags {
+		if f := fs.Lookup(u.name); f != nil && f.Changed {
+			return &Error{Source: "flag -" + u.name, Err: fmt.Errorf("%s", u.why)}
+		}
+	}
+	return nil
 }
 
 // configPath is one -config-file or -config-dir argument. Both may name a
@@ -163,6 +280,9 @@ func configPaths(fs *pflag.FlagSet) []configPath {
 // flagValue returns a given flag's value for the decoder: a []string for
 // repeatable flags, else the flag's string form.
 func flagValue(f *pflag.Flag) any {
+	if d, ok := f.Value.(interface{ doc() any }); ok {
+		return d.doc()
+	}
 	if s, ok := f.Value.(pflag.SliceValue); ok {
 		return s.GetSlice()
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,6 +57,9 @@ var devDefaults = map[string]any{
 }
 
 func (l *loader) load(fs *pflag.FlagSet) error {
+	if err := checkUnsupported(fs); err != nil {
+		return err
+	}
 	if fs.Changed("dev") {
 		dev, err := fs.GetBool("dev")
 		if err != nil {
@@ -94,6 +98,24 @@ func (l *loader) load(fs *pflag.FlagSet) error {
 		}
 		if err := l.apply("flag -"+fk.flag, doc.(map[string]any)); err != nil {
 			return err
+		}
+	}
+
+	// -hcl fragments come last, as in Consul: they are appended to the
+	// configuration the files and flags made.
+	if f := fs.Lookup("hcl"); f != nil && f.Changed {
+		frags, err := fs.GetStringArray("hcl")
+		if err != nil {
+			return &Error{Source: "flag -hcl", Err: err}
+		}
+		for _, frag := range frags {
+			doc, err := parseDoc("hcl", []byte(frag))
+			if err != nil {
+				return &Error{Source: "flag -hcl", Err: fmt.Errorf("invalid HCL: %w", err)}
+			}
+			if err := l.apply("flag -hcl", doc); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -236,6 +258,12 @@ func (c *docCodec) Encode(map[string]any) ([]byte, error) {
 // parseDoc parses a JSON or HCL document into the values the decoder
 // reads.
 func parseDoc(format string, b []byte) (map[string]any, error) {
+	// An empty file (whitespace only) is an empty configuration, as in
+	// Consul: tests and provisioning tools write one before they have
+	// anything to put in it.
+	if len(bytes.TrimSpace(b)) == 0 {
+		return map[string]any{}, nil
+	}
 	if format == "hcl" {
 		return parseHCL(b)
 	}

@@ -66,6 +66,10 @@ func fileDefinitions(plural, service bool) keyHandler {
 		if !ok {
 			return fmt.Errorf("%s is not an object or a list of objects", show(v))
 		}
+		// Unknown keys inside a definition are errors (decodeState.strict).
+		strict := d.strict
+		d.strict = true
+		defer func() { d.strict = strict }()
 		for i, e := range list {
 			if m, ok := e.(map[string]any); ok && len(m) == 0 {
 				continue // "service": {} defines nothing

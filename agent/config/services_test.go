@@ -75,7 +75,7 @@ func TestLoadDefinitionErrors(t *testing.T) {
 		wantErr          string // after "config: PATH: "
 	}{
 		{"bad duration", "a.json", `{"service": {"name": "web", "check": {"http": "http://x/", "interval": "often"}}}`,
-			`service.check.interval: "often" is not a duration`},
+			`service.check.interval: invalid duration "often"`},
 		{"missing name in a list", "a.json", `{"services": [{"name": "ok"}, {"port": 1}]}`,
 			`services[1]: Missing service name`},
 		{"check without interval", "a.hcl", "check {\n name = \"c\"\n tcp = \"localhost:22\"\n}\n",
@@ -129,15 +129,31 @@ func TestLoadScriptSwitchesAndUpdateInterval(t *testing.T) {
 	}
 }
 
-func TestLoadDefinitionUnknownKeysWarn(t *testing.T) {
+// A misspelt key in a service or check definition stops start-up with the
+// key's name, as Consul's agent refuses such a file ("Services
+// configuration reference", developer.hashicorp.com/consul/docs/services/
+// configuration/services-configuration-reference): registering the
+// service without it would put it on port 0. Unknown keys elsewhere in
+// the file still only warn.
+func TestLoadDefinitionUnknownKeyRefused(t *testing.T) {
 	t.Parallel()
-	path := writeFile(t, t.TempDir(), "a.json", `{"service": {"name": "web", "colour": "red"}}`)
-	_, warnings, err := load(t, "--dev", "--config-file", path)
-	if err != nil {
-		t.Fatalf("Load() = %v", err)
+	tests := []struct{ body, want string }{
+		{`{"service": {"name": "web", "prot": 80}}`, `service.prot: unknown key`},
+		{`{"services": [{"name": "web", "check": {"ttl": "1s", "colour": 1}}]}`, `services[0].check.colour: unknown key`},
+		{`{"checks": [{"name": "c", "ttl": "1s", "intervl": "1s"}]}`, `checks[0].intervl: unknown key`},
 	}
-	want := `config: ` + path + `: unknown key "service.colour" (ignored)`
-	if !reflect.DeepEqual(warnings, []string{want}) {
-		t.Errorf("Load() warnings = %q, want [%q]", warnings, want)
+	for _, tt := range tests {
+		path := writeFile(t, t.TempDir(), "a.json", tt.body)
+		_, _, err := load(t, "--dev", "--config-file", path)
+		want := "config: " + path + ": " + tt.want
+		if err == nil || err.Error() != want {
+			t.Errorf("Load(%s) = %v, want %s", tt.body, err, want)
+		}
+	}
+	path := writeFile(t, t.TempDir(), "a.json", `{"service": {"name": "web"}, "colour": "red"}`)
+	_, warnings, err := load(t, "--dev", "--config-file", path)
+	want := `config: ` + path + `: unknown key "colour" (ignored)`
+	if err != nil || !reflect.DeepEqual(warnings, []string{want}) {
+		t.Errorf("Load(top-level unknown key) = %v, warnings %q; want no error and [%q]", err, warnings, want)
 	}
 }

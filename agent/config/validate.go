@@ -1,11 +1,13 @@
 package config
 
 import (
+	"conclave/agent/structs"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -57,6 +59,17 @@ func (l *loader) finish() error {
 		c.NodeID = id
 	}
 
+	if err := structs.ValidateNodeMeta(c.NodeMeta, false); err != nil {
+		return l.fail("node_meta", "%w", err)
+	}
+	if c.RaftProtocol != 3 {
+		return l.fail("raft_protocol", "%d is not supported: conclave speaks raft protocol 3, as Consul 1.x servers do", c.RaftProtocol)
+	}
+	if m := c.UnixSockets.Mode; m != "" {
+		if _, err := strconv.ParseUint(m, 8, 32); err != nil {
+			return l.fail("unix_sockets.mode", "%q is not an octal mode (such as \"0770\")", m)
+		}
+	}
 	if err := l.checkAddrs(); err != nil {
 		return err
 	}

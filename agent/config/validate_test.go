@@ -36,9 +36,9 @@ func TestLoadErrors(t *testing.T) {
 		{"list element", "a.hcl", `retry_join = ["a", 1]`, nil,
 			`config: %[1]s: retry_join: element 2 is 1, not a string`},
 		{"duration", "a.json", `{"raft_snapshot_interval": "soon"}`, nil,
-			`config: %[1]s: raft_snapshot_interval: "soon" is not a duration (such as "30s" or "5m")`},
+			`config: %[1]s: raft_snapshot_interval: invalid duration "soon" (use a duration such as "30s" or "5m")`},
 		{"duration from number", "a.json", `{"retry_interval": 30}`, nil,
-			`config: %[1]s: retry_interval: 30 is not a duration (such as "30s" or "5m")`},
+			`config: %[1]s: retry_interval: invalid duration 30 (use a duration such as "30s" or "5m")`},
 
 		// Ports.
 		{"port too big", "a.json", `{"ports": {"http": 70000}}`, nil,

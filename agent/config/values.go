@@ -1,6 +1,8 @@
 package config
 
 import (
+	"conclave/agent/structs"
+	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -166,7 +168,9 @@ func duration(v any) (any, error) {
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if !ok || err != nil {
-		return nil, fmt.Errorf(`%s is not a duration (such as "30s" or "5m")`, show(v))
+		// "invalid duration" is the phrase Consul's errors carry (Go's
+		// time.ParseDuration text), which clients and scripts match on.
+		return nil, fmt.Errorf(`invalid duration %s (use a duration such as "30s" or "5m")`, show(v))
 	}
 	if d < 0 {
 		return nil, fmt.Errorf("must not be negative, got %s", d)
@@ -243,4 +247,20 @@ func show(v any) string {
 		return "a list"
 	}
 	return fmt.Sprintf("a %T", v)
+}
+
+// rawJSON keeps a block (a service's Proxy or Connect) as JSON, as it was
+// given: stored and returned, never read (structs.RawJSON). An HCL block
+// arrives as a list of blocks, merged first.
+func rawJSON(v any) (any, error) {
+	if m, ok := mergeBlocks(v); ok {
+		v = m
+	} else {
+		return nil, fmt.Errorf("%s is not an object of keys", show(v))
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("cannot keep this block: %w", err)
+	}
+	return structs.RawJSON(b), nil
 }

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"fmt"
 	gohttp "net/http"
 	"strings"
@@ -153,19 +154,27 @@ func (h *Handler) agentForceLeave(_ gohttp.ResponseWriter, r *gohttp.Request) (a
 
 // catalogDatacenters serves /v1/catalog/datacenters: every datacenter the
 // answering server knows through the WAN pool, its own first.
-func (h *Handler) catalogDatacenters(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+func (h *Handler) catalogDatacenters(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
 	args := structs.DCSpecificRequest{}
 	if err := parseQuery(r, &args.QueryOptions); err != nil {
 		return nil, err
 	}
-	var out []string
-	if err := h.backend.RPC(r.Context(), "Catalog.ListDatacenters", &args, &out); err != nil {
-		return nil, err
+	list := func(ctx context.Context) (any, *structs.QueryMeta, error) {
+		var out []string
+		if err := h.backend.RPC(ctx, "Catalog.ListDatacenters", &args, &out); err != nil {
+			return nil, nil, err
+		}
+		if out == nil {
+			out = []string{}
+		}
+		// No index: the list is not a blocking read (the cache polls it).
+		return out, &structs.QueryMeta{}, nil
 	}
-	if out == nil {
-		out = []string{}
+	if _, cached := queryOf(r)["cached"]; cached {
+		return h.serveCachedRead(w, r, &args.QueryOptions, list)
 	}
-	return out, nil
+	out, _, err := list(r.Context())
+	return out, err
 }
 
 // memberView is what ?filter sees of a member: its JSON fields, with the

@@ -51,21 +51,31 @@ type agentLocalBackend interface {
 // agentService is a service of /v1/agent/services and
 // /v1/agent/service/<id>, in Consul's shape (Tags and Meta never null).
 type agentService struct {
+	Kind              string `json:",omitempty"`
 	ID                string
 	Service           string
 	Tags              []string
 	Meta              map[string]string
 	Port              int
+	Ports             []structs.ServicePort `json:",omitempty"`
 	Address           string
 	TaggedAddresses   map[string]structs.ServiceAddress `json:",omitempty"`
 	Weights           structs.Weights
 	EnableTagOverride bool
-	ContentHash       string `json:",omitempty" bexpr:"-"`
+	Proxy             structs.RawJSON   `json:",omitempty" bexpr:"-"`
+	Connect           structs.RawJSON   `json:",omitempty" bexpr:"-"`
+	Locality          *structs.Locality `json:",omitempty"`
+	ContentHash       string            `json:",omitempty" bexpr:"-"`
 	Datacenter        string
 }
 
 func toAgentService(s *structs.NodeService, dc string) *agentService {
 	out := &agentService{
+		Kind:              s.Kind,
+		Ports:             s.Ports,
+		Proxy:             s.Proxy,
+		Connect:           s.Connect,
+		Locality:          s.Locality,
 		ID:                s.ID,
 		Service:           s.Service,
 		Tags:              s.Tags,
@@ -216,18 +226,11 @@ func mayWriteCheck(authz acl.Authorizer, node string, c *structs.HealthCheck) bo
 	return authz.NodeWrite(node)
 }
 
-// maxDefinitionBody bounds a registration body: a service with its checks
-// is a few KiB; anything near this is a mistake.
-const maxDefinitionBody = 1 << 20
-
 // decodeBodyAny reads a JSON object for the definition decoders.
 func decodeBodyAny(r *gohttp.Request) (map[string]any, error) {
-	buf, err := io.ReadAll(io.LimitReader(r.Body, maxDefinitionBody+1))
+	buf, err := readBody(r)
 	if err != nil {
-		return nil, badRequest("Request decode failed: %v", err)
-	}
-	if len(buf) > maxDefinitionBody {
-		return nil, tooLarge("Request body larger than %d bytes", maxDefinitionBody)
+		return nil, err
 	}
 	var m map[string]any
 	if err := json.Unmarshal(buf, &m); err != nil {
@@ -242,13 +245,23 @@ func decodeBodyAny(r *gohttp.Request) (map[string]any, error) {
 	return m, nil
 }
 
+// strictKeys tells whether the request asks (?strict, conclave's own) for
+// unknown keys to be refused rather than ignored. Consul's API ignores
+// them, so clients that send fields of newer versions keep working; the
+// CLI's "services register" sends its files with ?strict, because Consul
+// refuses a definition file with an unknown key, and so must it.
+func strictKeys(r *gohttp.Request) bool {
+	_, ok := queryOf(r)["strict"]
+	return ok
+}
+
 // agentServiceRegister serves PUT /v1/agent/service/register.
 func (h *Handler) agentServiceRegister(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
 	body, err := decodeBodyAny(r)
 	if err != nil {
 		return nil, err
 	}
-	def, _, err := config.DecodeService(body)
+	def, _, err := config.DecodeService(body, strictKeys(r))
 	if err != nil {
 		return nil, badRequest("Request decode failed: %v", err)
 	}
@@ -371,7 +384,7 @@ func (h *Handler) agentCheckRegister(_ gohttp.ResponseWriter, r *gohttp.Request)
 	if err != nil {
 		return nil, err
 	}
-	def, _, err := config.DecodeCheck(body)
+	def, _, err := config.DecodeCheck(body, strictKeys(r))
 	if err != nil {
 		return nil, badRequest("Request decode failed: %v", err)
 	}
@@ -458,8 +471,8 @@ func (h *Handler) agentCheckUpdate(_ gohttp.ResponseWriter, r *gohttp.Request) (
 		Status string
 		Output string
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, maxDefinitionBody)).Decode(&update); err != nil {
-		return nil, badRequest("Request decode failed: %v", err)
+	if err := decodeJSONBody(r, &update, false); err != nil {
+		return nil, err
 	}
 	switch update.Status {
 	case structs.HealthPassing, structs.HealthWarning, structs.HealthCritical:

@@ -79,7 +79,7 @@ func TestAgentServiceEndpoints(t *testing.T) {
 		{"PUT", "/v1/agent/service/register", `{"Name":`, 400, "Request decode failed"},
 		{"PUT", "/v1/agent/service/register", ``, 400, "Request decode failed"},
 		{"PUT", "/v1/agent/service/register", `{"Port":1}`, 400, "Missing service name"},
-		{"PUT", "/v1/agent/service/register", `{"Name":"x","Check":{"HTTP":"http://x/","Interval":"often"}}`, 400, `Check.Interval: "often" is not a duration`},
+		{"PUT", "/v1/agent/service/register", `{"Name":"x","Check":{"HTTP":"http://x/","Interval":"often"}}`, 400, `Check.Interval: invalid duration "often"`},
 		{"PUT", "/v1/agent/service/register", `{"Name":"x","Address":"0.0.0.0"}`, 400, "Invalid service address"},
 		{"PUT", "/v1/agent/service/register", `{"Name":"x","Check":{"Args":["true"],"Interval":"1s"}}`, 400, "Scripts are disabled on this agent"},
 		{"PUT", "/v1/agent/service/deregister/nope", "", 404, `Unknown service ID "nope". Ensure that the service ID is passed, not the service name.`},

@@ -164,3 +164,56 @@ func (h *Handler) operatorAutopilotHealth(w gohttp.ResponseWriter, r *gohttp.Req
 	}
 	return body, nil
 }
+
+// autopilotServerJSON is one server of /v1/operator/autopilot/state.
+type autopilotServerJSON struct {
+	ID          string
+	Name        string
+	Address     string
+	NodeStatus  string
+	Version     string
+	LastContact jsonDuration
+	LastTerm    uint64
+	LastIndex   uint64
+	Healthy     bool
+	StableSince time.Time
+	ReadReplica bool
+	Status      string
+	Meta        map[string]string
+	NodeType    string
+}
+
+// operatorAutopilotState serves GET /v1/operator/autopilot/state in
+// Consul's shape.
+func (h *Handler) operatorAutopilotState(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	args := structs.DCSpecificRequest{Datacenter: parseDC(r)}
+	if err := parseQuery(r, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	var out structs.AutopilotStateReply
+	if err := h.backend.RPC(r.Context(), "Operator.AutopilotState", &args, &out); err != nil {
+		return nil, err
+	}
+	type reply struct {
+		Healthy                    bool
+		FailureTolerance           int
+		OptimisticFailureTolerance int
+		Servers                    map[string]autopilotServerJSON
+		Leader                     string
+		Voters                     []string
+	}
+	body := reply{Healthy: out.Healthy, FailureTolerance: out.FailureTolerance,
+		OptimisticFailureTolerance: out.OptimisticFailureTolerance, Leader: out.Leader, Voters: out.Voters,
+		Servers: map[string]autopilotServerJSON{}}
+	for id, s := range out.Servers {
+		meta := s.Meta
+		if meta == nil {
+			meta = map[string]string{}
+		}
+		body.Servers[id] = autopilotServerJSON{ID: s.ID, Name: s.Name, Address: s.Address, NodeStatus: s.NodeStatus,
+			Version: s.Version, LastContact: jsonDuration(s.LastContact), LastTerm: s.LastTerm, LastIndex: s.LastIndex,
+			Healthy: s.Healthy, StableSince: s.StableSince, ReadReplica: s.ReadReplica, Status: s.Status,
+			Meta: meta, NodeType: s.NodeType}
+	}
+	return body, nil
+}

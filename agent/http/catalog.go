@@ -2,9 +2,6 @@ package http
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"io"
 	gohttp "net/http"
 	"sort"
 	"strings"
@@ -12,21 +9,10 @@ import (
 	"conclave/agent/structs"
 )
 
-// maxCatalogBody bounds a registration body; a real one is a few KiB.
-const maxCatalogBody = 4 << 20
-
-// decodeCatalogBody reads a JSON request body into out; a body that is
-// not JSON of the right shape is the client's fault (400, as in Consul:
-// "Request decode failed: ...").
+// decodeCatalogBody reads a JSON request body into out (see
+// decodeJSONBody); an empty body is refused.
 func decodeCatalogBody(r *gohttp.Request, out any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxCatalogBody+1))
-	if err := dec.Decode(out); err != nil {
-		if errors.Is(err, io.EOF) {
-			return badRequest("Request decode failed: empty body, want a JSON object")
-		}
-		return badRequest("Request decode failed: %v", err)
-	}
-	return nil
+	return decodeJSONBody(r, out, false)
 }
 
 // parseNodeMeta reads ?node-meta=key:value (repeatable). A pair without a
@@ -105,7 +91,7 @@ func (h *Handler) catalogServices(w gohttp.ResponseWriter, r *gohttp.Request) (a
 	if err := parseQuery(r, &args.QueryOptions); err != nil {
 		return nil, err
 	}
-	return h.serveRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
+	return h.serveCachedRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
 		var out structs.IndexedServices
 		if err := h.backend.RPC(ctx, "Catalog.ListServices", &args, &out); err != nil {
 			return nil, nil, err
@@ -129,7 +115,7 @@ func (h *Handler) catalogServiceNodes(w gohttp.ResponseWriter, r *gohttp.Request
 	if err != nil {
 		return nil, err
 	}
-	return h.serveRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
+	return h.serveCachedRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
 		var out structs.IndexedServiceNodes
 		if err := h.backend.RPC(ctx, "Catalog.ServiceNodes", args, &out); err != nil {
 			return nil, nil, err

@@ -6,7 +6,10 @@
 // and the agent-local event list, goes through serveRead (read.go): headers, gzip, 404s, shared blocking
 // reads and hang-ups in one place. Validation is the server's (each
 // request's Validate); a failed call's status comes from the error's kind
-// (writeError, statusOf). All routes live in one table (routes.go). The
+// (writeError, statusOf). All routes live in one table (routes.go), each
+// with its body limit (body.go: 413 before reading); paths that are not
+// clean get Consul's 301. The reads Consul caches answer ?cached from the
+// agent cache (cache.go), kept fresh by background blocking queries. The
 // package knows nothing of raft or the state store.
 //
 // It may import agent/structs, agent/acl, agent/config (the decoder of

@@ -72,7 +72,7 @@ func (h *Handler) healthService(w gohttp.ResponseWriter, r *gohttp.Request) (any
 			return nil, badRequest("Invalid value for ?passing: %q (want true or false, or no value)", p)
 		}
 	}
-	return h.serveRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
+	return h.serveCachedRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
 		var out structs.IndexedCheckServiceNodes
 		if err := h.backend.RPC(ctx, "Health.ServiceNodes", args, &out); err != nil {
 			return nil, nil, err

@@ -2,7 +2,6 @@ package http
 
 import (
 	"context"
-	"io"
 	gohttp "net/http"
 	"strconv"
 
@@ -135,30 +134,9 @@ func (h *Handler) kvsPut(r *gohttp.Request, key string) (any, error) {
 	return ok, nil
 }
 
-// readValue reads a KV body, refusing one over the limit without reading
-// it all.
-func readValue(r *gohttp.Request) ([]byte, error) {
-	if r.ContentLength > structs.MaxKVSize {
-		return nil, tooLarge("Request body (%d bytes) too large: values are limited to %d bytes", r.ContentLength, structs.MaxKVSize)
-	}
-	var buf []byte
-	var err error
-	if n := r.ContentLength; n >= 0 {
-		// The common case: the size is known, read it in one allocation
-		// (io.ReadAll would grow a buffer from 512 bytes).
-		buf = make([]byte, n)
-		_, err = io.ReadFull(r.Body, buf)
-	} else {
-		buf, err = io.ReadAll(io.LimitReader(r.Body, structs.MaxKVSize+1))
-	}
-	if err != nil {
-		return nil, badRequest("Failed to read body: %v", err)
-	}
-	if len(buf) > structs.MaxKVSize {
-		return nil, tooLarge("Request body too large: values are limited to %d bytes", structs.MaxKVSize)
-	}
-	return buf, nil
-}
+// readValue reads a KV body; the route's limit is the largest value
+// (structs.MaxKVSize).
+func readValue(r *gohttp.Request) ([]byte, error) { return readBody(r) }
 
 func (h *Handler) kvsDelete(r *gohttp.Request, key string) (any, error) {
 	vals := queryOf(r)

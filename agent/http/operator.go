@@ -32,3 +32,15 @@ func (h *Handler) operatorRaftPeer(_ gohttp.ResponseWriter, r *gohttp.Request) (
 	var out struct{}
 	return nil, h.backend.RPC(r.Context(), "Operator.RaftRemovePeer", &args, &out)
 }
+
+// operatorRaftTransferLeader serves POST /v1/operator/raft/transfer-leader
+// (?id= names the new leader): {"Success": true} once leadership moved.
+func (h *Handler) operatorRaftTransferLeader(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	args := structs.TransferLeaderRequest{Datacenter: parseDC(r), ID: queryOf(r).Get("id")}
+	args.Token = token(r)
+	var ok bool
+	if err := h.backend.RPC(r.Context(), "Operator.RaftTransferLeader", &args, &ok); err != nil {
+		return nil, err
+	}
+	return map[string]bool{"Success": ok}, nil
+}

@@ -149,13 +149,19 @@ func (h *Handler) serveRead(w gohttp.ResponseWriter, r *gohttp.Request, q *struc
 			return nil, nil // the client left; nobody to answer
 		}
 	}
+	return nil, h.writeRead(w, r, q, f)
+}
+
+// writeRead writes a read's answer: its error, or the X-Consul-* headers
+// and the body (gzip-compressed when the client accepts it).
+func (h *Handler) writeRead(w gohttp.ResponseWriter, r *gohttp.Request, q *structs.QueryOptions, f *readFlight) error {
 	if f.err != nil {
-		return nil, f.err
+		return f.err
 	}
 	setMeta(w, q, &f.meta)
 	if f.missing {
 		w.WriteHeader(gohttp.StatusNotFound)
-		return nil, nil
+		return nil
 	}
 	hdr := w.Header()
 	if f.raw {
@@ -172,7 +178,7 @@ func (h *Handler) serveRead(w gohttp.ResponseWriter, r *gohttp.Request, q *struc
 	}
 	hdr.Set("Content-Length", strconv.Itoa(len(body)))
 	_, _ = w.Write(body)
-	return nil, nil
+	return nil
 }
 
 // Header values of every read, in canonical form and shared, so a read

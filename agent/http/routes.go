@@ -13,13 +13,15 @@ var (
 )
 
 // registerRoutes is the one table of HTTP routes. A path ending in "/" is a
-// prefix.
+// prefix. A route takes a body of up to defaultMaxBody unless .limit says
+// otherwise (body.go).
 func (h *Handler) registerRoutes() {
-	h.handle("/v1/kv/", kvVerb, h.kvs)
-	h.handle("/v1/txn", put, h.txn)
+	h.handle("/v1/kv/", kvVerb, h.kvs).limit(structs.MaxKVSize)
+	h.handle("/v1/txn", put, h.txn).limit(maxTxnBody)
 	h.handle("/v1/status/leader", get, h.statusLeader)
 	h.handle("/v1/status/peers", get, h.statusPeers)
 	h.handle("/v1/agent/self", get, h.agentSelf)
+	h.handle("/v1/agent/host", get, h.agentHost)
 	// Gossip membership, raft peers and autopilot (agent_members.go,
 	// operator.go, autopilot.go).
 	h.handle("/v1/agent/members", get, h.agentMembers)
@@ -32,6 +34,8 @@ func (h *Handler) registerRoutes() {
 	h.handle("/v1/operator/autopilot/configuration", []string{gohttp.MethodGet, gohttp.MethodPut}, h.operatorAutopilotConfiguration)
 	h.handle("/v1/operator/autopilot/health", get, h.operatorAutopilotHealth)
 	h.handle("/v1/operator/keyring", []string{gohttp.MethodGet, gohttp.MethodPost, gohttp.MethodPut, gohttp.MethodDelete}, h.operatorKeyring)
+	h.handle("/v1/operator/autopilot/state", get, h.operatorAutopilotState)
+	h.handle("/v1/operator/raft/transfer-leader", []string{gohttp.MethodPost, gohttp.MethodPut}, h.operatorRaftTransferLeader)
 	// Catalog and health (catalog.go, health.go).
 	h.handle("/v1/catalog/register", put, h.catalogRegister)
 	h.handle("/v1/catalog/deregister", put, h.catalogDeregister)
@@ -47,11 +51,11 @@ func (h *Handler) registerRoutes() {
 	// The agent's own services and checks (agent_services.go).
 	h.handle("/v1/agent/services", get, h.agentServices)
 	h.handle("/v1/agent/service/", get, h.agentService)
-	h.handle("/v1/agent/service/register", put, h.agentServiceRegister)
+	h.handle("/v1/agent/service/register", put, h.agentServiceRegister).limit(maxDefinitionBody)
 	h.handle("/v1/agent/service/deregister/", put, h.agentServiceDeregister)
 	h.handle("/v1/agent/service/maintenance/", put, h.agentServiceMaintenance)
 	h.handle("/v1/agent/checks", get, h.agentChecks)
-	h.handle("/v1/agent/check/register", put, h.agentCheckRegister)
+	h.handle("/v1/agent/check/register", put, h.agentCheckRegister).limit(maxDefinitionBody)
 	h.handle("/v1/agent/check/deregister/", put, h.agentCheckDeregister)
 	h.handle("/v1/agent/check/pass/", put, h.agentCheckTTL(structs.HealthPassing))
 	h.handle("/v1/agent/check/warn/", put, h.agentCheckTTL(structs.HealthWarning))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	gohttp "net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -38,7 +39,8 @@ type rpcBackend interface {
 
 // Self is what /v1/agent/self reports.
 type Self struct {
-	Config map[string]any
+	Config      map[string]any
+	DebugConfig map[string]any
 	// Coord is the agent's LAN network coordinate; nil before gossip
 	// has one.
 	Coord  *coordinate.Coordinate `json:",omitempty"`
@@ -57,6 +59,8 @@ type Handler struct {
 	// entries remembers the JSON of health entries (read.go).
 	reads   readFlights
 	entries entryMemo
+	// cache answers ?cached reads (cache.go).
+	cache *agentCache
 }
 
 // handlerFunc returns the value to encode as JSON, or an error. A nil value
@@ -67,30 +71,50 @@ type route struct {
 	path    string
 	methods []string
 	fn      handlerFunc
+	// bodyLimit is the largest body the route takes (body.go);
+	// defaultMaxBody unless the route table says otherwise.
+	bodyLimit int64
 }
+
+// limit sets the route's body limit.
+func (rt *route) limit(n int64) { rt.bodyLimit = n }
 
 // New builds the handler with every route of routes.go.
 func New(b Backend, logger hclog.Logger) *Handler {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	h := &Handler{backend: b, logger: logger.Named("http"), exact: map[string]*route{}}
+	h := &Handler{backend: b, logger: logger.Named("http"), exact: map[string]*route{}, cache: newAgentCache()}
 	h.registerRoutes()
 	return h
 }
 
-func (h *Handler) handle(path string, methods []string, fn handlerFunc) {
-	r := &route{path: path, methods: methods, fn: fn}
+// Close stops the background queries of the agent cache. The agent calls
+// it when it shuts down, after its HTTP servers.
+func (h *Handler) Close() { h.cache.close() }
+
+func (h *Handler) handle(path string, methods []string, fn handlerFunc) *route {
+	r := &route{path: path, methods: methods, fn: fn, bodyLimit: defaultMaxBody}
 	if strings.HasSuffix(path, "/") {
 		h.prefix = append(h.prefix, r)
-		return
+		return r
 	}
 	h.exact[path] = r
+	return r
 }
 
-// ServeHTTP routes by exact path, then by longest prefix. It does not clean
-// paths (as net/http's ServeMux would): KV keys may contain "//" or "..".
+// ServeHTTP routes by exact path, then by longest prefix. A path that is
+// not clean ("/v1/kv//app/config", "/v1/kv/a/../b") is answered with a
+// 301 to the clean one, as Consul's (net/http's ServeMux) does: Go
+// clients such as crypt build such paths and follow the redirect.
 func (h *Handler) ServeHTTP(w gohttp.ResponseWriter, r *gohttp.Request) {
+	if clean := cleanPath(r.URL.Path); clean != r.URL.Path {
+		u := *r.URL
+		u.Path, u.RawPath = clean, ""
+		w.Header().Set("Location", u.RequestURI())
+		w.WriteHeader(gohttp.StatusMovedPermanently)
+		return
+	}
 	rt := h.exact[r.URL.Path]
 	if rt == nil {
 		for _, p := range h.prefix {
@@ -115,6 +139,10 @@ func (h *Handler) ServeHTTP(w gohttp.ResponseWriter, r *gohttp.Request) {
 			gohttp.Error(w, "internal error", gohttp.StatusInternalServerError)
 		}
 	}()
+	if err := limitBody(w, r, rt.bodyLimit); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	out, err := rt.fn(w, r)
 	if err != nil {
 		h.writeError(w, r, err)
@@ -123,6 +151,22 @@ func (h *Handler) ServeHTTP(w gohttp.ResponseWriter, r *gohttp.Request) {
 	if out != nil {
 		writeJSON(w, r, gohttp.StatusOK, out)
 	}
+}
+
+// cleanPath is p without "//", "." and ".." elements, keeping a trailing
+// slash (a KV folder), as net/http's ServeMux cleans it.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if p[0] != '/' {
+		p = "/" + p
+	}
+	np := path.Clean(p)
+	if strings.HasSuffix(p, "/") && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 func allowed(methods []string, m string) bool {

@@ -3,8 +3,6 @@ package http
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	gohttp "net/http"
 	"strings"
 	"time"
@@ -58,8 +56,8 @@ func parseLockDelay(raw json.RawMessage) (time.Duration, error) {
 // sessionCreate serves PUT /v1/session/create: {"ID": "<new id>"}.
 func (h *Handler) sessionCreate(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
 	var body sessionBody
-	if err := json.NewDecoder(io.LimitReader(r.Body, maxCatalogBody+1)).Decode(&body); err != nil && !errors.Is(err, io.EOF) {
-		return nil, badRequest("Request decode failed: %v", err)
+	if err := decodeJSONBody(r, &body, true); err != nil {
+		return nil, err
 	}
 	delay, err := parseLockDelay(body.LockDelay)
 	if err != nil {

@@ -36,6 +36,20 @@ type selfBackend interface {
 	// LocalNode is this agent's node name and datacenter: what ?near=_agent
 	// stands for.
 	LocalNode() (name, dc string)
+	// Host is /v1/agent/host: memory, CPU, disk and host facts.
+	Host() map[string]any
+}
+
+// agentHost serves /v1/agent/host; it needs operator:read, as in Consul.
+func (h *Handler) agentHost(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	authz, err := h.backend.ResolveToken(token(r))
+	if err != nil {
+		return nil, err
+	}
+	if !authz.OperatorRead() {
+		return nil, structs.ErrPermissionDenied
+	}
+	return h.backend.Host(), nil
 }
 
 // agentSelf serves /v1/agent/self.

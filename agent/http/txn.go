@@ -3,7 +3,6 @@ package http
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	gohttp "net/http"
 
 	"conclave/agent/structs"
@@ -12,9 +11,9 @@ import (
 // txnOpJSON is one element of the /v1/txn body.
 type txnOpJSON struct {
 	KV      *txnKVJSON
-	Node    json.RawMessage
-	Service json.RawMessage
-	Check   json.RawMessage
+	Node    *structs.TxnNodeOp
+	Service *structs.TxnServiceOp
+	Check   *structs.TxnCheckOp
 }
 
 type txnKVJSON struct {
@@ -26,22 +25,15 @@ type txnKVJSON struct {
 	Session string
 }
 
-// maxTxnBody bounds the request: 64 operations of the largest value, base64
-// encoded, plus framing.
-const maxTxnBody = structs.MaxTxnOps*structs.MaxKVSize*4/3 + 1<<20
-
 // txn serves PUT /v1/txn.
 func (h *Handler) txn(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
-	if r.ContentLength > maxTxnBody {
-		return nil, tooLarge("Request body (%d bytes) too large, max size: %d bytes", r.ContentLength, maxTxnBody)
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxTxnBody+1))
+	body, err := readBody(r)
 	if err != nil {
-		return nil, badRequest("Failed to read body: %v", err)
+		return nil, err
 	}
 	var in []txnOpJSON
 	if err := json.Unmarshal(body, &in); err != nil {
-		return nil, badRequest("Failed to parse body: %v", err)
+		return nil, badRequest("Failed to parse body: %s", jsonErrorText(err))
 	}
 	if len(in) > structs.MaxTxnOps {
 		return nil, tooLarge("Transaction contains too many operations (%d > %d)", len(in), structs.MaxTxnOps)
@@ -51,9 +43,11 @@ func (h *Handler) txn(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
 		switch {
 		case op.KV != nil:
 		case op.Node != nil || op.Service != nil || op.Check != nil:
-			return nil, badRequest("Operation %d: Node, Service and Check operations are not supported; only KV operations are", i)
+			// Checked with the rest of the transaction (structs.ValidateTxn).
+			ops = append(ops, &structs.TxnOp{Node: op.Node, Service: op.Service, Check: op.Check})
+			continue
 		default:
-			return nil, badRequest("Operation %d: missing operation type (expected a KV object)", i)
+			return nil, badRequest("Operation %d: missing operation type (expected KV, Node, Service or Check)", i)
 		}
 		if len(op.KV.Value) > structs.MaxKVSize {
 			return nil, tooLarge("Value for key %q is too large (%d > %d bytes)", op.KV.Key, len(op.KV.Value), structs.MaxKVSize)

@@ -122,7 +122,10 @@ func TestTxn(t *testing.T) {
 			{"empty body", ``, 400},
 			{"not a list", `{"KV":{"Verb":"get","Key":"x"}}`, 400},
 			{"bad base64", txnBody(`{"Verb":"set","Key":"x","Value":"!!!"}`), 400},
-			{"node operation", `[{"Node":{"Verb":"get","Node":{"Node":"n"}}}]`, 400},
+			// Catalog steps are taken (issue 16): a get of a missing node
+			// rolls back like any failed step.
+			{"missing node", `[{"Node":{"Verb":"get","Node":{"Node":"n"}}}]`, 409},
+			{"unknown node verb", `[{"Node":{"Verb":"frob","Node":{"Node":"n"}}}]`, 409},
 			{"no operation", `[{}]`, 400},
 			{"value too large", txnBody(`{"Verb":"set","Key":"x","Value":"` + big + `"}`), 413},
 			{"missing key", txnBody(`{"Verb":"set","Value":"eA=="}`), 409},

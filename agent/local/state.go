@@ -1,9 +1,11 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -89,9 +91,11 @@ type checkState struct {
 // State is this agent's services and checks, and the anti-entropy that
 // keeps the catalog in step with them. It is safe for concurrent use.
 type State struct {
-	cfg    Config
-	rpc    RPC
-	logger hclog.Logger
+	// checkLog reports checks changing state (logCheckChange).
+	checkLog hclog.Logger
+	cfg      Config
+	rpc      RPC
+	logger   hclog.Logger
 
 	mu             sync.RWMutex
 	nodeInfoInSync bool
@@ -122,6 +126,25 @@ type State struct {
 	stopOnce  sync.Once
 }
 
+// logCheckChange says that a check changed state, as Consul's agent does:
+// which check of which service, from what to what, and the first line of
+// the output, which usually says why. Critical is a warning.
+func logCheckChange(l hclog.Logger, old *structs.HealthCheck, status, output string) {
+	line, _, _ := strings.Cut(strings.TrimSpace(output), "\n")
+	if len(line) > 200 {
+		line = line[:200] + "..."
+	}
+	args := []any{"check", old.CheckID, "service", old.ServiceID, "from", old.Status, "to", status, "output", line}
+	if old.ServiceID == "" {
+		args[3] = "(node)"
+	}
+	if status == structs.HealthCritical {
+		l.Warn("check is now "+status, args...)
+		return
+	}
+	l.Info("check is now "+status, args...)
+}
+
 // New returns the local state of an agent; Start begins anti-entropy.
 func New(cfg Config, rpc RPC) *State {
 	if cfg.Logger == nil {
@@ -137,6 +160,7 @@ func New(cfg Config, rpc RPC) *State {
 		cfg:       cfg,
 		rpc:       rpc,
 		logger:    cfg.Logger.Named("anti_entropy"),
+		checkLog:  cfg.Logger.Named("checks"),
 		services:  map[string]*serviceState{},
 		checks:    map[string]*checkState{},
 		notifiers: map[chan<- struct{}]struct{}{},
@@ -378,6 +402,9 @@ func (s *State) UpdateCheck(id, status, output string) {
 	c := copyCheck(old)
 	c.Status, c.Output = status, output
 	cs.check = c
+	if old.Status != status {
+		logCheckChange(s.checkLog, old, status, output)
+	}
 
 	if d := s.cfg.CheckUpdateInterval; d > 0 && old.Status == status {
 		// Output alone changed: keep it locally, push it later. The first
@@ -570,6 +597,16 @@ func copyService(in *structs.NodeService) *structs.NodeService {
 		w := *in.Weights
 		out.Weights = &w
 	}
+	out.Ports = append([]structs.ServicePort(nil), in.Ports...)
+	if len(in.Ports) == 0 {
+		out.Ports = in.Ports
+	}
+	out.Proxy = append(structs.RawJSON(nil), in.Proxy...)
+	out.Connect = append(structs.RawJSON(nil), in.Connect...)
+	if in.Locality != nil {
+		l := *in.Locality
+		out.Locality = &l
+	}
 	return &out
 }
 
@@ -613,7 +650,11 @@ func equalStringMap(a, b map[string]string) bool {
 // indexes and treating nil and empty alike (the catalog may store either).
 func sameService(a, b *structs.NodeService) bool {
 	if a.ID != b.ID || a.Service != b.Service || a.Address != b.Address || a.Port != b.Port ||
-		a.EnableTagOverride != b.EnableTagOverride {
+		a.EnableTagOverride != b.EnableTagOverride || a.Kind != b.Kind {
+		return false
+	}
+	if !slices.Equal(a.Ports, b.Ports) || !bytes.Equal(a.Proxy, b.Proxy) || !bytes.Equal(a.Connect, b.Connect) ||
+		(a.Locality == nil) != (b.Locality == nil) || a.Locality != nil && *a.Locality != *b.Locality {
 		return false
 	}
 	if !equalStrings(a.Tags, b.Tags) || !equalStringMap(a.Meta, b.Meta) {

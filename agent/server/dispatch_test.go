@@ -242,17 +242,19 @@ func TestServerEndpointRoutes(t *testing.T) {
 		t.Fatalf("registerEndpoints() = %v", err)
 	}
 	routes := map[string]route{
-		"Catalog.ListDatacenters":    routeLocal,
-		"Coordinate.ListDatacenters": routeLocal,
-		"Status.Leader":              routeDC,
-		"Status.Peers":               routeDC,
-		"Status.Ping":                routeLocal,
-		"Status.ReadIndex":           routeLocal,
-		"Status.RaftStats":           routeLocal,
-		"Operator.ServerHealth":      routeLeader,
-		"Session.Renew":              routeLeader,
-		"Event.Fire":                 routeDC,
-		"Internal.KeyringOperation":  routeDC,
+		"Catalog.ListDatacenters":     routeLocal,
+		"Coordinate.ListDatacenters":  routeLocal,
+		"Status.Leader":               routeDC,
+		"Status.Peers":                routeDC,
+		"Status.Ping":                 routeLocal,
+		"Status.ReadIndex":            routeLocal,
+		"Status.RaftStats":            routeLocal,
+		"Operator.ServerHealth":       routeLeader,
+		"Operator.AutopilotState":     routeLeader,
+		"Operator.RaftTransferLeader": routeLeader,
+		"Session.Renew":               routeLeader,
+		"Event.Fire":                  routeDC,
+		"Internal.KeyringOperation":   routeDC,
 	}
 	for name, m := range s.endpoints.methods {
 		if want := routes[name]; m.route != want {
@@ -263,8 +265,8 @@ func TestServerEndpointRoutes(t *testing.T) {
 			t.Errorf("%s takes an authorizer = %v, want %v", name, m.authorizes, want)
 		}
 	}
-	if n := len(s.endpoints.methods); n != 44 {
-		t.Errorf("the server has %d endpoints, want 44", n)
+	if n := len(s.endpoints.methods); n != 46 {
+		t.Errorf("the server has %d endpoints, want 46", n)
 	}
 }
 

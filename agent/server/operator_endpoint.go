@@ -16,7 +16,7 @@ import (
 type Operator struct{ srv *Server }
 
 func (*Operator) routes() map[string]route {
-	return map[string]route{"ServerHealth": routeLeader}
+	return map[string]route{"ServerHealth": routeLeader, "AutopilotState": routeLeader, "RaftTransferLeader": routeLeader}
 }
 
 // RaftGetConfiguration returns the raft configuration with the node name of
@@ -133,15 +133,9 @@ func (op *Operator) AutopilotSetConfiguration(authz acl.Authorizer, args *struct
 // request asked for.
 func (op *Operator) ServerHealth(authz acl.Authorizer, args *structs.DCSpecificRequest, reply *structs.OperatorHealthReply) error {
 	s := op.srv
-	if !authz.OperatorRead() {
-		return structs.ErrPermissionDenied
-	}
-	if !s.IsLeader() {
-		return structs.ErrNoLeader
-	}
-	st := s.cluster.apState.Load()
-	if st == nil {
-		return fmt.Errorf("autopilot has not computed the servers' health yet: try again in a few seconds")
+	st, err := s.leaderAutopilotState(authz)
+	if err != nil {
+		return err
 	}
 	names := map[string]serfInfo{}
 	for _, m := range s.LANMembers() {
@@ -175,10 +169,108 @@ func (op *Operator) ServerHealth(authz acl.Authorizer, args *structs.DCSpecificR
 	return nil
 }
 
+// leaderAutopilotState is autopilot's last state, for a token with
+// operator:read, on the leader (the only server that runs autopilot).
+func (s *Server) leaderAutopilotState(authz acl.Authorizer) (*autopilot.State, error) {
+	if !authz.OperatorRead() {
+		return nil, structs.ErrPermissionDenied
+	}
+	if !s.IsLeader() {
+		return nil, structs.ErrNoLeader
+	}
+	st := s.cluster.apState.Load()
+	if st == nil {
+		return nil, fmt.Errorf("autopilot has not computed the servers' health yet: try again in a few seconds")
+	}
+	return st, nil
+}
+
 type serfInfo struct{ status, version string }
 
 // buildVersion is the version part of a "build" tag ("0.1.0:abcdef").
 func buildVersion(build string) string {
 	v, _, _ := strings.Cut(build, ":")
 	return v
+}
+
+// AutopilotState is autopilot's state as the leader last computed it
+// (/v1/operator/autopilot/state), served by the leader as ServerHealth is.
+func (op *Operator) AutopilotState(authz acl.Authorizer, args *structs.DCSpecificRequest, reply *structs.AutopilotStateReply) error {
+	st, err := op.srv.leaderAutopilotState(authz)
+	if err != nil {
+		return err
+	}
+	out := structs.AutopilotStateReply{
+		Healthy:          st.Healthy,
+		FailureTolerance: st.FailureTolerance,
+		Servers:          map[string]structs.AutopilotServerState{},
+		Leader:           string(st.Leader),
+		Voters:           []string{},
+	}
+	// Without redundancy zones, every voter beyond a quorum may fail.
+	healthyVoters := 0
+	for _, id := range st.Voters {
+		out.Voters = append(out.Voters, string(id))
+		if ss := st.Servers[id]; ss != nil && ss.Health.Healthy {
+			healthyVoters++
+		}
+	}
+	out.OptimisticFailureTolerance = max(0, healthyVoters-(len(st.Voters)/2+1))
+	for id, ss := range st.Servers {
+		out.Servers[string(id)] = structs.AutopilotServerState{
+			ID:          string(id),
+			Name:        ss.Server.Name,
+			Address:     string(ss.Server.Address),
+			NodeStatus:  string(ss.Server.NodeStatus),
+			Version:     buildVersion(ss.Server.Version),
+			LastContact: ss.Stats.LastContact,
+			LastTerm:    ss.Stats.LastTerm,
+			LastIndex:   ss.Stats.LastIndex,
+			Healthy:     ss.Health.Healthy,
+			StableSince: ss.Health.StableSince,
+			Status:      string(ss.State),
+			Meta:        ss.Server.Meta,
+			NodeType:    string(autopilot.NodeVoter),
+		}
+	}
+	*reply = out
+	return nil
+}
+
+// RaftTransferLeader hands leadership to the server args.ID names, or to
+// the most up-to-date other voter (raft's choice) when it names none; it
+// answers once raft has done so.
+func (op *Operator) RaftTransferLeader(authz acl.Authorizer, args *structs.TransferLeaderRequest, reply *bool) error {
+	s := op.srv
+	if !authz.OperatorWrite() {
+		return structs.ErrPermissionDenied
+	}
+	if args.ID == "" {
+		if err := s.raft.LeadershipTransfer().Error(); err != nil {
+			return fmt.Errorf("cannot transfer leadership: %w", err)
+		}
+		*reply = true
+		return nil
+	}
+	f := s.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return err
+	}
+	for _, srv := range f.Configuration().Servers {
+		if srv.ID != raft.ServerID(args.ID) {
+			continue
+		}
+		if srv.ID == raft.ServerID(s.config.NodeID) {
+			return structs.BadRequestf("server %q is already the leader", args.ID)
+		}
+		if srv.Suffrage != raft.Voter {
+			return structs.BadRequestf("server %q is not a voter: only a voter can lead", args.ID)
+		}
+		if err := s.raft.LeadershipTransferToServer(srv.ID, srv.Address).Error(); err != nil {
+			return fmt.Errorf("cannot transfer leadership to %q: %w", args.ID, err)
+		}
+		*reply = true
+		return nil
+	}
+	return structs.Errorf(structs.KindNotFound, "no such raft peer: id %q was not found in the Raft configuration", args.ID)
 }

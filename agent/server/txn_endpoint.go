@@ -58,6 +58,12 @@ func checkOps(authz acl.Authorizer, ops structs.TxnOps) structs.TxnErrors {
 	}
 	var errs structs.TxnErrors
 	for i, op := range ops {
+		if op.KV == nil {
+			if !catalogOpAllowed(authz, op) {
+				errs = append(errs, &structs.TxnError{OpIndex: i, What: structs.ErrPermissionDenied.Error()})
+			}
+			continue
+		}
 		key := op.KV.DirEnt.Key
 		var ok bool
 		switch op.KV.Verb {
@@ -75,4 +81,32 @@ func checkOps(authz acl.Authorizer, ops structs.TxnOps) structs.TxnErrors {
 		}
 	}
 	return errs
+}
+
+// catalogOpAllowed asks the authorizer about a Node, Service or Check
+// step: node read or write, and service read or write for a service (or
+// a check of one).
+func catalogOpAllowed(authz acl.Authorizer, op *structs.TxnOp) bool {
+	switch {
+	case op.Node != nil:
+		if op.Node.Verb == structs.TxnCatalogGet {
+			return authz.NodeRead(op.Node.Node.Node)
+		}
+		return authz.NodeWrite(op.Node.Node.Node)
+	case op.Service != nil:
+		if op.Service.Verb == structs.TxnCatalogGet {
+			return authz.ServiceRead(op.Service.Service.Service)
+		}
+		return authz.ServiceWrite(op.Service.Service.Service) && authz.NodeRead(op.Service.Node)
+	case op.Check != nil:
+		c := op.Check.Check
+		if op.Check.Verb == structs.TxnCatalogGet {
+			return authz.NodeRead(c.Node)
+		}
+		if c.ServiceID != "" {
+			return authz.ServiceWrite(c.ServiceName) && authz.NodeRead(c.Node)
+		}
+		return authz.NodeWrite(c.Node)
+	}
+	return false
 }

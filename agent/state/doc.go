@@ -15,6 +15,9 @@
 // Network coordinates (coordinate.go) live as long as their catalog node;
 // prepared queries (prepared_query.go) as long as their session, when
 // they name one.
+// Transactions (txn.go) run KV steps and, through the same writes as
+// catalog registrations, Node, Service and Check steps (txn_catalog.go),
+// all or nothing in one memdb transaction.
 //
 // It may import agent/structs and libraries only.
 package state

@@ -15,14 +15,19 @@ func (s *Store) TxnRW(idx uint64, ops structs.TxnOps) (structs.TxnResults, struc
 	tx := s.db.Txn(true)
 	defer tx.Abort()
 	ix := indexBumps{}
-	results, errs := txnTxn(tx, ix, idx, ops)
+	ch := newCatalogChanges()
+	results, errs := txnTxn(tx, ix, ch, idx, ops)
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	if err := ix.write(tx); err != nil {
 		return nil, structs.TxnErrors{{What: err.Error()}}
 	}
+	if err := ch.commit(tx, idx); err != nil {
+		return nil, structs.TxnErrors{{What: err.Error()}}
+	}
 	tx.Commit()
+	s.notifyReleases(ch.released)
 	return results, nil
 }
 
@@ -30,22 +35,32 @@ func (s *Store) TxnRW(idx uint64, ops structs.TxnOps) (structs.TxnResults, struc
 func (s *Store) TxnRO(ops structs.TxnOps) (uint64, structs.TxnResults, structs.TxnErrors) {
 	tx := s.db.Txn(false)
 	defer tx.Abort()
-	results, errs := txnTxn(tx, indexBumps{}, 0, ops)
+	results, errs := txnTxn(tx, indexBumps{}, newCatalogChanges(), 0, ops)
 	if len(errs) > 0 {
 		return 0, nil, errs
 	}
-	return maxIndexTxn(tx, tableKVs, tableTombstones), results, nil
+	return maxIndexTxn(tx, tableKVs, tableTombstones, tableNodes, tableServices, tableChecks), results, nil
 }
 
-// txnTxn runs ops in tx; ix collects the indexes its writes reach.
-func txnTxn(tx *memdb.Txn, ix indexBumps, idx uint64, ops structs.TxnOps) (structs.TxnResults, structs.TxnErrors) {
+// txnTxn runs ops in tx; ix collects the indexes its KV writes reach, ch
+// what its catalog writes touch.
+func txnTxn(tx *memdb.Txn, ix indexBumps, ch *catalogChanges, idx uint64, ops structs.TxnOps) (structs.TxnResults, structs.TxnErrors) {
 	var (
 		results structs.TxnResults
 		errs    structs.TxnErrors
 	)
 	for i, op := range ops {
-		if op == nil || op.KV == nil {
+		if op == nil {
 			errs = append(errs, &structs.TxnError{OpIndex: i, What: "unknown operation type"})
+			continue
+		}
+		if op.KV == nil {
+			res, err := txnCatalogTxn(tx, idx, op, ch)
+			if err != nil {
+				errs = append(errs, &structs.TxnError{OpIndex: i, What: err.Error()})
+			} else if res != nil {
+				results = append(results, res)
+			}
 			continue
 		}
 		ents, err := txnKVTxn(tx, ix, idx, op.KV)

@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	memdb "github.com/hashicorp/go-memdb"
 
 	"conclave/agent/structs"
 )
@@ -290,4 +293,38 @@ func fmtEntries(es []*structs.DirEntry) string {
 		parts = append(parts, fmt.Sprintf("{%s=%q(nil=%v) flags=%d %d/%d}", e.Key, e.Value, e.Value == nil, e.Flags, e.CreateIndex, e.ModifyIndex))
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// Catalog steps write the catalog as a registration does: a blocking
+// health read of the service wakes, and a failed step leaves nothing.
+func TestTxnRWCatalog(t *testing.T) {
+	t.Parallel()
+	s := New()
+	ws := memdb.NewWatchSet()
+	if _, _, err := s.CheckServiceNodes(ws, "web", nil, false); err != nil {
+		t.Fatal(err)
+	}
+	node := &structs.TxnOp{Node: &structs.TxnNodeOp{Verb: structs.TxnCatalogSet, Node: structs.Node{Node: "n1", Address: "10.0.0.1"}}}
+	svc := &structs.TxnOp{Service: &structs.TxnServiceOp{Verb: structs.TxnCatalogSet, Node: "n1", Service: structs.NodeService{Service: "web", Port: 80}}}
+	chk := &structs.TxnOp{Check: &structs.TxnCheckOp{Verb: structs.TxnCatalogSet, Check: structs.HealthCheck{Node: "n1", CheckID: "c1", ServiceID: "web", Status: structs.HealthPassing}}}
+	res, errs := s.TxnRW(5, structs.TxnOps{node, svc, chk})
+	if len(errs) > 0 || len(res) != 3 || res[1].Service.ID != "web" || res[2].Check.ServiceName != "web" {
+		t.Fatalf("TxnRW(node, service, check) = %+v, %v; want the three entries", res, errs)
+	}
+	if ws.Watch(time.After(time.Second)) {
+		t.Errorf("CheckServiceNodes(web) watch did not fire on the transaction")
+	}
+	_, got, err := s.CheckServiceNodes(nil, "web", nil, true)
+	if err != nil || len(got) != 1 || got[0].Node.Node != "n1" {
+		t.Fatalf("CheckServiceNodes(web, passing) = %+v, %v; want n1", got, err)
+	}
+
+	stale := &structs.TxnOp{Node: &structs.TxnNodeOp{Verb: structs.TxnCatalogDeleteCAS, Node: structs.Node{Node: "n1", ModifyIndex: 4}}}
+	del := &structs.TxnOp{Service: &structs.TxnServiceOp{Verb: structs.TxnCatalogDelete, Node: "n1", Service: structs.NodeService{ID: "web"}}}
+	if _, errs := s.TxnRW(6, structs.TxnOps{del, stale}); len(errs) != 1 || errs[0].OpIndex != 1 || !strings.Contains(errs[0].What, "index is stale") {
+		t.Fatalf("TxnRW(delete, stale delete-cas) errors = %v, want op 1 stale", errs)
+	}
+	if _, got, _ := s.CheckServiceNodes(nil, "web", nil, false); len(got) != 1 {
+		t.Errorf("CheckServiceNodes(web) after a rolled-back delete = %d instances, want 1", len(got))
+	}
 }

@@ -45,6 +45,9 @@ const DefaultCheckOutputMaxSize = 4096
 // regard to case or underscores, so Consul's CamelCase and snake_case
 // spellings both work; an alias tag names another spelling of a key.
 type ServiceDefinition struct {
+	// Kind, Proxy and Connect are Consul's service mesh fields, stored and
+	// returned, not acted on (mesh.go).
+	Kind              string                    `mapstructure:"kind"`
 	ID                string                    `mapstructure:"id"`
 	Name              string                    `mapstructure:"name"`
 	Tags              []string                  `mapstructure:"tags"`
@@ -52,8 +55,12 @@ type ServiceDefinition struct {
 	TaggedAddresses   map[string]ServiceAddress `mapstructure:"tagged_addresses"`
 	Meta              map[string]string         `mapstructure:"meta"`
 	Port              int                       `mapstructure:"port"`
+	Ports             []ServicePort             `mapstructure:"ports"`
 	Weights           *Weights                  `mapstructure:"weights"`
 	EnableTagOverride bool                      `mapstructure:"enable_tag_override"`
+	Proxy             RawJSON                   `mapstructure:"proxy"`
+	Connect           RawJSON                   `mapstructure:"connect"`
+	Locality          *Locality                 `mapstructure:"locality"`
 	// Token is the ACL token the agent uses to sync this service.
 	Token  string             `mapstructure:"token"`
 	Check  *CheckDefinition   `mapstructure:"check"`
@@ -176,6 +183,19 @@ func (s *ServiceDefinition) NodeService() *NodeService {
 		Address:           s.Address,
 		Port:              s.Port,
 		EnableTagOverride: s.EnableTagOverride,
+		Ports:             append([]ServicePort(nil), s.Ports...),
+		Proxy:             s.Proxy,
+		Connect:           s.Connect,
+	}
+	if s.Kind != "typical" {
+		ns.Kind = s.Kind
+	}
+	if len(ns.Ports) == 0 {
+		ns.Ports = nil
+	}
+	if s.Locality != nil {
+		l := *s.Locality
+		ns.Locality = &l
 	}
 	if ns.ID == "" {
 		ns.ID = s.Name

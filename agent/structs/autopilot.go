@@ -67,3 +67,45 @@ type OperatorHealthReply struct {
 	FailureTolerance int
 	Servers          []ServerHealth
 }
+
+// AutopilotServerState is one server in autopilot's state
+// (/v1/operator/autopilot/state), in Consul's fields.
+type AutopilotServerState struct {
+	ID          string
+	Name        string
+	Address     string
+	NodeStatus  string
+	Version     string
+	LastContact time.Duration
+	LastTerm    uint64
+	LastIndex   uint64
+	Healthy     bool
+	StableSince time.Time
+	ReadReplica bool
+	// Status is leader, voter, non-voter or staging.
+	Status   string
+	Meta     map[string]string
+	NodeType string
+}
+
+// AutopilotStateReply is autopilot's whole state, as the leader last
+// computed it.
+type AutopilotStateReply struct {
+	Healthy                    bool
+	FailureTolerance           int
+	OptimisticFailureTolerance int
+	Servers                    map[string]AutopilotServerState
+	Leader                     string
+	Voters                     []string
+}
+
+// TransferLeaderRequest asks the leader to hand leadership to the server
+// with ID, or to any other voter when ID is empty.
+type TransferLeaderRequest struct {
+	Datacenter string
+	ID         string
+	WriteRequest
+}
+
+// RequestDatacenter names the datacenter the request is for.
+func (r *TransferLeaderRequest) RequestDatacenter() string { return r.Datacenter }

@@ -45,8 +45,9 @@ type ServiceAddress struct {
 // NodeService is a service instance on a node (/v1/agent/services,
 // /v1/catalog/node/<node>).
 type NodeService struct {
-	// Kind is "" for a typical service (Consul's connect kinds are not
-	// supported); kept so ?filter selectors on Kind work.
+	// Kind is "" for a typical service, or one of Consul's mesh kinds,
+	// stored and returned with Proxy and Connect (mesh.go: kept, not
+	// acted on).
 	Kind              string `json:",omitempty"`
 	ID                string
 	Service           string
@@ -55,8 +56,12 @@ type NodeService struct {
 	TaggedAddresses   map[string]ServiceAddress `json:",omitempty"`
 	Meta              map[string]string
 	Port              int
+	Ports             []ServicePort `json:",omitempty"`
 	Weights           *Weights
 	EnableTagOverride bool
+	Proxy             RawJSON   `json:",omitempty"`
+	Connect           RawJSON   `json:",omitempty"`
+	Locality          *Locality `json:",omitempty"`
 	CreateIndex       uint64
 	ModifyIndex       uint64
 }
@@ -114,6 +119,10 @@ type ServiceNode struct {
 	ServiceMeta              map[string]string
 	ServicePort              int
 	ServiceEnableTagOverride bool
+	ServicePorts             []ServicePort `json:",omitempty"`
+	ServiceProxy             RawJSON       `json:",omitempty"`
+	ServiceConnect           RawJSON       `json:",omitempty"`
+	ServiceLocality          *Locality     `json:",omitempty"`
 	CreateIndex              uint64
 	ModifyIndex              uint64
 }

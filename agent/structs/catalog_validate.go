@@ -31,6 +31,11 @@ func (r *RegisterRequest) Validate() error {
 	if r.Address == "" && !r.SkipNodeUpdate {
 		return BadRequestf("missing node address (Address) for node %q; set SkipNodeUpdate to register only services or checks", r.Node)
 	}
+	// An agent's anti-entropy carries back its own "consul-" keys, so the
+	// catalog takes them; users set node_meta, which refuses them.
+	if err := ValidateNodeMeta(r.NodeMeta, true); err != nil {
+		return BadRequestf("%v", err)
+	}
 	if r.ID != "" {
 		if _, err := uuid.ParseUUID(r.ID); err != nil {
 			return BadRequestf("node ID %q is not a 36-character UUID: %v", r.ID, err)
@@ -42,6 +47,9 @@ func (r *RegisterRequest) Validate() error {
 		}
 		if s.Port < 0 || s.Port > 65535 {
 			return BadRequestf("service %q port %d is out of range 0-65535", s.Service, s.Port)
+		}
+		if err := s.ValidateMesh(); err != nil {
+			return BadRequestf("service %q: %v", s.Service, err)
 		}
 		// {0, 0} is what clients that cannot leave the field out send
 		// (the official client's catalog registration): it means default.
@@ -161,6 +169,10 @@ func (s *NodeService) ToServiceNode(n *Node) *ServiceNode {
 		ServiceMeta:              s.Meta,
 		ServicePort:              s.Port,
 		ServiceEnableTagOverride: s.EnableTagOverride,
+		ServicePorts:             s.Ports,
+		ServiceProxy:             s.Proxy,
+		ServiceConnect:           s.Connect,
+		ServiceLocality:          s.Locality,
 		ServiceWeights:           Weights{Passing: 1, Warning: 1},
 		CreateIndex:              s.CreateIndex,
 		ModifyIndex:              s.ModifyIndex,
