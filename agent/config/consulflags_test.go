@@ -65,7 +65,7 @@ func TestLoadConsulAgentFlagsRefused(t *testing.T) {
 		want string
 	}{
 		{[]string{"--ui"}, "config: flag -ui: the web UI is not supported yet"},
-		{[]string{"--encrypt", "k"}, "config: flag -encrypt: gossip encryption is not supported yet"},
+		{[]string{"--disable-keyring-file"}, "config: flag -disable-keyring-file: the gossip keyring is always kept in the data directory"},
 		{[]string{"--raft-protocol", "2"}, "config: flag -raft-protocol: raft_protocol: 2 is not supported"},
 		{[]string{"--node-meta", "consul-version:1"}, `config: flag -node-meta: node_meta: node metadata key "consul-version": the prefix "consul-" is reserved`},
 		{[]string{"--node-meta", "bad key:1"}, `config: flag -node-meta: node_meta: node metadata key "bad key" may contain only`},

@@ -151,14 +151,12 @@ func (m *metaFlag) doc() any {
 // a command line written for Consul parses, and refused when given, with
 // what is missing, rather than "flag provided but not defined".
 var unsupportedFlags = []struct{ name, value, why string }{
-	{"encrypt", "string", "gossip encryption is not supported yet"},
-	{"https-port", "int", "TLS is not supported yet"},
-	{"grpc-tls-port", "int", "TLS is not supported yet"},
+	{"grpc-tls-port", "int", "gRPC over TLS is not supported yet"},
 	{"auto-reload-config", "bool", "watching config files is not supported yet: use the reload command or SIGHUP"},
 	{"check_output_max_size", "int", "the check output limit is fixed at 4 KiB"},
 	{"default-query-time", "duration", "the blocking query default wait is fixed at 5m"},
 	{"max-query-time", "duration", "the blocking query maximum wait is fixed at 10m"},
-	{"disable-keyring-file", "bool", "gossip encryption (and so its keyring) is not supported yet"},
+	{"disable-keyring-file", "bool", "the gossip keyring is always kept in the data directory"},
 	{"log-file", "string", "logging to a file is not supported yet: redirect stderr"},
 	{"log-json", "bool", "JSON logs are not supported yet"},
 	{"log-rotate-bytes", "int", "logging to a file is not supported yet"},
