@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	gohttp "net/http"
 	"os"
@@ -25,6 +26,7 @@ import (
 	"conclave/agent/local"
 	"conclave/agent/registrar"
 	"conclave/agent/server"
+	"conclave/agent/structs"
 	"conclave/version"
 )
 
@@ -419,6 +421,15 @@ func (a *Agent) RPC(ctx context.Context, method string, args, reply any) error {
 		return errors.New("agent not started: no server available to serve " + method)
 	}
 	return a.delegate.RPC(ctx, method, args, reply)
+}
+
+// Snapshot runs a snapshot save or restore (GET and PUT /v1/snapshot); the
+// archive streams beside the request path, never inside an RPC reply.
+func (a *Agent) Snapshot(ctx context.Context, args *structs.SnapshotRequest, in io.Reader, begin structs.SnapshotBegin) error {
+	if a.delegate == nil {
+		return errors.New("agent not started: no server available for a snapshot")
+	}
+	return a.delegate.Snapshot(ctx, args, in, begin)
 }
 
 // ResolveToken is the authorization seam for agent-local endpoints.

@@ -67,6 +67,8 @@ func (h *Handler) registerRoutes() {
 	h.handle("/v1/session/info/", get, h.sessionInfo)
 	h.handle("/v1/session/node/", get, h.sessionNode)
 	h.handle("/v1/session/list", get, h.sessionList)
+	// Snapshots: save and restore the whole state (snapshot.go).
+	h.handle("/v1/snapshot", []string{gohttp.MethodGet, gohttp.MethodPut}, h.snapshot)
 	// Runtime profiles, with enable_debug (debug.go).
 	h.handle("/debug/pprof/", get, h.debugPprof)
 }

@@ -23,6 +23,7 @@ type Backend interface {
 	selfBackend
 	clusterBackend
 	agentLocalBackend
+	snapshotBackend
 }
 
 // rpcBackend is the agent's single request path and authorization seam.

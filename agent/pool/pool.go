@@ -20,6 +20,9 @@ const (
 	RPCNetRPC RPCType = 0x00
 	// RPCRaft: the raft transport follows.
 	RPCRaft RPCType = 0x03
+	// RPCSnapshot: one snapshot stream follows (snapshot.go), as after
+	// Consul's byte of the same value.
+	RPCSnapshot RPCType = 0x05
 )
 
 // ConnPool keeps a few long-lived connections per server address, each a
@@ -155,7 +158,10 @@ func (p *ConnPool) clientsFor(addr string) (*clientSet, error) {
 	return cs, nil
 }
 
-func (p *ConnPool) dial(addr string) (net.Conn, error) {
+func (p *ConnPool) dial(addr string) (net.Conn, error) { return p.dialType(addr, RPCNetRPC) }
+
+// dialType opens a connection of its own to addr and says what follows.
+func (p *ConnPool) dialType(addr string, t RPCType) (net.Conn, error) {
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()
@@ -171,7 +177,7 @@ func (p *ConnPool) dial(addr string) (net.Conn, error) {
 		// is noticed by the keep-alives even when no call is waiting.
 		_ = tcp.SetKeepAlivePeriod(10 * time.Second)
 	}
-	if _, err := conn.Write([]byte{byte(RPCNetRPC)}); err != nil {
+	if _, err := conn.Write([]byte{byte(t)}); err != nil {
 		conn.Close()
 		return nil, err
 	}

@@ -47,6 +47,8 @@ func (s *Server) handleConn(conn net.Conn) {
 		s.raftLayer.handoff(conn)
 	case pool.RPCNetRPC:
 		s.serveConn(conn)
+	case pool.RPCSnapshot:
+		s.serveSnapshotConn(conn)
 	default:
 		s.logger.Warn("unknown connection type", "byte", b[0], "from", conn.RemoteAddr())
 		conn.Close()
