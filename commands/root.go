@@ -91,6 +91,12 @@ CONSUL_*.
 		NewCmdSessionInfo(f, nil),
 		NewCmdSessionList(f, nil),
 	)
+	snap := NewCmdSnapshot(f)
+	snap.AddCommand(
+		NewCmdSnapshotInspect(f, nil),
+		NewCmdSnapshotRestore(f, nil),
+		NewCmdSnapshotSave(f, nil),
+	)
 	root.AddCommand(
 		NewCmdAgent(f, agent),
 		catalog,
@@ -107,6 +113,7 @@ CONSUL_*.
 		NewCmdReload(f, nil),
 		services,
 		session,
+		snap,
 		NewCmdVersion(f, nil),
 	)
 	return root
