@@ -149,3 +149,9 @@ func tuneGC(server bool) {
 		debug.SetGCPercent(300)
 	}
 }
+
+// ValidateConfig implements `conclave validate`: the agent's own loader
+// and checks over the given files and directories (config.Check).
+func (CLI) ValidateConfig(paths []string, format string) ([]string, error) {
+	return config.Check(paths, format)
+}

@@ -114,6 +114,7 @@ CONSUL_*.
 		services,
 		session,
 		snap,
+		NewCmdValidate(f, agent, nil),
 		NewCmdVersion(f, nil),
 	)
 	return root
