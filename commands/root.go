@@ -101,6 +101,7 @@ CONSUL_*.
 		NewCmdAgent(f, agent),
 		catalog,
 		NewCmdCompletion(f, nil),
+		NewCmdDebug(f, nil),
 		NewCmdForceLeave(f, nil),
 		NewCmdInfo(f, nil),
 		NewCmdJoin(f, nil),
