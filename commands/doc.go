@@ -17,7 +17,8 @@
 //   - exit.go maps failures to exit codes (0 ok, 1 error, 2 no match,
 //     3 agent unreachable) and prints them on stderr.
 //
-// Imports: conclave/client, conclave/lock, conclave/version, cobra, pflag,
+// Imports: conclave/client, conclave/lock, conclave/snapshot,
+// conclave/debug, conclave/version, cobra, pflag,
 // tablewriter, go-cmd (the child of `lock`), hashicorp/hcl (service files,
 // behind unmarshalHCL, which turns the parser's panics into errors) and the
 // standard library. It must never import conclave/agent/..., directly or through

@@ -4,7 +4,8 @@
 //
 // A connection to the server port starts with one byte naming what follows:
 // RPCNetRPC starts one net/rpc conversation in msgpack, on which the client
-// pipelines calls; RPCRaft hands the connection to raft.
+// pipelines calls; RPCRaft hands the connection to raft; RPCSnapshot
+// carries one snapshot stream (snapshot.go).
 //
 // The conversation keeps net/rpc's wire format and adds the kind of an
 // endpoint's error to the error response (codec.go): the server writes it

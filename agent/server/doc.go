@@ -31,6 +31,11 @@
 // the leader's reconciliation of gossip into the raft configuration,
 // autopilot, and peers.json / offline recovery.
 //
+// Snapshot save and restore (snapshot.go) run beside the method table,
+// on a stream of their own (agent/pool's RPCSnapshot): an archive is too
+// large for an RPC reply.
+//
 // It may import agent/structs, agent/acl, agent/state, agent/fsm,
-// agent/blocking, agent/pool, agent/router and libraries.
+// agent/blocking, agent/pool, agent/router, internal/snapfile (the
+// archive) and libraries.
 package server
