@@ -181,14 +181,11 @@ wakes up to it.
 		Example: `  $ conclave snapshot restore backup.snap
   Restored snapshot`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch len(args) {
-			case 0:
-				return failf("Missing FILE argument")
-			case 1:
-				opts.Path = args[0]
-			default:
-				return tooManyArgs("1", len(args))
+			path, err := fileArg(args)
+			if err != nil {
+				return err
 			}
+			opts.Path = path
 			if runF != nil {
 				return runF(opts)
 			}
@@ -271,14 +268,11 @@ and size), largest first. -format=json prints the same as JSON.
   ----      ----   ----
   Total            1.7KB`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch len(args) {
-			case 0:
-				return failf("Missing FILE argument")
-			case 1:
-				opts.Path = args[0]
-			default:
-				return tooManyArgs("1", len(args))
+			path, err := fileArg(args)
+			if err != nil {
+				return err
 			}
+			opts.Path = path
 			if opts.Format != "pretty" && opts.Format != "json" {
 				return failf("Error! Invalid -format %q: must be \"pretty\" or \"json\"", opts.Format)
 			}
@@ -332,6 +326,18 @@ func snapshotInspectRun(opts *SnapshotInspectOptions) error {
 	}
 	rows = append(rows, sep, []string{"Total", "", byteSize(out.TotalSize)})
 	return writeCatalogTable(w, []string{"Type", "Count", "Size"}, rows)
+}
+
+// fileArg is the one FILE argument of restore and inspect.
+func fileArg(args []string) (string, error) {
+	switch len(args) {
+	case 0:
+		return "", failf("Missing FILE argument")
+	case 1:
+		return args[0], nil
+	default:
+		return "", tooManyArgs("1", len(args))
+	}
 }
 
 // byteSize renders n as Consul's inspect does: "344B", "1.7KB", "5KB"

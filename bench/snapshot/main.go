@@ -107,17 +107,9 @@ func run(o options) error {
 	}
 
 	file := filepath.Join(root, "bench.snap")
-	if err := resetPeak(pid); err != nil {
-		return err
-	}
-	start = time.Now()
-	if err := save(ctx, hc, base, file); err != nil {
-		return srv.Failure(err)
-	}
-	saveTime := time.Since(start)
-	savePeak, err := peakRSS(pid)
+	saveTime, savePeak, err := measure(pid, func() error { return save(ctx, hc, base, file) })
 	if err != nil {
-		return err
+		return srv.Failure(err)
 	}
 	fi, err := os.Stat(file)
 	if err != nil {
@@ -129,17 +121,9 @@ func run(o options) error {
 	if err := load(ctx, hc, base, options{keys: 10_000, valueSize: o.valueSize, batch: o.batch, concurrency: o.concurrency}, "v2"); err != nil {
 		return srv.Failure(err)
 	}
-	if err := resetPeak(pid); err != nil {
-		return err
-	}
-	start = time.Now()
-	if err := restore(ctx, hc, base, file); err != nil {
-		return srv.Failure(err)
-	}
-	restoreTime := time.Since(start)
-	restorePeak, err := peakRSS(pid)
+	restoreTime, restorePeak, err := measure(pid, func() error { return restore(ctx, hc, base, file) })
 	if err != nil {
-		return err
+		return srv.Failure(err)
 	}
 	if err := checkSample(ctx, hc, base, o); err != nil {
 		return srv.Failure(err)
@@ -302,6 +286,20 @@ func liveHeap(ctx context.Context, hc *http.Client, base string) (uint64, error)
 		}
 	}
 	return 0, fmt.Errorf("no HeapAlloc in the heap profile")
+}
+
+// measure times fn and returns the server's peak RSS while it ran.
+func measure(pid int, fn func() error) (time.Duration, uint64, error) {
+	if err := resetPeak(pid); err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	if err := fn(); err != nil {
+		return 0, 0, err
+	}
+	took := time.Since(start)
+	peak, err := peakRSS(pid)
+	return took, peak, err
 }
 
 // resetPeak resets the process's peak RSS (VmHWM).
