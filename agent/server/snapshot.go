@@ -135,6 +135,7 @@ func (s *Server) snapshotRestore(in io.Reader, begin structs.SnapshotBegin) erro
 	if dir == "" {
 		dir = os.TempDir()
 	}
+	start := time.Now()
 	tmp, err := os.CreateTemp(dir, "snapshot-restore-*.bin")
 	if err != nil {
 		return fmt.Errorf("snapshot restore: %w", err)
@@ -153,6 +154,7 @@ func (s *Server) snapshotRestore(in io.Reader, begin structs.SnapshotBegin) erro
 	if err != nil {
 		return structs.Errorf(structs.KindBadRequest, "snapshot refused, nothing was changed: %v", err)
 	}
+	checked := time.Since(start)
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("snapshot restore: %w", err)
 	}
@@ -168,7 +170,8 @@ func (s *Server) snapshotRestore(in io.Reader, begin structs.SnapshotBegin) erro
 	if err := s.sessionTimers.start(s.fsm.State(), s.expireSession); err != nil {
 		s.logger.Error("session timers not restarted after restore", "error", err)
 	}
-	s.logger.Info("snapshot restored", "index", meta.Index, "term", meta.Term)
+	s.logger.Info("snapshot restored", "index", meta.Index, "term", meta.Term,
+		"checked_in", checked.Round(time.Millisecond), "took", time.Since(start).Round(time.Millisecond))
 	resp := &structs.SnapshotResponse{}
 	s.SetQueryMeta(&resp.QueryMeta)
 	_, err = begin(resp)
