@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anishathalye/porcupine"
 	"github.com/hashicorp/go-msgpack/v2/codec"
 
 	"conclave/internal/snapfile"
@@ -33,8 +34,12 @@ func TestSnapshotLinearizable(t *testing.T) {
 	needCluster(t)
 	c := StartCluster(t, ClusterConfig{Bin: binary, Servers: 3})
 	w := Workload{Clients: 6, Keys: 4, ConsistentEvery: 2, Duration: 10 * time.Second, Seed: envSeed(t), Logf: t.Logf}
-	var saved, restored bool
+	var (
+		saved, restored bool
+		hist            *History
+	)
 	w.Alongside = func(ctx context.Context, h *History) {
+		hist = h
 		// Pacing only: the save and the restore land among the clients'
 		// operations instead of before the first one.
 		pause := func(d time.Duration) bool {
@@ -95,7 +100,19 @@ func TestSnapshotLinearizable(t *testing.T) {
 	}
 	checkWorkload(t, c, w, 3)
 	if !saved || !restored {
-		t.Errorf("snapshot saved %v, restored %v during the load; want both", saved, restored)
+		t.Fatalf("snapshot saved %v, restored %v during the load; want both", saved, restored)
+	}
+
+	// The checker must see the save: with a value no client ever wrote
+	// planted in its reads, the same history is not linearizable.
+	ops := hist.Operations()
+	for i := range ops {
+		if ops[i].Metadata == "snapshot save" {
+			ops[i].Output = Output{Value: "planted"}
+		}
+	}
+	if porcupine.CheckOperations(kvModel, ops) {
+		t.Errorf("history with a planted snapshot value checked linearizable; the save is not being checked")
 	}
 }
 
