@@ -210,8 +210,10 @@ func load(ctx context.Context, hc *http.Client, base string, o options, gen stri
 	})
 }
 
-func save(ctx context.Context, hc *http.Client, base, file string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/snapshot", nil)
+// snapshotCall sends one /v1/snapshot request with body and copies a
+// 200 answer's body to out.
+func snapshotCall(ctx context.Context, hc *http.Client, method, url string, body io.Reader, out io.Writer) error {
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		return err
 	}
@@ -222,15 +224,22 @@ func save(ctx context.Context, hc *http.Client, base, file string) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(resp.Body)
-		return fmt.Errorf("save: HTTP %d: %s", resp.StatusCode, msg)
+		return fmt.Errorf("%s /v1/snapshot: HTTP %d: %s", method, resp.StatusCode, msg)
 	}
+	if _, err := io.Copy(out, resp.Body); err != nil {
+		return fmt.Errorf("%s /v1/snapshot: %w", method, err)
+	}
+	return nil
+}
+
+func save(ctx context.Context, hc *http.Client, base, file string) error {
 	f, err := os.Create(file)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
+	if err := snapshotCall(ctx, hc, http.MethodGet, base+"/v1/snapshot", nil, f); err != nil {
 		f.Close()
-		return fmt.Errorf("save: %w", err)
+		return err
 	}
 	return f.Close()
 }
@@ -241,20 +250,7 @@ func restore(ctx context.Context, hc *http.Client, base, file string) error {
 		return err
 	}
 	defer f.Close()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, base+"/v1/snapshot", f)
-	if err != nil {
-		return err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("restore: HTTP %d: %s", resp.StatusCode, msg)
-	}
-	return nil
+	return snapshotCall(ctx, hc, http.MethodPut, base+"/v1/snapshot", f, io.Discard)
 }
 
 // checkSample reads a spread of keys, changed ones included, and wants
