@@ -33,7 +33,7 @@ import (
 func TestSnapshotLinearizable(t *testing.T) {
 	needCluster(t)
 	c := StartCluster(t, ClusterConfig{Bin: binary, Servers: 3})
-	w := Workload{Clients: 6, Keys: 4, ConsistentEvery: 2, Duration: 10 * time.Second, Seed: envSeed(t), Logf: t.Logf}
+	w := Workload{Clients: 6, Keys: 4, ConsistentEvery: 2, Duration: 7 * time.Second, Seed: envSeed(t), Logf: t.Logf}
 	var (
 		saved, restored bool
 		hist            *History
@@ -51,7 +51,7 @@ func TestSnapshotLinearizable(t *testing.T) {
 			}
 		}
 		keys := workloadKeys(w.Keys)
-		if !pause(2 * time.Second) {
+		if !pause(1500 * time.Millisecond) {
 			return
 		}
 		cl := c.Client(c.Nodes[0], 30*time.Second)
@@ -74,7 +74,7 @@ func TestSnapshotLinearizable(t *testing.T) {
 		saved = true
 		t.Logf("saved a snapshot holding %v", values)
 
-		if !pause(3 * time.Second) {
+		if !pause(2500 * time.Millisecond) {
 			return
 		}
 		cl2 := c.Client(c.Nodes[1], 30*time.Second)
