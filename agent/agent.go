@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	gohttp "net/http"
 	"os"
@@ -482,6 +483,15 @@ func (a *Agent) RPC(ctx context.Context, method string, args, reply any) error {
 		return errors.New("agent not started: no server available to serve " + method)
 	}
 	return a.delegate.RPC(ctx, method, args, reply)
+}
+
+// Snapshot runs a snapshot save or restore (GET and PUT /v1/snapshot); the
+// archive streams beside the request path, never inside an RPC reply.
+func (a *Agent) Snapshot(ctx context.Context, args *structs.SnapshotRequest, in io.Reader, begin structs.SnapshotBegin) error {
+	if a.delegate == nil {
+		return errors.New("agent not started: no server available for a snapshot")
+	}
+	return a.delegate.Snapshot(ctx, args, in, begin)
 }
 
 // ResolveToken is the authorization seam for agent-local endpoints.

@@ -7,9 +7,11 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/pflag"
@@ -177,12 +179,54 @@ func (a *Agent) banner() string {
 
 // tuneGC trades memory for CPU on a server's request path: write-heavy
 // load spent about a tenth of its CPU in the collector at Go's default,
-// and a server's live heap is small enough that collecting at 4x it
-// instead of 2x keeps RSS low. Client agents, which run on every host and
-// carry no raft load, keep Go's default so their footprint stays small.
-// GOGC in the environment wins.
+// and while a server's live heap is small, collecting at 4x it instead of
+// 2x costs little memory. A large state is another matter: at 4x, 700 MB
+// of KV entries (1M keys) would let the process grow past 2.8 GB, so the
+// headroom is kept to gcHeadroom bytes as the live heap grows, down to
+// 25% (gcPercentFor). Client agents, which run on every host and carry no
+// raft load, keep Go's default so their footprint stays small. GOGC in
+// the environment wins.
 func tuneGC(server bool) {
-	if server && os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(300)
+	if !server || os.Getenv("GOGC") != "" {
+		return
 	}
+	debug.SetGCPercent(gcPercentMax)
+	go func() {
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		current := gcPercentMax
+		for range time.Tick(time.Second) {
+			metrics.Read(sample)
+			if sample[0].Value.Kind() != metrics.KindUint64 {
+				return
+			}
+			if p := gcPercentFor(sample[0].Value.Uint64()); p != current {
+				debug.SetGCPercent(p)
+				current = p
+			}
+		}
+	}()
+}
+
+const (
+	gcPercentMax = 300
+	gcPercentMin = 25
+	gcHeadroom   = 256 << 20
+)
+
+// gcPercentFor is the GC percent that leaves about gcHeadroom bytes above
+// a live heap of live bytes, within [gcPercentMin, gcPercentMax], in steps
+// of 5 so that small changes of the heap do not retune the collector.
+func gcPercentFor(live uint64) int {
+	if live == 0 {
+		return gcPercentMax
+	}
+	p := int(uint64(gcHeadroom) * 100 / live)
+	p -= p % 5
+	return min(gcPercentMax, max(gcPercentMin, p))
+}
+
+// ValidateConfig implements `conclave validate`: the agent's own loader
+// and checks over the given files and directories (config.Check).
+func (CLI) ValidateConfig(paths []string, format string) ([]string, error) {
+	return config.Check(paths, format)
 }

@@ -1,9 +1,11 @@
 package agent_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"sort"
@@ -375,5 +377,28 @@ func TestDatacenters(t *testing.T) {
 	_, _, err = fromClient.KV().Get("where", &api.QueryOptions{Datacenter: "nowhere"})
 	if err == nil || !strings.Contains(err.Error(), `No path to datacenter "nowhere"`) {
 		t.Errorf("Get(dc=nowhere) = %v, want No path to datacenter", err)
+	}
+	if _, _, err := fromClient.Snapshot().Save(&api.QueryOptions{Datacenter: "nowhere"}); err == nil ||
+		!strings.Contains(err.Error(), `No path to datacenter "nowhere"`) {
+		t.Errorf("Snapshot().Save(dc=nowhere) = %v, want No path to datacenter", err)
+	}
+
+	// A snapshot saved with ?dc=dc2 through dc1's client agent is dc2's
+	// state: restored into dc1, dc2's key appears there.
+	rc, _, err := fromClient.Snapshot().Save(&api.QueryOptions{Datacenter: "dc2"})
+	if err != nil {
+		t.Fatalf("Snapshot().Save(dc=dc2) = %v", err)
+	}
+	archive, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		t.Fatalf("reading dc2's snapshot: %v", err)
+	}
+	if err := fromClient.Snapshot().Restore(nil, bytes.NewReader(archive)); err != nil {
+		t.Fatalf("Snapshot().Restore(dc2's archive into dc1) = %v", err)
+	}
+	p, _, err = fromClient.KV().Get("where", nil)
+	if err != nil || p == nil || string(p.Value) != "dc2" {
+		t.Errorf("Get(where) in dc1 after restoring dc2's snapshot = %v, %v, want dc2", p, err)
 	}
 }

@@ -2,9 +2,12 @@ package agent
 
 import (
 	"context"
+	"io"
 
 	"github.com/hashicorp/serf/coordinate"
 	"github.com/hashicorp/serf/serf"
+
+	"conclave/agent/structs"
 )
 
 // delegate is what makes an agent a server or a client agent: the agent
@@ -23,6 +26,10 @@ type delegate interface {
 	// process on a server, through the router and connection pool to a
 	// server of this datacenter on a client agent.
 	RPC(ctx context.Context, method string, args, reply any) error
+	// Snapshot runs a snapshot stream (save or restore) on the request
+	// path's terms: in process on a server, to a server of this
+	// datacenter on a client agent; that server takes it on from there.
+	Snapshot(ctx context.Context, args *structs.SnapshotRequest, in io.Reader, begin structs.SnapshotBegin) error
 
 	// LANMembers and WANMembers list a gossip pool as this agent sees it;
 	// a client agent is in no WAN pool.

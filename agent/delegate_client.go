@@ -4,6 +4,7 @@ import (
 	"conclave/agent/structs"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"sync"
@@ -134,6 +135,17 @@ func (c *clientDelegate) watchUserEvents(fn func(serf.UserEvent)) { c.onUserEven
 // forwards it to the leader or to another datacenter as needed.
 func (c *clientDelegate) RPC(ctx context.Context, method string, args, reply any) error {
 	return c.router.RPC(ctx, c.datacenter, method, args, reply)
+}
+
+// Snapshot opens a snapshot stream to a server of this datacenter. An
+// archive cannot be sent twice, so unlike an RPC it is not retried on
+// another server.
+func (c *clientDelegate) Snapshot(ctx context.Context, args *structs.SnapshotRequest, in io.Reader, begin structs.SnapshotBegin) error {
+	srv, err := c.router.FindServer(c.datacenter)
+	if err != nil {
+		return err
+	}
+	return c.pool.Snapshot(ctx, srv.Addr.String(), args, in, begin)
 }
 
 func (c *clientDelegate) LANMembers() []serf.Member { return c.serfLAN.Members() }

@@ -74,4 +74,5 @@ bash "$here/replicate.sh" || status=1               # initial replication, chang
 bash "$here/query.sh" || status=1                    # ?near and prepared queries (issue 15)
 bash "$here/tls.sh" || status=1                     # HTTPS vs HTTP GET, keep-alive (issue 14)
 bash "$here/compat.sh" || status=1                  # agent cache, autopilot promotion (issue 16)
+bash "$here/snapshot.sh" || status=1                    # snapshot save/restore of 1M keys (issue 15)
 exit $status

@@ -20,7 +20,8 @@
 //     3 agent unreachable) and prints them on stderr.
 //
 // Imports: conclave/client, conclave/lock, conclave/exec, conclave/watch,
-// conclave/template, conclave/replicate, conclave/version,
+// conclave/template, conclave/replicate, conclave/snapshot, conclave/debug,
+// conclave/version,
 // conclave/internal/certgen (`tls ca|cert create`), cobra, pflag,
 // tablewriter, go-hclog (the tools' logs), go-cmd (the child of `lock`),
 // hashicorp/hcl (service files, behind unmarshalHCL, which turns the

@@ -15,7 +15,7 @@ import (
 // agent only over HTTP, through client/. Those not written yet are
 // skipped, so a tool is checked from its first commit without touching
 // this list.
-var layered = []string{"commands", "client", "template", "lock", "exec", "watch", "replicate"}
+var layered = []string{"commands", "client", "template", "lock", "exec", "watch", "replicate", "snapshot", "debug"}
 
 // TestLayering fails if a layered package depends on conclave/agent or a
 // package below it, directly or through any chain of imports.

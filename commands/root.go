@@ -114,6 +114,12 @@ CONSUL_*.
 	tlsCert.AddCommand(NewCmdTLSCertCreate(f, nil))
 	tls := NewCmdTLS(f)
 	tls.AddCommand(tlsCA, tlsCert)
+	snap := NewCmdSnapshot(f)
+	snap.AddCommand(
+		NewCmdSnapshotInspect(f, nil),
+		NewCmdSnapshotRestore(f, nil),
+		NewCmdSnapshotSave(f, nil),
+	)
 	root.AddCommand(
 		NewCmdAgent(f, agent),
 		catalog,
@@ -121,6 +127,7 @@ CONSUL_*.
 		NewCmdEvent(f, nil),
 		NewCmdExec(f, nil),
 		NewCmdEnv(f, nil),
+		NewCmdDebug(f, nil),
 		NewCmdForceLeave(f, nil),
 		NewCmdInfo(f, nil),
 		NewCmdJoin(f, nil),
@@ -139,6 +146,8 @@ CONSUL_*.
 		session,
 		tls,
 		NewCmdTemplate(f, nil),
+		snap,
+		NewCmdValidate(f, agent, nil),
 		NewCmdVersion(f, nil),
 		NewCmdWatch(f, nil),
 	)

@@ -29,10 +29,16 @@
 //     client agent cut off while a child holds through it; the children's
 //     start/stop log must never show more holders than allowed
 //     (internal/lockcheck, whose test shows it catches a planted overlap).
+//   - TestSnapshotLinearizable: a snapshot saved and later restored while
+//     clients work; the save is recorded as a read of every key with the
+//     archive's values, the restore as a write of them, and porcupine
+//     checks the whole history.
 //   - TestCheckerCatchesAckBeforeCommit: a binary built with
 //     -tags jepsen_broken acknowledges writes before raft commits them; the
 //     checker must report a violation, or the test fails.
 //
 // Only tests use this package. It imports no conclave package but the
-// test-only internal/lockcheck: it sees the agent exactly as a user does.
+// test-only internal/lockcheck and internal/snapfile (to read a saved
+// archive as a user's tools would): it sees the agent exactly as a user
+// does.
 package jepsen

@@ -51,7 +51,15 @@ type Workload struct {
 	Seed uint64
 	// Logf receives progress lines (nemesis actions); may be nil.
 	Logf func(format string, args ...any)
+	// Alongside, when set, runs beside the clients for the load's
+	// duration and may add operations of its own to the history (the
+	// snapshot test saves and restores from it). Its client IDs must not
+	// collide with the clients' (use AlongsideID and up).
+	Alongside func(ctx context.Context, h *History)
 }
+
+// AlongsideID is the first client ID free for Workload.Alongside.
+const AlongsideID = 1 << 20
 
 func (w *Workload) defaults() {
 	if w.Clients <= 0 {
@@ -87,10 +95,7 @@ func (w Workload) Run(ctx context.Context, c *Cluster) (*History, error) {
 	w.defaults()
 	w.Logf("workload: %d clients, %d keys, %s, faults %v, seed %d", w.Clients, w.Keys, w.Duration, w.Faults, w.Seed)
 	h := NewHistory()
-	keys := make([]string, w.Keys)
-	for i := range keys {
-		keys[i] = fmt.Sprintf("jepsen/k%d", i)
-	}
+	keys := workloadKeys(w.Keys)
 	loadCtx, stopLoad := context.WithTimeout(ctx, w.Duration)
 	defer stopLoad()
 
@@ -112,6 +117,14 @@ func (w Workload) Run(ctx context.Context, c *Cluster) (*History, error) {
 			defer wg.Done()
 			defer cl.client.Close()
 			cl.loop(loadCtx)
+		}()
+	}
+
+	if w.Alongside != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.Alongside(loadCtx, h)
 		}()
 	}
 
@@ -137,6 +150,15 @@ func (w Workload) Run(ctx context.Context, c *Cluster) (*History, error) {
 		w.finalReads(ctx, c, h, keys)
 	}
 	return h, err
+}
+
+// workloadKeys are the keys a workload of n keys works on.
+func workloadKeys(n int) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("jepsen/k%d", i)
+	}
+	return keys
 }
 
 // finalReads reads each key through each node in both read modes.

@@ -36,12 +36,35 @@ func Load(fs *pflag.FlagSet) (*Config, []string, error) {
 	return l.cfg, l.warnings, nil
 }
 
+// Check reads config files and directories (each *.json and *.hcl of a
+// directory) exactly as Load reads -config-file and -config-dir, with the
+// same decoder and checks, for `conclave validate`. Unlike Load it reads
+// no flags and touches nothing: data_dir must be set but is neither
+// created nor written to. format, when not empty, is -config-format.
+func Check(paths []string, format string) ([]string, error) {
+	l := &loader{cfg: Default(), origin: map[string]string{}, checkOnly: true}
+	if format != "" {
+		format = strings.ToLower(strings.TrimSpace(format))
+		if format != "json" && format != "hcl" {
+			return nil, &Error{Source: "flag -config-format", Err: fmt.Errorf("%q is not json or hcl", format)}
+		}
+	}
+	for _, p := range paths {
+		if err := l.loadPath(p, format); err != nil {
+			return l.warnings, err
+		}
+	}
+	return l.warnings, l.finish()
+}
+
 // loader carries one Load: the config being built, where each key's current
 // value came from (for error messages about cross-key checks) and warnings.
 type loader struct {
 	cfg      *Config
 	origin   map[string]string
 	warnings []string
+	// checkOnly skips what has side effects (Check).
+	checkOnly bool
 }
 
 // devDefaults are what -dev changes before any file is read: a lone server

@@ -109,12 +109,17 @@ func (l *loader) finish() error {
 		return err
 	}
 
-	if c.DataDir == "" {
+	switch {
+	case c.DataDir == "":
 		if !c.DevMode {
 			return &Error{Key: "data_dir", Err: errors.New("must be set for a non-dev agent")}
 		}
-	} else if err := checkWritable(c.DataDir); err != nil {
-		return l.fail("data_dir", "%s: cannot write: %w", c.DataDir, err)
+	case l.checkOnly:
+		// Check (conclave validate) must not create or write data_dir.
+	default:
+		if err := checkWritable(c.DataDir); err != nil {
+			return l.fail("data_dir", "%s: cannot write: %w", c.DataDir, err)
+		}
 	}
 	return nil
 }

@@ -7,14 +7,15 @@ import (
 
 	"conclave/agent/state"
 	"conclave/agent/structs"
+	"conclave/internal/snapfile"
 )
 
 // Catalog snapshot records. They use the catalog's message-type range
 // (20-29) so record numbers of different areas never collide.
 const (
-	recordNode    recordType = 20
-	recordService recordType = 21
-	recordCheck   recordType = 22
+	recordNode    = snapfile.RecordNode
+	recordService = snapfile.RecordService
+	recordCheck   = snapfile.RecordCheck
 )
 
 // applyCatalog applies a registration or deregistration. The state store's

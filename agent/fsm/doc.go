@@ -5,5 +5,6 @@
 // snapshot stream, no randomness. Decisions that need time (session TTLs,
 // lock-delay, tombstone reaping) are made by the leader before Apply.
 //
-// It may import agent/structs, agent/state and libraries.
+// It may import agent/structs, agent/state, internal/snapfile (the record
+// numbers of a snapshot) and libraries.
 package fsm

@@ -13,6 +13,7 @@ import (
 
 	"conclave/agent/state"
 	"conclave/agent/structs"
+	"conclave/internal/snapfile"
 )
 
 // FSM applies raft entries to the state store. It implements
@@ -168,14 +169,15 @@ func mustDecode(t structs.MessageType, idx uint64, body []byte, out any) {
 
 // Snapshot records types. The stream is a header, then (type, record) pairs
 // until EOF; unknown types stop a restore with an error rather than silently
-// dropping data.
-type recordType uint8
+// dropping data. The numbers live in internal/snapfile, where `snapshot
+// inspect` names them without importing the agent.
+type recordType = snapfile.Record
 
 const (
-	recordKV        recordType = 1
-	recordTombstone recordType = 2
-	recordIndex     recordType = 3
-	recordAutopilot recordType = 10
+	recordKV        = snapfile.RecordKV
+	recordTombstone = snapfile.RecordTombstone
+	recordIndex     = snapfile.RecordIndex
+	recordAutopilot = snapfile.RecordAutopilot
 )
 
 type snapshotHeader struct {

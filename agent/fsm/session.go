@@ -5,11 +5,12 @@ import (
 
 	"conclave/agent/state"
 	"conclave/agent/structs"
+	"conclave/internal/snapfile"
 )
 
 // recordSession is the snapshot record of a session (the sessions'
 // message-type range, 30-39).
-const recordSession recordType = 30
+const recordSession = snapfile.RecordSession
 
 // applySession creates or destroys a session. The state store's answer
 // (nil, or why the session cannot be created) is the entry's result.

@@ -83,6 +83,8 @@ func (h *Handler) registerRoutes() {
 	h.handle("/v1/coordinate/update", put, h.coordinateUpdate)
 	h.handle("/v1/query", []string{gohttp.MethodGet, gohttp.MethodPost}, h.preparedQueries)
 	h.handle("/v1/query/", []string{gohttp.MethodGet, gohttp.MethodPut, gohttp.MethodDelete}, h.preparedQuery)
+	// Snapshots: save and restore the whole state (snapshot.go).
+	h.handle("/v1/snapshot", []string{gohttp.MethodGet, gohttp.MethodPut}, h.snapshot)
 	// Runtime profiles, with enable_debug (debug.go).
 	h.handle("/debug/pprof/", get, h.debugPprof)
 }

@@ -26,6 +26,7 @@ type Backend interface {
 	clusterBackend
 	agentLocalBackend
 	eventBackend
+	snapshotBackend
 }
 
 // rpcBackend is the agent's single request path and authorization seam.

@@ -4,9 +4,10 @@
 //
 // A connection to the server port starts with one byte naming what follows:
 // RPCNetRPC starts one net/rpc conversation in msgpack, on which the client
-// pipelines calls; RPCRaft hands the connection to raft; RPCTLS starts a
-// TLS handshake, after which one of the other two bytes comes inside TLS
-// (Dial does this for the pool and for raft when a TLSWrapper is given).
+// pipelines calls; RPCRaft hands the connection to raft; RPCSnapshot
+// carries one snapshot stream (snapshot.go); RPCTLS starts a TLS
+// handshake, after which one of the other bytes comes inside TLS (Dial
+// does this for the pool and for raft when a TLSWrapper is given).
 //
 // The conversation keeps net/rpc's wire format and adds the kind of an
 // endpoint's error to the error response (codec.go): the server writes it

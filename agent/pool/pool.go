@@ -23,6 +23,9 @@ const (
 	// RPCTLS: a TLS handshake follows, then, inside TLS, one of the
 	// bytes above (Consul's RPCTLS byte).
 	RPCTLS RPCType = 0x04
+	// RPCSnapshot: one snapshot stream follows (snapshot.go), as after
+	// Consul's byte of the same value.
+	RPCSnapshot RPCType = 0x05
 )
 
 // TLSWrapper runs the client side of a TLS handshake on a connection to
@@ -199,14 +202,17 @@ func (p *ConnPool) clientsFor(addr string) (*clientSet, error) {
 	return cs, nil
 }
 
-func (p *ConnPool) dial(addr string) (net.Conn, error) {
+func (p *ConnPool) dial(addr string) (net.Conn, error) { return p.dialType(addr, RPCNetRPC) }
+
+// dialType opens a connection of its own to addr and says what follows.
+func (p *ConnPool) dialType(addr string, t RPCType) (net.Conn, error) {
 	p.mu.Lock()
 	closed := p.closed
 	p.mu.Unlock()
 	if closed {
 		return nil, fmt.Errorf("pool is shut down")
 	}
-	return Dial(addr, RPCNetRPC, p.Timeout, p.TLS)
+	return Dial(addr, t, p.Timeout, p.TLS)
 }
 
 func (p *ConnPool) drop(addr string) {

@@ -39,6 +39,11 @@
 // (tls.go: plaintext or TLS by the first byte, verify_incoming) and the
 // gossip keyring operations (keyring_endpoint.go) are here too.
 //
+// Snapshot save and restore (snapshot.go) run beside the method table,
+// on a stream of their own (agent/pool's RPCSnapshot): an archive is too
+// large for an RPC reply.
+//
 // It may import agent/structs, agent/acl, agent/state, agent/fsm,
-// agent/blocking, agent/pool, agent/router and libraries.
+// agent/blocking, agent/pool, agent/router, internal/snapfile (the
+// archive) and libraries.
 package server

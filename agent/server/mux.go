@@ -48,6 +48,8 @@ func (s *Server) handleConn(conn net.Conn) {
 		s.raftLayer.handoff(conn)
 	case pool.RPCNetRPC:
 		s.serveConn(conn)
+	case pool.RPCSnapshot:
+		s.serveSnapshotConn(conn)
 	default:
 		s.logger.Warn("unknown connection type", "byte", byte(kind), "from", conn.RemoteAddr())
 		conn.Close()

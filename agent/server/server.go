@@ -81,6 +81,9 @@ type Server struct {
 	transport *raft.NetworkTransport
 	logStore  *wal.WAL           // nil in memory mode
 	logMeta   *metadb.BoltMetaDB // closed after logStore
+	// snapshots is raft's snapshot store; a stale snapshot save reads
+	// the latest one when raft has nothing newer to take (snapshot.go).
+	snapshots raft.SnapshotStore
 
 	endpoints *endpoints
 	pool      *pool.ConnPool
@@ -264,6 +267,7 @@ func (s *Server) setupRaft() error {
 			}
 		}
 	}
+	s.snapshots = snaps
 	r, err := raft.NewRaft(&rc, s.fsm, logs, stable, snaps, s.transport)
 	if err != nil {
 		return fmt.Errorf("raft: %w", err)
