@@ -30,6 +30,13 @@ var flagKeys = []struct{ flag, key string }{
 	{"serf-lan-port", "ports.serf_lan"},
 	{"serf-wan-port", "ports.serf_wan"},
 	{"log-level", "log_level"},
+	{"log-json", "log_json"},
+	{"log-file", "log_file"},
+	{"log-rotate-bytes", "log_rotate_bytes"},
+	{"log-rotate-duration", "log_rotate_duration"},
+	{"log-rotate-max-files", "log_rotate_max_files"},
+	{"syslog", "enable_syslog"},
+	{"pid-file", "pid_file"},
 	{"join", "start_join"},
 	{"retry-join", "retry_join"},
 	{"retry-interval", "retry_interval"},
@@ -66,6 +73,13 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Int("serf-lan-port", d.Ports.SerfLAN, "Port for LAN gossip.")
 	fs.Int("serf-wan-port", d.Ports.SerfWAN, "Port for WAN gossip between datacenters; -1 disables it.")
 	fs.String("log-level", d.LogLevel, "Log level: trace, debug, info, warn or error.")
+	fs.Bool("log-json", false, "Write log lines as JSON objects.")
+	fs.String("log-file", "", "Also write the log to this `path` (a path ending in / is a directory: consul.log in it).")
+	fs.Int("log-rotate-bytes", 0, "Start a new log file once the current one holds this many bytes; 0 sets no size limit.")
+	fs.Duration("log-rotate-duration", d.Logging.LogRotateDuration, "Start a new log file after this long.")
+	fs.Int("log-rotate-max-files", 0, "Rotated log files to keep: 0 keeps them all, -1 keeps none.")
+	fs.Bool("syslog", false, "Also send the log to the local syslog.")
+	fs.String("pid-file", "", "Write the agent's process ID to this `file` while it runs.")
 	addDNSFlags(fs)
 
 	// -config-file and -config-dir share one ordered list: files load in

@@ -24,7 +24,6 @@ var configKeys = map[string]keyHandler{
 	"checks":   fileDefinitions(true, false),
 
 	"limits":    noEffect,
-	"telemetry": noEffect,
 	"ui":        noEffect,
 	"ui_config": noEffect,
 	"watches":   noEffect,

@@ -67,6 +67,9 @@ func (h *Handler) registerRoutes() {
 	h.handle("/v1/session/info/", get, h.sessionInfo)
 	h.handle("/v1/session/node/", get, h.sessionNode)
 	h.handle("/v1/session/list", get, h.sessionList)
+	// Metrics and the log stream (agent_observe.go).
+	h.handle("/v1/agent/metrics", get, h.agentMetrics)
+	h.handle("/v1/agent/monitor", get, h.agentMonitor)
 	// Runtime profiles, with enable_debug (debug.go).
 	h.handle("/debug/pprof/", get, h.debugPprof)
 }

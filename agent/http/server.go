@@ -23,6 +23,7 @@ type Backend interface {
 	selfBackend
 	clusterBackend
 	agentLocalBackend
+	observeBackend
 }
 
 // rpcBackend is the agent's single request path and authorization seam.

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"sync"
 
+	metrics "github.com/hashicorp/go-metrics/compat"
+
 	"conclave/agent/acl"
 	"conclave/agent/pool"
 	"conclave/agent/structs"
@@ -142,6 +144,7 @@ func (e *endpoints) call(name string, args, reply any) error {
 // invoke answers a request with decoded arguments, in a fresh reply: by
 // prepare alone, or by the method.
 func (e *endpoints) invoke(m *method, argv reflect.Value) (reflect.Value, error) {
+	metrics.IncrCounter(rpcRequestKey, 1)
 	replyv := reflect.New(m.replyType.Elem())
 	switch m.replyType.Elem().Kind() {
 	case reflect.Map:

@@ -80,7 +80,8 @@ func StartAgent(t testing.TB, cfg *config.Config) *TestAgent {
 	if os.Getenv("CONCLAVE_TEST_LOG") != "" {
 		level = hclog.Debug
 	}
-	logger := hclog.New(&hclog.LoggerOptions{Name: cfg.NodeName, Level: level, Output: os.Stderr})
+	// An intercept logger, so /v1/agent/monitor can stream it.
+	logger := hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: cfg.NodeName, Level: level, Output: os.Stderr})
 	a, err := agent.New(cfg, logger)
 	if err != nil {
 		t.Fatalf("agent.New(%s) = %v", cfg.NodeName, err)
