@@ -103,6 +103,7 @@ CONSUL_*.
 		NewCmdLock(f, nil),
 		NewCmdMaint(f, nil),
 		NewCmdMembers(f, nil),
+		NewCmdMonitor(f, nil),
 		operator,
 		NewCmdReload(f, nil),
 		services,
