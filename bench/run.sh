@@ -67,4 +67,5 @@ bash "$here/catalog.sh" || status=1                 # health watchers, registrat
 bash "$here/dns.sh" || status=1                     # DNS service lookups vs NSD (issue 4)
 bash "$here/lock.sh" || status=1                    # lock hand-off, semaphore, sessions (issue 10)
 bash "$here/template-render.sh" || status=1          # template render over 1,000 instances (issue 12)
+bash "$here/metrics.sh" || status=1                 # KV throughput, metrics on vs off (issue 15)
 exit $status

@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -97,23 +98,28 @@ func (r *rotatingFile) rotate() error {
 }
 
 // prune deletes the oldest rotated files beyond maxFiles. Their names
-// carry the rotation time, so name order is age order.
+// carry the rotation time.
 func (r *rotatingFile) prune(base, ext string) {
 	if r.maxFiles == 0 {
 		return
 	}
-	old, err := filepath.Glob(base + "-*" + ext)
+	paths, err := filepath.Glob(base + "-*" + ext)
 	if err != nil {
 		return
 	}
-	old = slices.DeleteFunc(old, func(p string) bool {
-		_, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(p, base+"-"), ext), 10, 64)
-		return err != nil
-	})
-	slices.Sort(old)
-	keep := max(r.maxFiles, 0)
-	for len(old) > keep {
-		_ = os.Remove(old[0])
+	type file struct {
+		path string
+		at   int64
+	}
+	var old []file
+	for _, p := range paths {
+		if at, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(p, base+"-"), ext), 10, 64); err == nil {
+			old = append(old, file{p, at})
+		}
+	}
+	slices.SortFunc(old, func(a, b file) int { return cmp.Compare(a.at, b.at) })
+	for len(old) > max(r.maxFiles, 0) {
+		_ = os.Remove(old[0].path)
 		old = old[1:]
 	}
 }
