@@ -32,5 +32,6 @@
 // autopilot, and peers.json / offline recovery.
 //
 // It may import agent/structs, agent/acl, agent/state, agent/fsm,
-// agent/blocking, agent/pool, agent/router and libraries.
+// agent/blocking, agent/pool, agent/router, agent/telemetry (batched
+// counters) and libraries.
 package server

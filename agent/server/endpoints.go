@@ -7,8 +7,6 @@ import (
 	"reflect"
 	"sync"
 
-	metrics "github.com/hashicorp/go-metrics/compat"
-
 	"conclave/agent/acl"
 	"conclave/agent/pool"
 	"conclave/agent/structs"
@@ -144,7 +142,6 @@ func (e *endpoints) call(name string, args, reply any) error {
 // invoke answers a request with decoded arguments, in a fresh reply: by
 // prepare alone, or by the method.
 func (e *endpoints) invoke(m *method, argv reflect.Value) (reflect.Value, error) {
-	metrics.IncrCounter(rpcRequestKey, 1)
 	replyv := reflect.New(m.replyType.Elem())
 	switch m.replyType.Elem().Kind() {
 	case reflect.Map:
@@ -202,6 +199,7 @@ func (e *endpoints) serve(conn io.ReadWriteCloser) {
 		if err := codec.ReadRequestHeader(req); err != nil {
 			break // closed, or not a request: the conversation is over
 		}
+		rpcRequests.Add(1)
 		m := e.methods[req.ServiceMethod]
 		if m == nil {
 			if err := codec.ReadRequestBody(nil); err != nil {

@@ -2,6 +2,8 @@ package server
 
 import (
 	metrics "github.com/hashicorp/go-metrics/compat"
+
+	"conclave/agent/telemetry"
 )
 
 // The metrics the endpoints emit, under Consul's names (each agent adds
@@ -9,13 +11,13 @@ import (
 // package variables so that emitting one allocates nothing; the
 // go-metrics hub (agent/telemetry) never writes into them.
 var (
-	// rpcRequestKey counts every request this server's endpoint table
-	// answers. Consul counts only those that arrive over the network; here
-	// the HTTP API of a server reaches the same table in-process, and
-	// counts too.
-	rpcRequestKey = []string{"rpc", "request"}
-	// rpcQueryKey counts the reads run (blocking or not).
-	rpcQueryKey = []string{"rpc", "query"}
+	// rpcRequests counts the requests that reach this server over the
+	// server port (from client agents and other servers), as Consul's
+	// does; its own HTTP API's calls are in-process and not counted, which
+	// keeps a metric off a server's hottest path.
+	rpcRequests = telemetry.NewCounter("rpc", "request")
+	// rpcQueries counts the reads run (blocking or not).
+	rpcQueries = telemetry.NewCounter("rpc", "query")
 
 	kvsApplyKey          = []string{"kvs", "apply"}
 	txnApplyKey          = []string{"txn", "apply"}

@@ -1,8 +1,6 @@
 package server
 
 import (
-	metrics "github.com/hashicorp/go-metrics/compat"
-
 	"conclave/agent/structs"
 )
 
@@ -13,7 +11,7 @@ import (
 // anywhere; default reads need a leader that has caught up; consistent reads
 // also confirm leadership with a quorum.
 func (s *Server) ReadReady(q *structs.QueryOptions) error {
-	metrics.IncrCounter(rpcQueryKey, 1)
+	rpcQueries.Add(1)
 	if q.AllowStale || q.ReadIndexed() {
 		return nil
 	}

@@ -137,6 +137,7 @@ func (t *Telemetry) run() {
 	tick := time.NewTicker(runtimeInterval)
 	defer tick.Stop()
 	for {
+		flushCounters()
 		t.metrics.EmitRuntimeStats()
 		t.gaugesMu.Lock()
 		for _, fn := range t.gauges {
@@ -172,9 +173,12 @@ func (t *Telemetry) PrometheusHandler() (http.Handler, error) {
 // and friends). It is safe to call twice.
 func (t *Telemetry) Shutdown() {
 	t.stopOnce.Do(func() {
-		leaveHub(t.metrics)
 		close(t.stop)
 		<-t.done
+		// What was counted since the last round still reaches this
+		// agent's sinks (statsd flushes it below).
+		flushCounters()
+		leaveHub(t.metrics)
 		t.metrics.Shutdown()
 	})
 }
