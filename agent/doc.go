@@ -15,6 +15,10 @@
 //     (config files, the HTTP API, persistence, reload, maintenance).
 //   - the HTTP API (agent/http), handed the agent and the registrar, and
 //     the DNS interface (agent/dns, dns_glue.go).
+//   - its metrics (agent/telemetry), first, so that start-up is counted,
+//     and the pid file (observe.go). The CLI builds the logger
+//     (agent/logging); /v1/agent/monitor streams it when it is an
+//     InterceptLogger.
 //
 // Agent.RPC is the single request path every transport uses. On a server it
 // is an in-process call into the same endpoints that remote agents reach.
