@@ -89,3 +89,14 @@ func TestTelemetryAndLoggingRefused(t *testing.T) {
 		})
 	}
 }
+
+func TestLoggingFlags(t *testing.T) {
+	t.Parallel()
+	c := mustLoad(t, "--dev", "--log-json", "--syslog", "--pid-file", "/run/c.pid", "--log-file", "/var/log/c.log",
+		"--log-rotate-bytes", "100", "--log-rotate-max-files", "-1")
+	want := Logging{LogJSON: true, EnableSyslog: true, PidFile: "/run/c.pid", LogFile: "/var/log/c.log",
+		LogRotateBytes: 100, LogRotateMaxFiles: -1, LogRotateDuration: 24 * time.Hour, SyslogFacility: "LOCAL0"}
+	if c.Logging != want {
+		t.Errorf("Logging from flags = %+v, want %+v", c.Logging, want)
+	}
+}
