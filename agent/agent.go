@@ -145,6 +145,10 @@ func (a *Agent) Start() (err error) {
 	if srv := a.Server(); srv != nil {
 		a.telemetry.AddGauges(func(set func([]string, float32)) {
 			set([]string{"rpc", "queries_blocking"}, float32(srv.WaitingQueries()))
+			if healthy, tolerance, ok := srv.AutopilotHealth(); ok {
+				set([]string{"autopilot", "healthy"}, boolGauge(healthy))
+				set([]string{"autopilot", "failure_tolerance"}, float32(tolerance))
+			}
 		})
 	}
 	if err := a.startLocal(); err != nil {

@@ -29,6 +29,14 @@ func (a *Agent) MonitorLogs(level hclog.Level, json bool) (*logging.Monitor, err
 	return logging.NewMonitor(a.intercept, level, json), nil
 }
 
+// boolGauge is a gauge's value for a yes/no state: 1 or 0.
+func boolGauge(b bool) float32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // writePidFile writes the process ID to pid_file, as Consul does (an
 // older file is overwritten).
 func (a *Agent) writePidFile() error {

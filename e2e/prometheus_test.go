@@ -95,6 +95,7 @@ scrape_configs:
 		`rate(consul_kvs_apply_count[1m]) > 0`,
 		`consul_raft_commitTime{quantile="0.9"}`,
 		`consul_rpc_queries_blocking`,
+		`consul_autopilot_healthy == 1`,
 	}
 	testutil.Retry(t, 60*time.Second, func() error {
 		select {

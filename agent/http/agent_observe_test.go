@@ -170,7 +170,8 @@ func TestAgentMetricsBlockingGauge(t *testing.T) {
 
 // TestAgentMetricsJSON: the official client reads Consul's JSON shape; a
 // server counts the requests that reach it over the server port (here a
-// client agent's) as consul.rpc.request.
+// client agent's) as consul.rpc.request; the leader reports autopilot's
+// verdict.
 func TestAgentMetricsJSON(t *testing.T) {
 	t.Parallel()
 	c := testutil.NewCluster(t, testutil.ClusterOptions{Servers: 1, Clients: 1, NamePrefix: "metrics-json-",
@@ -192,6 +193,9 @@ func TestAgentMetricsJSON(t *testing.T) {
 		}
 		if !slices.ContainsFunc(info.Gauges, func(g api.GaugeValue) bool { return g.Name == "consul.runtime.alloc_bytes" && g.Value > 0 }) {
 			return fmt.Errorf("Metrics().Gauges = %v, want consul.runtime.alloc_bytes", info.Gauges)
+		}
+		if !slices.ContainsFunc(info.Gauges, func(g api.GaugeValue) bool { return g.Name == "consul.autopilot.healthy" && g.Value == 1 }) {
+			return fmt.Errorf("Metrics().Gauges = %v, want consul.autopilot.healthy = 1 on the leader", info.Gauges)
 		}
 		if !slices.ContainsFunc(info.Counters, func(c api.SampledValue) bool { return c.Name == "consul.rpc.request" && c.Count > 0 }) {
 			return fmt.Errorf("Metrics().Counters = %v, want consul.rpc.request", info.Counters)

@@ -44,3 +44,19 @@ func countServiceQuery(key, tagKey []string, service string, tags []string) {
 		metrics.IncrCounterWithLabels(tagKey, 1, append(labels, metrics.Label{Name: "tag", Value: tag}))
 	}
 }
+
+// AutopilotHealth is what the leader's autopilot last found: whether every
+// server is healthy, and how many may fail without losing quorum. ok is
+// false on a follower, or before autopilot's first round; the agent
+// exports it as consul.autopilot.healthy and
+// consul.autopilot.failure_tolerance, which Consul's leader emits too.
+func (s *Server) AutopilotHealth() (healthy bool, failureTolerance int, ok bool) {
+	if !s.IsLeader() {
+		return false, 0, false
+	}
+	st := s.cluster.apState.Load()
+	if st == nil {
+		return false, 0, false
+	}
+	return st.Healthy, st.FailureTolerance, true
+}
