@@ -169,14 +169,14 @@ func (t *Telemetry) PrometheusHandler() (http.Handler, error) {
 	return promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}), nil
 }
 
-// Shutdown stops receiving metrics and closes the sinks (flushing statsd
-// and friends). It is safe to call twice.
+// Shutdown stops receiving metrics and closes the sinks. It is safe to
+// call twice.
 func (t *Telemetry) Shutdown() {
 	t.stopOnce.Do(func() {
 		close(t.stop)
 		<-t.done
 		// What was counted since the last round still reaches this
-		// agent's sinks (statsd flushes it below).
+		// agent's sinks.
 		flushCounters()
 		leaveHub(t.metrics)
 		t.metrics.Shutdown()

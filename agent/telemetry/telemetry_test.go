@@ -1,7 +1,10 @@
 package telemetry
 
 import (
+	"net"
+	"strings"
 	"testing"
+	"time"
 
 	metrics "github.com/hashicorp/go-metrics/compat"
 	"go.uber.org/goleak"
@@ -107,4 +110,53 @@ func TestPrometheusOff(t *testing.T) {
 	if h, err := tel.PrometheusHandler(); h != nil || err != ErrPrometheusDisabled {
 		t.Errorf("PrometheusHandler() = %v, %v, want nil, ErrPrometheusDisabled", h, err)
 	}
+}
+
+// TestStatsdSinks: statsd_address and dogstatsd_addr receive the metrics,
+// under the agent's prefix (DogStatsD with its tags).
+func TestStatsdSinks(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  func(c *config.Telemetry, addr string)
+		want []string
+	}{
+		{"statsd", func(c *config.Telemetry, addr string) { c.StatsdAddr = addr }, []string{"consul.sinktest.statsd:1"}},
+		{"dogstatsd", func(c *config.Telemetry, addr string) {
+			c.DogstatsdAddr = addr
+			c.DogstatsdTags = []string{"env:test"}
+		}, []string{"consul.sinktest.dogstatsd:1|c", "#env:test"}},
+	} {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		cfg := config.Default().Telemetry
+		tc.set(&cfg, pc.LocalAddr().String())
+		tel, err := New(cfg)
+		if err != nil {
+			t.Fatalf("%s: New() = %v", tc.name, err)
+		}
+		defer tel.Shutdown()
+		metrics.IncrCounter([]string{"sinktest", tc.name}, 1)
+		buf := make([]byte, 64<<10)
+		var got string
+		_ = pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for !containsAll(got, tc.want) {
+			n, _, err := pc.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("%s: read = %v; got so far %q, want %q", tc.name, err, got, tc.want)
+			}
+			got += string(buf[:n])
+		}
+	}
+}
+
+func containsAll(s string, subs []string) bool {
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			return false
+		}
+	}
+	return true
 }
