@@ -4,7 +4,7 @@ BIN       := bin/conclave
 GOFLAGS   ?=
 export GOTOOLCHAIN := local
 
-.PHONY: all build dev test test-deps vet bench jepsen completions clean
+.PHONY: all build dev test test-deps test-deps-net vet bench jepsen completions clean
 
 all: build
 
@@ -23,16 +23,31 @@ vet:
 
 # vet, then every test with the race detector. The timeout bounds a hung
 # test; CI must stay well under 20 minutes on 2 cores.
-test: test-deps vet
+test: test-deps-net vet
 	$(GO) test -race -count=1 -timeout 15m ./...
 	# Without -race: servers moving to new addresses trip a data race inside
 	# hashicorp/raft (see agent/server/cluster_test.go).
 	$(GO) test -count=1 -timeout 10m -run 'TestOutageAndRecovery' ./agent/server/
 
-# What tests need beyond Go, installed with apt-get when missing: iproute2
-# (ip netns, veth, bridges) for the partition tests in jepsen/. Without
-# root nothing is installed and those tests skip with a message.
-test-deps:
+# Everything the tests can use beyond Go: test-deps-net, and Prometheus
+# (the Debian package) for the end-to-end scrape in e2e/prometheus_test.go,
+# which skips with a message without it. `make test` does not install
+# Prometheus: run this once where the scrape test should run.
+test-deps: test-deps-net
+	@command -v prometheus >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "test-deps: prometheus is missing and installing it needs root; the Prometheus scrape test will skip" >&2; \
+	  else \
+	    echo "==> installing prometheus (apt-get)" >&2; \
+	    { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >/dev/null; } || \
+	    echo "test-deps: could not install prometheus; the Prometheus scrape test will skip" >&2; \
+	  fi; }
+
+# What `make test` needs beyond Go, installed with apt-get when missing:
+# iproute2 (ip netns, veth, bridges) for the partition tests in jepsen/.
+# Without root nothing is installed and those tests skip with a message.
+test-deps-net:
 	@command -v ip >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" -ne 0 ]; then \
 	    echo "test-deps: ip (iproute2) is missing and installing it needs root; partition tests will skip" >&2; \
@@ -46,7 +61,7 @@ test-deps:
 # The long Jepsen-style run (several minutes): more clients and faults,
 # each read mode on its own, partitions in network namespaces (as root),
 # and the deliberately broken build that must fail. See jepsen/doc.go.
-jepsen: test-deps
+jepsen: test-deps-net
 	CONCLAVE_JEPSEN=long $(GO) test -count=1 -timeout 60m -v ./jepsen/
 
 # Side-by-side benchmarks (conclave vs etcd); installs etcd if missing.

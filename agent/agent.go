@@ -29,6 +29,7 @@ import (
 	"conclave/agent/registrar"
 	"conclave/agent/server"
 	"conclave/agent/structs"
+	"conclave/agent/telemetry"
 	"conclave/agent/tlsutil"
 	"conclave/version"
 )
@@ -37,7 +38,13 @@ import (
 type Agent struct {
 	config *config.Config
 	logger hclog.Logger
-	nodeID string
+	// intercept is logger when it can stream to /v1/agent/monitor (the
+	// CLI's and the test helpers' loggers can); nil otherwise.
+	intercept hclog.InterceptLogger
+	nodeID    string
+
+	// telemetry holds this agent's metrics sinks; nil until Start.
+	telemetry *telemetry.Telemetry
 
 	acls acl.Resolver
 	// tls holds the certificates of HTTPS and the server port (tls.go).
@@ -81,6 +88,7 @@ func New(cfg *config.Config, logger hclog.Logger) (*Agent, error) {
 		logger = hclog.NewNullLogger()
 	}
 	a := &Agent{config: cfg, logger: logger, acls: acl.DisabledResolver{}, jobs: newJobTracker()}
+	a.intercept, _ = logger.(hclog.InterceptLogger)
 	a.cluster.shutdownCh = make(chan struct{})
 	id, err := a.loadNodeID()
 	if err != nil {
@@ -138,6 +146,13 @@ func (a *Agent) Start() (err error) {
 			a.Shutdown()
 		}
 	}()
+	// Metrics first, so raft's and serf's from start-up are counted.
+	if a.telemetry, err = telemetry.New(a.config.Telemetry); err != nil {
+		return err
+	}
+	if err := a.writePidFile(); err != nil {
+		return err
+	}
 	if a.config.Server {
 		a.delegate, err = a.startServer()
 	} else {
@@ -145,6 +160,15 @@ func (a *Agent) Start() (err error) {
 	}
 	if err != nil {
 		return err
+	}
+	if srv := a.Server(); srv != nil {
+		a.telemetry.AddGauges(func(set func([]string, float32)) {
+			set([]string{"rpc", "queries_blocking"}, float32(srv.WaitingQueries()))
+			if healthy, tolerance, ok := srv.AutopilotHealth(); ok {
+				set([]string{"autopilot", "healthy"}, boolGauge(healthy))
+				set([]string{"autopilot", "failure_tolerance"}, float32(tolerance))
+			}
+		})
 	}
 	if err := a.startLocal(); err != nil {
 		return err
@@ -579,6 +603,10 @@ func (a *Agent) Shutdown() error {
 		}
 		a.cluster.wg.Wait()
 		a.wg.Wait()
+		if a.telemetry != nil {
+			a.telemetry.Shutdown()
+		}
+		a.removePidFile()
 	})
 	return err
 }

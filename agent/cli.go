@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"conclave/agent/config"
+	"conclave/agent/logging"
 	"conclave/version"
 )
 
@@ -35,14 +36,14 @@ func (CLI) Run(fs *pflag.FlagSet, stdout, stderr io.Writer) error {
 		return err
 	}
 	tuneGC(cfg.Server)
-	level := hclog.LevelFromString(cfg.LogLevel)
-	logger := hclog.New(&hclog.LoggerOptions{
-		Name:   "agent",
-		Level:  level,
-		Output: stderr,
-		// raft and serf log through this same logger, so one level and one
-		// format cover everything.
-	})
+	// raft and serf log through this same logger, so one level and one
+	// format cover everything; /v1/agent/monitor taps it.
+	logs, err := logging.New(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
+	logger := logs.InterceptLogger
 	for _, w := range warnings {
 		logger.Warn(w)
 	}

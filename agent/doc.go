@@ -22,6 +22,10 @@
 //     this agent's own HTTP API through conclave/client, like any client.
 //   - what /v1/agent/self and /v1/agent/host say of the agent and its host
 //     (self.go; host facts through gopsutil, as Consul gathers them).
+//   - its metrics (agent/telemetry), first, so that start-up is counted,
+//     and the pid file (observe.go). The CLI builds the logger
+//     (agent/logging); /v1/agent/monitor streams it when it is an
+//     InterceptLogger.
 //
 // Agent.RPC is the single request path every transport uses. On a server it
 // is an in-process call into the same endpoints that remote agents reach.

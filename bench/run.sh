@@ -75,4 +75,5 @@ bash "$here/query.sh" || status=1                    # ?near and prepared querie
 bash "$here/tls.sh" || status=1                     # HTTPS vs HTTP GET, keep-alive (issue 14)
 bash "$here/compat.sh" || status=1                  # agent cache, autopilot promotion (issue 16)
 bash "$here/snapshot.sh" || status=1                    # snapshot save/restore of 1M keys (issue 15)
+bash "$here/metrics.sh" || status=1                 # KV throughput, metrics on vs off (issue 15)
 exit $status

@@ -139,6 +139,7 @@ CONSUL_*.
 		NewCmdMaint(f, nil),
 		NewCmdMembers(f, nil),
 		NewCmdRTT(f, nil),
+		NewCmdMonitor(f, nil),
 		operator,
 		NewCmdReload(f, nil),
 		NewCmdReplicate(f, nil),

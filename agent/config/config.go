@@ -58,6 +58,11 @@ type Config struct {
 
 	// LogLevel is trace, debug, info, warn or error (log_level, -log-level).
 	LogLevel string `mapstructure:"log_level"`
+	// Logging holds log_json, log_file and its rotation, enable_syslog and
+	// pid_file (logging.go).
+	Logging Logging `mapstructure:",squash"`
+	// Telemetry is the telemetry block (telemetry.go).
+	Telemetry Telemetry `mapstructure:"telemetry"`
 	// Performance holds raft_multiplier (performance{...}).
 	Performance `mapstructure:"performance"`
 	// RaftSnapshotThreshold is how many log entries trigger a snapshot
@@ -238,7 +243,9 @@ func Default() *Config {
 			HTTPS:       tlsutil.Settings{MinVersion: tls.VersionTLS12},
 			InternalRPC: tlsutil.Settings{MinVersion: tls.VersionTLS12},
 		},
-		Gossip: GossipEncryption{EncryptVerifyIncoming: true, EncryptVerifyOutgoing: true},
+		Gossip:    GossipEncryption{EncryptVerifyIncoming: true, EncryptVerifyOutgoing: true},
+		Logging:   defaultLogging(),
+		Telemetry: defaultTelemetry(),
 		Ports: Ports{
 			HTTP:    8500,
 			HTTPS:   -1,

@@ -219,11 +219,10 @@ func TestUnimplementedKeys(t *testing.T) {
 				`key "auto_encrypt" is not supported yet and has no effect (ignored)`,
 			}},
 		{"keys without effect", "a.hcl",
-			"telemetry {\n prometheus_retention_time = \"24h\"\n}\nui_config {\n enabled = true\n}\n" +
-				"limits {\n http_max_conns_per_client = 10\n}\nui = true\n",
+			"ui_config {\n enabled = true\n}\n" +
+				"watches = [{ type = \"key\", key = \"x\", handler_type = \"script\", args = [\"true\"] }]\nlimits {\n http_max_conns_per_client = 10\n}\nui = true\n",
 			"", []string{
 				`key "limits" is not supported yet and has no effect (ignored)`,
-				`key "telemetry" is not supported yet and has no effect (ignored)`,
 				`key "ui" is not supported yet and has no effect (ignored)`,
 				`key "ui_config" is not supported yet and has no effect (ignored)`,
 			}},

@@ -34,6 +34,13 @@ var flagKeys = []struct{ flag, key string }{
 	{"serf-wan-port", "ports.serf_wan"},
 	{"log-level", "log_level"},
 	{"disable-remote-exec", "disable_remote_exec"},
+	{"log-json", "log_json"},
+	{"log-file", "log_file"},
+	{"log-rotate-bytes", "log_rotate_bytes"},
+	{"log-rotate-duration", "log_rotate_duration"},
+	{"log-rotate-max-files", "log_rotate_max_files"},
+	{"syslog", "enable_syslog"},
+	{"pid-file", "pid_file"},
 	{"join", "start_join"},
 	{"retry-join", "retry_join"},
 	{"retry-interval", "retry_interval"},
@@ -83,6 +90,13 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Int("serf-wan-port", d.Ports.SerfWAN, "Port for WAN gossip between datacenters; -1 disables it.")
 	fs.String("log-level", d.LogLevel, "Log level: trace, debug, info, warn or error.")
 	fs.Bool("disable-remote-exec", d.DisableRemoteExec, "Ignore remote exec jobs (`conclave exec`); -disable-remote-exec=false lets this agent run them.")
+	fs.Bool("log-json", false, "Write log lines as JSON objects.")
+	fs.String("log-file", "", "Also write the log to this `path` (a path ending in / is a directory: consul.log in it).")
+	fs.Int("log-rotate-bytes", 0, "Start a new log file once the current one holds this many bytes; 0 sets no size limit.")
+	fs.Duration("log-rotate-duration", d.Logging.LogRotateDuration, "Start a new log file after this long.")
+	fs.Int("log-rotate-max-files", 0, "Rotated log files to keep: 0 keeps them all, -1 keeps none.")
+	fs.Bool("syslog", false, "Also send the log to the local syslog.")
+	fs.String("pid-file", "", "Write the agent's process ID to this `file` while it runs.")
 	addDNSFlags(fs)
 
 	// -config-file and -config-dir share one ordered list: files load in
@@ -157,13 +171,6 @@ var unsupportedFlags = []struct{ name, value, why string }{
 	{"default-query-time", "duration", "the blocking query default wait is fixed at 5m"},
 	{"max-query-time", "duration", "the blocking query maximum wait is fixed at 10m"},
 	{"disable-keyring-file", "bool", "the gossip keyring is always kept in the data directory"},
-	{"log-file", "string", "logging to a file is not supported yet: redirect stderr"},
-	{"log-json", "bool", "JSON logs are not supported yet"},
-	{"log-rotate-bytes", "int", "logging to a file is not supported yet"},
-	{"log-rotate-duration", "duration", "logging to a file is not supported yet"},
-	{"log-rotate-max-files", "int", "logging to a file is not supported yet"},
-	{"syslog", "bool", "syslog is not supported yet"},
-	{"pid-file", "string", "PID files are not supported yet"},
 	{"protocol", "int", "the serf protocol version is not selectable"},
 	{"rejoin", "bool", "rejoining from a snapshot of the member list is not supported yet: use -retry-join"},
 	{"read-replica", "bool", "read replicas are a Consul Enterprise feature"},

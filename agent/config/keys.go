@@ -25,7 +25,6 @@ var configKeys = map[string]keyHandler{
 	"watches":  watchDefinitions,
 
 	"limits":    noEffect,
-	"telemetry": noEffect,
 	"ui":        noEffect,
 	"ui_config": noEffect,
 

@@ -552,7 +552,7 @@ func TestLoadUnknownKeysWarn(t *testing.T) {
 		"ports.http": 9,
 		"services": []
 	}`)
-	hclPath := writeFile(t, dir, "b.hcl", "telemetry { x = 1 }\nbar { baz = 1 }\n")
+	hclPath := writeFile(t, dir, "b.hcl", "limits { x = 1 }\nbar { baz = 1 }\n")
 	args := []string{"--dev", "--config-file", path, "--config-file", hclPath}
 	c, warnings, err := load(t, args...)
 	if err != nil {
@@ -564,7 +564,7 @@ func TestLoadUnknownKeysWarn(t *testing.T) {
 		fmt.Sprintf(`config: %s: unknown key "ports.bogus" (ignored)`, path),
 		fmt.Sprintf(`config: %s: unknown key "ports.http" (ignored)`, path),
 		fmt.Sprintf(`config: %s: unknown key "bar" (ignored)`, hclPath),
-		fmt.Sprintf(`config: %s: key "telemetry" is not supported yet and has no effect (ignored)`, hclPath),
+		fmt.Sprintf(`config: %s: key "limits" is not supported yet and has no effect (ignored)`, hclPath),
 	}
 	if !slices.Equal(warnings, want) {
 		t.Errorf("Load(%q) warnings =\n%s\nwant\n%s", args, strings.Join(warnings, "\n"), strings.Join(want, "\n"))

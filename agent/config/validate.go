@@ -85,6 +85,12 @@ func (l *loader) finish() error {
 	if err := l.finishTLS(); err != nil {
 		return err
 	}
+	if err := l.checkTelemetry(); err != nil {
+		return err
+	}
+	if err := l.checkLogging(); err != nil {
+		return err
+	}
 
 	switch level := strings.ToLower(strings.TrimSpace(c.LogLevel)); level {
 	case "trace", "debug", "info", "warn", "error":

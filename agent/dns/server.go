@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	metrics "github.com/hashicorp/go-metrics/compat"
 	"github.com/miekg/dns"
 
 	"conclave/internal/hostaddr"
@@ -196,6 +197,11 @@ func (s *Server) Shutdown() {
 	s.slow.Wait()
 }
 
+// domainQueryKey times the answers to names in the agent's domains
+// (consul.dns.domain_query, as Consul names it; without Consul's node
+// label, which every query here would carry with the same value).
+var domainQueryKey = []string{"dns", "domain_query"}
+
 // ServeDNS answers one query. It implements dns.Handler, serving TCP (and
 // UDP on a wildcard address, see udp.go) with a goroutine per query or
 // connection, so it may block.
@@ -245,8 +251,12 @@ func (s *Server) answer(req *dns.Msg, network string, mayBlock bool) (resp *dns.
 	q := req.Question[0]
 	name := strings.ToLower(q.Name)
 	if domain, ok := s.matchDomain(name); ok {
+		start := time.Now()
 		a := answerer{s: s, q: q, name: name, domain: domain, resp: resp, noBlock: !mayBlock}
 		a.answerDomain()
+		if !a.blocked {
+			metrics.MeasureSince(domainQueryKey, start)
+		}
 		return resp, true, !a.blocked
 	}
 	if !mayBlock {

@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"time"
 
+	metrics "github.com/hashicorp/go-metrics/compat"
 	"github.com/miekg/dns"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -114,7 +116,9 @@ func (s *Server) answerPacket(pkt, buf []byte) (reply []byte, slow *dns.Msg) {
 	if len(pkt) < 12 || pkt[2]&0x80 != 0 { // too short for a header, or a response
 		return nil, nil
 	}
+	start := time.Now()
 	if out, ok := s.fastAddress(pkt, buf); ok {
+		metrics.MeasureSince(domainQueryKey, start)
 		return out, nil
 	}
 	req := &dns.Msg{}

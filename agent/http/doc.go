@@ -13,5 +13,6 @@
 // package knows nothing of raft or the state store.
 //
 // It may import agent/structs, agent/acl, agent/config (the decoder of
-// service and check definitions, shared with config files) and libraries.
+// service and check definitions, shared with config files), agent/logging
+// (the monitor the log stream reads) and libraries.
 package http

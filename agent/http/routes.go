@@ -85,6 +85,9 @@ func (h *Handler) registerRoutes() {
 	h.handle("/v1/query/", []string{gohttp.MethodGet, gohttp.MethodPut, gohttp.MethodDelete}, h.preparedQuery)
 	// Snapshots: save and restore the whole state (snapshot.go).
 	h.handle("/v1/snapshot", []string{gohttp.MethodGet, gohttp.MethodPut}, h.snapshot)
+	// Metrics and the log stream (agent_observe.go).
+	h.handle("/v1/agent/metrics", get, h.agentMetrics)
+	h.handle("/v1/agent/monitor", get, h.agentMonitor)
 	// Runtime profiles, with enable_debug (debug.go).
 	h.handle("/debug/pprof/", get, h.debugPprof)
 }

@@ -27,6 +27,7 @@ type Backend interface {
 	agentLocalBackend
 	eventBackend
 	snapshotBackend
+	observeBackend
 }
 
 // rpcBackend is the agent's single request path and authorization seam.

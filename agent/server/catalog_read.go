@@ -100,6 +100,7 @@ func matchesMeta(have, want map[string]string) bool {
 // ServiceNodes lists a service's instances with their nodes
 // (/v1/catalog/service/<name>).
 func (c *Catalog) ServiceNodes(authz acl.Authorizer, args *structs.ServiceSpecificRequest, reply *structs.IndexedServiceNodes) error {
+	countServiceQuery(catalogServiceQueryKey, catalogServiceQueryTag, args.ServiceName, args.ServiceTags)
 	service := authz.ServiceRead(args.ServiceName)
 	if err := listRead(c.srv, &args.QueryOptions, &reply.QueryMeta, &reply.ServiceNodes,
 		func(sn *structs.ServiceNode) bool {

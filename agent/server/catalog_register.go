@@ -2,6 +2,9 @@ package server
 
 import (
 	"strings"
+	"time"
+
+	metrics "github.com/hashicorp/go-metrics/compat"
 
 	"conclave/agent/acl"
 	"conclave/agent/state"
@@ -11,6 +14,7 @@ import (
 // Register adds or updates a node and optionally a service and checks
 // (/v1/catalog/register, anti-entropy, the leader's serfHealth checks).
 func (c *Catalog) Register(authz acl.Authorizer, args *structs.RegisterRequest, reply *struct{}) error {
+	defer metrics.MeasureSince(catalogRegisterKey, time.Now())
 	args.SetDefaults(c.srv.config.Datacenter)
 	if !mayRegister(authz, c.srv.fsm.State(), args) {
 		return structs.ErrPermissionDenied
@@ -65,6 +69,7 @@ func mayWriteCheck(authz acl.Authorizer, st *state.Store, args *structs.Register
 
 // Deregister removes a node, or one of its services or checks.
 func (c *Catalog) Deregister(authz acl.Authorizer, args *structs.DeregisterRequest, reply *struct{}) error {
+	defer metrics.MeasureSince(catalogDeregisterKey, time.Now())
 	if !mayDeregister(authz, c.srv.fsm.State(), args) {
 		return structs.ErrPermissionDenied
 	}

@@ -46,4 +46,6 @@
 // It may import agent/structs, agent/acl, agent/state, agent/fsm,
 // agent/blocking, agent/pool, agent/router, internal/snapfile (the
 // archive) and libraries.
+// agent/blocking, agent/pool, agent/router, agent/telemetry (batched
+// counters) and libraries.
 package server

@@ -199,6 +199,7 @@ func (e *endpoints) serve(conn io.ReadWriteCloser) {
 		if err := codec.ReadRequestHeader(req); err != nil {
 			break // closed, or not a request: the conversation is over
 		}
+		rpcRequests.Add(1)
 		m := e.methods[req.ServiceMethod]
 		if m == nil {
 			if err := codec.ReadRequestBody(nil); err != nil {

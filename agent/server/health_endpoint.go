@@ -50,6 +50,7 @@ func (h *Health) ServiceChecks(authz acl.Authorizer, args *structs.ServiceSpecif
 // ServiceNodes lists a service's instances with their nodes and checks
 // (/v1/health/service/<service>): ?tag, ?passing, ?node-meta, ?filter.
 func (h *Health) ServiceNodes(authz acl.Authorizer, args *structs.ServiceSpecificRequest, reply *structs.IndexedCheckServiceNodes) error {
+	countServiceQuery(healthServiceQueryKey, healthServiceQueryTagKey, args.ServiceName, args.ServiceTags)
 	service := authz.ServiceRead(args.ServiceName)
 	if err := listRead(h.srv, &args.QueryOptions, &reply.QueryMeta, &reply.Nodes,
 		func(csn structs.CheckServiceNode) bool {

@@ -1,7 +1,10 @@
 package server
 
 import (
+	"time"
+
 	memdb "github.com/hashicorp/go-memdb"
+	metrics "github.com/hashicorp/go-metrics/compat"
 
 	"conclave/agent/acl"
 	"conclave/agent/blocking"
@@ -15,6 +18,7 @@ type KVS struct{ srv *Server }
 // Apply performs one KV write. The reply is the FSM's answer: true, or
 // false for a CAS that lost.
 func (k *KVS) Apply(authz acl.Authorizer, args *structs.KVSRequest, reply *bool) error {
+	defer metrics.MeasureSince(kvsApplyKey, time.Now())
 	allowed := authz.KeyWrite(args.DirEnt.Key)
 	if args.Op == structs.KVDeleteTree {
 		allowed = authz.KeyWritePrefix(args.DirEnt.Key)

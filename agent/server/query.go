@@ -11,6 +11,7 @@ import (
 // anywhere; default reads need a leader that has caught up; consistent reads
 // also confirm leadership with a quorum.
 func (s *Server) ReadReady(q *structs.QueryOptions) error {
+	rpcQueries.Add(1)
 	if q.AllowStale || q.ReadIndexed() {
 		return nil
 	}

@@ -2,8 +2,10 @@ package server
 
 import (
 	"fmt"
+	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
+	metrics "github.com/hashicorp/go-metrics/compat"
 	"github.com/hashicorp/go-uuid"
 
 	"conclave/agent/acl"
@@ -21,6 +23,7 @@ func (*Session) routes() map[string]route { return map[string]route{"Renew": rou
 // Apply creates a session (reply: its new ID) or destroys one. The leader
 // picks the ID, so the FSM stays deterministic.
 func (s *Session) Apply(authz acl.Authorizer, args *structs.SessionRequest, reply *string) error {
+	defer metrics.MeasureSince(sessionApplyKey, time.Now())
 	ses := &args.Session
 	if args.Op == structs.SessionDestroy {
 		_, cur, err := s.srv.fsm.State().SessionGet(nil, ses.ID)

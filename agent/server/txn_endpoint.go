@@ -2,8 +2,10 @@ package server
 
 import (
 	"fmt"
+	"time"
 
 	memdb "github.com/hashicorp/go-memdb"
+	metrics "github.com/hashicorp/go-metrics/compat"
 
 	"conclave/agent/acl"
 	"conclave/agent/state"
@@ -16,6 +18,7 @@ type Txn struct{ srv *Server }
 // Apply commits a transaction with writes, atomically. A transaction that
 // fails validation or any step comes back with Errors and changes nothing.
 func (t *Txn) Apply(authz acl.Authorizer, args *structs.TxnRequest, reply *structs.TxnResponse) error {
+	defer metrics.MeasureSince(txnApplyKey, time.Now())
 	if reply.Errors = checkOps(authz, args.Ops); len(reply.Errors) > 0 {
 		return nil
 	}
@@ -34,6 +37,7 @@ func (t *Txn) Apply(authz acl.Authorizer, args *structs.TxnRequest, reply *struc
 // Read runs a read-only transaction without raft, honouring the read's
 // consistency mode.
 func (t *Txn) Read(authz acl.Authorizer, args *structs.TxnReadRequest, reply *structs.TxnReadResponse) error {
+	defer metrics.MeasureSince(txnReadKey, time.Now())
 	if reply.Errors = checkOps(authz, args.Ops); len(reply.Errors) > 0 {
 		return nil
 	}

@@ -21,6 +21,8 @@ type AgentOptions struct {
 	NodeName string
 	// Tweak edits the config just before the agent starts.
 	Tweak func(*config.Config)
+	// Logger replaces the agent's logger (tests of what it logs).
+	Logger hclog.InterceptLogger
 }
 
 // TestAgent is a running in-process agent.
@@ -55,7 +57,11 @@ func NewAgent(t testing.TB, opts AgentOptions) *TestAgent {
 	if os.Getenv("CONCLAVE_TEST_LOG") != "" {
 		level = hclog.Debug
 	}
-	logger := hclog.New(&hclog.LoggerOptions{Name: cfg.NodeName, Level: level, Output: os.Stderr})
+	// An intercept logger, so /v1/agent/monitor can stream it.
+	logger := opts.Logger
+	if logger == nil {
+		logger = hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: cfg.NodeName, Level: level, Output: os.Stderr})
+	}
 	a, err := agent.New(cfg, logger)
 	if err != nil {
 		t.Fatalf("agent.New() = %v", err)

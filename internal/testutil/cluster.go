@@ -82,7 +82,8 @@ func StartAgent(t testing.TB, cfg *config.Config) *TestAgent {
 	if os.Getenv("CONCLAVE_TEST_LOG") != "" {
 		level = hclog.Debug
 	}
-	return startAgent(t, cfg, hclog.New(&hclog.LoggerOptions{Name: cfg.NodeName, Level: level, Output: os.Stderr}))
+	// An intercept logger, so /v1/agent/monitor can stream it.
+	return startAgent(t, cfg, hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: cfg.NodeName, Level: level, Output: os.Stderr}))
 }
 
 // StartAgentLogged is StartAgent with the agent's log (debug and up) kept
@@ -90,7 +91,7 @@ func StartAgent(t testing.TB, cfg *config.Config) *TestAgent {
 func StartAgentLogged(t testing.TB, cfg *config.Config) (*TestAgent, *LogBuffer) {
 	t.Helper()
 	buf := &LogBuffer{}
-	return startAgent(t, cfg, hclog.New(&hclog.LoggerOptions{Name: cfg.NodeName, Level: hclog.Debug, Output: buf})), buf
+	return startAgent(t, cfg, hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: cfg.NodeName, Level: hclog.Debug, Output: buf})), buf
 }
 
 func startAgent(t testing.TB, cfg *config.Config, logger hclog.Logger) *TestAgent {
