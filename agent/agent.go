@@ -35,7 +35,8 @@ type Agent struct {
 	logger hclog.Logger
 	nodeID string
 
-	acls acl.Resolver
+	acls   acl.Resolver
+	tokens agentTokens
 	// delegate is what differs between a server and a client agent
 	// (delegate.go); nil until Start.
 	delegate delegate
@@ -78,6 +79,9 @@ func New(cfg *config.Config, logger hclog.Logger) (*Agent, error) {
 		return nil, err
 	}
 	a.nodeID = id
+	if err := a.loadTokens(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -134,6 +138,7 @@ func (a *Agent) Start() (err error) {
 	if err != nil {
 		return err
 	}
+	a.startACLs()
 	if err := a.startLocal(); err != nil {
 		return err
 	}
@@ -183,6 +188,7 @@ func (a *Agent) startServer() (delegate, error) {
 		TombstoneTTL:  a.config.TombstoneTTL,
 		SessionTTLMin: a.config.SessionTTLMin,
 		ACLResolver:   a.acls,
+		ACL:           a.serverACLConfig(),
 		Cluster:       cluster,
 		Logger:        a.logger,
 	})
@@ -296,7 +302,7 @@ func (a *Agent) startLocal() error {
 		},
 		DataDir: a.config.DataDir,
 		Local:   a.config.Local,
-		RPC:     a,
+		RPC:     &syncRPC{a: a, logger: a.logger.Named("acl")},
 	})
 	return err
 }
@@ -429,12 +435,10 @@ func (a *Agent) RPC(ctx context.Context, method string, args, reply any) error {
 	if a.delegate == nil {
 		return errors.New("agent not started: no server available to serve " + method)
 	}
+	if a.config.ACL.Enabled {
+		withToken(args, a.userToken)
+	}
 	return a.delegate.RPC(ctx, method, args, reply)
-}
-
-// ResolveToken is the authorization seam for agent-local endpoints.
-func (a *Agent) ResolveToken(token string) (acl.Authorizer, error) {
-	return a.acls.ResolveToken(token)
 }
 
 // Self describes this agent for /v1/agent/self.
@@ -442,7 +446,7 @@ func (a *Agent) Self() *httpapi.Self {
 	self := &httpapi.Self{
 		Config: map[string]any{
 			"Datacenter":        a.config.Datacenter,
-			"PrimaryDatacenter": a.config.Datacenter,
+			"PrimaryDatacenter": a.config.PrimaryDatacenter,
 			"NodeName":          a.config.NodeName,
 			"NodeID":            a.nodeID,
 			"Server":            a.config.Server,
@@ -470,6 +474,10 @@ func (a *Agent) Self() *httpapi.Self {
 		Meta: map[string]string{},
 	}
 	a.delegate.stats(self.Stats)
+	self.Stats["consul"]["acl"] = "disabled"
+	if a.config.ACL.Enabled {
+		self.Stats["consul"]["acl"] = "enabled"
+	}
 	return self
 }
 

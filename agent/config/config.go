@@ -123,6 +123,12 @@ type Config struct {
 	// DNS holds domain, alt_domain, recursors and dns_config (dns.go).
 	DNS DNSConfig `mapstructure:",squash"`
 
+	// ACL is the acl block (acl.go).
+	ACL ACLConfig `mapstructure:"acl"`
+	// PrimaryDatacenter holds the global ACL tokens and policies
+	// (primary_datacenter). Default: this datacenter.
+	PrimaryDatacenter string `mapstructure:"primary_datacenter"`
+
 	// Local holds service/services/check/checks, enable_script_checks,
 	// enable_local_script_checks and check_update_interval (services.go).
 	Local LocalConfig `mapstructure:",squash"`
@@ -178,6 +184,7 @@ func Default() *Config {
 		RetryInterval:         30 * time.Second,
 		Cluster:               defaultCluster(),
 		DNS:                   defaultDNS(),
+		ACL:                   defaultACL(),
 		Local:                 defaultLocal(),
 		Ports: Ports{
 			HTTP:    8500,

@@ -205,10 +205,6 @@ func TestUnimplementedKeys(t *testing.T) {
 		wantErr          string // after "config: PATH: "
 		warnings         []string
 	}{
-		{"acl enabled", "a.hcl", "acl {\n enabled = true\n default_policy = \"deny\"\n}\n",
-			"acl: ACLs are not supported yet: this agent would allow every request; remove the acl block or set enabled = false to run without ACLs", nil},
-		{"acl enabled as a string", "a.json", `{"acl": {"Enabled": "true"}}`, "acl: ACLs are not supported yet", nil},
-		{"acl not a block", "a.json", `{"acl": true}`, "acl: ACLs are not supported yet", nil},
 		{"encrypt", "a.hcl", `encrypt = "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s="` + "\n",
 			"encrypt: gossip encryption is not supported yet: this agent would gossip in the clear; remove encrypt to run without it", nil},
 		{"verify_incoming", "a.json", `{"verify_incoming": true}`, "verify_incoming: " + tlsReason, nil},
@@ -221,10 +217,6 @@ func TestUnimplementedKeys(t *testing.T) {
 		{"tls block", "a.hcl", "tls {\n defaults {\n verify_incoming = true\n }\n}\n", "tls: " + tlsReason, nil},
 		{"the first refusal in key order", "a.json", `{"verify_outgoing": true, "encrypt": "k"}`, "encrypt: gossip encryption", nil},
 
-		{"acl disabled only warns", "a.hcl", "acl {\n enabled = false\n default_policy = \"deny\"\n}\n", "",
-			[]string{`key "acl" is not supported yet and has no effect (ignored)`}},
-		{"acl without enabled only warns", "a.json", `{"acl": {"tokens": {"agent": "x"}}}`, "",
-			[]string{`key "acl" is not supported yet and has no effect (ignored)`}},
 		{"security keys that ask for nothing only warn", "a.json",
 			`{"verify_incoming": false, "encrypt": "", "auto_encrypt": {"tls": false}}`, "", []string{
 				`key "auto_encrypt" is not supported yet and has no effect (ignored)`,

@@ -29,8 +29,6 @@ var configKeys = map[string]keyHandler{
 	"ui":        noEffect,
 	"ui_config": noEffect,
 
-	"acl": refuse(aclEnabled, "ACLs are not supported yet: this agent would allow every request; "+
-		"remove the acl block or set enabled = false to run without ACLs"),
 	"encrypt": refuse(asksFor, "gossip encryption is not supported yet: this agent would gossip in the clear; "+
 		"remove encrypt to run without it"),
 	"verify_incoming":        refuseTLS,
@@ -65,21 +63,6 @@ func refuse(asks func(any) bool, reason string) keyHandler {
 		}
 		return noEffect(d, path, v)
 	}
-}
-
-// aclEnabled tells whether an acl block turns ACLs on (enabled = true).
-func aclEnabled(v any) bool {
-	m, ok := mergeBlocks(v)
-	if !ok {
-		return true // not a block: refuse rather than guess
-	}
-	for k, e := range m {
-		if fold(k) == "enabled" {
-			b, err := boolean(e)
-			return err != nil || b.(bool)
-		}
-	}
-	return false
 }
 
 // asksFor tells whether a value asks for something: a true, a non-empty

@@ -143,6 +143,10 @@ func (f *FSM) apply(st *state.Store, idx uint64, buf []byte) any {
 		return applyCatalog(st, t, idx, body)
 	case structs.SessionCreateType, structs.SessionDestroyType:
 		return applySession(st, t, idx, body)
+	case structs.ACLRequestType:
+		var req structs.ACLRequest
+		mustDecode(t, idx, body, &req)
+		return st.ACLApply(idx, &req)
 	case structs.AutopilotRequestType:
 		var req structs.AutopilotSetConfigRequest
 		mustDecode(t, idx, body, &req)
@@ -219,6 +223,9 @@ func (s *snapshot) write(w io.Writer) error {
 		return fmt.Errorf("snapshot tombstones: %w", err)
 	}
 	if err := writeCatalog(s.sn, put); err != nil {
+		return err
+	}
+	if err := writeACLs(s.sn, put); err != nil {
 		return err
 	}
 	// Sessions after checks: restoring one links it to its checks.
@@ -303,6 +310,10 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 				return fmt.Errorf("snapshot session: %w", err)
 			}
 			if err := r.Session(ses); err != nil {
+				return err
+			}
+		case recordACLToken, recordACLPolicy, recordACLRole:
+			if err := restoreACL(recordType(typ[0]), dec, r); err != nil {
 				return err
 			}
 		case recordNode, recordService, recordCheck:

@@ -181,6 +181,8 @@ func statusOf(k structs.Kind) int {
 		return gohttp.StatusRequestEntityTooLarge
 	case structs.KindConflict:
 		return gohttp.StatusConflict
+	case structs.KindACLDisabled:
+		return gohttp.StatusUnauthorized
 	default: // KindInternal, KindNoLeader, KindUnknownDatacenter
 		return gohttp.StatusInternalServerError
 	}

@@ -152,3 +152,10 @@ type RequestContext interface {
 	Context() context.Context
 	SetContext(ctx context.Context)
 }
+
+// SetTokenSecret sets the request's token: the agent fills in its default
+// token where a request carries none.
+func (q *QueryOptions) SetTokenSecret(token string) { q.Token = token }
+
+// SetTokenSecret sets the request's token.
+func (w *WriteRequest) SetTokenSecret(token string) { w.Token = token }
