@@ -9,6 +9,7 @@ import (
 var (
 	get    = []string{gohttp.MethodGet}
 	put    = []string{gohttp.MethodPut}
+	// kvVerb: read, write and delete on one path (KV, ACL objects).
 	kvVerb = []string{gohttp.MethodGet, gohttp.MethodPut, gohttp.MethodDelete}
 )
 
@@ -70,6 +71,18 @@ func (h *Handler) registerRoutes() {
 	// User events (event.go).
 	h.handle("/v1/event/fire/", put, h.eventFire)
 	h.handle("/v1/event/list", get, h.eventList)
+	// ACLs (acl.go).
+	h.handle("/v1/acl/bootstrap", put, h.aclBootstrap)
+	h.handle("/v1/acl/token", put, h.aclTokenCreate)
+	h.handle("/v1/acl/token/", kvVerb, h.aclToken)
+	h.handle("/v1/acl/tokens", get, h.aclTokenList)
+	h.handle("/v1/acl/policy", put, h.aclPolicyCreate)
+	h.handle("/v1/acl/policy/", kvVerb, h.aclPolicy)
+	h.handle("/v1/acl/policies", get, h.aclPolicyList)
+	h.handle("/v1/acl/role", put, h.aclRoleCreate)
+	h.handle("/v1/acl/role/", kvVerb, h.aclRole)
+	h.handle("/v1/acl/roles", get, h.aclRoleList)
+	h.handle("/v1/agent/token/", put, h.agentToken)
 	// Runtime profiles, with enable_debug (debug.go).
 	h.handle("/debug/pprof/", get, h.debugPprof)
 }

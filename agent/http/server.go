@@ -24,6 +24,7 @@ type Backend interface {
 	clusterBackend
 	agentLocalBackend
 	eventBackend
+	aclBackend
 }
 
 // rpcBackend is the agent's single request path and authorization seam.
@@ -100,8 +101,7 @@ func (h *Handler) ServeHTTP(w gohttp.ResponseWriter, r *gohttp.Request) {
 		return
 	}
 	if !allowed(rt.methods, r.Method) {
-		w.Header().Set("Allow", strings.Join(rt.methods, ", "))
-		gohttp.Error(w, fmt.Sprintf("method %s not allowed", r.Method), gohttp.StatusMethodNotAllowed)
+		_, _ = methodNotAllowed(w, r, rt.methods)
 		return
 	}
 	defer func() {

@@ -1,0 +1,335 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	gohttp "net/http"
+	"strings"
+	"time"
+
+	"conclave/agent/structs"
+)
+
+// aclBackend is what the ACL handlers need beyond the RPC path: the
+// agent's own tokens.
+type aclBackend interface {
+	// SetAgentToken sets one of the agent's tokens (/v1/agent/token/<kind>).
+	SetAgentToken(kind, token string) error
+	// ACLsEnabled tells whether acl.enabled is on.
+	ACLsEnabled() bool
+}
+
+// maxACLBody bounds an ACL request body (a policy's rules included).
+const maxACLBody = 1 << 20
+
+// decodeBody reads an optional JSON body into v.
+func decodeBody(r *gohttp.Request, v any) error {
+	err := json.NewDecoder(io.LimitReader(r.Body, maxACLBody)).Decode(v)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return badRequest("Request decode failed: %v", err)
+	}
+	return nil
+}
+
+// durationJSON is a duration sent as nanoseconds (the official client)
+// or as a string such as "1h" (Consul accepts both).
+type durationJSON time.Duration
+
+func (d *durationJSON) UnmarshalJSON(b []byte) error {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case float64:
+		*d = durationJSON(x)
+	case string:
+		p, err := time.ParseDuration(x)
+		if err != nil {
+			return err
+		}
+		*d = durationJSON(p)
+	case nil:
+	default:
+		return errors.New("ExpirationTTL must be a duration")
+	}
+	return nil
+}
+
+// tokenBody is a token as a client sends it.
+type tokenBody struct {
+	structs.ACLToken
+	ExpirationTTL durationJSON
+}
+
+// aclWrite makes one ACL write on the RPC path.
+func (h *Handler) aclWrite(r *gohttp.Request, method string, args *structs.ACLWriteRequest, reply any) error {
+	args.Datacenter = parseDC(r)
+	args.Token = token(r)
+	return h.backend.RPC(r.Context(), method, args, reply)
+}
+
+// aclRead serves one ACL read on the read path (blocking, headers); out
+// picks the value to encode from the reply, or the error to answer.
+func aclRead[R any](h *Handler, w gohttp.ResponseWriter, r *gohttp.Request, method string, args *structs.ACLReadRequest,
+	meta func(*R) *structs.QueryMeta, out func(*R) (any, error)) (any, error) {
+	if err := parseQuery(r, &args.QueryOptions); err != nil {
+		return nil, err
+	}
+	args.Datacenter = parseDC(r)
+	return h.serveRead(w, r, &args.QueryOptions, func(ctx context.Context) (any, *structs.QueryMeta, error) {
+		var reply R
+		if err := h.backend.RPC(ctx, method, args, &reply); err != nil {
+			return nil, nil, err
+		}
+		v, err := out(&reply)
+		return v, meta(&reply), err
+	})
+}
+
+// aclBootstrap serves PUT /v1/acl/bootstrap: the new management token.
+func (h *Handler) aclBootstrap(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	var reply structs.ACLTokenReply
+	if err := h.aclWrite(r, "ACL.Bootstrap", &structs.ACLWriteRequest{}, &reply); err != nil {
+		return nil, err
+	}
+	return reply.Token, nil
+}
+
+// aclTokenCreate serves PUT /v1/acl/token.
+func (h *Handler) aclTokenCreate(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	return h.aclTokenSet(r, "", true)
+}
+
+func (h *Handler) aclTokenSet(r *gohttp.Request, id string, create bool) (any, error) {
+	var body tokenBody
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	t := body.ACLToken
+	t.ExpirationTTL = time.Duration(body.ExpirationTTL)
+	if !create {
+		if t.AccessorID != "" && t.AccessorID != id {
+			return nil, badRequest("Token Accessor ID in URL and payload do not match")
+		}
+		t.AccessorID = id
+	}
+	var reply structs.ACLTokenReply
+	if err := h.aclWrite(r, "ACL.TokenSet", &structs.ACLWriteRequest{ACLToken: &t, Create: create}, &reply); err != nil {
+		return nil, err
+	}
+	return reply.Token, nil
+}
+
+// aclToken serves /v1/acl/token/<accessor> (GET, PUT, DELETE),
+// /v1/acl/token/self and PUT /v1/acl/token/<accessor>/clone.
+func (h *Handler) aclToken(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	id := strings.TrimPrefix(r.URL.Path, "/v1/acl/token/")
+	if src, ok := strings.CutSuffix(id, "/clone"); ok {
+		if r.Method != gohttp.MethodPut {
+			return methodNotAllowed(w, r, put)
+		}
+		var body struct{ Description string }
+		if err := decodeBody(r, &body); err != nil {
+			return nil, err
+		}
+		var reply structs.ACLTokenReply
+		if err := h.aclWrite(r, "ACL.TokenClone", &structs.ACLWriteRequest{ID: src, Description: body.Description}, &reply); err != nil {
+			return nil, err
+		}
+		return reply.Token, nil
+	}
+	if id == "" || strings.Contains(id, "/") {
+		return nil, badRequest("Missing token ID")
+	}
+	switch r.Method {
+	case gohttp.MethodPut:
+		return h.aclTokenSet(r, id, false)
+	case gohttp.MethodDelete:
+		var ok bool
+		return ok, h.aclWrite(r, "ACL.TokenDelete", &structs.ACLWriteRequest{ID: id}, &ok)
+	}
+	args := &structs.ACLReadRequest{ID: id}
+	if id == "self" {
+		args.ID, args.BySecret = token(r), true
+	}
+	return aclRead(h, w, r, "ACL.TokenRead", args,
+		func(rp *structs.ACLTokenReply) *structs.QueryMeta { return &rp.QueryMeta },
+		func(rp *structs.ACLTokenReply) (any, error) { return rp.Token, nil })
+}
+
+// aclTokenList serves GET /v1/acl/tokens (?policy, ?role).
+func (h *Handler) aclTokenList(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	q := queryOf(r)
+	args := &structs.ACLReadRequest{PolicyID: q.Get("policy"), RoleID: q.Get("role")}
+	return aclRead(h, w, r, "ACL.TokenList", args,
+		func(rp *structs.ACLTokensReply) *structs.QueryMeta { return &rp.QueryMeta },
+		func(rp *structs.ACLTokensReply) (any, error) {
+			out := make([]*structs.ACLTokenListEntry, 0, len(rp.Tokens))
+			for _, t := range rp.Tokens {
+				out = append(out, t.ListEntry())
+			}
+			return out, nil
+		})
+}
+
+// aclPolicyCreate serves PUT /v1/acl/policy.
+func (h *Handler) aclPolicyCreate(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	return h.aclPolicySet(r, "", true)
+}
+
+func (h *Handler) aclPolicySet(r *gohttp.Request, id string, create bool) (any, error) {
+	var p structs.ACLPolicy
+	if err := decodeBody(r, &p); err != nil {
+		return nil, err
+	}
+	if !create {
+		if p.ID != "" && p.ID != id {
+			return nil, badRequest("Policy ID in URL and payload do not match")
+		}
+		p.ID = id
+	}
+	var reply structs.ACLPolicyReply
+	if err := h.aclWrite(r, "ACL.PolicySet", &structs.ACLWriteRequest{Policy: &p, Create: create}, &reply); err != nil {
+		return nil, err
+	}
+	return reply.Policy, nil
+}
+
+// aclPolicy serves /v1/acl/policy/<id> (GET, PUT, DELETE) and GET
+// /v1/acl/policy/name/<name>.
+func (h *Handler) aclPolicy(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	id := strings.TrimPrefix(r.URL.Path, "/v1/acl/policy/")
+	args := &structs.ACLReadRequest{ID: id}
+	if name, ok := strings.CutPrefix(id, "name/"); ok {
+		if r.Method != gohttp.MethodGet {
+			return methodNotAllowed(w, r, get)
+		}
+		args = &structs.ACLReadRequest{Name: name}
+	} else if id == "" || strings.Contains(id, "/") {
+		return nil, badRequest("Missing policy ID")
+	}
+	switch r.Method {
+	case gohttp.MethodPut:
+		return h.aclPolicySet(r, id, false)
+	case gohttp.MethodDelete:
+		var ok bool
+		return ok, h.aclWrite(r, "ACL.PolicyDelete", &structs.ACLWriteRequest{ID: id}, &ok)
+	}
+	return aclRead(h, w, r, "ACL.PolicyRead", args,
+		func(rp *structs.ACLPolicyReply) *structs.QueryMeta { return &rp.QueryMeta },
+		func(rp *structs.ACLPolicyReply) (any, error) {
+			if rp.Policy == nil {
+				// Consul answers a missing policy as a missing token.
+				return nil, structs.ErrACLNotFound
+			}
+			return rp.Policy, nil
+		})
+}
+
+// aclPolicyList serves GET /v1/acl/policies.
+func (h *Handler) aclPolicyList(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	return aclRead(h, w, r, "ACL.PolicyList", &structs.ACLReadRequest{},
+		func(rp *structs.ACLPoliciesReply) *structs.QueryMeta { return &rp.QueryMeta },
+		func(rp *structs.ACLPoliciesReply) (any, error) {
+			out := make([]*structs.ACLPolicyListEntry, 0, len(rp.Policies))
+			for _, p := range rp.Policies {
+				out = append(out, p.ListEntry())
+			}
+			return out, nil
+		})
+}
+
+// aclRoleCreate serves PUT /v1/acl/role.
+func (h *Handler) aclRoleCreate(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	return h.aclRoleSet(r, "", true)
+}
+
+func (h *Handler) aclRoleSet(r *gohttp.Request, id string, create bool) (any, error) {
+	var role structs.ACLRole
+	if err := decodeBody(r, &role); err != nil {
+		return nil, err
+	}
+	if !create {
+		if role.ID != "" && role.ID != id {
+			return nil, badRequest("Role ID in URL and payload do not match")
+		}
+		role.ID = id
+	}
+	var reply structs.ACLRoleReply
+	if err := h.aclWrite(r, "ACL.RoleSet", &structs.ACLWriteRequest{Role: &role, Create: create}, &reply); err != nil {
+		return nil, err
+	}
+	return reply.Role, nil
+}
+
+// aclRole serves /v1/acl/role/<id> (GET, PUT, DELETE) and GET
+// /v1/acl/role/name/<name>.
+func (h *Handler) aclRole(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	id := strings.TrimPrefix(r.URL.Path, "/v1/acl/role/")
+	args := &structs.ACLReadRequest{ID: id}
+	if name, ok := strings.CutPrefix(id, "name/"); ok {
+		if r.Method != gohttp.MethodGet {
+			return methodNotAllowed(w, r, get)
+		}
+		args = &structs.ACLReadRequest{Name: name}
+	} else if id == "" || strings.Contains(id, "/") {
+		return nil, badRequest("Missing role ID")
+	}
+	switch r.Method {
+	case gohttp.MethodPut:
+		return h.aclRoleSet(r, id, false)
+	case gohttp.MethodDelete:
+		var ok bool
+		return ok, h.aclWrite(r, "ACL.RoleDelete", &structs.ACLWriteRequest{ID: id}, &ok)
+	}
+	return aclRead(h, w, r, "ACL.RoleRead", args,
+		func(rp *structs.ACLRoleReply) *structs.QueryMeta { return &rp.QueryMeta },
+		func(rp *structs.ACLRoleReply) (any, error) {
+			if rp.Role == nil {
+				return absent{}, nil // 404 with no body, as Consul answers
+			}
+			return rp.Role, nil
+		})
+}
+
+// aclRoleList serves GET /v1/acl/roles.
+func (h *Handler) aclRoleList(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	return aclRead(h, w, r, "ACL.RoleList", &structs.ACLReadRequest{},
+		func(rp *structs.ACLRolesReply) *structs.QueryMeta { return &rp.QueryMeta },
+		func(rp *structs.ACLRolesReply) (any, error) { return rp.Roles, nil })
+}
+
+// agentToken serves PUT /v1/agent/token/<kind>: {"Token": "..."}. It
+// needs acl:write, as in Consul.
+func (h *Handler) agentToken(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	if !h.backend.ACLsEnabled() {
+		return nil, structs.ErrACLDisabled
+	}
+	authz, err := h.authz(r)
+	if err != nil {
+		return nil, err
+	}
+	if !authz.ACLWrite() {
+		return nil, structs.ErrPermissionDenied
+	}
+	var body struct{ Token string }
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	if err := h.backend.SetAgentToken(strings.TrimPrefix(r.URL.Path, "/v1/agent/token/"), body.Token); err != nil {
+		return nil, err
+	}
+	w.WriteHeader(gohttp.StatusOK)
+	return nil, nil
+}
+
+// methodNotAllowed answers a method a sub-path of a route does not take,
+// as ServeHTTP answers one a route does not take.
+func methodNotAllowed(w gohttp.ResponseWriter, r *gohttp.Request, methods []string) (any, error) {
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+	gohttp.Error(w, "method "+r.Method+" not allowed", gohttp.StatusMethodNotAllowed)
+	return nil, nil
+}
