@@ -153,13 +153,6 @@ func (a *policyAuthorizer) KeyringWrite() bool         { return a.decide(a.keyri
 func (a *policyAuthorizer) ACLRead() bool  { return a.acl.grants(AccessRead) }
 func (a *policyAuthorizer) ACLWrite() bool { return a.acl.grants(AccessWrite) }
 
-// Management reports whether an authorizer may do everything (the
-// global-management policy).
-func Management(a Authorizer) bool {
-	_, ok := a.(AllowAll)
-	return ok
-}
-
 // DenyAll refuses everything: down_policy = "deny", or a token that no
 // longer resolves.
 type DenyAll struct{}

@@ -7,8 +7,8 @@ import (
 )
 
 var (
-	get    = []string{gohttp.MethodGet}
-	put    = []string{gohttp.MethodPut}
+	get = []string{gohttp.MethodGet}
+	put = []string{gohttp.MethodPut}
 	// kvVerb: read, write and delete on one path (KV, ACL objects).
 	kvVerb = []string{gohttp.MethodGet, gohttp.MethodPut, gohttp.MethodDelete}
 )

@@ -271,4 +271,9 @@ func setMeta(w gohttp.ResponseWriter, q *structs.QueryOptions, m *structs.QueryM
 		consistency = "consistent"
 	}
 	hdr["X-Consul-Effective-Consistency"] = []string{consistency}
+	if m.ResultsFilteredByACLs {
+		hdr["X-Consul-Results-Filtered-By-Acls"] = trueValue
+	}
 }
+
+var trueValue = []string{"true"}

@@ -44,6 +44,9 @@ type routed interface {
 	routes() map[string]route
 }
 
+// filteredMeta is a reply with a structs.QueryMeta.
+type filteredMeta interface{ FilteredByACLs() }
+
 // validator is a request with its one validation (structs).
 type validator interface {
 	Validate() error
@@ -154,10 +157,19 @@ func (e *endpoints) invoke(m *method, argv reflect.Value) (reflect.Value, error)
 		return replyv, err
 	}
 	in := []reflect.Value{argv, replyv}
+	var tracked *acl.Tracking
 	if m.authorizes {
+		if _, all := authz.(acl.AllowAll); !all {
+			// A read narrowed by ACL says so in its reply.
+			tracked = acl.Track(authz)
+			authz = tracked
+		}
 		in = append([]reflect.Value{reflect.ValueOf(&authz).Elem()}, in...)
 	}
 	err, _ = m.fn.Call(in)[0].Interface().(error)
+	if fm, ok := replyv.Interface().(filteredMeta); ok && err == nil && tracked != nil && tracked.Denied() {
+		fm.FilteredByACLs()
+	}
 	return replyv, err
 }
 
