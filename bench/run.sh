@@ -69,4 +69,5 @@ bash "$here/lock.sh" || status=1                    # lock hand-off, semaphore, 
 bash "$here/template-render.sh" || status=1          # template render over 1,000 instances (issue 12)
 bash "$here/events.sh" || status=1                  # event delivery, exec across agents (issue 11)
 bash "$here/watch.sh" || status=1                   # watch fire latency after a KV write (issue 11)
+bash "$here/acl.sh" || status=1                     # KV GET with ACLs on vs off (issue 14)
 exit $status

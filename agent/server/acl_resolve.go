@@ -134,9 +134,9 @@ func AuthorizerFor(opts acl.Options, r *structs.ACLResolveReply) (acl.Authorizer
 }
 
 // stateResolver resolves tokens from this server's state store. Compiled
-// authorizers are kept while no ACL table changes (and the store is the
+// authorizers are kept while no ACL write commits (and the store is the
 // same one: a snapshot restore replaces it), so a request costs a map
-// lookup and an index read.
+// lookup and an atomic read.
 type stateResolver struct {
 	srv *Server
 	// remote, on a server outside the primary datacenter, resolves the
@@ -145,7 +145,7 @@ type stateResolver struct {
 
 	mu    sync.RWMutex
 	store *state.Store
-	index uint64
+	gen   uint64 // the store's ACLGeneration the cache holds
 	cache map[string]cachedAuthz
 }
 
@@ -157,11 +157,11 @@ type cachedAuthz struct {
 // ResolveToken returns the token's Authorizer.
 func (r *stateResolver) ResolveToken(secret string) (acl.Authorizer, error) {
 	st := r.srv.fsm.State()
-	idx := st.ACLIndex()
+	gen := st.ACLGeneration()
 	now := time.Now()
 	r.mu.RLock()
 	c, ok := r.cache[secret]
-	fresh := ok && r.store == st && r.index == idx && (c.expires == nil || now.Before(*c.expires))
+	fresh := ok && r.store == st && r.gen == gen && (c.expires == nil || now.Before(*c.expires))
 	r.mu.RUnlock()
 	if fresh {
 		return c.authz, nil
@@ -179,8 +179,8 @@ func (r *stateResolver) ResolveToken(secret string) (acl.Authorizer, error) {
 		return nil, err
 	}
 	r.mu.Lock()
-	if r.store != st || r.index != idx {
-		r.store, r.index, r.cache = st, idx, map[string]cachedAuthz{}
+	if r.store != st || r.gen != gen {
+		r.store, r.gen, r.cache = st, gen, map[string]cachedAuthz{}
 	}
 	r.cache[secret] = cachedAuthz{authz: authz, expires: res.Token.ExpirationTime}
 	r.mu.Unlock()

@@ -89,6 +89,7 @@ func (s *Store) ACLApply(idx uint64, req *structs.ACLRequest) error {
 		return err
 	}
 	tx.Commit()
+	s.aclGen.Add(1)
 	return nil
 }
 
@@ -157,13 +158,10 @@ func deleteRow(tx *memdb.Txn, table, id string) error {
 	return nil
 }
 
-// ACLIndex is the highest index of any ACL table: a resolver's cache is
-// good while it stays put.
-func (s *Store) ACLIndex() uint64 {
-	tx := s.db.Txn(false)
-	defer tx.Abort()
-	return maxIndexTxn(tx, tableACLTokens, tableACLPolicies, tableACLRoles)
-}
+// ACLGeneration changes with every committed ACL write: a resolver's
+// cache of this store is good while it stays put. It is an atomic, not a
+// table index, because every request of an agent with ACLs reads it.
+func (s *Store) ACLGeneration() uint64 { return s.aclGen.Load() }
 
 // ACLBootstrapIndex is the raft index of the bootstrap, 0 before it.
 func (s *Store) ACLBootstrapIndex() uint64 {

@@ -146,18 +146,19 @@ func Parallel(n, c int, fn func(i int) error) error {
 // StartConclave starts a durable single conclave server (-server
 // -bootstrap, data under root) on loopback with kernel-chosen ports, and
 // waits up to 30 s until ready, called with its HTTP base URL, succeeds.
-// It returns the server and the HTTP API's host:port.
-func StartConclave(ctx context.Context, bin, root string, ready func(ctx context.Context, hc *http.Client, base string) error) (*Server, string, error) {
+// It returns the server and the HTTP API's host:port. extra are further
+// agent flags (a -config-file, say).
+func StartConclave(ctx context.Context, bin, root string, ready func(ctx context.Context, hc *http.Client, base string) error, extra ...string) (*Server, string, error) {
 	ports, err := FreePorts(5)
 	if err != nil {
 		return nil, "", err
 	}
-	s, err := Start(bin, filepath.Join(root, "conclave.log"),
+	s, err := Start(bin, filepath.Join(root, "conclave.log"), append([]string{
 		"agent", "-server", "-bootstrap", "-data-dir", filepath.Join(root, "data"),
 		"-node", "bench", "-bind", "127.0.0.1", "-client", "127.0.0.1",
 		"-http-port", strconv.Itoa(ports[0]), "-dns-port", strconv.Itoa(ports[1]),
 		"-server-port", strconv.Itoa(ports[2]), "-serf-lan-port", strconv.Itoa(ports[3]),
-		"-serf-wan-port", strconv.Itoa(ports[4]), "-log-level", "warn")
+		"-serf-wan-port", strconv.Itoa(ports[4]), "-log-level", "warn"}, extra...)...)
 	if err != nil {
 		return nil, "", err
 	}
