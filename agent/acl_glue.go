@@ -140,8 +140,16 @@ func (a *Agent) serverACLConfig() server.ACLConfig {
 		TokenTTL:            c.TokenTTL,
 		EnableKeyListPolicy: c.EnableKeyListPolicy,
 		InitialManagement:   c.Tokens.InitialManagement,
-		PrimaryDatacenter:   a.config.PrimaryDatacenter,
+		PrimaryDatacenter:   a.primaryDatacenter(),
 	}
+}
+
+// primaryDatacenter is primary_datacenter, this datacenter when unset.
+func (a *Agent) primaryDatacenter() string {
+	if a.config.PrimaryDatacenter != "" {
+		return a.config.PrimaryDatacenter
+	}
+	return a.config.Datacenter
 }
 
 // startACLs picks the resolver of the agent's own endpoints: the

@@ -446,7 +446,7 @@ func (a *Agent) Self() *httpapi.Self {
 	self := &httpapi.Self{
 		Config: map[string]any{
 			"Datacenter":        a.config.Datacenter,
-			"PrimaryDatacenter": a.config.PrimaryDatacenter,
+			"PrimaryDatacenter": a.primaryDatacenter(),
 			"NodeName":          a.config.NodeName,
 			"NodeID":            a.nodeID,
 			"Server":            a.config.Server,

@@ -73,8 +73,5 @@ func (l *loader) finishACL() error {
 	if a.Tokens.InitialManagement == "" {
 		a.Tokens.InitialManagement = a.Tokens.Master
 	}
-	if l.cfg.PrimaryDatacenter == "" {
-		l.cfg.PrimaryDatacenter = l.cfg.Datacenter
-	}
 	return nil
 }
