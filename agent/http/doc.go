@@ -6,7 +6,8 @@
 // and the agent-local event list, goes through serveRead (read.go): headers, gzip, 404s, shared blocking
 // reads and hang-ups in one place. Validation is the server's (each
 // request's Validate); a failed call's status comes from the error's kind
-// (writeError, statusOf). All routes live in one table (routes.go). The
+// (writeError, statusOf). All routes live in one table (routes.go);
+// acl.go serves /v1/acl/* and /v1/agent/token/<kind>. The
 // package knows nothing of raft or the state store.
 //
 // It may import agent/structs, agent/acl, agent/config (the decoder of

@@ -26,6 +26,13 @@
 // which the server feeds through blocking.Backend (query.go); a list read
 // narrowed by ACL and ?filter is one listRead call (read.go).
 //
+// ACLs (acl_*.go): the ACL endpoints, the leader's ACL duties (built-in
+// policy, anonymous token, initial management token) and token
+// resolution: from the state store on servers, through ACL.Resolve with a
+// TTL cache and down_policy for client agents and secondary datacenters
+// (RemoteResolver). With ACLs on, the authorizer an endpoint gets tracks
+// its refusals, so filtered lists say so.
+//
 // Cluster membership lives here too (cluster.go, bootstrap.go,
 // leader_cluster.go): the server's LAN and WAN gossip pools, bootstrap-expect,
 // the leader's reconciliation of gossip into the raft configuration,

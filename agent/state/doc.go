@@ -12,5 +12,9 @@
 // the transaction of the write that caused it. The store reports released
 // keys through OnLockRelease and keeps no clock.
 //
+// ACL tokens, policies and roles (acl.go) live here too; the bootstrap is
+// an index-table row, and ACLGeneration tells resolvers when to drop
+// their caches.
+//
 // It may import agent/structs and libraries only.
 package state
