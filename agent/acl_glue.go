@@ -188,7 +188,7 @@ func (a *Agent) ACLsEnabled() bool { return a.config.ACL.Enabled }
 
 // syncRPC is the request path of the agent's own catalog sync: requests
 // without a token carry acl.tokens.agent, and a denial is logged once
-// (until a sync succeeds again), not at every retry.
+// (until a sync write succeeds again), not at every retry.
 type syncRPC struct {
 	a      *Agent
 	logger hclog.Logger
@@ -200,7 +200,11 @@ func (s *syncRPC) RPC(ctx context.Context, method string, args, reply any) error
 	err := s.a.RPC(ctx, method, args, reply)
 	switch {
 	case err == nil:
-		s.denied.Store(false)
+		// A write that went through: the token works again. (The sync's
+		// reads succeed either way, filtered.)
+		if r, ok := args.(interface{ IsRead() bool }); ok && !r.IsRead() {
+			s.denied.Store(false)
+		}
 	case errors.Is(err, structs.ErrPermissionDenied) && !s.denied.Swap(true):
 		s.logger.Error("the catalog refused this agent's own sync: set acl.tokens.agent (or acl set-agent-token agent) to a token with node write on this node",
 			"method", method, "error", err)

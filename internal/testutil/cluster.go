@@ -160,7 +160,9 @@ func (c *Cluster) WaitReady(t testing.TB) {
 		}
 		for _, a := range c.Agents() {
 			var out structs.IndexedDirEntries
-			if err := a.RPC(context.Background(), "KVS.Get", &structs.KeyRequest{Key: "testutil/ready"}, &out); err != nil {
+			args := structs.KeyRequest{Key: "testutil/ready"}
+			args.Token = a.Config.ACL.Tokens.InitialManagement // with ACLs on
+			if err := a.RPC(context.Background(), "KVS.Get", &args, &out); err != nil {
 				return fmt.Errorf("%s: %w", a.Config.NodeName, err)
 			}
 		}
