@@ -1,10 +1,8 @@
 package agent_test
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,24 +15,6 @@ import (
 )
 
 const clusterRoot = "3f9c2a1b-7d4e-4a5f-8b6c-0e1d2c3b4a59"
-
-// syncBuffer is a log sink tests read while the agent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func aclOn(c *config.Config) {
 	c.ACL.Enabled, c.ACL.DefaultPolicy = true, "deny"
@@ -80,7 +60,7 @@ func TestACLClientAgents(t *testing.T) {
 	}
 
 	// A client agent without any token.
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	cfg := testutil.ClusterConfig("acl-notoken", "dc1", false)
 	aclOn(cfg)
 	cfg.RetryJoin = []string{testutil.LANAddr(t, c.Servers[0])}

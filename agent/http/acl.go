@@ -175,58 +175,104 @@ func (h *Handler) aclTokenList(w gohttp.ResponseWriter, r *gohttp.Request) (any,
 		})
 }
 
-// aclPolicyCreate serves PUT /v1/acl/policy.
-func (h *Handler) aclPolicyCreate(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
-	return h.aclPolicySet(r, "", true)
+// aclObject describes the policy or the role endpoints, which have one
+// shape: PUT /v1/acl/<kind> creates, /v1/acl/<kind>/<id> reads, updates
+// and deletes, GET /v1/acl/<kind>/name/<name> reads by name.
+type aclObject[T, R any] struct {
+	kind   string // "policy" or "role"
+	id     func(*T) *string
+	set    func(*structs.ACLWriteRequest, *T)
+	meta   func(*R) *structs.QueryMeta
+	object func(*R) any // nil when the reply holds none
+	// missing is the answer to a read of a missing object.
+	missing func() (any, error)
 }
 
-func (h *Handler) aclPolicySet(r *gohttp.Request, id string, create bool) (any, error) {
-	var p structs.ACLPolicy
-	if err := decodeBody(r, &p); err != nil {
+var aclPolicies = aclObject[structs.ACLPolicy, structs.ACLPolicyReply]{
+	kind:   "policy",
+	id:     func(p *structs.ACLPolicy) *string { return &p.ID },
+	set:    func(w *structs.ACLWriteRequest, p *structs.ACLPolicy) { w.Policy = p },
+	meta:   func(r *structs.ACLPolicyReply) *structs.QueryMeta { return &r.QueryMeta },
+	object: func(r *structs.ACLPolicyReply) any { return nilIf(r.Policy) },
+	// Consul answers a missing policy as a missing token.
+	missing: func() (any, error) { return nil, structs.ErrACLNotFound },
+}
+
+var aclRoles = aclObject[structs.ACLRole, structs.ACLRoleReply]{
+	kind:    "role",
+	id:      func(r *structs.ACLRole) *string { return &r.ID },
+	set:     func(w *structs.ACLWriteRequest, r *structs.ACLRole) { w.Role = r },
+	meta:    func(r *structs.ACLRoleReply) *structs.QueryMeta { return &r.QueryMeta },
+	object:  func(r *structs.ACLRoleReply) any { return nilIf(r.Role) },
+	missing: func() (any, error) { return absent{}, nil }, // 404, no body, as Consul answers
+}
+
+// nilIf is p as an any that is nil when p is.
+func nilIf[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return p
+}
+
+// method is the RPC method of an operation ("Set", "Read", "Delete").
+func (o aclObject[T, R]) method(op string) string {
+	return "ACL." + strings.ToUpper(o.kind[:1]) + o.kind[1:] + op
+}
+
+// create serves PUT /v1/acl/<kind>.
+func (o aclObject[T, R]) create(h *Handler) handlerFunc {
+	return func(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) { return o.write(h, r, "", true) }
+}
+
+func (o aclObject[T, R]) write(h *Handler, r *gohttp.Request, id string, create bool) (any, error) {
+	var v T
+	if err := decodeBody(r, &v); err != nil {
 		return nil, err
 	}
 	if !create {
-		if p.ID != "" && p.ID != id {
-			return nil, badRequest("Policy ID in URL and payload do not match")
+		if got := o.id(&v); *got != "" && *got != id {
+			return nil, badRequest("%s ID in URL and payload do not match", strings.ToUpper(o.kind[:1])+o.kind[1:])
 		}
-		p.ID = id
+		*o.id(&v) = id
 	}
-	var reply structs.ACLPolicyReply
-	if err := h.aclWrite(r, "ACL.PolicySet", &structs.ACLWriteRequest{Policy: &p, Create: create}, &reply); err != nil {
+	args := &structs.ACLWriteRequest{Create: create}
+	o.set(args, &v)
+	var reply R
+	if err := h.aclWrite(r, o.method("Set"), args, &reply); err != nil {
 		return nil, err
 	}
-	return reply.Policy, nil
+	return o.object(&reply), nil
 }
 
-// aclPolicy serves /v1/acl/policy/<id> (GET, PUT, DELETE) and GET
-// /v1/acl/policy/name/<name>.
-func (h *Handler) aclPolicy(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
-	id := strings.TrimPrefix(r.URL.Path, "/v1/acl/policy/")
-	args := &structs.ACLReadRequest{ID: id}
-	if name, ok := strings.CutPrefix(id, "name/"); ok {
-		if r.Method != gohttp.MethodGet {
-			return methodNotAllowed(w, r, get)
-		}
-		args = &structs.ACLReadRequest{Name: name}
-	} else if id == "" || strings.Contains(id, "/") {
-		return nil, badRequest("Missing policy ID")
-	}
-	switch r.Method {
-	case gohttp.MethodPut:
-		return h.aclPolicySet(r, id, false)
-	case gohttp.MethodDelete:
-		var ok bool
-		return ok, h.aclWrite(r, "ACL.PolicyDelete", &structs.ACLWriteRequest{ID: id}, &ok)
-	}
-	return aclRead(h, w, r, "ACL.PolicyRead", args,
-		func(rp *structs.ACLPolicyReply) *structs.QueryMeta { return &rp.QueryMeta },
-		func(rp *structs.ACLPolicyReply) (any, error) {
-			if rp.Policy == nil {
-				// Consul answers a missing policy as a missing token.
-				return nil, structs.ErrACLNotFound
+// one serves /v1/acl/<kind>/<id> (GET, PUT, DELETE) and GET
+// /v1/acl/<kind>/name/<name>.
+func (o aclObject[T, R]) one(h *Handler) handlerFunc {
+	return func(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+		id := strings.TrimPrefix(r.URL.Path, "/v1/acl/"+o.kind+"/")
+		args := &structs.ACLReadRequest{ID: id}
+		if name, ok := strings.CutPrefix(id, "name/"); ok {
+			if r.Method != gohttp.MethodGet {
+				return methodNotAllowed(w, r, get)
 			}
-			return rp.Policy, nil
+			args = &structs.ACLReadRequest{Name: name}
+		} else if id == "" || strings.Contains(id, "/") {
+			return nil, badRequest("Missing %s ID", o.kind)
+		}
+		switch r.Method {
+		case gohttp.MethodPut:
+			return o.write(h, r, id, false)
+		case gohttp.MethodDelete:
+			var ok bool
+			return ok, h.aclWrite(r, o.method("Delete"), &structs.ACLWriteRequest{ID: id}, &ok)
+		}
+		return aclRead(h, w, r, o.method("Read"), args, o.meta, func(rp *R) (any, error) {
+			if v := o.object(rp); v != nil {
+				return v, nil
+			}
+			return o.missing()
 		})
+	}
 }
 
 // aclPolicyList serves GET /v1/acl/policies.
@@ -239,59 +285,6 @@ func (h *Handler) aclPolicyList(w gohttp.ResponseWriter, r *gohttp.Request) (any
 				out = append(out, p.ListEntry())
 			}
 			return out, nil
-		})
-}
-
-// aclRoleCreate serves PUT /v1/acl/role.
-func (h *Handler) aclRoleCreate(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
-	return h.aclRoleSet(r, "", true)
-}
-
-func (h *Handler) aclRoleSet(r *gohttp.Request, id string, create bool) (any, error) {
-	var role structs.ACLRole
-	if err := decodeBody(r, &role); err != nil {
-		return nil, err
-	}
-	if !create {
-		if role.ID != "" && role.ID != id {
-			return nil, badRequest("Role ID in URL and payload do not match")
-		}
-		role.ID = id
-	}
-	var reply structs.ACLRoleReply
-	if err := h.aclWrite(r, "ACL.RoleSet", &structs.ACLWriteRequest{Role: &role, Create: create}, &reply); err != nil {
-		return nil, err
-	}
-	return reply.Role, nil
-}
-
-// aclRole serves /v1/acl/role/<id> (GET, PUT, DELETE) and GET
-// /v1/acl/role/name/<name>.
-func (h *Handler) aclRole(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
-	id := strings.TrimPrefix(r.URL.Path, "/v1/acl/role/")
-	args := &structs.ACLReadRequest{ID: id}
-	if name, ok := strings.CutPrefix(id, "name/"); ok {
-		if r.Method != gohttp.MethodGet {
-			return methodNotAllowed(w, r, get)
-		}
-		args = &structs.ACLReadRequest{Name: name}
-	} else if id == "" || strings.Contains(id, "/") {
-		return nil, badRequest("Missing role ID")
-	}
-	switch r.Method {
-	case gohttp.MethodPut:
-		return h.aclRoleSet(r, id, false)
-	case gohttp.MethodDelete:
-		var ok bool
-		return ok, h.aclWrite(r, "ACL.RoleDelete", &structs.ACLWriteRequest{ID: id}, &ok)
-	}
-	return aclRead(h, w, r, "ACL.RoleRead", args,
-		func(rp *structs.ACLRoleReply) *structs.QueryMeta { return &rp.QueryMeta },
-		func(rp *structs.ACLRoleReply) (any, error) {
-			if rp.Role == nil {
-				return absent{}, nil // 404 with no body, as Consul answers
-			}
-			return rp.Role, nil
 		})
 }
 

@@ -117,7 +117,7 @@ type Process struct {
 	t     testing.TB
 	cmd   *exec.Cmd
 	ports AgentPorts
-	log   *syncBuffer
+	log   *SyncBuffer
 	done  chan struct{}
 	// code is the exit status; valid once done is closed.
 	code int
@@ -178,7 +178,7 @@ func launch(t testing.TB, opts ProcessOptions, ports AgentPorts) *Process {
 	cmd := exec.Command(opts.Bin, args...)
 	cmd.Env = append(CleanEnv(), opts.Env...)
 	cmd.SysProcAttr = childSysProcAttr()
-	p := &Process{t: t, cmd: cmd, ports: ports, log: &syncBuffer{}, done: make(chan struct{})}
+	p := &Process{t: t, cmd: cmd, ports: ports, log: &SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", opts.Bin, err)
@@ -362,20 +362,20 @@ func CleanEnv() []string {
 	return out
 }
 
-// syncBuffer is a bytes.Buffer safe for the child's writer goroutine and
-// the test reading it at once.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for a writer goroutine (a child's
+// output, an agent's logger) and the test reading it at once.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
