@@ -166,13 +166,9 @@ func (h *Handler) aclTokenList(w gohttp.ResponseWriter, r *gohttp.Request) (any,
 	args := &structs.ACLReadRequest{PolicyID: q.Get("policy"), RoleID: q.Get("role")}
 	return aclRead(h, w, r, "ACL.TokenList", args,
 		func(rp *structs.ACLTokensReply) *structs.QueryMeta { return &rp.QueryMeta },
-		func(rp *structs.ACLTokensReply) (any, error) {
-			out := make([]*structs.ACLTokenListEntry, 0, len(rp.Tokens))
-			for _, t := range rp.Tokens {
-				out = append(out, t.ListEntry())
-			}
-			return out, nil
-		})
+		// A list entry is the token itself (Consul's list entries add
+		// only Legacy, always false since the legacy ACL system is gone).
+		func(rp *structs.ACLTokensReply) (any, error) { return rp.Tokens, nil })
 }
 
 // aclObject describes the policy or the role endpoints, which have one

@@ -89,34 +89,6 @@ func (t *ACLToken) SetHash() {
 	t.Hash = digest(t.Description, t.Policies, t.Roles, t.ServiceIdentities, t.NodeIdentities, t.Local)
 }
 
-// ACLTokenListEntry is a token as /v1/acl/tokens lists it.
-type ACLTokenListEntry struct {
-	AccessorID        string
-	SecretID          string
-	Description       string
-	Policies          []*ACLTokenPolicyLink `json:",omitempty"`
-	Roles             []*ACLTokenRoleLink   `json:",omitempty"`
-	ServiceIdentities []*ACLServiceIdentity `json:",omitempty"`
-	NodeIdentities    []*ACLNodeIdentity    `json:",omitempty"`
-	Local             bool
-	ExpirationTime    *time.Time `json:",omitempty"`
-	CreateTime        time.Time
-	Hash              []byte
-	CreateIndex       uint64
-	ModifyIndex       uint64
-	Legacy            bool
-}
-
-// ListEntry is the token's list form.
-func (t *ACLToken) ListEntry() *ACLTokenListEntry {
-	return &ACLTokenListEntry{
-		AccessorID: t.AccessorID, SecretID: t.SecretID, Description: t.Description,
-		Policies: t.Policies, Roles: t.Roles, ServiceIdentities: t.ServiceIdentities,
-		NodeIdentities: t.NodeIdentities, Local: t.Local, ExpirationTime: t.ExpirationTime,
-		CreateTime: t.CreateTime, Hash: t.Hash, CreateIndex: t.CreateIndex, ModifyIndex: t.ModifyIndex,
-	}
-}
-
 // ACLPolicy is a named set of rules.
 type ACLPolicy struct {
 	ID          string
