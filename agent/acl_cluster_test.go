@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/serf/serf"
 
 	"conclave/agent"
 	"conclave/agent/config"
@@ -86,4 +87,81 @@ func TestACLClientAgents(t *testing.T) {
 	if !strings.Contains(logs.String(), "Permission denied") {
 		t.Errorf("the log does not give the exact denial:\n%s", logs.String())
 	}
+}
+
+// TestACLSecondaryDatacenter: a server of dc2 (primary_datacenter dc1)
+// resolves dc1's tokens, forwards policy and token writes to dc1, and
+// keeps answering with a token it resolved once dc1 is unreachable
+// (down_policy extend-cache), while one it never saw is refused.
+func TestACLSecondaryDatacenter(t *testing.T) {
+	t.Parallel()
+	dc1 := testutil.NewCluster(t, testutil.ClusterOptions{Servers: 1, WAN: true, NamePrefix: "acl1-", Tweak: aclOn})
+	dc2 := testutil.NewCluster(t, testutil.ClusterOptions{Servers: 1, Datacenter: "dc2", WAN: true, NamePrefix: "acl2-", Tweak: func(c *config.Config) {
+		c.ACL.Enabled, c.ACL.DefaultPolicy = true, "deny"
+		c.PrimaryDatacenter = "dc1"
+		// Every request past the first asks dc1 again: the cache only
+		// answers when dc1 cannot.
+		c.ACL.TokenTTL = time.Nanosecond
+	}})
+	if _, err := dc2.Servers[0].JoinWAN([]string{testutil.WANAddr(t, dc1.Servers[0])}); err != nil {
+		t.Fatalf("JoinWAN() = %v", err)
+	}
+	in2, err := api.NewClient(&api.Config{Address: dc2.Servers[0].HTTPAddr(), Token: clusterRoot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The initial management token of dc1, used in dc2.
+	testutil.Retry(t, 15*time.Second, func() error {
+		_, err := in2.KV().Put(&api.KVPair{Key: "dc2/x", Value: []byte("1")}, nil)
+		return err
+	})
+	// A policy and a token made through dc2 live in dc1.
+	pol, _, err := in2.ACL().PolicyCreate(&api.ACLPolicy{Name: "dc2-kv", Rules: `key_prefix "dc2/" { policy = "write" }`}, nil)
+	if err != nil {
+		t.Fatalf("PolicyCreate through dc2 = %v", err)
+	}
+	tok, _, err := in2.ACL().TokenCreate(&api.ACLToken{Policies: []*api.ACLTokenPolicyLink{{ID: pol.ID}}}, nil)
+	if err != nil {
+		t.Fatalf("TokenCreate through dc2 = %v", err)
+	}
+	in1, err := api.NewClient(&api.Config{Address: dc1.Servers[0].HTTPAddr(), Token: clusterRoot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := in1.ACL().TokenRead(tok.AccessorID, nil); err != nil || got.AccessorID != tok.AccessorID {
+		t.Errorf("TokenRead in dc1 of the token made through dc2 = %v, %v, want it there", got, err)
+	}
+	app, err := api.NewClient(&api.Config{Address: dc2.Servers[0].HTTPAddr(), Token: tok.SecretID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.KV().Put(&api.KVPair{Key: "dc2/y", Value: []byte("1")}, nil); err != nil {
+		t.Fatalf("Put(dc2/y) in dc2 with dc1's token = %v", err)
+	}
+	if _, err := app.KV().Put(&api.KVPair{Key: "other", Value: []byte("1")}, nil); err == nil || !strings.Contains(err.Error(), "Permission denied") {
+		t.Errorf("Put(other) in dc2 with dc1's token = %v, want Permission denied", err)
+	}
+
+	// dc1 goes away: the token dc2 resolved still works, an unknown one
+	// does not.
+	_ = dc1.Servers[0].Shutdown()
+	if _, err := app.KV().Put(&api.KVPair{Key: "dc2/z", Value: []byte("1")}, nil); err != nil {
+		t.Errorf("Put(dc2/z) with dc1 down = %v, want the cached token to work (extend-cache)", err)
+	}
+	stranger, err := api.NewClient(&api.Config{Address: dc2.Servers[0].HTTPAddr(), Token: "5b8e1a2c-3d4f-4e6a-9b0c-7d8e9f0a1b2c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stranger.KV().Put(&api.KVPair{Key: "dc2/w", Value: []byte("1")}, nil); err == nil || !strings.Contains(err.Error(), "Permission denied") {
+		t.Errorf("Put(dc2/w) with an unknown token and dc1 down = %v, want Permission denied", err)
+	}
+	// Gossip has given dc1 up, so no probe of it outlives the test.
+	testutil.Retry(t, 20*time.Second, func() error {
+		for _, m := range dc2.Servers[0].WANMembers() {
+			if m.Tags["dc"] == "dc1" && m.Status != serf.StatusFailed {
+				return fmt.Errorf("dc1's server is %s in dc2's WAN pool, want failed", m.Status)
+			}
+		}
+		return nil
+	})
 }

@@ -167,6 +167,10 @@ func (r *stateResolver) ResolveToken(secret string) (acl.Authorizer, error) {
 		return c.authz, nil
 	}
 	cfg := r.srv.config
+	if r.remote != nil && (secret == "" || secret == structs.ACLAnonymousSecretID) {
+		// The anonymous token, and what it grants, is the primary's.
+		return r.remote.ResolveToken(secret)
+	}
 	res, err := resolveInState(st, cfg.Datacenter, secret, now)
 	if errors.Is(err, structs.ErrACLNotFound) && r.remote != nil {
 		return r.remote.ResolveToken(secret)
