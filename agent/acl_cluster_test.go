@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/consul/api"
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/serf/serf"
+	"github.com/miekg/dns"
 
 	"conclave/agent"
 	"conclave/agent/config"
@@ -164,4 +165,52 @@ func TestACLSecondaryDatacenter(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestACLAgentTokens: DNS answers with the agent's default token (set at
+// run time through /v1/agent/token), and /v1/agent/self reports ACLs as
+// enabled.
+func TestACLAgentTokens(t *testing.T) {
+	t.Parallel()
+	a := testutil.NewAgent(t, testutil.AgentOptions{NodeName: "acl-dns", Tweak: aclOn})
+	root, err := api.NewClient(&api.Config{Address: a.HTTPAddr(), Token: clusterRoot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.Catalog().Register(&api.CatalogRegistration{Node: "db-node", Address: "10.0.0.7",
+		Service: &api.AgentService{Service: "db", Port: 5432}}, nil); err != nil {
+		t.Fatalf("Register(db) = %v", err)
+	}
+	lookup := func(a *testutil.TestAgent) (int, error) {
+		m := new(dns.Msg)
+		m.SetQuestion("db.service.consul.", dns.TypeA)
+		r, _, err := (&dns.Client{Timeout: 5 * time.Second}).Exchange(m, a.DNSAddr())
+		if err != nil {
+			return 0, err
+		}
+		return len(r.Answer), nil
+	}
+	if n, err := lookup(a); err != nil || n != 0 {
+		t.Errorf("db.service.consul without a default token = %d answers, %v, want none", n, err)
+	}
+	pol, _, err := root.ACL().PolicyCreate(&api.ACLPolicy{Name: "dns", Rules: `service_prefix "" { policy = "read" }
+node_prefix "" { policy = "read" }`}, nil)
+	if err != nil {
+		t.Fatalf("PolicyCreate(dns) = %v", err)
+	}
+	tok, _, err := root.ACL().TokenCreate(&api.ACLToken{Policies: []*api.ACLTokenPolicyLink{{ID: pol.ID}}}, nil)
+	if err != nil {
+		t.Fatalf("TokenCreate(dns) = %v", err)
+	}
+	if _, err := root.Agent().UpdateDefaultACLToken(tok.SecretID, nil); err != nil {
+		t.Fatalf("UpdateDefaultACLToken() = %v", err)
+	}
+	if n, err := lookup(a); err != nil || n != 1 {
+		t.Errorf("db.service.consul with the default token = %d answers, %v, want 1", n, err)
+	}
+	self, err := root.Agent().Self()
+	if err != nil || self["Stats"]["consul"].(map[string]any)["acl"] != "enabled" {
+		t.Errorf("Agent().Self() Stats[consul][acl] = %v, %v, want enabled", self["Stats"]["consul"], err)
+	}
+
 }

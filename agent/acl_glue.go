@@ -95,6 +95,14 @@ func (a *Agent) SetAgentToken(kind, token string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.byKind[k] = token
+	switch k {
+	case "default":
+		if a.dns.srv != nil {
+			a.dns.srv.FlushCache() // its answers were read with the old token
+		}
+	case "agent":
+		a.LocalState().TriggerSyncFull()
+	}
 	if t.path == "" {
 		return nil
 	}
@@ -108,9 +116,6 @@ func (a *Agent) SetAgentToken(kind, token string) error {
 	}
 	if err := os.Rename(tmp, t.path); err != nil {
 		return fmt.Errorf("persisting acl tokens: %w", err)
-	}
-	if k == "agent" {
-		a.LocalState().TriggerSyncFull()
 	}
 	return nil
 }
