@@ -49,14 +49,15 @@ func statusOf(err error) int {
 func TestACLBootstrapOnce(t *testing.T) {
 	t.Parallel()
 	c, a := newACLClient(t, "")
+	const secret = "7e1f0c2d-3b4a-4c5d-8e9f-0a1b2c3d4e5f"
 	var tok *api.ACLToken
 	testutil.Retry(t, 10*time.Second, func() error {
 		var err error
-		tok, _, err = c.ACL().Bootstrap()
+		tok, _, err = c.ACL().BootstrapWithToken(secret)
 		return err
 	})
-	if tok.SecretID == "" || tok.AccessorID == "" || len(tok.Policies) != 1 || tok.Policies[0].Name != "global-management" {
-		t.Fatalf("Bootstrap() = %+v, want a token with the global-management policy", tok)
+	if tok.SecretID != secret || tok.AccessorID == "" || len(tok.Policies) != 1 || tok.Policies[0].Name != "global-management" {
+		t.Fatalf("BootstrapWithToken() = %+v, want the given secret with the global-management policy", tok)
 	}
 	if tok.Description != "Bootstrap Token (Global Management)" {
 		t.Errorf("Bootstrap().Description = %q, want Consul's", tok.Description)

@@ -89,10 +89,19 @@ func aclRead[R any](h *Handler, w gohttp.ResponseWriter, r *gohttp.Request, meth
 	})
 }
 
-// aclBootstrap serves PUT /v1/acl/bootstrap: the new management token.
+// aclBootstrap serves PUT /v1/acl/bootstrap: the new management token,
+// with the secret the body's BootstrapSecret names, if any.
 func (h *Handler) aclBootstrap(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	var body struct{ BootstrapSecret string }
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	args := &structs.ACLWriteRequest{}
+	if body.BootstrapSecret != "" {
+		args.ACLToken = &structs.ACLToken{SecretID: body.BootstrapSecret}
+	}
 	var reply structs.ACLTokenReply
-	if err := h.aclWrite(r, "ACL.Bootstrap", &structs.ACLWriteRequest{}, &reply); err != nil {
+	if err := h.aclWrite(r, "ACL.Bootstrap", args, &reply); err != nil {
 		return nil, err
 	}
 	return reply.Token, nil

@@ -55,7 +55,8 @@ func (a *ACL) apply(req *structs.ACLRequest) error {
 	return err
 }
 
-// Bootstrap creates the first management token, once.
+// Bootstrap creates the first management token, once; args.ACLToken may
+// name its secret.
 func (a *ACL) Bootstrap(args *structs.ACLWriteRequest, reply *structs.ACLTokenReply) error {
 	if err := a.check(true); err != nil {
 		return err
@@ -63,7 +64,14 @@ func (a *ACL) Bootstrap(args *structs.ACLWriteRequest, reply *structs.ACLTokenRe
 	if done, err := a.toPrimary("ACL.Bootstrap", args, reply); done {
 		return err
 	}
-	tok, err := newManagementToken("", structs.ACLBootstrapDescription)
+	secret := ""
+	if args.ACLToken != nil {
+		secret = args.ACLToken.SecretID
+		if _, err := uuid.ParseUUID(secret); err != nil {
+			return invalid("Token", "BootstrapSecret %q is not a valid UUID", secret)
+		}
+	}
+	tok, err := newManagementToken(secret, structs.ACLBootstrapDescription)
 	if err != nil {
 		return err
 	}

@@ -57,3 +57,31 @@ func (s *Server) initializeACLs() error {
 	s.logger.Info("created the initial management token")
 	return nil
 }
+
+// aclTokenReapInterval is how often the leader deletes expired tokens.
+// An expired token is refused from the moment it expires; deleting it is
+// housekeeping.
+const aclTokenReapInterval = time.Minute
+
+// reapExpiredTokens deletes the tokens whose expiration time has passed,
+// by the leader's clock, each in its own raft entry.
+func (s *Server) reapExpiredTokens() {
+	if !s.config.ACL.Enabled {
+		return
+	}
+	_, tokens, err := s.fsm.State().ACLTokenList(nil)
+	if err != nil {
+		s.logger.Warn("listing tokens to reap failed", "error", err)
+		return
+	}
+	now := time.Now()
+	for _, t := range tokens {
+		if !t.Expired(now) {
+			continue
+		}
+		if _, err := s.raftApply(structs.ACLRequestType, &structs.ACLRequest{Op: structs.ACLTokenDelete, ID: t.AccessorID}); err != nil {
+			s.logger.Warn("deleting an expired token failed", "accessor", t.AccessorID, "error", err)
+			return
+		}
+	}
+}

@@ -316,12 +316,16 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 	ttl := s.config.TombstoneTTL
 	ticker := time.NewTicker(ttl)
 	defer ticker.Stop()
+	tokenReap := time.NewTicker(aclTokenReapInterval)
+	defer tokenReap.Stop()
 	reapIndex := s.raft.AppliedIndex()
 	for {
 		select {
 		case <-stop:
 			s.logger.Info("cluster leadership lost")
 			return
+		case <-tokenReap.C:
+			s.reapExpiredTokens()
 		case <-ticker.C:
 			next := s.raft.AppliedIndex()
 			if _, err := s.raftApply(structs.TombstoneRequestType, &structs.TombstoneRequest{ReapIndex: reapIndex}); err != nil {
