@@ -42,7 +42,7 @@ const tokenFile = "acl-tokens.json"
 
 func (a *Agent) loadTokens() error {
 	c := a.config.ACL.Tokens
-	a.tokens.byKind = map[string]string{"default": c.Default, "agent": c.Agent, "replication": c.Replication}
+	a.tokens.byKind = map[string]string{"default": c.Default, "agent": c.Agent, "agent_recovery": c.AgentRecovery, "replication": c.Replication}
 	if !a.config.ACL.EnableTokenPersistence || a.config.DataDir == "" {
 		return nil
 	}
@@ -185,7 +185,20 @@ func (a *Agent) ResolveToken(token string) (acl.Authorizer, error) {
 	if token == "" {
 		token = a.userToken()
 	}
+	if r := a.tokens.get("agent_recovery"); a.config.ACL.Enabled && r != "" && token == r {
+		return a.recoveryAuthorizer()
+	}
 	return a.acls.ResolveToken(token)
+}
+
+// recoveryAuthorizer is what acl.tokens.agent_recovery grants, without
+// asking the servers: write on this agent, read on the nodes.
+func (a *Agent) recoveryAuthorizer() (acl.Authorizer, error) {
+	rules, err := acl.ParseRules(fmt.Sprintf("agent %q { policy = \"write\" }\nnode_prefix \"\" { policy = \"read\" }", a.config.NodeName))
+	if err != nil {
+		return nil, err
+	}
+	return acl.Compile(acl.Options{}, rules), nil
 }
 
 // ACLsEnabled tells whether acl.enabled is on.

@@ -43,3 +43,24 @@ func TestAgentTokenPersistence(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentRecoveryToken: acl.tokens.agent_recovery works on the agent's
+// own endpoints without the servers: agent write here, node read.
+func TestAgentRecoveryToken(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default()
+	cfg.DataDir, cfg.NodeName = t.TempDir(), "rec"
+	cfg.ACL.Enabled, cfg.ACL.Tokens.AgentRecovery = true, "recover"
+	a, err := New(cfg, nil)
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	authz, err := a.ResolveToken("recover")
+	if err != nil {
+		t.Fatalf("ResolveToken(recovery) = %v", err)
+	}
+	if !authz.AgentWrite("rec") || authz.AgentWrite("other") || !authz.NodeRead("x") || authz.KeyRead("k") {
+		t.Errorf("recovery token: AgentWrite(rec) %v, AgentWrite(other) %v, NodeRead %v, KeyRead %v; want true false true false",
+			authz.AgentWrite("rec"), authz.AgentWrite("other"), authz.NodeRead("x"), authz.KeyRead("k"))
+	}
+}

@@ -45,6 +45,11 @@ type ACLTokens struct {
 	Agent string `mapstructure:"agent"`
 	// Default is the token of requests that carry none (HTTP and DNS).
 	Default string `mapstructure:"default"`
+	// AgentRecovery works on this agent's own endpoints when the servers
+	// cannot be reached: agent write on this node, node read. AgentMaster
+	// is its older name.
+	AgentRecovery string `mapstructure:"agent_recovery"`
+	AgentMaster   string `mapstructure:"agent_master"`
 	// Replication is accepted for Consul's files: a secondary datacenter
 	// here resolves the primary's tokens on demand, with the token being
 	// resolved, and needs no token of its own.
@@ -72,6 +77,9 @@ func (l *loader) finishACL() error {
 	}
 	if a.Tokens.InitialManagement == "" {
 		a.Tokens.InitialManagement = a.Tokens.Master
+	}
+	if a.Tokens.AgentRecovery == "" {
+		a.Tokens.AgentRecovery = a.Tokens.AgentMaster
 	}
 	return nil
 }
