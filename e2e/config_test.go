@@ -43,10 +43,10 @@ func TestConfigErrorsStopStartUp(t *testing.T) {
 			[]string{"log.json", "log_level", `"loud"`}},
 		{"bad flag value beats a good file", "ok.json", `{"node_name": "fine"}`, []string{"-log-level", "loud"},
 			[]string{"flag -log-level", "log_level", `"loud"`}},
+		{"bad ACL default policy", "acl.hcl", "acl {\n  enabled = true\n  default_policy = \"maybe\"\n}\n", nil,
+			[]string{"acl.hcl", "acl.default_policy", `"maybe" is not allow or deny`}},
 		// A file asking for protection conclave lacks must not start an
 		// open agent.
-		{"ACLs enabled", "acl.hcl", "acl {\n  enabled = true\n  default_policy = \"deny\"\n}\n", nil,
-			[]string{"acl.hcl", "acl: ACLs are not supported yet"}},
 		{"gossip encryption", "enc.json", `{"encrypt": "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s="}`, nil,
 			[]string{"enc.json", "encrypt: gossip encryption is not supported yet"}},
 	} {
