@@ -1,8 +1,8 @@
 // Command acl benchmarks the cost of ACLs on the read path (issue 14):
 // KV GET of one key, on an agent with ACLs off and on an agent with ACLs
 // on (default_policy "deny", the request's token a key_prefix read on
-// the key), both up in the same run and measured in alternating rounds so
-// that a shared VM's drift hits both alike. It prints the ops/s of each
+// the key), both up in the same run and measured in alternating rounds
+// (off-on, on-off, ...) so that a shared VM's drift hits both alike. It prints the ops/s of each
 // and the overhead of ACLs (target: at most 10 %). It is a report: it
 // exits 0 when the numbers are what they are, non-zero only when
 // something could not run. See bench/README.md.
@@ -39,8 +39,8 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.conclave, "conclave", "bench/.bin/conclave", "conclave binary")
-	flag.IntVar(&o.rounds, "rounds", 5, "alternating rounds per system")
-	flag.DurationVar(&o.duration, "duration", 3*time.Second, "length of one round")
+	flag.IntVar(&o.rounds, "rounds", 8, "alternating rounds per system")
+	flag.DurationVar(&o.duration, "duration", 2*time.Second, "length of one round")
 	flag.IntVar(&o.concurrency, "concurrency", 16, "concurrent GETs")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -88,7 +88,13 @@ func run(o options) error {
 		}
 	}
 	for i := 0; i < o.rounds; i++ {
-		for _, t := range []*target{off, on} {
+		// Off-on, then on-off: a load that rises or falls through a
+		// round hits both sides alike.
+		order := []*target{off, on}
+		if i%2 == 1 {
+			order = []*target{on, off}
+		}
+		for _, t := range order {
 			r, err := measure(ctx, t, o, o.duration)
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
