@@ -2,6 +2,7 @@ package http_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -138,6 +139,21 @@ func walkCases(sid string) map[string][]walkCase {
 	}
 }
 
+// walkRequests are the requests of the walk for one method of a route:
+// its cases, or its default request (its path, "walk-x" after a prefix,
+// no body). key is the cases' key.
+func walkRequests(cases map[string][]walkCase, rt agenthttp.RouteInfo, method string) (key string, reqs []walkCase) {
+	key = method + " " + rt.Path
+	if reqs, ok := cases[key]; ok {
+		return key, reqs
+	}
+	p := rt.Path
+	if strings.HasSuffix(p, "/") {
+		p += "walk-x"
+	}
+	return key, []walkCase{{path: p}}
+}
+
 // TestACLRouteWalk walks the route table itself and asks every route, with
 // the anonymous token under default_policy = "deny", for what the walk
 // seeded: no route may answer any of it. A route added later is asked
@@ -149,15 +165,7 @@ func TestACLRouteWalk(t *testing.T) {
 	cases := walkCases(sid)
 	for _, rt := range agenthttp.RouteTable() {
 		for _, m := range rt.Methods {
-			key := m + " " + rt.Path
-			reqs, ok := cases[key]
-			if !ok {
-				p := rt.Path
-				if strings.HasSuffix(p, "/") {
-					p += "walk-x"
-				}
-				reqs = []walkCase{{path: p}}
-			}
+			key, reqs := walkRequests(cases, rt, m)
 			delete(cases, key)
 			for _, wc := range reqs {
 				r := c.do(t, m, wc.path, strings.NewReader(wc.body))
@@ -199,13 +207,10 @@ func TestACLRouteWalkAllow(t *testing.T) {
 	c := newClient(a)
 	cases := walkCases(sid)
 	for _, rt := range agenthttp.RouteTable() {
-		if rt.Methods[0] != http.MethodGet {
+		if !slices.Contains(rt.Methods, http.MethodGet) {
 			continue
 		}
-		reqs, ok := cases[http.MethodGet+" "+rt.Path]
-		if !ok {
-			reqs = []walkCase{{path: strings.TrimSuffix(rt.Path, "/") + map[bool]string{true: "/walk-x"}[strings.HasSuffix(rt.Path, "/")]}}
-		}
+		_, reqs := walkRequests(cases, rt, http.MethodGet)
 		for _, wc := range reqs {
 			r := c.get(t, wc.path)
 			isACL := strings.HasPrefix(wc.path, "/v1/acl/")
