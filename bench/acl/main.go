@@ -112,6 +112,13 @@ func run(o options) error {
 	fmt.Printf("  ACLs off:                          %8.0f ops/s\n", mOff)
 	fmt.Printf("  ACLs on (key_prefix read token):   %8.0f ops/s\n", mOn)
 	fmt.Printf("  overhead: %.1f %% (target <= 10 %%: %s)\n", overhead, verdict)
+	// The spread shows how much of that is the machine's noise.
+	per := make([]float64, len(off.rates))
+	for i := range per {
+		per[i] = (off.rates[i] - on.rates[i]) / off.rates[i] * 100
+	}
+	sort.Float64s(per)
+	fmt.Printf("  per-round overhead: min %.1f %%, median %.1f %%, max %.1f %%\n", per[0], per[len(per)/2], per[len(per)-1])
 	return nil
 }
 
