@@ -284,7 +284,10 @@ func (s *Server) newStateResolver() *stateResolver {
 	r := &stateResolver{srv: s}
 	if p := s.config.ACL.PrimaryDatacenter; p != "" && p != s.config.Datacenter {
 		r.remote = NewRemoteResolver(s.config.ACL, func(secret string) (*structs.ACLResolveReply, error) {
-			args := structs.ACLReadRequest{Datacenter: p, ID: secret, BySecret: true, QueryOptions: structs.QueryOptions{AllowStale: true}}
+			// Name: the datacenter the token is used in, for the
+			// policies and identities valid in some datacenters only.
+			args := structs.ACLReadRequest{Datacenter: p, ID: secret, BySecret: true, Name: s.config.Datacenter,
+				QueryOptions: structs.QueryOptions{AllowStale: true}}
 			var reply structs.ACLResolveReply
 			if err := s.RPC(s.shutdownCtx, "ACL.Resolve", &args, &reply); err != nil {
 				return nil, err
