@@ -197,7 +197,9 @@ func (r *ACLWriteRequest) RequestDatacenter() string { return r.Datacenter }
 type ACLReadRequest struct {
 	Datacenter string
 	ID         string
-	Name       string
+	// Name is a policy's or role's name; for ACL.Resolve, the datacenter
+	// the token is used in.
+	Name string
 	// BySecret makes ID a token's secret (token/self).
 	BySecret bool
 	// PolicyID and RoleID narrow a token list (?policy, ?role).
