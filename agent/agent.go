@@ -46,7 +46,8 @@ type Agent struct {
 	// telemetry holds this agent's metrics sinks; nil until Start.
 	telemetry *telemetry.Telemetry
 
-	acls acl.Resolver
+	acls   acl.Resolver
+	tokens agentTokens
 	// tls holds the certificates of HTTPS and the server port (tls.go).
 	tls *tlsutil.Configurator
 	// delegate is what differs between a server and a client agent
@@ -96,6 +97,9 @@ func New(cfg *config.Config, logger hclog.Logger) (*Agent, error) {
 	}
 	a.nodeID = id
 	if a.tls, err = tlsutil.New(a.tlsConfig(cfg)); err != nil {
+		return nil, err
+	}
+	if err := a.loadTokens(); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -170,6 +174,7 @@ func (a *Agent) Start() (err error) {
 			}
 		})
 	}
+	a.startACLs()
 	if err := a.startLocal(); err != nil {
 		return err
 	}
@@ -224,6 +229,7 @@ func (a *Agent) startServer() (delegate, error) {
 		TombstoneTTL:  a.config.TombstoneTTL,
 		SessionTTLMin: a.config.SessionTTLMin,
 		ACLResolver:   a.acls,
+		ACL:           a.serverACLConfig(),
 		Cluster:       cluster,
 		TLS:           a.tls,
 		Logger:        a.logger,
@@ -350,7 +356,7 @@ func (a *Agent) startLocal() error {
 		},
 		DataDir: a.config.DataDir,
 		Local:   a.config.Local,
-		RPC:     a,
+		RPC:     &syncRPC{a: a, logger: a.logger.Named("acl")},
 	})
 	return err
 }
@@ -506,6 +512,9 @@ func (a *Agent) RPC(ctx context.Context, method string, args, reply any) error {
 	if a.delegate == nil {
 		return errors.New("agent not started: no server available to serve " + method)
 	}
+	if a.config.ACL.Enabled {
+		withToken(args, a.userToken)
+	}
 	return a.delegate.RPC(ctx, method, args, reply)
 }
 
@@ -518,17 +527,12 @@ func (a *Agent) Snapshot(ctx context.Context, args *structs.SnapshotRequest, in 
 	return a.delegate.Snapshot(ctx, args, in, begin)
 }
 
-// ResolveToken is the authorization seam for agent-local endpoints.
-func (a *Agent) ResolveToken(token string) (acl.Authorizer, error) {
-	return a.acls.ResolveToken(token)
-}
-
 // Self describes this agent for /v1/agent/self.
 func (a *Agent) Self() *httpapi.Self {
 	self := &httpapi.Self{
 		Config: map[string]any{
 			"Datacenter":        a.config.Datacenter,
-			"PrimaryDatacenter": a.config.Datacenter,
+			"PrimaryDatacenter": a.primaryDatacenter(),
 			"NodeName":          a.config.NodeName,
 			"NodeID":            a.nodeID,
 			"Server":            a.config.Server,
@@ -568,6 +572,10 @@ func (a *Agent) Self() *httpapi.Self {
 	}
 	a.delegate.stats(self.Stats)
 	self.Stats["tls"] = a.TLSState()
+	self.Stats["consul"]["acl"] = "disabled"
+	if a.config.ACL.Enabled {
+		self.Stats["consul"]["acl"] = "enabled"
+	}
 	return self
 }
 

@@ -76,4 +76,5 @@ bash "$here/tls.sh" || status=1                     # HTTPS vs HTTP GET, keep-al
 bash "$here/compat.sh" || status=1                  # agent cache, autopilot promotion (issue 16)
 bash "$here/snapshot.sh" || status=1                    # snapshot save/restore of 1M keys (issue 15)
 bash "$here/metrics.sh" || status=1                 # KV throughput, metrics on vs off (issue 15)
+bash "$here/acl.sh" || status=1                     # KV GET with ACLs on vs off (issue 14)
 exit $status

@@ -2,7 +2,8 @@
 // like the GitHub CLI's: per command an XOptions struct (flags and
 // dependencies), a constructor NewCmdX(f *Factory, runF func(*XOptions) error)
 // and a plain xRun(opts) error that does the work. root.go is the only place
-// subcommands are wired.
+// subcommands are wired. The acl subcommands (acl*.go) share one options
+// type and builder (aclCmd) and carry their work as a function each.
 //
 // Commands reach the outside world only through the Factory: IOStreams for
 // stdin/stdout/stderr (no command touches os.Stdout), Getenv for the

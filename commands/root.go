@@ -102,6 +102,33 @@ CONSUL_*.
 		NewCmdServicesDeregister(f, nil),
 		NewCmdServicesRegister(f, nil),
 	)
+	token := NewCmdACLToken(f)
+	token.AddCommand(
+		NewCmdACLTokenClone(f),
+		NewCmdACLTokenCreate(f),
+		NewCmdACLTokenDelete(f),
+		NewCmdACLTokenList(f),
+		NewCmdACLTokenRead(f),
+		NewCmdACLTokenUpdate(f),
+	)
+	policy := NewCmdACLPolicy(f)
+	policy.AddCommand(
+		NewCmdACLPolicyCreate(f),
+		NewCmdACLPolicyDelete(f),
+		NewCmdACLPolicyList(f),
+		NewCmdACLPolicyRead(f),
+		NewCmdACLPolicyUpdate(f),
+	)
+	role := NewCmdACLRole(f)
+	role.AddCommand(
+		NewCmdACLRoleCreate(f),
+		NewCmdACLRoleDelete(f),
+		NewCmdACLRoleList(f),
+		NewCmdACLRoleRead(f),
+		NewCmdACLRoleUpdate(f),
+	)
+	aclRoot := NewCmdACL(f)
+	aclRoot.AddCommand(NewCmdACLBootstrap(f), policy, role, NewCmdACLSetAgentToken(f), token)
 	session := NewCmdSession(f)
 	session.AddCommand(
 		NewCmdSessionDestroy(f, nil),
@@ -121,6 +148,7 @@ CONSUL_*.
 		NewCmdSnapshotSave(f, nil),
 	)
 	root.AddCommand(
+		aclRoot,
 		NewCmdAgent(f, agent),
 		catalog,
 		NewCmdCompletion(f, nil),

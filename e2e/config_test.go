@@ -47,10 +47,10 @@ func TestConfigErrorsStopStartUp(t *testing.T) {
 			[]string{"web.json", "service.prot: unknown key"}},
 		{"bad flag value beats a good file", "ok.json", `{"node_name": "fine"}`, []string{"-log-level", "loud"},
 			[]string{"flag -log-level", "log_level", `"loud"`}},
+		{"bad ACL default policy", "acl.hcl", "acl {\n  enabled = true\n  default_policy = \"maybe\"\n}\n", nil,
+			[]string{"acl.hcl", "acl.default_policy", `"maybe" is not allow or deny`}},
 		// A file asking for protection conclave lacks must not start an
 		// open agent.
-		{"ACLs enabled", "acl.hcl", "acl {\n  enabled = true\n  default_policy = \"deny\"\n}\n", nil,
-			[]string{"acl.hcl", "acl: ACLs are not supported yet"}},
 		{"gossip key too short", "enc.json", `{"encrypt": "c2hvcnQ="}`, nil,
 			[]string{"enc.json", "encrypt: the key is 5 bytes, want 16, 24 or 32"}},
 		{"verify_incoming without a CA", "tls.hcl", "tls {\n  defaults {\n    verify_incoming = true\n  }\n}\n", nil,

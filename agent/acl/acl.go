@@ -21,16 +21,14 @@ type Authorizer interface {
 	SessionWrite(node string) bool
 	AgentRead(node string) bool
 	AgentWrite(node string) bool
-	OperatorRead() bool
-	OperatorWrite() bool
-	// QueryRead and QueryWrite are asked about a prepared query by its
-	// name (Consul's query rules match name prefixes).
 	QueryRead(name string) bool
 	QueryWrite(name string) bool
-	// KeyringRead and KeyringWrite guard the gossip keyring (keyring
-	// rules): listing keys, and installing, using or removing one.
+	OperatorRead() bool
+	OperatorWrite() bool
 	KeyringRead() bool
 	KeyringWrite() bool
+	ACLRead() bool
+	ACLWrite() bool
 }
 
 // Resolver turns a token into an Authorizer.
@@ -38,7 +36,8 @@ type Resolver interface {
 	ResolveToken(token string) (Authorizer, error)
 }
 
-// AllowAll permits everything: the policy while ACLs are not enabled.
+// AllowAll permits everything: the policy while ACLs are not enabled,
+// and the global-management policy's.
 type AllowAll struct{}
 
 var _ Authorizer = AllowAll{}
@@ -57,12 +56,14 @@ func (AllowAll) SessionRead(string) bool    { return true }
 func (AllowAll) SessionWrite(string) bool   { return true }
 func (AllowAll) AgentRead(string) bool      { return true }
 func (AllowAll) AgentWrite(string) bool     { return true }
-func (AllowAll) OperatorRead() bool         { return true }
-func (AllowAll) OperatorWrite() bool        { return true }
 func (AllowAll) QueryRead(string) bool      { return true }
 func (AllowAll) QueryWrite(string) bool     { return true }
+func (AllowAll) OperatorRead() bool         { return true }
+func (AllowAll) OperatorWrite() bool        { return true }
 func (AllowAll) KeyringRead() bool          { return true }
 func (AllowAll) KeyringWrite() bool         { return true }
+func (AllowAll) ACLRead() bool              { return true }
+func (AllowAll) ACLWrite() bool             { return true }
 
 // DisabledResolver resolves every token, even an empty one, to AllowAll.
 type DisabledResolver struct{}

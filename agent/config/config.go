@@ -167,6 +167,11 @@ type Config struct {
 
 	// Gossip holds encrypt and encrypt_verify_incoming/outgoing (tls.go).
 	Gossip GossipEncryption `mapstructure:",squash"`
+	// ACL is the acl block (acl.go).
+	ACL ACLConfig `mapstructure:"acl"`
+	// PrimaryDatacenter holds the global ACL tokens and policies
+	// (primary_datacenter). Default: this datacenter.
+	PrimaryDatacenter string `mapstructure:"primary_datacenter"`
 
 	// Local holds service/services/check/checks, enable_script_checks,
 	// enable_local_script_checks and check_update_interval (services.go).
@@ -237,6 +242,7 @@ func Default() *Config {
 		RaftProtocol:          3,
 		Cluster:               defaultCluster(),
 		DNS:                   defaultDNS(),
+		ACL:                   defaultACL(),
 		Local:                 defaultLocal(),
 		Coordinates:           defaultCoordinates(),
 		TLS: TLSConfig{

@@ -204,16 +204,8 @@ func TestUnimplementedKeys(t *testing.T) {
 		wantErr          string // after "config: PATH: "
 		warnings         []string
 	}{
-		{"acl enabled", "a.hcl", "acl {\n enabled = true\n default_policy = \"deny\"\n}\n",
-			"acl: ACLs are not supported yet: this agent would allow every request; remove the acl block or set enabled = false to run without ACLs", nil},
-		{"acl enabled as a string", "a.json", `{"acl": {"Enabled": "true"}}`, "acl: ACLs are not supported yet", nil},
-		{"acl not a block", "a.json", `{"acl": true}`, "acl: ACLs are not supported yet", nil},
 		{"auto_encrypt", "a.hcl", "auto_encrypt {\n tls = true\n}\n", "auto_encrypt: auto_encrypt is not supported: this agent would ask its servers for a certificate it cannot get", nil},
 
-		{"acl disabled only warns", "a.hcl", "acl {\n enabled = false\n default_policy = \"deny\"\n}\n", "",
-			[]string{`key "acl" is not supported yet and has no effect (ignored)`}},
-		{"acl without enabled only warns", "a.json", `{"acl": {"tokens": {"agent": "x"}}}`, "",
-			[]string{`key "acl" is not supported yet and has no effect (ignored)`}},
 		{"security keys that ask for nothing only warn", "a.json",
 			`{"verify_incoming": false, "encrypt": "", "auto_encrypt": {"tls": false}}`, "", []string{
 				`key "auto_encrypt" is not supported yet and has no effect (ignored)`,

@@ -28,8 +28,6 @@ var configKeys = map[string]keyHandler{
 	"ui":        noEffect,
 	"ui_config": noEffect,
 
-	"acl": refuse(aclEnabled, "ACLs are not supported yet: this agent would allow every request; "+
-		"remove the acl block or set enabled = false to run without ACLs"),
 	"auto_encrypt": refuse(asksFor, "auto_encrypt is not supported: this agent would ask its servers for a certificate it cannot get; "+
 		"give the client agent cert_file and key_file from `conclave tls cert create -client` instead"),
 }
@@ -50,21 +48,6 @@ func refuse(asks func(any) bool, reason string) keyHandler {
 		}
 		return noEffect(d, path, v)
 	}
-}
-
-// aclEnabled tells whether an acl block turns ACLs on (enabled = true).
-func aclEnabled(v any) bool {
-	m, ok := mergeBlocks(v)
-	if !ok {
-		return true // not a block: refuse rather than guess
-	}
-	for k, e := range m {
-		if fold(k) == "enabled" {
-			b, err := boolean(e)
-			return err != nil || b.(bool)
-		}
-	}
-	return false
 }
 
 // asksFor tells whether a value asks for something: a true, a non-empty

@@ -79,6 +79,9 @@ func (l *loader) finish() error {
 	if err := l.finishDNS(); err != nil {
 		return err
 	}
+	if err := l.finishACL(); err != nil {
+		return err
+	}
 	if err := l.finishLocal(); err != nil {
 		return err
 	}

@@ -194,3 +194,20 @@ func (c *serviceCache) close() {
 	c.mu.Unlock()
 	close(c.stop)
 }
+
+// flush forgets every entry: the next lookup reads afresh. Refreshers of
+// the old entries run on until their entry goes idle, writing only to it.
+func (c *serviceCache) flush() {
+	c.mu.Lock()
+	c.entries = map[cacheKey]*cacheEntry{}
+	c.mu.Unlock()
+}
+
+// FlushCache forgets the cached service instances. The agent calls it
+// when its default token changes: the cache holds answers read with the
+// old token, and ACL changes do not wake its blocking queries.
+func (s *Server) FlushCache() {
+	if s.cache != nil {
+		s.cache.flush()
+	}
+}

@@ -7,13 +7,14 @@ import (
 
 	"conclave/agent/state"
 	"conclave/agent/structs"
+	"conclave/internal/snapfile"
 )
 
 // Snapshot records of network coordinates and prepared queries (the
 // message types' range, 70-79).
 const (
-	recordCoordinate    recordType = 70
-	recordPreparedQuery recordType = 71
+	recordCoordinate    = snapfile.RecordCoordinate
+	recordPreparedQuery = snapfile.RecordPreparedQuery
 )
 
 // applyCoordinates stores a batch of node coordinates.

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/serf/coordinate"
 
 	"conclave/agent/structs"
+	"conclave/internal/snapfile"
 )
 
 // TestCoordinatesAndQueries: coordinate batches and prepared-query writes
@@ -40,8 +41,10 @@ func TestCoordinatesAndQueries(t *testing.T) {
 		t.Fatalf("PreparedQueryList() = %+v, %v; want web created at 3", queries, err)
 	}
 
+	data := persist(t, f).Bytes()
+	knownRecords(t, data, "CoordinateBatchUpdate", "PreparedQuery")
 	dst := New(nil)
-	if err := dst.Restore(io.NopCloser(bytes.NewReader(persist(t, f).Bytes()))); err != nil {
+	if err := dst.Restore(io.NopCloser(bytes.NewReader(data))); err != nil {
 		t.Fatalf("Restore() = %v", err)
 	}
 	idx, coords2, err := dst.State().Coordinates(nil)
@@ -51,5 +54,28 @@ func TestCoordinatesAndQueries(t *testing.T) {
 	idx, queries2, err := dst.State().PreparedQueryList(nil)
 	if err != nil || idx != 3 || !reflect.DeepEqual(queries2, queries) {
 		t.Errorf("restored PreparedQueryList() = %d, %+v, %v; want 3, %+v", idx, queries2, err, queries)
+	}
+}
+
+// knownRecords fails unless every record of the FSM snapshot data is one
+// internal/snapfile knows (a user restore refuses any other) and the
+// named ones are among them.
+func knownRecords(t *testing.T, data []byte, want ...string) {
+	t.Helper()
+	stats, _, err := snapfile.Inspect(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("snapfile.Inspect(FSM snapshot) = %v", err)
+	}
+	seen := map[string]bool{}
+	for _, st := range stats {
+		if !snapfile.Known(st.Name) {
+			t.Errorf("FSM snapshot holds record %q, which snapfile.Known refuses", st.Name)
+		}
+		seen[st.Name] = true
+	}
+	for _, name := range want {
+		if !seen[name] {
+			t.Errorf("FSM snapshot has no %q record; it has %v", name, stats)
+		}
 	}
 }

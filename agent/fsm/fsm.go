@@ -148,6 +148,10 @@ func (f *FSM) apply(st *state.Store, idx uint64, buf []byte) any {
 		return applyCoordinates(st, idx, body)
 	case structs.PreparedQueryRequestType:
 		return applyPreparedQuery(st, idx, body)
+	case structs.ACLRequestType:
+		var req structs.ACLRequest
+		mustDecode(t, idx, body, &req)
+		return st.ACLApply(idx, &req)
 	case structs.AutopilotRequestType:
 		var req structs.AutopilotSetConfigRequest
 		mustDecode(t, idx, body, &req)
@@ -225,6 +229,9 @@ func (s *snapshot) write(w io.Writer) error {
 		return fmt.Errorf("snapshot tombstones: %w", err)
 	}
 	if err := writeCatalog(s.sn, put); err != nil {
+		return err
+	}
+	if err := writeACLs(s.sn, put); err != nil {
 		return err
 	}
 	// Sessions after checks: restoring one links it to its checks.
@@ -316,6 +323,10 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 			}
 		case recordCoordinate, recordPreparedQuery:
 			if err := restoreCoordinateOrQuery(recordType(typ[0]), dec, r); err != nil {
+				return err
+			}
+		case recordACLToken, recordACLPolicy, recordACLRole:
+			if err := restoreACL(recordType(typ[0]), dec, r); err != nil {
 				return err
 			}
 		case recordNode, recordService, recordCheck:

@@ -49,11 +49,12 @@ const allSegments = "_all"
 
 // agentMembers serves /v1/agent/members: the LAN pool (default) or the
 // WAN pool (?wan), filtered to the nodes the token may read.
-func (h *Handler) agentMembers(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
-	authz, err := h.backend.ResolveToken(token(r))
+func (h *Handler) agentMembers(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	authz, done, err := h.listAuthz(w, r)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	wan := flagParam(r, "wan")
 	segment := queryOf(r).Get("segment")
 	switch {

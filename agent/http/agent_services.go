@@ -103,6 +103,23 @@ func (h *Handler) authz(r *gohttp.Request) (acl.Authorizer, error) {
 	return h.backend.ResolveToken(token(r))
 }
 
+// listAuthz resolves the token of a list the handler narrows itself; the
+// authorizer it returns sets X-Consul-Results-Filtered-By-ACLs on w once
+// it refuses something, as the server's method table does for lists it
+// serves.
+func (h *Handler) listAuthz(w gohttp.ResponseWriter, r *gohttp.Request) (acl.Authorizer, func(), error) {
+	authz, err := h.authz(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	t := acl.Track(authz)
+	return t, func() {
+		if t.Denied() {
+			w.Header()["X-Consul-Results-Filtered-By-Acls"] = trueValue
+		}
+	}, nil
+}
+
 // filterMap applies ?filter to a map's values.
 func filterMap[T any](r *gohttp.Request, m map[string]T) (map[string]T, error) {
 	expr := queryOf(r).Get("filter")
@@ -121,11 +138,12 @@ func filterMap[T any](r *gohttp.Request, m map[string]T) (map[string]T, error) {
 }
 
 // agentServices serves GET /v1/agent/services.
-func (h *Handler) agentServices(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
-	authz, err := h.authz(r)
+func (h *Handler) agentServices(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	authz, done, err := h.listAuthz(w, r)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	_, dc := h.backend.AgentLocalInfo()
 	out := map[string]*agentService{}
 	for id, s := range h.backend.AgentLocalServices() {
@@ -193,11 +211,12 @@ func (h *Handler) agentService(w gohttp.ResponseWriter, r *gohttp.Request) (any,
 }
 
 // agentChecks serves GET /v1/agent/checks.
-func (h *Handler) agentChecks(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
-	authz, err := h.authz(r)
+func (h *Handler) agentChecks(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	authz, done, err := h.listAuthz(w, r)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	node, _ := h.backend.AgentLocalInfo()
 	out := map[string]*structs.HealthCheck{}
 	for id, c := range h.backend.AgentLocalChecks() {

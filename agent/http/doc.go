@@ -9,7 +9,8 @@
 // (writeError, statusOf). All routes live in one table (routes.go), each
 // with its body limit (body.go: 413 before reading); paths that are not
 // clean get Consul's 301. The reads Consul caches answer ?cached from the
-// agent cache (cache.go), kept fresh by background blocking queries. The
+// agent cache (cache.go), kept fresh by background blocking queries; acl.go
+// serves /v1/acl/* and /v1/agent/token/<kind>. The
 // package knows nothing of raft or the state store.
 //
 // It may import agent/structs, agent/acl, agent/config (the decoder of

@@ -22,6 +22,7 @@ func TestStatusOf(t *testing.T) {
 		structs.KindUnknownDatacenter: 500,
 		structs.KindTooLarge:          413,
 		structs.KindConflict:          409,
+		structs.KindACLDisabled:       401,
 	}
 	for k := structs.KindInternal; k.Known(); k++ {
 		w, ok := want[k]

@@ -11,3 +11,24 @@ func (h *Handler) SharedReadWaiters() int {
 	}
 	return n
 }
+
+// RouteInfo is one route of the table: a path (a prefix when it ends in
+// "/") and its methods.
+type RouteInfo struct {
+	Path    string
+	Methods []string
+}
+
+// RouteTable lists every route registerRoutes adds, for tests that walk
+// the whole API.
+func RouteTable() []RouteInfo {
+	h := New(nil, nil)
+	var out []RouteInfo
+	for _, r := range h.exact {
+		out = append(out, RouteInfo{Path: r.path, Methods: r.methods})
+	}
+	for _, r := range h.prefix {
+		out = append(out, RouteInfo{Path: r.path, Methods: r.methods})
+	}
+	return out
+}

@@ -5,6 +5,7 @@ import (
 	gohttp "net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,6 +120,36 @@ func FuzzParseQuery(f *testing.F) {
 		}
 		if q != want {
 			t.Fatalf("parseQuery(%q) = %+v, want %+v", raw, q, want)
+		}
+	})
+}
+
+// FuzzTokenHeader: whatever the headers and query say, token() never
+// panics and takes X-Consul-Token first, then a Bearer token (trimmed),
+// then ?token, as Consul does.
+func FuzzTokenHeader(f *testing.F) {
+	f.Add("x", "Bearer b", "token=q")
+	f.Add("", "Bearer  b ", "token=q")
+	f.Add("", "Basic b", "token=%zz")
+	f.Add("", "", "token=a&token=b")
+	f.Fuzz(func(t *testing.T, xToken, authz, rawQuery string) {
+		r := httptest.NewRequest("GET", "/v1/kv/k", nil)
+		r.URL.RawQuery = rawQuery
+		r.Header["X-Consul-Token"] = []string{xToken}
+		r.Header["Authorization"] = []string{authz}
+		got := token(r)
+		bearer, isBearer := strings.CutPrefix(authz, "Bearer ")
+		switch {
+		case xToken != "":
+			if got != xToken {
+				t.Errorf("token(X-Consul-Token %q) = %q, want the header", xToken, got)
+			}
+		case isBearer:
+			if got != strings.TrimSpace(bearer) {
+				t.Errorf("token(Authorization %q) = %q, want %q", authz, got, strings.TrimSpace(bearer))
+			}
+		case got != queryOf(r).Get("token"):
+			t.Errorf("token(?%s) = %q, want ?token's %q", rawQuery, got, queryOf(r).Get("token"))
 		}
 	})
 }

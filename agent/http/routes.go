@@ -7,8 +7,9 @@ import (
 )
 
 var (
-	get    = []string{gohttp.MethodGet}
-	put    = []string{gohttp.MethodPut}
+	get = []string{gohttp.MethodGet}
+	put = []string{gohttp.MethodPut}
+	// kvVerb: read, write and delete on one path (KV, ACL objects).
 	kvVerb = []string{gohttp.MethodGet, gohttp.MethodPut, gohttp.MethodDelete}
 )
 
@@ -88,6 +89,18 @@ func (h *Handler) registerRoutes() {
 	// Metrics and the log stream (agent_observe.go).
 	h.handle("/v1/agent/metrics", get, h.agentMetrics)
 	h.handle("/v1/agent/monitor", get, h.agentMonitor)
+	// ACLs (acl.go).
+	h.handle("/v1/acl/bootstrap", put, h.aclBootstrap)
+	h.handle("/v1/acl/token", put, h.aclTokenCreate)
+	h.handle("/v1/acl/token/", kvVerb, h.aclToken)
+	h.handle("/v1/acl/tokens", get, h.aclTokenList)
+	h.handle("/v1/acl/policy", put, aclPolicies.create(h))
+	h.handle("/v1/acl/policy/", kvVerb, aclPolicies.one(h))
+	h.handle("/v1/acl/policies", get, h.aclPolicyList)
+	h.handle("/v1/acl/role", put, aclRoles.create(h))
+	h.handle("/v1/acl/role/", kvVerb, aclRoles.one(h))
+	h.handle("/v1/acl/roles", get, h.aclRoleList)
+	h.handle("/v1/agent/token/", put, h.agentToken)
 	// Runtime profiles, with enable_debug (debug.go).
 	h.handle("/debug/pprof/", get, h.debugPprof)
 }

@@ -28,6 +28,7 @@ type Backend interface {
 	eventBackend
 	snapshotBackend
 	observeBackend
+	aclBackend
 }
 
 // rpcBackend is the agent's single request path and authorization seam.
@@ -130,8 +131,7 @@ func (h *Handler) ServeHTTP(w gohttp.ResponseWriter, r *gohttp.Request) {
 		return
 	}
 	if !allowed(rt.methods, r.Method) {
-		w.Header().Set("Allow", strings.Join(rt.methods, ", "))
-		gohttp.Error(w, fmt.Sprintf("method %s not allowed", r.Method), gohttp.StatusMethodNotAllowed)
+		_, _ = methodNotAllowed(w, r, rt.methods)
 		return
 	}
 	defer func() {
@@ -231,6 +231,8 @@ func statusOf(k structs.Kind) int {
 		return gohttp.StatusRequestEntityTooLarge
 	case structs.KindConflict:
 		return gohttp.StatusConflict
+	case structs.KindACLDisabled:
+		return gohttp.StatusUnauthorized
 	default: // KindInternal, KindNoLeader, KindUnknownDatacenter
 		return gohttp.StatusInternalServerError
 	}
@@ -319,4 +321,9 @@ func setMeta(w gohttp.ResponseWriter, q *structs.QueryOptions, m *structs.QueryM
 		consistency = "consistent"
 	}
 	hdr["X-Consul-Effective-Consistency"] = []string{consistency}
+	if m.ResultsFilteredByACLs {
+		hdr["X-Consul-Results-Filtered-By-Acls"] = trueValue
+	}
 }
+
+var trueValue = []string{"true"}

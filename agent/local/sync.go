@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -98,7 +99,7 @@ func (s *State) run() {
 			// An agent that just started often waits a moment for a
 			// leader: only repeated failures are worth a warning.
 			log := s.logger.Debug
-			if failures >= 3 {
+			if failures >= 3 && !denied(err) {
 				log = s.logger.Warn
 			}
 			log("full sync with the catalog failed, will retry", "error", err, "retry_in", wait.Round(time.Millisecond))
@@ -122,7 +123,7 @@ func (s *State) run() {
 				if err := s.SyncChanges(); err != nil {
 					// The change stays marked out of sync; a full sync
 					// soon will try again (and re-read the catalog).
-					s.logger.Warn("syncing a change to the catalog failed", "error", err)
+					s.warn(err, "syncing a change to the catalog failed", "error", err)
 					failures++
 					timer.Stop()
 					timer = time.NewTimer(s.retryWait(failures))
@@ -426,7 +427,7 @@ func (s *State) syncChangesLocked(full bool) error {
 					// so every error here is a real failure.
 					err := s.rpc.RPC(context.Background(), "Catalog.Deregister", op.deregister, &struct{}{})
 					if err != nil {
-						s.logger.Warn("deregistering from the catalog failed", "service", op.serviceID, "check", op.checkID, "error", err)
+						s.warn(err, "deregistering from the catalog failed", "service", op.serviceID, "check", op.checkID, "error", err)
 						keepLocked(err)
 						return
 					}
@@ -434,7 +435,7 @@ func (s *State) syncChangesLocked(full bool) error {
 					return
 				}
 				if err := s.rpc.RPC(context.Background(), "Catalog.Register", op.register, &struct{}{}); err != nil {
-					s.logger.Warn("registering in the catalog failed", "service", op.serviceID, "check", op.checkID, "error", err)
+					s.warn(err, "registering in the catalog failed", "service", op.serviceID, "check", op.checkID, "error", err)
 					keepLocked(err)
 					return
 				}
@@ -487,4 +488,17 @@ func (s *State) doneRegister(op syncOp) {
 		cs.inSync = true
 		s.logger.Debug("synced check", "check", op.checkID)
 	}
+}
+
+// denied tells a refusal by ACL: the agent's request path logs it once
+// (with what to fix), so the retries here log it only at debug level.
+func denied(err error) bool { return errors.Is(err, structs.ErrPermissionDenied) }
+
+// warn logs a failed sync step, at debug level when ACLs refused it.
+func (s *State) warn(err error, msg string, args ...any) {
+	if denied(err) {
+		s.logger.Debug(msg, args...)
+		return
+	}
+	s.logger.Warn(msg, args...)
 }

@@ -31,6 +31,12 @@
 // (prepared_query_endpoint.go: execution and failover to other
 // datacenters; prepared_query_template.go: template rendering) are
 // endpoints like the others.
+// ACLs (acl_*.go): the ACL endpoints, the leader's ACL duties (built-in
+// policy, anonymous token, initial management token) and token
+// resolution: from the state store on servers, through ACL.Resolve with a
+// TTL cache and down_policy for client agents and secondary datacenters
+// (RemoteResolver). With ACLs on, the authorizer an endpoint gets tracks
+// its refusals, so filtered lists say so.
 //
 // Cluster membership lives here too (cluster.go, bootstrap.go,
 // leader_cluster.go): the server's LAN and WAN gossip pools, bootstrap-expect,

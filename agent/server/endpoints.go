@@ -34,7 +34,8 @@ type gate interface {
 	// says, and reports whether it did; reply then holds that server's
 	// answer. It is never asked about routeLocal methods.
 	route(r route, method string, info structs.RPCInfo, args, reply any) (bool, error)
-	// authorize resolves the request's token.
+	// authorize resolves the request's token. An authorizer with a
+	// Denied method marks a reply it refused something for as filtered.
 	authorize(info structs.RPCInfo) (acl.Authorizer, error)
 }
 
@@ -43,6 +44,13 @@ type gate interface {
 type routed interface {
 	routes() map[string]route
 }
+
+// filteredMeta is a reply with a structs.QueryMeta; denier an authorizer
+// that remembers whether it refused anything.
+type (
+	filteredMeta interface{ FilteredByACLs() }
+	denier       interface{ Denied() bool }
+)
 
 // validator is a request with its one validation (structs).
 type validator interface {
@@ -158,6 +166,14 @@ func (e *endpoints) invoke(m *method, argv reflect.Value) (reflect.Value, error)
 		in = append([]reflect.Value{reflect.ValueOf(&authz).Elem()}, in...)
 	}
 	err, _ = m.fn.Call(in)[0].Interface().(error)
+	// A read narrowed by ACL says so in its reply: the gate hands out an
+	// authorizer that remembers its refusals (acl.Tracking) when ACLs
+	// are on.
+	if d, ok := authz.(denier); ok && err == nil && d.Denied() {
+		if fm, ok := replyv.Interface().(filteredMeta); ok {
+			fm.FilteredByACLs()
+		}
+	}
 	return replyv, err
 }
 

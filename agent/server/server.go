@@ -53,7 +53,11 @@ type Config struct {
 	// before it fails with "No cluster leader" (default 2s).
 	RPCHoldTimeout time.Duration
 	// ACLResolver turns tokens into authorizers (default: allow all).
+	// With ACL.Enabled the server resolves tokens from its own state and
+	// sets it (see ACLResolver, the method).
 	ACLResolver acl.Resolver
+	// ACL is the acl block.
+	ACL ACLConfig
 	// Cluster is gossip, bootstrap-expect and autopilot (cluster.go).
 	Cluster ClusterConfig
 	// CoordinateUpdatePeriod, CoordinateUpdateBatchSize and
@@ -154,6 +158,9 @@ func New(cfg *Config) (_ *Server, err error) {
 		shutdownCh: make(chan struct{}),
 	}
 	s.fsm.OnLockRelease(s.lockDelays.record)
+	if cfg.ACL.Enabled {
+		cfg.ACLResolver = s.newStateResolver()
+	}
 	s.shutdownCtx, s.cancelShutdown = context.WithCancel(context.Background())
 	s.queries = blocking.New(s)
 	defer func() {
@@ -196,6 +203,7 @@ func (s *Server) registerEndpoints() (err error) {
 		"Coordinate":    s.coordinates,
 		"PreparedQuery": &PreparedQuery{srv: s},
 		"KVS":           &KVS{srv: s},
+		"ACL":           &ACL{srv: s},
 		"Txn":           &Txn{srv: s},
 		"Status":        &Status{srv: s},
 		"Catalog":       &Catalog{srv: s},
@@ -325,6 +333,9 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 	}
 	s.readyForReads.Store(true)
 	s.logger.Info("cluster leadership acquired")
+	if err := s.initializeACLs(); err != nil {
+		s.logger.Error("ACL initialisation failed", "error", err)
+	}
 	if err := s.sessionTimers.start(s.fsm.State(), s.expireSession); err != nil {
 		s.logger.Error("session timers not started", "error", err)
 	}
@@ -337,12 +348,16 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 	ttl := s.config.TombstoneTTL
 	ticker := time.NewTicker(ttl)
 	defer ticker.Stop()
+	tokenReap := time.NewTicker(aclTokenReapInterval)
+	defer tokenReap.Stop()
 	reapIndex := s.raft.AppliedIndex()
 	for {
 		select {
 		case <-stop:
 			s.logger.Info("cluster leadership lost")
 			return
+		case <-tokenReap.C:
+			s.reapExpiredTokens()
 		case <-ticker.C:
 			next := s.raft.AppliedIndex()
 			if _, err := s.raftApply(structs.TombstoneRequestType, &structs.TombstoneRequest{ReapIndex: reapIndex}); err != nil {
@@ -353,6 +368,10 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 		}
 	}
 }
+
+// ACLResolver is the resolver every endpoint's authorizer comes from;
+// the agent uses it for its own endpoints.
+func (s *Server) ACLResolver() acl.Resolver { return s.config.ACLResolver }
 
 // State is the current state store (for in-process reads and tests).
 func (s *Server) State() *state.Store { return s.fsm.State() }

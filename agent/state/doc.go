@@ -18,6 +18,9 @@
 // Transactions (txn.go) run KV steps and, through the same writes as
 // catalog registrations, Node, Service and Check steps (txn_catalog.go),
 // all or nothing in one memdb transaction.
+// ACL tokens, policies and roles (acl.go) live here too; the bootstrap is
+// an index-table row, and ACLGeneration tells resolvers when to drop
+// their caches.
 //
 // It may import agent/structs and libraries only.
 package state

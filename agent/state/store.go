@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	memdb "github.com/hashicorp/go-memdb"
 )
@@ -21,6 +22,9 @@ type Store struct {
 	// lockRelease hears of keys invalidated sessions released
 	// (session.go); nil when no one listens.
 	lockRelease func(LockRelease)
+
+	// aclGen counts committed ACL writes (acl.go).
+	aclGen atomic.Uint64
 }
 
 // New returns an empty store.

@@ -38,8 +38,11 @@ const (
 	KindTooLarge Kind = 6
 	// KindConflict: the request contradicts the current state (409).
 	KindConflict Kind = 7
+	// KindACLDisabled: an ACL endpoint on an agent without ACLs (401, as
+	// in Consul).
+	KindACLDisabled Kind = 8
 
-	kindCount = 8
+	kindCount = 9
 )
 
 var kindNames = [kindCount]string{
@@ -51,6 +54,7 @@ var kindNames = [kindCount]string{
 	KindUnknownDatacenter: "unknown datacenter",
 	KindTooLarge:          "too large",
 	KindConflict:          "conflict",
+	KindACLDisabled:       "acl disabled",
 }
 
 // Known tells whether k is in the table above. The kinds are exactly the
@@ -72,6 +76,10 @@ var (
 	ErrNoLeader          = &Error{kind: KindNoLeader, msg: "No cluster leader"}
 	ErrUnknownDatacenter = &Error{kind: KindUnknownDatacenter, msg: "No path to datacenter"}
 	ErrValueTooLarge     = &Error{kind: KindTooLarge, msg: fmt.Sprintf("Value exceeds %d byte limit", MaxKVSize)}
+	// ErrACLNotFound: the token does not exist (or expired); a 403, as
+	// Consul answers it.
+	ErrACLNotFound = &Error{kind: KindPermissionDenied, msg: "ACL not found"}
+	ErrACLDisabled = &Error{kind: KindACLDisabled, msg: "ACL support disabled"}
 )
 
 // ErrNotReadyForReads: a new leader has not applied its barrier yet. Like

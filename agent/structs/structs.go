@@ -121,7 +121,15 @@ type QueryMeta struct {
 	LastContact time.Duration
 	// KnownLeader tells whether the answering server knows a leader.
 	KnownLeader bool
+	// ResultsFilteredByACLs tells that the token's ACLs removed something
+	// from the answer (X-Consul-Results-Filtered-By-ACLs).
+	ResultsFilteredByACLs bool
 }
+
+// FilteredByACLs marks the reply as narrowed by ACL; the server's method
+// table calls it for every reply of a request whose token was refused
+// something.
+func (m *QueryMeta) FilteredByACLs() { m.ResultsFilteredByACLs = true }
 
 // RPCInfo is what the RPC layer needs to route any request.
 //
@@ -152,3 +160,10 @@ type RequestContext interface {
 	Context() context.Context
 	SetContext(ctx context.Context)
 }
+
+// SetTokenSecret sets the request's token: the agent fills in its default
+// token where a request carries none.
+func (q *QueryOptions) SetTokenSecret(token string) { q.Token = token }
+
+// SetTokenSecret sets the request's token.
+func (w *WriteRequest) SetTokenSecret(token string) { w.Token = token }

@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -75,12 +76,21 @@ func NewAgent(t testing.TB, opts AgentOptions) *TestAgent {
 	return ta
 }
 
-// WaitForLeader retries until the agent answers a default-consistency read.
+// WaitForLeader retries until the agent answers a default-consistency read
+// (with acl.tokens.initial_management, when set).
 func WaitForLeader(t testing.TB, a *TestAgent) {
 	t.Helper()
 	Retry(t, 10*time.Second, func() error {
 		var out structs.IndexedDirEntries
-		return a.RPC(context.Background(), "KVS.Get", &structs.KeyRequest{Key: "testutil/ready"}, &out)
+		// With ACLs on, the initial management token also waits for the
+		// leader to have created it.
+		args := structs.KeyRequest{Key: "testutil/ready"}
+		args.Token = a.Config.ACL.Tokens.InitialManagement
+		err := a.RPC(context.Background(), "KVS.Get", &args, &out)
+		if args.Token == "" && errors.Is(err, structs.ErrPermissionDenied) {
+			return nil // ACLs without a token to wait with: the leader refused
+		}
+		return err
 	})
 }
 
