@@ -1,6 +1,8 @@
 package http_test
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -38,11 +40,19 @@ type walkCase struct {
 	expect     walkExpect
 	// filtered: the answer says X-Consul-Results-Filtered-By-ACLs: true.
 	filtered bool
+	// stream: the route streams until the client leaves (the log
+	// monitor); only its status is read.
+	stream bool
+}
+
+// walkSeeds are the IDs of what startWalkAgent seeded.
+type walkSeeds struct {
+	session, query string
 }
 
 // startWalkAgent starts an agent with ACLs on and seeds one of each kind
 // of data with the management token.
-func startWalkAgent(t *testing.T, defaultPolicy string) (*testutil.TestAgent, string) {
+func startWalkAgent(t *testing.T, defaultPolicy string) (*testutil.TestAgent, walkSeeds) {
 	a := testutil.NewAgent(t, testutil.AgentOptions{NodeName: "walk-agent", Tweak: func(c *config.Config) {
 		c.ACL.Enabled, c.ACL.DefaultPolicy = true, defaultPolicy
 		c.ACL.Tokens.InitialManagement = walkRoot
@@ -78,14 +88,19 @@ func startWalkAgent(t *testing.T, defaultPolicy string) (*testutil.TestAgent, st
 	must("role", err)
 	_, _, err = c.ACL().TokenCreate(&api.ACLToken{Description: "walk-token", Policies: []*api.ACLTokenPolicyLink{{ID: pol.ID}}}, nil)
 	must("token", err)
-	return a, sid
+	qid, _, err := c.PreparedQuery().Create(&api.PreparedQueryDefinition{Name: "walk-query", Service: api.ServiceQuery{Service: "walk-db"}}, nil)
+	must("prepared query", err)
+	return a, walkSeeds{session: sid, query: qid}
 }
 
 // walkCases are the requests that a route's default request (its path,
 // "walk-x" after a prefix, no body) does not make well: bodies that get
 // past validation to the authorization, lists the anonymous token sees
 // filtered, and what Consul answers without a token.
-func walkCases(sid string) map[string][]walkCase {
+func walkCases(seeds walkSeeds) map[string][]walkCase {
+	sid, qid := seeds.session, seeds.query
+	// A gossip key in the shape the keyring endpoints take.
+	const key = `{"Key": "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s="}`
 	return map[string][]walkCase{
 		"GET /v1/kv/":                              {{path: "/v1/kv/walk-secret"}, {path: "/v1/kv/?recurse", expect: noData, filtered: true}, {path: "/v1/kv/?keys", expect: noData}},
 		"PUT /v1/kv/":                              {{path: "/v1/kv/walk-secret", body: "x"}},
@@ -136,6 +151,20 @@ func walkCases(sid string) map[string][]walkCase {
 		"GET /v1/acl/policy/":                      {{path: "/v1/acl/policy/name/walk-policy"}},
 		"GET /v1/acl/role/":                        {{path: "/v1/acl/role/name/walk-role"}},
 		"PUT /v1/agent/token/":                     {{path: "/v1/agent/token/default", body: `{"Token": "x"}`}},
+		"POST /v1/operator/keyring":                {{path: "/v1/operator/keyring", body: key}},
+		"PUT /v1/operator/keyring":                 {{path: "/v1/operator/keyring", body: key}},
+		"DELETE /v1/operator/keyring":              {{path: "/v1/operator/keyring", body: key}},
+		"PUT /v1/coordinate/update": {{path: "/v1/coordinate/update",
+			body: `{"Node": "walk-node", "Coord": {"Vec": [0,0,0,0,0,0,0,0], "Error": 1.5, "Adjustment": 0, "Height": 0.00001}}`}},
+		"GET /v1/coordinate/nodes":       {{path: "/v1/coordinate/nodes", expect: noData}},
+		"GET /v1/coordinate/node/":       {{path: "/v1/coordinate/node/walk-agent", expect: noData}},
+		"GET /v1/coordinate/datacenters": {{path: "/v1/coordinate/datacenters", expect: public}},
+		"GET /v1/query":                  {{path: "/v1/query", expect: noData}},
+		"POST /v1/query":                 {{path: "/v1/query", body: `{"Name": "walk-new", "Service": {"Service": "walk-db"}}`}},
+		"GET /v1/query/":                 {{path: "/v1/query/" + qid}, {path: "/v1/query/walk-query/explain"}},
+		"PUT /v1/query/":                 {{path: "/v1/query/" + qid, body: `{"Name": "walk-query", "Service": {"Service": "other"}}`}},
+		"DELETE /v1/query/":              {{path: "/v1/query/" + qid}},
+		"GET /v1/agent/monitor":          {{path: "/v1/agent/monitor", stream: true}},
 	}
 }
 
@@ -160,15 +189,15 @@ func walkRequests(cases map[string][]walkCase, rt agenthttp.RouteInfo, method st
 // too: without a case here it must refuse (403) its default request.
 func TestACLRouteWalk(t *testing.T) {
 	t.Parallel()
-	a, sid := startWalkAgent(t, "deny")
+	a, seeds := startWalkAgent(t, "deny")
 	c := newClient(a)
-	cases := walkCases(sid)
+	cases := walkCases(seeds)
 	for _, rt := range agenthttp.RouteTable() {
 		for _, m := range rt.Methods {
 			key, reqs := walkRequests(cases, rt, m)
 			delete(cases, key)
 			for _, wc := range reqs {
-				r := c.do(t, m, wc.path, strings.NewReader(wc.body))
+				r := walkDo(t, c, m, wc)
 				what := m + " " + wc.path
 				if strings.Contains(r.body, walkMarker) {
 					t.Errorf("%s answered the anonymous token %d with seeded data: %.200s", what, r.status, r.body)
@@ -203,16 +232,16 @@ func TestACLRouteWalk(t *testing.T) {
 // grants.
 func TestACLRouteWalkAllow(t *testing.T) {
 	t.Parallel()
-	a, sid := startWalkAgent(t, "allow")
+	a, seeds := startWalkAgent(t, "allow")
 	c := newClient(a)
-	cases := walkCases(sid)
+	cases := walkCases(seeds)
 	for _, rt := range agenthttp.RouteTable() {
 		if !slices.Contains(rt.Methods, http.MethodGet) {
 			continue
 		}
 		_, reqs := walkRequests(cases, rt, http.MethodGet)
 		for _, wc := range reqs {
-			r := c.get(t, wc.path)
+			r := walkDo(t, c, http.MethodGet, wc)
 			isACL := strings.HasPrefix(wc.path, "/v1/acl/")
 			if isACL && r.status != http.StatusForbidden && wc.path != "/v1/acl/token/self" {
 				t.Errorf("GET %s = %d, want 403: default allow grants no ACL management", wc.path, r.status)
@@ -222,4 +251,30 @@ func TestACLRouteWalkAllow(t *testing.T) {
 			}
 		}
 	}
+}
+
+// walkDo sends one request of the walk; a stream's answer is its status
+// and headers alone, its body left unread once they arrive.
+func walkDo(t *testing.T, c *client, method string, wc walkCase) reply {
+	t.Helper()
+	if !wc.stream {
+		return c.do(t, method, wc.path, strings.NewReader(wc.body))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, c.base+wc.path, strings.NewReader(wc.body))
+	if err != nil {
+		t.Fatalf("NewRequest(%s %s) = %v", method, wc.path, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s = %v", method, wc.path, err)
+	}
+	defer resp.Body.Close()
+	r := reply{status: resp.StatusCode, header: resp.Header}
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		r.body = string(b)
+	}
+	return r
 }
