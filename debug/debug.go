@@ -43,6 +43,8 @@ type Capture struct {
 	// AgentVersion is written to index.json.
 	AgentVersion string
 	// Notef receives progress and skipped targets (stderr); nil drops them.
+	// Run calls it from one goroutine at a time, though the targets are
+	// captured side by side.
 	Notef func(format string, args ...any)
 }
 
@@ -64,6 +66,14 @@ func (c *Capture) Run(ctx context.Context, dir string) error {
 	if c.Notef == nil {
 		c.Notef = func(string, ...any) {}
 	}
+	notef := c.Notef
+	var noteMu sync.Mutex
+	c.Notef = func(format string, args ...any) {
+		noteMu.Lock()
+		defer noteMu.Unlock()
+		notef(format, args...)
+	}
+	defer func() { c.Notef = notef }()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
