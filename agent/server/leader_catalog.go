@@ -194,8 +194,13 @@ func (r *catalogReconciler) ensureHealth(m serf.Member, status, output string) {
 			Output:  output,
 		},
 	}
-	if node != nil {
-		// The node's own agent sets these; gossip does not know them.
+	// The node's own agent sets its tagged addresses and meta; gossip does
+	// not know them. Copying them from the read above would lose an
+	// agent's sync that lands between that read and this entry's apply,
+	// so unless the address moved, the entry leaves an existing node alone
+	// at apply time and only creates a missing one.
+	req.SkipNodeUpdate = node == nil || node.Address == req.Address
+	if node != nil && !req.SkipNodeUpdate {
 		req.TaggedAddresses, req.NodeMeta = node.TaggedAddresses, node.Meta
 		if req.ID == "" {
 			req.ID = node.ID

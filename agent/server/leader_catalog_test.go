@@ -176,3 +176,40 @@ func TestCatalogReconcileEvents(t *testing.T) {
 		t.Errorf("reap event queued status %v, want StatusNone", m.Status)
 	}
 }
+
+// TestCatalogReconcileKeepsAgentSync: an agent's own sync (tagged
+// addresses, meta) that lands between the reconciler's read of the node
+// and the apply of its serfHealth write survives that write; before, the
+// write carried the node as read and wiped the sync until the next one.
+func TestCatalogReconcileKeepsAgentSync(t *testing.T) {
+	t.Parallel()
+	for _, existing := range []bool{false, true} {
+		f := newFakeCatalogLeader(t)
+		if existing {
+			f.idx++
+			if err := f.st.EnsureRegistration(f.idx, &structs.RegisterRequest{Node: "web", Address: "10.0.0.2"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		apply := f.r.apply
+		f.r.apply = func(mt structs.MessageType, msg any) error {
+			// The agent's sync commits first.
+			f.idx++
+			sync := &structs.RegisterRequest{Node: "web", Address: "10.0.0.2",
+				TaggedAddresses: map[string]string{"lan": "10.0.0.2", "wan": "198.51.100.2"}, NodeMeta: map[string]string{"rack": "r1"}}
+			if err := f.st.EnsureRegistration(f.idx, sync); err != nil {
+				t.Fatal(err)
+			}
+			return apply(mt, msg)
+		}
+		f.r.ensureHealth(member("web", "10.0.0.2", serf.StatusAlive, false), structs.HealthPassing, "Agent alive and reachable")
+		_, n, err := f.st.GetNode(nil, "web")
+		if err != nil || n == nil || n.TaggedAddresses["wan"] != "198.51.100.2" || n.Meta["rack"] != "r1" {
+			t.Errorf("node existing=%v after reconcile = %+v, %v; want the agent's tagged addresses and meta kept", existing, n, err)
+		}
+		_, checks, _ := f.st.NodeChecks(nil, "web")
+		if len(checks) != 1 || checks[0].CheckID != structs.SerfCheckID || checks[0].Status != structs.HealthPassing {
+			t.Errorf("checks of web = %+v, want serfHealth passing", checks)
+		}
+	}
+}
