@@ -47,6 +47,7 @@ func startWalkAgent(t *testing.T, defaultPolicy string) (*testutil.TestAgent, st
 		c.ACL.Enabled, c.ACL.DefaultPolicy = true, defaultPolicy
 		c.ACL.Tokens.InitialManagement = walkRoot
 		c.EnableDebug = true
+		c.UI.Enabled = true
 	}})
 	cfg := api.DefaultConfig()
 	cfg.Address, cfg.Token = a.HTTPAddr(), walkRoot
@@ -136,6 +137,9 @@ func walkCases(sid string) map[string][]walkCase {
 		"GET /v1/acl/policy/":                      {{path: "/v1/acl/policy/name/walk-policy"}},
 		"GET /v1/acl/role/":                        {{path: "/v1/acl/role/name/walk-role"}},
 		"PUT /v1/agent/token/":                     {{path: "/v1/agent/token/default", body: `{"Token": "x"}`}},
+		// The UI's files hold no data: it reads the API with the user's token.
+		"GET /":    {{path: "/", expect: public}},
+		"GET /ui/": {{path: "/ui/", expect: public}, {path: "/ui/app.js", expect: public}},
 	}
 }
 
