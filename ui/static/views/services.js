@@ -1,0 +1,67 @@
+import { api, watch, pool, enc } from '../api.js';
+import { h, replace, throttle, healthCounts, healthSummary, tagList } from '../dom.js';
+import { pagedTable, filterBox } from '../table.js';
+
+// services lists every service with its tags; the instance count and the
+// health of the rows on screen come from /v1/health/service/<name>, so a
+// thousand services cost one page of requests, refreshed when any check
+// or registration changes.
+export function services(ctx) {
+  const { dc, signal } = ctx;
+  let all = []; // [name, tags]
+  let filter = '';
+  const details = new Map(); // name -> {instances, counts}
+  let generation = 0;
+
+  const table = pagedTable({
+    label: 'Services',
+    empty: 'No services visible.',
+    rowAttrs: ([name]) => ({ 'data-service': name }),
+    columns: [
+      { title: 'Service', cell: ([name]) => h('a', { href: ctx.link('services', name), text: name }) },
+      { title: 'Instances', cell: ([name]) => details.has(name) ? String(details.get(name).instances) : '…' },
+      { title: 'Health', cell: ([name]) => details.has(name) ? healthSummary(details.get(name).counts) : '' },
+      { title: 'Tags', cell: ([, tags]) => tagList(tags) },
+    ],
+    onPage: (rows) => load(rows.map(([name]) => name).filter((n) => !details.has(n))),
+  });
+  const note = h('p', { class: 'hint', hidden: true });
+  replace(ctx.main, h('h1', { text: 'Services' }),
+    filterBox('Filter by name or tag', (f) => { filter = f; draw(); }), note, table.el);
+
+  function draw() {
+    table.update(all.filter(([name, tags]) => !filter || name.toLowerCase().includes(filter) ||
+      (tags || []).some((t) => t.toLowerCase().includes(filter))));
+  }
+  const redraw = throttle(() => table.redraw(), 150);
+
+  async function load(names) {
+    const gen = generation;
+    await pool(names, 6, async (name) => {
+      try {
+        const { data } = await api(`/v1/health/service/${enc(name)}`, { dc, signal });
+        if (gen !== generation) return;
+        details.set(name, { instances: data.length, counts: healthCounts(data.flatMap((e) => e.Checks || [])) });
+        redraw();
+      } catch (err) {
+        if (!signal.aborted) ctx.error(err, `read the health of ${name}`);
+      }
+    });
+  }
+
+  watch('/v1/catalog/services', { dc, signal }, ({ data, filtered }) => {
+    all = Object.entries(data || {}).sort(([a], [b]) => a.localeCompare(b));
+    note.hidden = !filtered;
+    note.textContent = 'Some services are hidden from this token: log in with a token that may read them.';
+    draw();
+  }, (err) => ctx.error(err, 'list the services'));
+
+  // Any check or registration change: the rows on screen are read again.
+  let first = true;
+  watch('/v1/health/state/any', { dc, signal }, () => {
+    if (first) { first = false; return; }
+    generation++;
+    details.clear();
+    table.redraw();
+  }, () => {});
+}
