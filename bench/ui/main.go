@@ -21,7 +21,7 @@ import (
 )
 
 type options struct {
-	conclave, chromium string
+	conclave, chromium  string
 	services, instances int
 	concurrency         int
 }
@@ -198,4 +198,3 @@ func report(what string, got, target time.Duration) {
 	}
 	fmt.Printf("  %-52s %8s   target <= %s  %s\n", what, ms(got), ms(target), verdict)
 }
-
