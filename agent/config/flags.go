@@ -58,6 +58,7 @@ var flagKeys = []struct{ flag, key string }{
 	{"disable-host-node-id", "disable_host_node_id"},
 	{"raft-protocol", "raft_protocol"},
 	{"ui", "ui_config.enabled"},
+	{"ui-config-enabled", "ui_config.enabled"},
 	{"ui-dir", "ui_config.dir"},
 	{"ui-content-path", "ui_config.content_path"},
 	{"domain", "domain"},
@@ -131,6 +132,7 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Bool("disable-host-node-id", false, "Do not derive the node ID from the host; conclave never does, the ID is always random.")
 	fs.Int("raft-protocol", d.RaftProtocol, "Raft protocol version; only 3 is supported.")
 	fs.Bool("ui", false, "Serve the web UI (ui_config.enabled); on with -dev.")
+	fs.Bool("ui-config-enabled", false, "Another spelling of -ui.")
 	fs.String("ui-dir", "", "Serve the web UI from this `directory` instead of the built-in files.")
 	fs.String("ui-content-path", DefaultUIContentPath, "URL `path` the web UI is served under.")
 	fs.StringArray("hcl", nil, "A config fragment in HCL, applied after every file and flag; repeatable.")

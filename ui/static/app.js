@@ -129,6 +129,8 @@ async function start() {
     location.hash = link(e.target.value)(section === 'kv' ? 'kv' : section);
   });
   window.addEventListener('hashchange', route);
+  // The fragment is the route: the skip link moves focus instead.
+  document.querySelector('.skip').addEventListener('click', (e) => { e.preventDefault(); main.focus(); });
   drawAuth();
   route();
 }

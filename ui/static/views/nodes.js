@@ -12,6 +12,7 @@ export function nodes(ctx) {
   let filter = '';
   let checksByNode = new Map();
   const services = new Map(); // node -> [service names]
+  const inflight = new Set();
   const table = pagedTable({
     label: 'Nodes',
     empty: 'No nodes visible.',
@@ -23,7 +24,7 @@ export function nodes(ctx) {
       { title: 'Health', cell: (n) => healthSummary(healthCounts(checksByNode.get(n.Node) || [])) },
       { title: 'Services', cell: (n) => services.has(n.Node) ? tagList(services.get(n.Node)) : '…' },
     ],
-    onPage: (rows) => load(rows.map((n) => n.Node).filter((n) => !services.has(n))),
+    onPage: (rows) => load(rows.map((n) => n.Node).filter((n) => !services.has(n) && !inflight.has(n))),
   });
   replace(ctx.main, h('h1', { text: 'Nodes' }), filterBox('Filter by name or address', (f) => { filter = f; draw(); }), table.el);
   const redraw = throttle(() => table.redraw(), 150);
@@ -33,12 +34,15 @@ export function nodes(ctx) {
   }
   async function load(names) {
     await pool(names, 6, async (node) => {
+      inflight.add(node);
       try {
         const { data } = await api(`/v1/catalog/node-services/${enc(node)}`, { dc, signal, allow404: true });
         services.set(node, [...new Set((data?.Services || []).map((s) => s.Service))].sort());
         redraw();
       } catch (err) {
         if (!signal.aborted) ctx.error(err, `read the services of ${node}`);
+      } finally {
+        inflight.delete(node);
       }
     });
   }

@@ -11,7 +11,10 @@ export function services(ctx) {
   let all = []; // [name, tags]
   let filter = '';
   const details = new Map(); // name -> {instances, counts}
-  let generation = 0;
+  let shown = []; // the names of the rows on screen
+  const asked = new Map(); // name -> number of its latest read
+  const inflight = new Set();
+  let reads = 0;
 
   const table = pagedTable({
     label: 'Services',
@@ -23,7 +26,11 @@ export function services(ctx) {
       { title: 'Health', cell: ([name]) => details.has(name) ? healthSummary(details.get(name).counts) : '' },
       { title: 'Tags', cell: ([, tags]) => tagList(tags) },
     ],
-    onPage: (rows) => load(rows.map(([name]) => name).filter((n) => !details.has(n))),
+    onPage: (rows) => {
+      shown = rows.map(([name]) => name);
+      // A redraw while reads are under way must not ask again.
+      load(shown.filter((n) => !details.has(n) && !inflight.has(n)));
+    },
   });
   const note = h('p', { class: 'hint', hidden: true });
   replace(ctx.main, h('h1', { text: 'Services' }),
@@ -36,15 +43,20 @@ export function services(ctx) {
   const redraw = throttle(() => table.redraw(), 150);
 
   async function load(names) {
-    const gen = generation;
     await pool(names, 6, async (name) => {
+      const n = ++reads;
+      asked.set(name, n);
+      inflight.add(name);
       try {
         const { data } = await api(`/v1/health/service/${enc(name)}`, { dc, signal });
-        if (gen !== generation) return;
+        // An older read that answers late must not undo a newer one.
+        if (asked.get(name) !== n) return;
         details.set(name, { instances: data.length, counts: healthCounts(data.flatMap((e) => e.Checks || [])) });
         redraw();
       } catch (err) {
         if (!signal.aborted) ctx.error(err, `read the health of ${name}`);
+      } finally {
+        if (asked.get(name) === n) inflight.delete(name);
       }
     });
   }
@@ -56,12 +68,14 @@ export function services(ctx) {
     draw();
   }, (err) => ctx.error(err, 'list the services'));
 
-  // Any check or registration change: the rows on screen are read again.
+  // Any check or registration change: the rows on screen are read again
+  // (they keep showing what they had until then); other rows are read
+  // when they come on screen.
   let first = true;
   watch('/v1/health/state/any', { dc, signal }, () => {
     if (first) { first = false; return; }
-    generation++;
-    details.clear();
-    table.redraw();
+    const keep = new Set(shown);
+    for (const name of [...details.keys()]) if (!keep.has(name)) details.delete(name);
+    load(shown);
   }, () => {});
 }
