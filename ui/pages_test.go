@@ -47,7 +47,10 @@ func TestBrowserServicesLive(t *testing.T) {
 		copyFile(t, services, "../docs/ui-services.png")
 	}
 
-	p.run("open the service", chromedp.Click(chromedp.CSS(`tr[data-service="web"] a`)))
+	// From the keyboard: filter, then follow the link with Enter.
+	p.run("filter", chromedp.SendKeys(chromedp.CSS("input.filter"), "we"))
+	p.run("check the filter", discard(chromedp.Poll[bool](`!document.querySelector('tr[data-service="consul"]')`)))
+	p.run("open the service", chromedp.Focus(chromedp.CSS(`tr[data-service="web"] a`)), chromedp.KeyEvent("\r"))
 	p.waitText(`tr[data-instance="web-1"]`, "ui-node")
 	p.waitText(`tr[data-instance="web-2"]`, "owner")
 	p.waitText(`tr[data-instance="web-1"] li[data-check="web-1-ttl"][data-status="passing"]`, "all good")
@@ -58,6 +61,12 @@ func TestBrowserServicesLive(t *testing.T) {
 	}
 	p.waitText(`tr[data-instance="web-1"] li[data-check="web-1-ttl"][data-status="critical"]`, "disk full")
 	p.shot("service-critical")
+
+	// A narrow screen: the rows stack, nothing runs off the side.
+	p.run("narrow", chromedp.EmulateViewport(390, 844))
+	p.run("no sideways scrolling", discard(chromedp.Poll[bool](`document.documentElement.scrollWidth <= window.innerWidth`)))
+	p.shot("service-narrow")
+	p.run("wide", chromedp.EmulateViewport(1280, 900))
 
 	p.run("open the node", chromedp.Click(chromedp.CSS(`tr[data-instance="web-1"] a`)))
 	p.waitText(`li[data-check="serfHealth"]`, "passing")
