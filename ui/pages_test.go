@@ -68,8 +68,13 @@ func TestBrowserServicesLive(t *testing.T) {
 	p.shot("service-narrow")
 	p.run("wide", chromedp.EmulateViewport(1280, 900))
 
+	sid, _, err := c.Session().Create(&api.SessionEntry{Name: "ui-lock", Node: "ui-node"}, nil)
+	if err != nil {
+		t.Fatalf("Session().Create() = %v", err)
+	}
 	p.run("open the node", chromedp.Click(chromedp.CSS(`tr[data-instance="web-1"] a`)))
 	p.waitText(`li[data-check="serfHealth"]`, "passing")
+	p.waitText(`li[data-session="`+sid+`"]`, "ui-lock")
 	p.waitText(`section[aria-label="Services"]`, "web-2")
 	p.shot("node")
 	p.goTo("/dc1/nodes")

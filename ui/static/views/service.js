@@ -6,6 +6,7 @@ import { pagedTable, filterBox } from '../table.js';
 export function checkList(checks) {
   return h('ul', { class: 'checks' }, (checks || []).map((c) => h('li', { 'data-check': c.CheckID, 'data-status': c.Status },
     statusBadge(c.Status), ' ', h('span', { class: 'check-name', text: c.Name || c.CheckID }),
+    c.ServiceID ? h('span', { class: 'hint', text: ` · ${c.ServiceID}` }) : null,
     c.Output ? h('pre', { class: 'output', text: c.Output }) : null)));
 }
 
