@@ -178,24 +178,23 @@ func TestBrowserDatacenters(t *testing.T) {
 	p.waitText("main table", dc2.Servers[0].Config.NodeName)
 }
 
-// Under default-deny ACLs the anonymous page shows nothing and says a
-// denied action is denied; after a token login the pages show what the
-// token may read.
+// On a three-server cluster under default-deny ACLs (the UI served by a
+// follower), the anonymous page shows nothing and says a denied action is
+// denied; after a token login the pages show what the token may read and
+// its writes go through. The token never appears in the URL.
 func TestBrowserACLLogin(t *testing.T) {
 	t.Parallel()
 	const root = "6a1b3c4d-0000-4000-8000-00000000abcd"
-	a, _ := uiAgent(t, func(c *config.Config) {
+	cl := testutil.NewCluster(t, testutil.ClusterOptions{Servers: 3, NamePrefix: "uiacl-", Tweak: func(c *config.Config) {
 		c.ACL.Enabled, c.ACL.DefaultPolicy = true, "deny"
-		c.ACL.Tokens.InitialManagement = root
-	})
-	cfg := api.DefaultConfig()
-	cfg.Address, cfg.Token = a.HTTPAddr(), root
-	c, err := api.NewClient(cfg)
+		c.ACL.Tokens.InitialManagement, c.ACL.Tokens.Agent = root, root
+		c.UI.Enabled = true
+	}})
+	a := cl.Followers()[0]
+	c, err := api.NewClient(&api.Config{Address: a.HTTPAddr(), Token: root})
 	if err != nil {
 		t.Fatalf("api.NewClient() = %v", err)
 	}
-	// Through the catalog: the agent has no token of its own to sync a
-	// local service with under default deny.
 	if _, err := c.Catalog().Register(&api.CatalogRegistration{Node: "ext-node", Address: "10.0.0.7",
 		Service: &api.AgentService{Service: "secret-svc", Port: 1}}, nil); err != nil {
 		t.Fatalf("Catalog().Register = %v", err)
@@ -212,6 +211,9 @@ func TestBrowserACLLogin(t *testing.T) {
 	p.run("log in", chromedp.Click(chromedp.CSS("#login-open")), chromedp.SetValue(chromedp.CSS("#login-token"), root),
 		chromedp.Click(chromedp.CSS("#login-submit")))
 	p.waitText("#auth", "Logged in")
+	p.run("create with the token", chromedp.SetValue(chromedp.CSS("#kv-new-key"), "x"),
+		chromedp.Click(chromedp.CSS(`.kv-create button[type=submit]`)))
+	p.waitText("#notice", "Created x")
 	p.goTo("/dc1/services")
 	p.waitText(`tr[data-service="secret-svc"]`, "1")
 	p.shot("logged-in")
