@@ -29,20 +29,28 @@ test: test-deps-net vet
 	# hashicorp/raft (see agent/server/cluster_test.go).
 	$(GO) test -count=1 -timeout 10m -run 'TestOutageAndRecovery' ./agent/server/
 
-# Everything the tests can use beyond Go: test-deps-net, and Prometheus
-# (the Debian package) for the end-to-end scrape in e2e/prometheus_test.go,
-# which skips with a message without it. `make test` does not install
-# Prometheus: run this once where the scrape test should run.
+# Everything the tests can use beyond Go: test-deps-net, Chromium (the
+# Debian package) for the web UI's browser tests in ui/, and Prometheus
+# for the end-to-end scrape in e2e/prometheus_test.go; each of those
+# tests skips with a message without its program. `make test` installs
+# neither: run this once where those tests should run.
 test-deps: test-deps-net
-	@command -v prometheus >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" -ne 0 ]; then \
-	    echo "test-deps: prometheus is missing and installing it needs root; the Prometheus scrape test will skip" >&2; \
-	  else \
-	    echo "==> installing prometheus (apt-get)" >&2; \
-	    { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
-	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >/dev/null; } || \
-	    echo "test-deps: could not install prometheus; the Prometheus scrape test will skip" >&2; \
-	  fi; }
+	$(call apt-install,chromium,chromium,the web UI browser tests)
+	$(call apt-install,prometheus,prometheus,the Prometheus scrape test)
+
+# apt-install: when command $(1) is missing, install Debian package $(2)
+# (as root); otherwise, or when that fails, say that $(3) will skip.
+define apt-install
+@command -v $(1) >/dev/null 2>&1 || { \
+  if [ "$$(id -u)" -ne 0 ]; then \
+    echo "test-deps: $(1) is missing and installing it needs root; $(3) will skip" >&2; \
+  else \
+    echo "==> installing $(2) (apt-get)" >&2; \
+    { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(2) >/dev/null; } || \
+    echo "test-deps: could not install $(2); $(3) will skip" >&2; \
+  fi; }
+endef
 
 # What `make test` needs beyond Go, installed with apt-get when missing:
 # iproute2 (ip netns, veth, bridges) for the partition tests in jepsen/.

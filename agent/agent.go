@@ -622,5 +622,8 @@ func (a *Agent) Shutdown() error {
 // DebugEnabled is enable_debug: whether /debug/pprof/ answers.
 func (a *Agent) DebugEnabled() bool { return a.config.EnableDebug }
 
+// UIConfig is ui_config: whether and where the agent serves the web UI.
+func (a *Agent) UIConfig() config.UIConfig { return a.config.UI }
+
 // LocalNode is this agent's node name and datacenter.
 func (a *Agent) LocalNode() (name, dc string) { return a.config.NodeName, a.config.Datacenter }

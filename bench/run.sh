@@ -77,4 +77,5 @@ bash "$here/compat.sh" || status=1                  # agent cache, autopilot pro
 bash "$here/snapshot.sh" || status=1                    # snapshot save/restore of 1M keys (issue 15)
 bash "$here/metrics.sh" || status=1                 # KV throughput, metrics on vs off (issue 15)
 bash "$here/acl.sh" || status=1                     # KV GET with ACLs on vs off (issue 14)
+bash "$here/ui.sh" || status=1                      # web UI first render, live check flip (issue 18)
 exit $status

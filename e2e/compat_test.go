@@ -187,9 +187,9 @@ func TestCompatAgentFlags(t *testing.T) {
 			t.Errorf("agent -h does not list %s", f)
 		}
 	}
-	got := testutil.RunCLI(t, conclaveBin, nil, "", "agent", "-dev", "-ui")
-	if got.Code != 1 || !strings.Contains(got.Stderr, "flag -ui: the web UI is not supported yet") {
-		t.Errorf("agent -dev -ui = %+v, want exit 1 saying the UI is not supported", got)
+	got := testutil.RunCLI(t, conclaveBin, nil, "", "agent", "-dev", "-rejoin")
+	if got.Code != 1 || !strings.Contains(got.Stderr, "flag -rejoin: rejoining from a snapshot of the member list is not supported yet") {
+		t.Errorf("agent -dev -rejoin = %+v, want exit 1 saying rejoining is not supported", got)
 	}
 }
 

@@ -97,8 +97,8 @@ func TestConfigUnknownKeysOnlyWarn(t *testing.T) {
 			[]string{`unknown key "no_such_key"`, `unknown key "ports.no_such_port"`}, "cfg-json"},
 		{"unknown.hcl", "node_name = \"cfg-hcl\"\nno_such_key = true\n",
 			[]string{`unknown key "no_such_key"`}, "cfg-hcl"},
-		{"future.hcl", "node_name = \"cfg-future\"\nui_config {\n  enabled = true\n}\nwatches = [{ type = \"key\", key = \"k\", args = [\"true\"] }]\n",
-			[]string{`key "ui_config" is not supported yet and has no effect`}, "cfg-future"},
+		{"future.hcl", "node_name = \"cfg-future\"\nlimits {\n  http_max_conns_per_client = 10\n}\nwatches = [{ type = \"key\", key = \"k\", args = [\"true\"] }]\n",
+			[]string{`key "limits" is not supported yet and has no effect`}, "cfg-future"},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			t.Parallel()

@@ -90,6 +90,14 @@ type Config struct {
 	// profile shows what the agent is doing; -dev turns it on, as Consul's
 	// does.
 	EnableDebug bool `mapstructure:"enable_debug"`
+	// UI is the ui_config block: the web UI (ui.go).
+	UI UIConfig `mapstructure:"ui_config"`
+	// LegacyUI, LegacyUIDir and LegacyUIContentPath are Consul's older
+	// top-level spellings of ui_config.enabled, dir and content_path (ui,
+	// ui_dir, ui_content_path); Load folds them into UI.
+	LegacyUI            bool   `mapstructure:"ui"`
+	LegacyUIDir         string `mapstructure:"ui_dir"`
+	LegacyUIContentPath string `mapstructure:"ui_content_path"`
 	// DisableRemoteExec (disable_remote_exec, -disable-remote-exec)
 	// makes the agent ignore remote exec jobs (`conclave exec`): it runs
 	// nothing and writes nothing, so callers see it never acknowledge.
@@ -252,6 +260,7 @@ func Default() *Config {
 		Gossip:    GossipEncryption{EncryptVerifyIncoming: true, EncryptVerifyOutgoing: true},
 		Logging:   defaultLogging(),
 		Telemetry: defaultTelemetry(),
+		UI:        UIConfig{ContentPath: DefaultUIContentPath},
 		Ports: Ports{
 			HTTP:    8500,
 			HTTPS:   -1,

@@ -64,7 +64,7 @@ func TestLoadConsulAgentFlagsRefused(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--ui"}, "config: flag -ui: the web UI is not supported yet"},
+		{[]string{"--rejoin"}, "config: flag -rejoin: rejoining from a snapshot of the member list is not supported yet"},
 		{[]string{"--disable-keyring-file"}, "config: flag -disable-keyring-file: the gossip keyring is always kept in the data directory"},
 		{[]string{"--raft-protocol", "2"}, "config: flag -raft-protocol: raft_protocol: 2 is not supported"},
 		{[]string{"--node-meta", "consul-version:1"}, `config: flag -node-meta: node_meta: node metadata key "consul-version": the prefix "consul-" is reserved`},

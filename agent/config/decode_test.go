@@ -211,12 +211,9 @@ func TestUnimplementedKeys(t *testing.T) {
 				`key "auto_encrypt" is not supported yet and has no effect (ignored)`,
 			}},
 		{"keys without effect", "a.hcl",
-			"ui_config {\n enabled = true\n}\n" +
-				"watches = [{ type = \"key\", key = \"x\", handler_type = \"script\", args = [\"true\"] }]\nlimits {\n http_max_conns_per_client = 10\n}\nui = true\n",
+			"watches = [{ type = \"key\", key = \"x\", handler_type = \"script\", args = [\"true\"] }]\nlimits {\n http_max_conns_per_client = 10\n}\n",
 			"", []string{
 				`key "limits" is not supported yet and has no effect (ignored)`,
-				`key "ui" is not supported yet and has no effect (ignored)`,
-				`key "ui_config" is not supported yet and has no effect (ignored)`,
 			}},
 	}
 	for _, tt := range tests {

@@ -57,6 +57,10 @@ var flagKeys = []struct{ flag, key string }{
 	{"enable-local-script-checks", "enable_local_script_checks"},
 	{"disable-host-node-id", "disable_host_node_id"},
 	{"raft-protocol", "raft_protocol"},
+	{"ui", "ui_config.enabled"},
+	{"ui-config-enabled", "ui_config.enabled"},
+	{"ui-dir", "ui_config.dir"},
+	{"ui-content-path", "ui_config.content_path"},
 	{"domain", "domain"},
 	{"alt-domain", "alt_domain"},
 	{"recursor", "recursors"},
@@ -127,6 +131,10 @@ func AddFlags(fs *pflag.FlagSet) {
 	fs.Bool("enable-local-script-checks", false, "Run script checks from config files only.")
 	fs.Bool("disable-host-node-id", false, "Do not derive the node ID from the host; conclave never does, the ID is always random.")
 	fs.Int("raft-protocol", d.RaftProtocol, "Raft protocol version; only 3 is supported.")
+	fs.Bool("ui", false, "Serve the web UI (ui_config.enabled); on with -dev.")
+	fs.Bool("ui-config-enabled", false, "Another spelling of -ui.")
+	fs.String("ui-dir", "", "Serve the web UI from this `directory` instead of the built-in files.")
+	fs.String("ui-content-path", DefaultUIContentPath, "URL `path` the web UI is served under.")
 	fs.StringArray("hcl", nil, "A config fragment in HCL, applied after every file and flag; repeatable.")
 	for _, name := range []string{"node-meta", "hcl"} {
 		fs.Lookup(name).DefValue = "" // no "(default [])" in help
@@ -180,10 +188,6 @@ var unsupportedFlags = []struct{ name, value, why string }{
 	{"primary-gateway", "string", "mesh gateways are not supported: conclave has no service mesh"},
 	{"serf-lan-allowed-cidrs", "string", "gossip CIDR filters are not supported yet"},
 	{"serf-wan-allowed-cidrs", "string", "gossip CIDR filters are not supported yet"},
-	{"ui", "bool", "the web UI is not supported yet"},
-	{"ui-dir", "string", "the web UI is not supported yet"},
-	{"ui-content-path", "string", "the web UI is not supported yet"},
-	{"ui-config-enabled", "bool", "the web UI is not supported yet"},
 }
 
 // unsupportedAnnotation marks a flag of unsupportedFlags, for help.

@@ -24,9 +24,7 @@ var configKeys = map[string]keyHandler{
 	"checks":   fileDefinitions(true, false),
 	"watches":  watchDefinitions,
 
-	"limits":    noEffect,
-	"ui":        noEffect,
-	"ui_config": noEffect,
+	"limits": noEffect,
 
 	"auto_encrypt": refuse(asksFor, "auto_encrypt is not supported: this agent would ask its servers for a certificate it cannot get; "+
 		"give the client agent cert_file and key_file from `conclave tls cert create -client` instead"),

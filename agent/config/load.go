@@ -75,6 +75,7 @@ var devDefaults = map[string]any{
 	"bind_addr":    "127.0.0.1",
 	"client_addr":  "127.0.0.1",
 	"enable_debug": true,
+	"ui_config":    map[string]any{"enabled": true},
 	"performance":  map[string]any{"raft_multiplier": 1},
 	"log_level":    "debug",
 }

@@ -155,6 +155,7 @@ func TestLoadDev(t *testing.T) {
 	want.RaftMultiplier = 1
 	want.LogLevel = "debug"
 	want.EnableDebug = true
+	want.UI.Enabled = true
 	want.NodeName = hostName(t)
 	if d := diff(got, want); d != "" {
 		t.Errorf("Load(%q) differs from dev defaults:\n%s", args, d)

@@ -94,6 +94,9 @@ func (l *loader) finish() error {
 	if err := l.checkLogging(); err != nil {
 		return err
 	}
+	if err := l.finishUI(); err != nil {
+		return err
+	}
 
 	switch level := strings.ToLower(strings.TrimSpace(c.LogLevel)); level {
 	case "trace", "debug", "info", "warn", "error":

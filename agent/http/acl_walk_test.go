@@ -57,6 +57,7 @@ func startWalkAgent(t *testing.T, defaultPolicy string) (*testutil.TestAgent, wa
 		c.ACL.Enabled, c.ACL.DefaultPolicy = true, defaultPolicy
 		c.ACL.Tokens.InitialManagement = walkRoot
 		c.EnableDebug = true
+		c.UI.Enabled = true
 	}})
 	cfg := api.DefaultConfig()
 	cfg.Address, cfg.Token = a.HTTPAddr(), walkRoot
@@ -165,6 +166,9 @@ func walkCases(seeds walkSeeds) map[string][]walkCase {
 		"PUT /v1/query/":                 {{path: "/v1/query/" + qid, body: `{"Name": "walk-query", "Service": {"Service": "other"}}`}},
 		"DELETE /v1/query/":              {{path: "/v1/query/" + qid}},
 		"GET /v1/agent/monitor":          {{path: "/v1/agent/monitor", stream: true}},
+		// The UI's files hold no data: it reads the API with the user's token.
+		"GET /":    {{path: "/", expect: public}},
+		"GET /ui/": {{path: "/ui/", expect: public}, {path: "/ui/app.js", expect: public}},
 	}
 }
 

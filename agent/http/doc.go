@@ -13,7 +13,11 @@
 // serves /v1/acl/* and /v1/agent/token/<kind>. The
 // package knows nothing of raft or the state store.
 //
+// ui.go serves the web UI's files (package ui, or ui_config.dir) under
+// ui_config.content_path, and redirects / there.
+//
 // It may import agent/structs, agent/acl, agent/config (the decoder of
-// service and check definitions, shared with config files), agent/logging
-// (the monitor the log stream reads) and libraries.
+// service and check definitions, shared with config files, and ui_config),
+// agent/logging (the monitor the log stream reads), ui (the embedded UI
+// files) and libraries.
 package http

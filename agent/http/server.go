@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/serf/coordinate"
 
 	"conclave/agent/acl"
+	"conclave/agent/config"
 	"conclave/agent/structs"
 )
 
@@ -64,6 +65,9 @@ type Handler struct {
 	entries entryMemo
 	// cache answers ?cached reads (cache.go).
 	cache *agentCache
+	// ui is ui_config and uiFiles serves its files (ui.go).
+	ui      config.UIConfig
+	uiFiles gohttp.Handler
 }
 
 // handlerFunc returns the value to encode as JSON, or an error. A nil value
@@ -89,6 +93,7 @@ func New(b Backend, logger hclog.Logger) *Handler {
 	}
 	h := &Handler{backend: b, logger: logger.Named("http"), exact: map[string]*route{}, cache: newAgentCache()}
 	h.registerRoutes()
+	h.uiRoutes()
 	return h
 }
 
@@ -98,7 +103,8 @@ func (h *Handler) Close() { h.cache.close() }
 
 func (h *Handler) handle(path string, methods []string, fn handlerFunc) *route {
 	r := &route{path: path, methods: methods, fn: fn, bodyLimit: defaultMaxBody}
-	if strings.HasSuffix(path, "/") {
+	// "/" alone is the root, not a prefix of every path.
+	if strings.HasSuffix(path, "/") && path != "/" {
 		h.prefix = append(h.prefix, r)
 		return r
 	}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"conclave/agent/config"
 )
 
 // NewWANPair starts two one-server datacenters, dc1 and dc2, joins their
@@ -13,8 +15,15 @@ import (
 // made through it).
 func NewWANPair(t testing.TB) (dc1, dc2 *Cluster) {
 	t.Helper()
-	dc1 = NewCluster(t, ClusterOptions{Servers: 1, WAN: true})
-	dc2 = NewCluster(t, ClusterOptions{Servers: 1, Datacenter: "dc2", WAN: true})
+	return NewWANPairTweaked(t, nil)
+}
+
+// NewWANPairTweaked is NewWANPair with tweak (when not nil) applied to
+// both servers' config before they start.
+func NewWANPairTweaked(t testing.TB, tweak func(*config.Config)) (dc1, dc2 *Cluster) {
+	t.Helper()
+	dc1 = NewCluster(t, ClusterOptions{Servers: 1, WAN: true, Tweak: tweak})
+	dc2 = NewCluster(t, ClusterOptions{Servers: 1, Datacenter: "dc2", WAN: true, Tweak: tweak})
 	if err := APIClient(t, dc2.Servers[0]).Agent().Join(WANAddr(t, dc1.Servers[0]), true); err != nil {
 		t.Fatalf("Join(wan) = %v", err)
 	}
