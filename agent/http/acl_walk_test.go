@@ -150,6 +150,7 @@ func walkCases(seeds walkSeeds) map[string][]walkCase {
 		"GET /v1/acl/token/":                       {{path: "/v1/acl/token/00000000-0000-0000-0000-000000000002"}, {path: "/v1/acl/token/self"}},
 		"GET /v1/acl/policy/":                      {{path: "/v1/acl/policy/name/walk-policy"}},
 		"GET /v1/acl/role/":                        {{path: "/v1/acl/role/name/walk-role"}},
+		"GET /v1/acl/replication":                  {{path: "/v1/acl/replication", expect: public}},
 		"PUT /v1/agent/token/":                     {{path: "/v1/agent/token/default", body: `{"Token": "x"}`}},
 		"POST /v1/operator/keyring":                {{path: "/v1/operator/keyring", body: key}},
 		"PUT /v1/operator/keyring":                 {{path: "/v1/operator/keyring", body: key}},

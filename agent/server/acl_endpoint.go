@@ -647,3 +647,22 @@ func (a *ACL) Resolve(args *structs.ACLReadRequest, reply *structs.ACLResolveRep
 	*reply = *res
 	return nil
 }
+
+// ReplicationStatus reports the leader's ACL replication. It needs no
+// permission, as in Consul: it tells nothing secret, and health checks
+// poll it.
+func (a *ACL) ReplicationStatus(_ *structs.DCSpecificRequest, reply *structs.ACLReplicationStatus) error {
+	if err := a.check(true); err != nil {
+		return err
+	}
+	*reply = a.srv.aclRepl.get()
+	if reply.SourceDatacenter == "" {
+		reply.SourceDatacenter = a.srv.config.ACL.PrimaryDatacenter
+	}
+	return nil
+}
+
+// ReplicationStatus is the leader's: only it replicates.
+func (*ACL) routes() map[string]route {
+	return map[string]route{"ReplicationStatus": routeLeader}
+}
