@@ -156,11 +156,17 @@ func TestACLSecondaryDatacenter(t *testing.T) {
 	if _, err := stranger.KV().Put(&api.KVPair{Key: "dc2/w", Value: []byte("1")}, nil); err == nil || !strings.Contains(err.Error(), "Permission denied") {
 		t.Errorf("Put(dc2/w) with an unknown token and dc1 down = %v, want Permission denied", err)
 	}
-	// Gossip has given dc1 up, so no probe of it outlives the test.
+	waitDCFailed(t, dc2.Servers[0], "dc1")
+}
+
+// waitDCFailed waits until a's WAN pool has given dc's servers up, so
+// that no probe of them outlives the test.
+func waitDCFailed(t *testing.T, a *testutil.TestAgent, dc string) {
+	t.Helper()
 	testutil.Retry(t, 20*time.Second, func() error {
-		for _, m := range dc2.Servers[0].WANMembers() {
-			if m.Tags["dc"] == "dc1" && m.Status != serf.StatusFailed {
-				return fmt.Errorf("dc1's server is %s in dc2's WAN pool, want failed", m.Status)
+		for _, m := range a.WANMembers() {
+			if m.Tags["dc"] == dc && m.Status != serf.StatusFailed {
+				return fmt.Errorf("%s's server %s is %s in the WAN pool, want failed", dc, m.Name, m.Status)
 			}
 		}
 		return nil
