@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	memdb "github.com/hashicorp/go-memdb"
+
 	"conclave/agent/state"
 	"conclave/agent/structs"
 )
@@ -191,58 +193,74 @@ func (s *Server) listPrimary(ctx context.Context, method string, minIndex uint64
 	return s.RPC(ctx, method, &args, reply)
 }
 
-func (s *Server) policyReplication() aclReplKind {
+// replRow is one row of a kind as replication sees it: its ID and hash,
+// the write that stores it, and whether it is replicated at all.
+type replRow struct {
+	id   string
+	hash []byte
+	set  *structs.ACLRequest
+	skip bool
+}
+
+// newReplKind builds a kind from its list method (reply type R, rows T),
+// the rows of a reply, what replication sees of a row, and the store's
+// list of the kind.
+func newReplKind[R, T any](s *Server, what, method string, rows func(*R) (uint64, []*T), row func(*T) (replRow, error),
+	stored func(*state.Store, memdb.WatchSet) (uint64, []*T, error), deleteOp structs.ACLOp,
+	done func(*structs.ACLReplicationStatus, uint64)) aclReplKind {
 	return aclReplKind{
-		what: "policies",
+		what: what,
 		fetch: func(ctx context.Context, min uint64) (uint64, map[string]replicated, error) {
-			var reply structs.ACLPoliciesReply
-			if err := s.listPrimary(ctx, "ACL.PolicyList", min, &reply); err != nil {
+			var reply R
+			if err := s.listPrimary(ctx, method, min, &reply); err != nil {
 				return 0, nil, err
 			}
-			out := make(map[string]replicated, len(reply.Policies))
-			for _, p := range reply.Policies {
-				out[p.ID] = replicated{hash: p.Hash, set: &structs.ACLRequest{Op: structs.ACLPolicySet, Policy: p}}
+			idx, ts := rows(&reply)
+			out := make(map[string]replicated, len(ts))
+			for _, t := range ts {
+				r, err := row(t)
+				if err != nil {
+					return 0, nil, err
+				}
+				if !r.skip {
+					out[r.id] = replicated{hash: r.hash, set: r.set}
+				}
 			}
-			return reply.Index, out, nil
+			return idx, out, nil
 		},
 		local: func(st *state.Store) (map[string][]byte, error) {
-			_, ps, err := st.ACLPolicyList(nil)
-			out := make(map[string][]byte, len(ps))
-			for _, p := range ps {
-				out[p.ID] = p.Hash
+			_, ts, err := stored(st, nil)
+			out := make(map[string][]byte, len(ts))
+			for _, t := range ts {
+				if r, err := row(t); err == nil && !r.skip {
+					out[r.id] = r.hash
+				}
 			}
 			return out, err
 		},
-		deleteOp: structs.ACLPolicyDelete,
-		done:     func(st *structs.ACLReplicationStatus, idx uint64) { st.ReplicatedIndex = idx },
+		deleteOp: deleteOp,
+		done:     done,
 	}
 }
 
+func (s *Server) policyReplication() aclReplKind {
+	return newReplKind(s, "policies", "ACL.PolicyList",
+		func(r *structs.ACLPoliciesReply) (uint64, []*structs.ACLPolicy) { return r.Index, r.Policies },
+		func(p *structs.ACLPolicy) (replRow, error) {
+			return replRow{id: p.ID, hash: p.Hash, set: &structs.ACLRequest{Op: structs.ACLPolicySet, Policy: p}}, nil
+		},
+		(*state.Store).ACLPolicyList, structs.ACLPolicyDelete,
+		func(st *structs.ACLReplicationStatus, idx uint64) { st.ReplicatedIndex = idx })
+}
+
 func (s *Server) roleReplication() aclReplKind {
-	return aclReplKind{
-		what: "roles",
-		fetch: func(ctx context.Context, min uint64) (uint64, map[string]replicated, error) {
-			var reply structs.ACLRolesReply
-			if err := s.listPrimary(ctx, "ACL.RoleList", min, &reply); err != nil {
-				return 0, nil, err
-			}
-			out := make(map[string]replicated, len(reply.Roles))
-			for _, r := range reply.Roles {
-				out[r.ID] = replicated{hash: r.Hash, set: &structs.ACLRequest{Op: structs.ACLRoleSet, Role: r}}
-			}
-			return reply.Index, out, nil
+	return newReplKind(s, "roles", "ACL.RoleList",
+		func(r *structs.ACLRolesReply) (uint64, []*structs.ACLRole) { return r.Index, r.Roles },
+		func(r *structs.ACLRole) (replRow, error) {
+			return replRow{id: r.ID, hash: r.Hash, set: &structs.ACLRequest{Op: structs.ACLRoleSet, Role: r}}, nil
 		},
-		local: func(st *state.Store) (map[string][]byte, error) {
-			_, rs, err := st.ACLRoleList(nil)
-			out := make(map[string][]byte, len(rs))
-			for _, r := range rs {
-				out[r.ID] = r.Hash
-			}
-			return out, err
-		},
-		deleteOp: structs.ACLRoleDelete,
-		done:     func(st *structs.ACLReplicationStatus, idx uint64) { st.ReplicatedRoleIndex = idx },
-	}
+		(*state.Store).ACLRoleList, structs.ACLRoleDelete,
+		func(st *structs.ACLReplicationStatus, idx uint64) { st.ReplicatedRoleIndex = idx })
 }
 
 // errReplicationSecrets: the primary listed tokens without their secrets,
@@ -252,36 +270,17 @@ var errReplicationSecrets = errors.New("the replication token may not read token
 // tokenReplication replicates the global tokens; this datacenter's local
 // tokens are its own and left alone.
 func (s *Server) tokenReplication() aclReplKind {
-	return aclReplKind{
-		what: "tokens",
-		fetch: func(ctx context.Context, min uint64) (uint64, map[string]replicated, error) {
-			var reply structs.ACLTokensReply
-			if err := s.listPrimary(ctx, "ACL.TokenList", min, &reply); err != nil {
-				return 0, nil, err
+	return newReplKind(s, "tokens", "ACL.TokenList",
+		func(r *structs.ACLTokensReply) (uint64, []*structs.ACLToken) { return r.Index, r.Tokens },
+		func(t *structs.ACLToken) (replRow, error) {
+			if t.Local {
+				return replRow{skip: true}, nil
 			}
-			out := make(map[string]replicated, len(reply.Tokens))
-			for _, t := range reply.Tokens {
-				if t.Local {
-					continue
-				}
-				if t.SecretID == "" || t.SecretID == structs.ACLRedacted {
-					return 0, nil, errReplicationSecrets
-				}
-				out[t.AccessorID] = replicated{hash: t.Hash, set: &structs.ACLRequest{Op: structs.ACLTokenSet, Token: t}}
+			if t.SecretID == "" || t.SecretID == structs.ACLRedacted {
+				return replRow{}, errReplicationSecrets
 			}
-			return reply.Index, out, nil
+			return replRow{id: t.AccessorID, hash: t.Hash, set: &structs.ACLRequest{Op: structs.ACLTokenSet, Token: t}}, nil
 		},
-		local: func(st *state.Store) (map[string][]byte, error) {
-			_, ts, err := st.ACLTokenList(nil)
-			out := make(map[string][]byte, len(ts))
-			for _, t := range ts {
-				if !t.Local {
-					out[t.AccessorID] = t.Hash
-				}
-			}
-			return out, err
-		},
-		deleteOp: structs.ACLTokenDelete,
-		done:     func(st *structs.ACLReplicationStatus, idx uint64) { st.ReplicatedTokenIndex = idx },
-	}
+		(*state.Store).ACLTokenList, structs.ACLTokenDelete,
+		func(st *structs.ACLReplicationStatus, idx uint64) { st.ReplicatedTokenIndex = idx })
 }
