@@ -156,17 +156,17 @@ func TestACLSecondaryDatacenter(t *testing.T) {
 	if _, err := stranger.KV().Put(&api.KVPair{Key: "dc2/w", Value: []byte("1")}, nil); err == nil || !strings.Contains(err.Error(), "Permission denied") {
 		t.Errorf("Put(dc2/w) with an unknown token and dc1 down = %v, want Permission denied", err)
 	}
-	waitDCFailed(t, dc2.Servers[0], "dc1")
+	// Gossip has given dc1 up, so no probe of it outlives the test.
+	waitDCStatus(t, dc2.Servers[0], "dc1", serf.StatusFailed)
 }
 
-// waitDCFailed waits until a's WAN pool has given dc's servers up, so
-// that no probe of them outlives the test.
-func waitDCFailed(t *testing.T, a *testutil.TestAgent, dc string) {
+// waitDCStatus waits until every server of dc has status in a's WAN pool.
+func waitDCStatus(t *testing.T, a *testutil.TestAgent, dc string, status serf.MemberStatus) {
 	t.Helper()
 	testutil.Retry(t, 20*time.Second, func() error {
 		for _, m := range a.WANMembers() {
-			if m.Tags["dc"] == dc && m.Status != serf.StatusFailed {
-				return fmt.Errorf("%s's server %s is %s in the WAN pool, want failed", dc, m.Name, m.Status)
+			if m.Tags["dc"] == dc && m.Status != status {
+				return fmt.Errorf("%s's server %s is %s in the WAN pool, want %s", dc, m.Name, m.Status, status)
 			}
 		}
 		return nil
