@@ -17,7 +17,7 @@ import (
 )
 
 // TestACLReplication: the leader of dc2 (primary_datacenter dc1,
-// enable_token_replication) copies dc1's policies and global tokens into
+// enable_token_replication) copies dc1's policies, roles and global tokens into
 // its own state, not dc1's local tokens, follows deletions, reports its
 // progress on /v1/acl/replication, and with dc1 gone still resolves a
 // replicated token it never saw used, from its own state.
@@ -38,6 +38,10 @@ func TestACLReplication(t *testing.T) {
 	if err != nil {
 		t.Fatalf("PolicyCreate in dc1 = %v", err)
 	}
+	role, _, err := in1.ACL().RoleCreate(&api.ACLRole{Name: "repl-role", Policies: []*api.ACLRolePolicyLink{{ID: pol.ID}}}, nil)
+	if err != nil {
+		t.Fatalf("RoleCreate in dc1 = %v", err)
+	}
 	newToken := func(local bool) *api.ACLToken {
 		t.Helper()
 		tok, _, err := in1.ACL().TokenCreate(&api.ACLToken{Local: local, Policies: []*api.ACLTokenPolicyLink{{ID: pol.ID}}}, nil)
@@ -57,6 +61,9 @@ func TestACLReplication(t *testing.T) {
 	testutil.Retry(t, 20*time.Second, func() error {
 		if _, p, err := st().ACLPolicyGet(nil, pol.ID); err != nil || p == nil {
 			return fmt.Errorf("ACLPolicyGet(%s) in dc2 = %v, %v, want the policy", pol.ID, p, err)
+		}
+		if _, r, err := st().ACLRoleGet(nil, role.ID); err != nil || r == nil {
+			return fmt.Errorf("ACLRoleGet(%s) in dc2 = %v, %v, want the role", role.ID, r, err)
 		}
 		for _, tok := range []*api.ACLToken{used, unused, doomed} {
 			if !replicated(tok.AccessorID) {
@@ -94,7 +101,7 @@ func TestACLReplication(t *testing.T) {
 			return fmt.Errorf("Replication() in dc2 = %v", err)
 		}
 		if !s.Enabled || !s.Running || s.SourceDatacenter != "dc1" || s.ReplicationType != "tokens" ||
-			s.ReplicatedIndex == 0 || s.ReplicatedTokenIndex == 0 || s.LastSuccess.IsZero() {
+			s.ReplicatedIndex == 0 || s.ReplicatedRoleIndex == 0 || s.ReplicatedTokenIndex == 0 || s.LastSuccess.IsZero() {
 			return fmt.Errorf("Replication() in dc2 = %+v, want enabled, running, from dc1, tokens, with indexes and a success", s)
 		}
 		return nil

@@ -80,9 +80,9 @@ func (s *Server) isSecondaryACL() bool {
 	return c.Enabled && c.PrimaryDatacenter != "" && c.PrimaryDatacenter != s.config.Datacenter
 }
 
-// startACLReplication runs the replication loops while this server leads
-// a secondary datacenter; the returned func stops them and waits.
-func (s *Server) startACLReplication(stop <-chan struct{}) func() {
+// startACLReplication starts the replication loops of a secondary
+// datacenter's new leader; the returned func stops them and waits.
+func (s *Server) startACLReplication() func() {
 	if !s.isSecondaryACL() {
 		return func() {}
 	}
@@ -95,14 +95,8 @@ func (s *Server) startACLReplication(stop <-chan struct{}) func() {
 	s.aclRepl.update(func(st *structs.ACLReplicationStatus) {
 		*st = structs.ACLReplicationStatus{Enabled: true, Running: true, SourceDatacenter: s.config.ACL.PrimaryDatacenter, ReplicationType: typ}
 	})
+	// The leader loop calls the returned func when leadership ends.
 	ctx, cancel := context.WithCancel(s.shutdownCtx)
-	go func() {
-		select {
-		case <-stop:
-		case <-ctx.Done():
-		}
-		cancel()
-	}()
 	var wg sync.WaitGroup
 	for _, k := range kinds {
 		wg.Go(func() { s.replicateACL(ctx, k) })
@@ -175,11 +169,12 @@ func (s *Server) replicateACLRound(ctx context.Context, k aclReplKind, index uin
 		changes = changes[n:]
 	}
 	// An index that went back (the primary restored a snapshot) starts
-	// over rather than blocking until it catches up.
+	// over rather than blocking until it catches up. An empty table's
+	// index is 0, which would not block: the next list waits past 1.
 	if idx < index {
 		idx = 0
 	}
-	return idx, nil
+	return max(idx, 1), nil
 }
 
 // listPrimary makes a blocking list call in the primary with the

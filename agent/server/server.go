@@ -344,7 +344,7 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 	}
 	defer s.sessionTimers.stop()
 	defer s.startClusterLeader(stop)()
-	defer s.startACLReplication(stop)()
+	defer s.startACLReplication()()
 
 	// Tombstones must outlive the blocking queries that could still need
 	// them; reaping at the index seen one TTL ago keeps each for at least
