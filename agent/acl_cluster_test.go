@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"conclave/agent"
 	"conclave/agent/config"
+	"conclave/agent/structs"
 	"conclave/internal/testutil"
 )
 
@@ -91,7 +93,9 @@ func TestACLClientAgents(t *testing.T) {
 }
 
 // TestACLSecondaryDatacenter: a server of dc2 (primary_datacenter dc1)
-// resolves dc1's tokens, forwards policy and token writes to dc1, and
+// resolves dc1's tokens, for itself and for dc2's client agents (which
+// ask it through ACL.Resolve), forwards
+// policy and token writes to dc1, and
 // keeps answering with a token it resolved once dc1 is unreachable
 // (down_policy extend-cache), while one it never saw is refused.
 func TestACLSecondaryDatacenter(t *testing.T) {
@@ -141,6 +145,12 @@ func TestACLSecondaryDatacenter(t *testing.T) {
 	}
 	if _, err := app.KV().Put(&api.KVPair{Key: "other", Value: []byte("1")}, nil); err == nil || !strings.Contains(err.Error(), "Permission denied") {
 		t.Errorf("Put(other) in dc2 with dc1's token = %v, want Permission denied", err)
+	}
+	// A client agent of dc2 resolves dc1's tokens through dc2's servers
+	// (ACL.Resolve), which ask dc1 for what they do not hold.
+	var res structs.ACLResolveReply
+	if err := dc2.Servers[0].RPC(context.Background(), "ACL.Resolve", &structs.ACLReadRequest{Datacenter: "dc2", ID: clusterRoot, BySecret: true}, &res); err != nil || !res.Management {
+		t.Errorf("ACL.Resolve in dc2 of dc1's management token = %+v, %v, want management", res, err)
 	}
 
 	// dc1 goes away: the token dc2 resolved still works, an unknown one

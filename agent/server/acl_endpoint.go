@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -640,7 +641,15 @@ func (a *ACL) Resolve(args *structs.ACLReadRequest, reply *structs.ACLResolveRep
 	if dc == "" {
 		dc = a.srv.config.Datacenter
 	}
-	res, err := resolveInState(a.srv.fsm.State(), dc, args.ID, time.Now())
+	st := a.srv.fsm.State()
+	res, err := resolveInState(st, dc, args.ID, time.Now())
+	if a.srv.isSecondaryACL() && (errors.Is(err, structs.ErrACLNotFound) || a.srv.anonymousInPrimary(st, args.ID)) {
+		// A client agent of this secondary datacenter asks about a token
+		// replication has not brought here: the primary holds it.
+		fwd := *args
+		fwd.Datacenter, fwd.Name = a.srv.config.ACL.PrimaryDatacenter, dc
+		return a.srv.RPC(args.Context(), "ACL.Resolve", &fwd, reply)
+	}
 	if err != nil {
 		return err
 	}

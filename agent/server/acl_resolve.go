@@ -173,8 +173,7 @@ func (r *stateResolver) ResolveToken(secret string) (acl.Authorizer, error) {
 		return c.authz, nil
 	}
 	cfg := r.srv.config
-	if r.remote != nil && (secret == "" || secret == structs.ACLAnonymousSecretID) && !r.replicatedAnonymous(st) {
-		// The anonymous token, and what it grants, is the primary's.
+	if r.remote != nil && r.srv.anonymousInPrimary(st, secret) {
 		return r.remote.ResolveToken(secret)
 	}
 	// Outside the primary, what is here is this datacenter's local tokens
@@ -201,14 +200,18 @@ func (r *stateResolver) ResolveToken(secret string) (acl.Authorizer, error) {
 	return authz, nil
 }
 
-// replicatedAnonymous tells whether a secondary datacenter holds the
-// primary's anonymous token, replicated with the global tokens.
-func (r *stateResolver) replicatedAnonymous(st *state.Store) bool {
-	if !r.srv.config.ACL.EnableTokenReplication {
+// anonymousInPrimary tells whether secret is the anonymous token's and a
+// secondary datacenter must ask the primary what it grants: unless it
+// holds the primary's anonymous token, replicated with the global tokens.
+func (s *Server) anonymousInPrimary(st *state.Store, secret string) bool {
+	if !s.isSecondaryACL() || (secret != "" && secret != structs.ACLAnonymousSecretID) {
 		return false
 	}
+	if !s.config.ACL.EnableTokenReplication {
+		return true
+	}
 	_, t, err := st.ACLTokenGet(nil, structs.ACLAnonymousAccessorID)
-	return err == nil && t != nil
+	return err != nil || t == nil
 }
 
 // RemoteResolver resolves tokens by asking servers (ACL.Resolve): a
