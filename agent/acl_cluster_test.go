@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"conclave/agent"
 	"conclave/agent/config"
+	"conclave/agent/structs"
 	"conclave/internal/testutil"
 )
 
@@ -91,7 +93,9 @@ func TestACLClientAgents(t *testing.T) {
 }
 
 // TestACLSecondaryDatacenter: a server of dc2 (primary_datacenter dc1)
-// resolves dc1's tokens, forwards policy and token writes to dc1, and
+// resolves dc1's tokens, for itself and for dc2's client agents (which
+// ask it through ACL.Resolve), forwards
+// policy and token writes to dc1, and
 // keeps answering with a token it resolved once dc1 is unreachable
 // (down_policy extend-cache), while one it never saw is refused.
 func TestACLSecondaryDatacenter(t *testing.T) {
@@ -142,6 +146,12 @@ func TestACLSecondaryDatacenter(t *testing.T) {
 	if _, err := app.KV().Put(&api.KVPair{Key: "other", Value: []byte("1")}, nil); err == nil || !strings.Contains(err.Error(), "Permission denied") {
 		t.Errorf("Put(other) in dc2 with dc1's token = %v, want Permission denied", err)
 	}
+	// A client agent of dc2 resolves dc1's tokens through dc2's servers
+	// (ACL.Resolve), which ask dc1 for what they do not hold.
+	var res structs.ACLResolveReply
+	if err := dc2.Servers[0].RPC(context.Background(), "ACL.Resolve", &structs.ACLReadRequest{Datacenter: "dc2", ID: clusterRoot, BySecret: true}, &res); err != nil || !res.Management {
+		t.Errorf("ACL.Resolve in dc2 of dc1's management token = %+v, %v, want management", res, err)
+	}
 
 	// dc1 goes away: the token dc2 resolved still works, an unknown one
 	// does not.
@@ -157,10 +167,16 @@ func TestACLSecondaryDatacenter(t *testing.T) {
 		t.Errorf("Put(dc2/w) with an unknown token and dc1 down = %v, want Permission denied", err)
 	}
 	// Gossip has given dc1 up, so no probe of it outlives the test.
+	waitDCStatus(t, dc2.Servers[0], "dc1", serf.StatusFailed)
+}
+
+// waitDCStatus waits until every server of dc has status in a's WAN pool.
+func waitDCStatus(t *testing.T, a *testutil.TestAgent, dc string, status serf.MemberStatus) {
+	t.Helper()
 	testutil.Retry(t, 20*time.Second, func() error {
-		for _, m := range dc2.Servers[0].WANMembers() {
-			if m.Tags["dc"] == "dc1" && m.Status != serf.StatusFailed {
-				return fmt.Errorf("dc1's server is %s in dc2's WAN pool, want failed", m.Status)
+		for _, m := range a.WANMembers() {
+			if m.Tags["dc"] == dc && m.Status != status {
+				return fmt.Errorf("%s's server %s is %s in the WAN pool, want %s", dc, m.Name, m.Status, status)
 			}
 		}
 		return nil

@@ -139,13 +139,15 @@ func withToken(args any, token func() string) {
 func (a *Agent) serverACLConfig() server.ACLConfig {
 	c := a.config.ACL
 	return server.ACLConfig{
-		Enabled:             c.Enabled,
-		DefaultAllow:        c.DefaultPolicy == "allow",
-		DownPolicy:          c.DownPolicy,
-		TokenTTL:            c.TokenTTL,
-		EnableKeyListPolicy: c.EnableKeyListPolicy,
-		InitialManagement:   c.Tokens.InitialManagement,
-		PrimaryDatacenter:   a.primaryDatacenter(),
+		Enabled:                c.Enabled,
+		DefaultAllow:           c.DefaultPolicy == "allow",
+		DownPolicy:             c.DownPolicy,
+		TokenTTL:               c.TokenTTL,
+		EnableKeyListPolicy:    c.EnableKeyListPolicy,
+		InitialManagement:      c.Tokens.InitialManagement,
+		PrimaryDatacenter:      a.primaryDatacenter(),
+		EnableTokenReplication: c.EnableTokenReplication,
+		ReplicationToken:       func() string { return a.tokens.get("replication") },
 	}
 }
 

@@ -270,3 +270,28 @@ func (a *ACL) SetAgentToken(ctx context.Context, kind, token string, w *WriteOpt
 	}
 	return nil
 }
+
+// ACLReplicationStatus is a datacenter's ACL replication, as its leader
+// reports it.
+type ACLReplicationStatus struct {
+	Enabled              bool
+	Running              bool
+	SourceDatacenter     string
+	ReplicationType      string
+	ReplicatedIndex      uint64
+	ReplicatedRoleIndex  uint64
+	ReplicatedTokenIndex uint64
+	LastSuccess          time.Time
+	LastError            time.Time
+	LastErrorMessage     string
+}
+
+// Replication reads the ACL replication status (q.Datacenter: another
+// datacenter's). It needs no permission.
+func (a *ACL) Replication(ctx context.Context, q *QueryOptions) (*ACLReplicationStatus, error) {
+	var out ACLReplicationStatus
+	if _, err := a.read(ctx, "/v1/acl/replication", &out, q); err != nil {
+		return nil, fmt.Errorf("reading the ACL replication status: %w", err)
+	}
+	return &out, nil
+}

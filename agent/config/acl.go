@@ -30,6 +30,10 @@ type ACLConfig struct {
 	// EnableKeyListPolicy makes listing keys need "list" (Consul's
 	// acl.enable_key_list_policy).
 	EnableKeyListPolicy bool `mapstructure:"enable_key_list_policy"`
+	// EnableTokenReplication makes the leader of a secondary datacenter
+	// replicate the primary's global tokens too, not only its policies
+	// and roles (Consul's acl.enable_token_replication).
+	EnableTokenReplication bool `mapstructure:"enable_token_replication"`
 	// Tokens are the agent's own tokens.
 	Tokens ACLTokens `mapstructure:"tokens"`
 }
@@ -50,9 +54,9 @@ type ACLTokens struct {
 	// is its older name.
 	AgentRecovery string `mapstructure:"agent_recovery"`
 	AgentMaster   string `mapstructure:"agent_master"`
-	// Replication is accepted for Consul's files: a secondary datacenter
-	// here resolves the primary's tokens on demand, with the token being
-	// resolved, and needs no token of its own.
+	// Replication is the token the leader of a secondary datacenter
+	// lists the primary's policies, roles and tokens with: acl:read, and
+	// acl:write to replicate tokens (their secrets).
 	Replication string `mapstructure:"replication"`
 }
 

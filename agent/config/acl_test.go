@@ -20,6 +20,7 @@ acl {
   enable_token_persistence = true
   token_ttl = "45s"
   enable_key_list_policy = true
+  enable_token_replication = true
   tokens {
     master = "m"
     agent = "a"
@@ -30,7 +31,7 @@ acl {
 `)
 	c := mustLoad(t, "--config-file", path)
 	want := ACLConfig{Enabled: true, DefaultPolicy: "deny", DownPolicy: "async-cache", EnableTokenPersistence: true,
-		TokenTTL: 45 * time.Second, EnableKeyListPolicy: true,
+		TokenTTL: 45 * time.Second, EnableKeyListPolicy: true, EnableTokenReplication: true,
 		Tokens: ACLTokens{InitialManagement: "m", Master: "m", Agent: "a", Default: "d", Replication: "r"}}
 	if c.ACL != want || c.PrimaryDatacenter != "dc0" {
 		t.Errorf("Load(acl.hcl).ACL = %+v, primary %q, want %+v, dc0", c.ACL, c.PrimaryDatacenter, want)

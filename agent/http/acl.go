@@ -300,6 +300,17 @@ func (h *Handler) aclRoleList(w gohttp.ResponseWriter, r *gohttp.Request) (any, 
 		func(rp *structs.ACLRolesReply) (any, error) { return rp.Roles, nil })
 }
 
+// aclReplication serves GET /v1/acl/replication: the ACL replication of
+// the datacenter's leader (?dc: another datacenter's).
+func (h *Handler) aclReplication(_ gohttp.ResponseWriter, r *gohttp.Request) (any, error) {
+	args := structs.DCSpecificRequest{Datacenter: parseDC(r)}
+	var out structs.ACLReplicationStatus
+	if err := h.backend.RPC(r.Context(), "ACL.ReplicationStatus", &args, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // agentToken serves PUT /v1/agent/token/<kind>: {"Token": "..."}. It
 // needs acl:write, as in Consul.
 func (h *Handler) agentToken(w gohttp.ResponseWriter, r *gohttp.Request) (any, error) {

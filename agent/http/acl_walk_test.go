@@ -151,6 +151,7 @@ func walkCases(seeds walkSeeds) map[string][]walkCase {
 		"GET /v1/acl/token/":                       {{path: "/v1/acl/token/00000000-0000-0000-0000-000000000002"}, {path: "/v1/acl/token/self"}},
 		"GET /v1/acl/policy/":                      {{path: "/v1/acl/policy/name/walk-policy"}},
 		"GET /v1/acl/role/":                        {{path: "/v1/acl/role/name/walk-role"}},
+		"GET /v1/acl/replication":                  {{path: "/v1/acl/replication", expect: public}},
 		"PUT /v1/agent/token/":                     {{path: "/v1/agent/token/default", body: `{"Token": "x"}`}},
 		"POST /v1/operator/keyring":                {{path: "/v1/operator/keyring", body: key}},
 		"PUT /v1/operator/keyring":                 {{path: "/v1/operator/keyring", body: key}},
@@ -233,7 +234,8 @@ func TestACLRouteWalk(t *testing.T) {
 
 // TestACLRouteWalkAllow: under default_policy = "allow" the anonymous
 // token reads every GET route except ACL management, which no default
-// grants.
+// grants (the replication status is not management: it needs no token,
+// as in Consul).
 func TestACLRouteWalkAllow(t *testing.T) {
 	t.Parallel()
 	a, seeds := startWalkAgent(t, "allow")
@@ -246,7 +248,7 @@ func TestACLRouteWalkAllow(t *testing.T) {
 		_, reqs := walkRequests(cases, rt, http.MethodGet)
 		for _, wc := range reqs {
 			r := walkDo(t, c, http.MethodGet, wc)
-			isACL := strings.HasPrefix(wc.path, "/v1/acl/")
+			isACL := strings.HasPrefix(wc.path, "/v1/acl/") && wc.path != "/v1/acl/replication"
 			if isACL && r.status != http.StatusForbidden && wc.path != "/v1/acl/token/self" {
 				t.Errorf("GET %s = %d, want 403: default allow grants no ACL management", wc.path, r.status)
 			}

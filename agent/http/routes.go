@@ -100,6 +100,7 @@ func (h *Handler) registerRoutes() {
 	h.handle("/v1/acl/role", put, aclRoles.create(h))
 	h.handle("/v1/acl/role/", kvVerb, aclRoles.one(h))
 	h.handle("/v1/acl/roles", get, h.aclRoleList)
+	h.handle("/v1/acl/replication", get, h.aclReplication)
 	h.handle("/v1/agent/token/", put, h.agentToken)
 	// Runtime profiles, with enable_debug (debug.go).
 	h.handle("/debug/pprof/", get, h.debugPprof)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -640,10 +641,37 @@ func (a *ACL) Resolve(args *structs.ACLReadRequest, reply *structs.ACLResolveRep
 	if dc == "" {
 		dc = a.srv.config.Datacenter
 	}
-	res, err := resolveInState(a.srv.fsm.State(), dc, args.ID, time.Now())
+	st := a.srv.fsm.State()
+	res, err := resolveInState(st, dc, args.ID, time.Now())
+	if a.srv.isSecondaryACL() && (errors.Is(err, structs.ErrACLNotFound) || a.srv.anonymousInPrimary(st, args.ID)) {
+		// A client agent of this secondary datacenter asks about a token
+		// replication has not brought here: the primary holds it.
+		fwd := *args
+		fwd.Datacenter, fwd.Name = a.srv.config.ACL.PrimaryDatacenter, dc
+		return a.srv.RPC(args.Context(), "ACL.Resolve", &fwd, reply)
+	}
 	if err != nil {
 		return err
 	}
 	*reply = *res
 	return nil
+}
+
+// ReplicationStatus reports the leader's ACL replication. It needs no
+// permission, as in Consul: it tells nothing secret, and health checks
+// poll it.
+func (a *ACL) ReplicationStatus(_ *structs.DCSpecificRequest, reply *structs.ACLReplicationStatus) error {
+	if err := a.check(true); err != nil {
+		return err
+	}
+	*reply = a.srv.aclRepl.get()
+	if reply.SourceDatacenter == "" {
+		reply.SourceDatacenter = a.srv.config.ACL.PrimaryDatacenter
+	}
+	return nil
+}
+
+// ReplicationStatus is the leader's: only it replicates.
+func (*ACL) routes() map[string]route {
+	return map[string]route{"ReplicationStatus": routeLeader}
 }

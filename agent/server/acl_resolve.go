@@ -32,6 +32,12 @@ type ACLConfig struct {
 	// PrimaryDatacenter holds the global tokens and policies; a server of
 	// another datacenter resolves them there.
 	PrimaryDatacenter string
+	// EnableTokenReplication replicates the primary's global tokens, not
+	// only its policies and roles, into a secondary datacenter.
+	EnableTokenReplication bool
+	// ReplicationToken is the token replication lists the primary with
+	// (acl.tokens.replication, changeable at run time).
+	ReplicationToken func() string
 }
 
 func (c ACLConfig) options() acl.Options {
@@ -167,10 +173,13 @@ func (r *stateResolver) ResolveToken(secret string) (acl.Authorizer, error) {
 		return c.authz, nil
 	}
 	cfg := r.srv.config
-	if r.remote != nil && (secret == "" || secret == structs.ACLAnonymousSecretID) {
-		// The anonymous token, and what it grants, is the primary's.
+	if r.remote != nil && r.srv.anonymousInPrimary(st, secret) {
 		return r.remote.ResolveToken(secret)
 	}
+	// Outside the primary, what is here is this datacenter's local tokens
+	// and, with token replication, the primary's global ones; the
+	// policies and roles they link to are replicated. A token not here
+	// yet (not replicated, or not yet) is asked of the primary.
 	res, err := resolveInState(st, cfg.Datacenter, secret, now)
 	if errors.Is(err, structs.ErrACLNotFound) && r.remote != nil {
 		return r.remote.ResolveToken(secret)
@@ -189,6 +198,20 @@ func (r *stateResolver) ResolveToken(secret string) (acl.Authorizer, error) {
 	r.cache[secret] = cachedAuthz{authz: authz, expires: res.Token.ExpirationTime}
 	r.mu.Unlock()
 	return authz, nil
+}
+
+// anonymousInPrimary tells whether secret is the anonymous token's and a
+// secondary datacenter must ask the primary what it grants: unless it
+// holds the primary's anonymous token, replicated with the global tokens.
+func (s *Server) anonymousInPrimary(st *state.Store, secret string) bool {
+	if !s.isSecondaryACL() || (secret != "" && secret != structs.ACLAnonymousSecretID) {
+		return false
+	}
+	if !s.config.ACL.EnableTokenReplication {
+		return true
+	}
+	_, t, err := st.ACLTokenGet(nil, structs.ACLAnonymousAccessorID)
+	return err != nil || t == nil
 }
 
 // RemoteResolver resolves tokens by asking servers (ACL.Resolve): a

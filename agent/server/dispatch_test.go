@@ -255,6 +255,7 @@ func TestServerEndpointRoutes(t *testing.T) {
 		"Session.Renew":               routeLeader,
 		"Event.Fire":                  routeDC,
 		"Internal.KeyringOperation":   routeDC,
+		"ACL.ReplicationStatus":       routeLeader,
 	}
 	for name, m := range s.endpoints.methods {
 		if want := routes[name]; m.route != want {
@@ -262,13 +263,15 @@ func TestServerEndpointRoutes(t *testing.T) {
 		}
 		service, _, _ := strings.Cut(name, ".")
 		// Bootstrap has no token to ask about yet; Resolve's secret is
-		// the question itself.
-		if want := service != "Status" && !strings.HasSuffix(name, ".ListDatacenters") && name != "ACL.Bootstrap" && name != "ACL.Resolve"; m.authorizes != want {
+		// the question itself; the replication status is public, as in
+		// Consul.
+		if want := service != "Status" && !strings.HasSuffix(name, ".ListDatacenters") && name != "ACL.Bootstrap" && name != "ACL.Resolve" &&
+			name != "ACL.ReplicationStatus"; m.authorizes != want {
 			t.Errorf("%s takes an authorizer = %v, want %v", name, m.authorizes, want)
 		}
 	}
-	if n := len(s.endpoints.methods); n != 61 {
-		t.Errorf("the server has %d endpoints, want 61", n)
+	if n := len(s.endpoints.methods); n != 62 {
+		t.Errorf("the server has %d endpoints, want 62", n)
 	}
 }
 

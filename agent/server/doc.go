@@ -32,9 +32,11 @@
 // datacenters; prepared_query_template.go: template rendering) are
 // endpoints like the others.
 // ACLs (acl_*.go): the ACL endpoints, the leader's ACL duties (built-in
-// policy, anonymous token, initial management token) and token
-// resolution: from the state store on servers, through ACL.Resolve with a
-// TTL cache and down_policy for client agents and secondary datacenters
+// policy, anonymous token, initial management token; in a secondary
+// datacenter, the replication of the primary's policies, roles and global
+// tokens, acl_replication.go) and token resolution: from the state store
+// on servers, through ACL.Resolve with a TTL cache and down_policy for
+// client agents and for what a secondary datacenter has not replicated
 // (RemoteResolver). With ACLs on, the authorizer an endpoint gets tracks
 // its refusals, so filtered lists say so.
 //

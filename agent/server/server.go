@@ -111,6 +111,9 @@ type Server struct {
 	// lock-delay deadlines of released keys (session_timers.go).
 	sessionTimers sessionTimers
 	lockDelays    lockDelays
+	// aclRepl is the leader's ACL replication status (secondary
+	// datacenters, acl_replication.go).
+	aclRepl aclReplStatus
 	// coordinates collects the agents' coordinate updates for the
 	// leader's batches (coordinate_endpoint.go).
 	coordinates *Coordinate
@@ -341,6 +344,7 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 	}
 	defer s.sessionTimers.stop()
 	defer s.startClusterLeader(stop)()
+	defer s.startACLReplication()()
 
 	// Tombstones must outlive the blocking queries that could still need
 	// them; reaping at the index seen one TTL ago keeps each for at least

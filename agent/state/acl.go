@@ -52,45 +52,60 @@ func errBootstrapDone(reset uint64) error {
 func (s *Store) ACLApply(idx uint64, req *structs.ACLRequest) error {
 	tx := s.db.Txn(true)
 	defer tx.Abort()
-	var table string
-	var err error
-	switch req.Op {
-	case structs.ACLBootstrap:
-		table = tableACLTokens
-		if done := maxIndexTxn(tx, aclBootstrapKey); done != 0 {
-			return errBootstrapDone(done)
-		}
-		if err = tx.Insert(tableIndex, &indexEntry{Key: aclBootstrapKey, Value: idx}); err == nil {
-			err = setToken(tx, idx, req.Token)
-		}
-	case structs.ACLTokenSet:
-		table, err = tableACLTokens, setToken(tx, idx, req.Token)
-	case structs.ACLPolicySet:
-		p := *req.Policy
-		table, err = tableACLPolicies, setNamed(tx, tableACLPolicies, idx, &p, p.ID, p.Name, &p.CreateIndex, &p.ModifyIndex,
-			func(raw any) uint64 { return raw.(*structs.ACLPolicy).CreateIndex })
-	case structs.ACLRoleSet:
-		r := *req.Role
-		table, err = tableACLRoles, setNamed(tx, tableACLRoles, idx, &r, r.ID, r.Name, &r.CreateIndex, &r.ModifyIndex,
-			func(raw any) uint64 { return raw.(*structs.ACLRole).CreateIndex })
-	case structs.ACLTokenDelete:
-		table, err = tableACLTokens, deleteRow(tx, tableACLTokens, req.ID)
-	case structs.ACLPolicyDelete:
-		table, err = tableACLPolicies, deleteRow(tx, tableACLPolicies, req.ID)
-	case structs.ACLRoleDelete:
-		table, err = tableACLRoles, deleteRow(tx, tableACLRoles, req.ID)
-	default:
-		return fmt.Errorf("unknown ACL operation %q", req.Op)
+	reqs := []*structs.ACLRequest{req}
+	if req.Op == structs.ACLBatch {
+		reqs = req.Batch
 	}
-	if err != nil {
-		return err
+	tables := map[string]bool{}
+	for _, r := range reqs {
+		if req.Op == structs.ACLBatch && (r.Op == structs.ACLBatch || r.Op == structs.ACLBootstrap) {
+			return fmt.Errorf("ACL operation %q cannot be part of a batch", r.Op)
+		}
+		table, err := aclApplyTxn(tx, idx, r)
+		if err != nil {
+			return err
+		}
+		tables[table] = true
 	}
-	if err := setIndexTxn(tx, table, idx); err != nil {
-		return err
+	for table := range tables {
+		if err := setIndexTxn(tx, table, idx); err != nil {
+			return err
+		}
 	}
 	tx.Commit()
 	s.aclGen.Add(1)
 	return nil
+}
+
+// aclApplyTxn performs one ACL write in tx and names the table it wrote.
+func aclApplyTxn(tx *memdb.Txn, idx uint64, req *structs.ACLRequest) (string, error) {
+	switch req.Op {
+	case structs.ACLBootstrap:
+		if done := maxIndexTxn(tx, aclBootstrapKey); done != 0 {
+			return "", errBootstrapDone(done)
+		}
+		if err := tx.Insert(tableIndex, &indexEntry{Key: aclBootstrapKey, Value: idx}); err != nil {
+			return "", err
+		}
+		return tableACLTokens, setToken(tx, idx, req.Token)
+	case structs.ACLTokenSet:
+		return tableACLTokens, setToken(tx, idx, req.Token)
+	case structs.ACLPolicySet:
+		p := *req.Policy
+		return tableACLPolicies, setNamed(tx, tableACLPolicies, idx, &p, p.ID, p.Name, &p.CreateIndex, &p.ModifyIndex,
+			func(raw any) uint64 { return raw.(*structs.ACLPolicy).CreateIndex })
+	case structs.ACLRoleSet:
+		r := *req.Role
+		return tableACLRoles, setNamed(tx, tableACLRoles, idx, &r, r.ID, r.Name, &r.CreateIndex, &r.ModifyIndex,
+			func(raw any) uint64 { return raw.(*structs.ACLRole).CreateIndex })
+	case structs.ACLTokenDelete:
+		return tableACLTokens, deleteRow(tx, tableACLTokens, req.ID)
+	case structs.ACLPolicyDelete:
+		return tableACLPolicies, deleteRow(tx, tableACLPolicies, req.ID)
+	case structs.ACLRoleDelete:
+		return tableACLRoles, deleteRow(tx, tableACLRoles, req.ID)
+	}
+	return "", fmt.Errorf("unknown ACL operation %q", req.Op)
 }
 
 func setToken(tx *memdb.Txn, idx uint64, in *structs.ACLToken) error {

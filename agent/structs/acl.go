@@ -157,6 +157,9 @@ const (
 	ACLPolicyDelete ACLOp = "policy-delete"
 	ACLRoleSet      ACLOp = "role-set"
 	ACLRoleDelete   ACLOp = "role-delete"
+	// ACLBatch applies Batch, every write or none: a secondary
+	// datacenter's replication commits a round of changes in few entries.
+	ACLBatch ACLOp = "batch"
 )
 
 // ACLRequest is one ACL write as raft carries it. The leader has filled
@@ -168,6 +171,35 @@ type ACLRequest struct {
 	Role   *ACLRole   `json:",omitempty"`
 	// ID names what a delete removes.
 	ID string `json:",omitempty"`
+	// Batch holds the writes of an ACLBatch (none of them a batch or a
+	// bootstrap).
+	Batch []*ACLRequest `json:",omitempty"`
+}
+
+// ACLReplicationType is what a secondary datacenter replicates: roles and
+// policies, or those and the global tokens.
+type ACLReplicationType string
+
+// Consul's names of the replication types.
+const (
+	ACLReplicatePolicies ACLReplicationType = "policies"
+	ACLReplicateTokens   ACLReplicationType = "tokens"
+)
+
+// ACLReplicationStatus is a datacenter leader's report of its ACL
+// replication (/v1/acl/replication), in Consul's shape. The indexes are
+// the primary's, of the last list applied here.
+type ACLReplicationStatus struct {
+	Enabled              bool
+	Running              bool
+	SourceDatacenter     string
+	ReplicationType      ACLReplicationType
+	ReplicatedIndex      uint64
+	ReplicatedRoleIndex  uint64
+	ReplicatedTokenIndex uint64
+	LastSuccess          time.Time
+	LastError            time.Time
+	LastErrorMessage     string
 }
 
 // ACLWriteRequest creates, updates or deletes a token, policy or role:
