@@ -259,8 +259,10 @@ func TestTxnEndpoints(t *testing.T) {
 	if err != nil || len(rr.Errors) != 0 || len(rr.Results) != 1 || string(rr.Results[0].KV.Value) != "1" {
 		t.Fatalf("Txn.Read() = %+v, %v, want value 1", rr, err)
 	}
-	if rr.Index != idx || !rr.KnownLeader {
-		t.Errorf("Txn.Read() meta = index %d, known leader %v, want %d, true", rr.Index, rr.KnownLeader, idx)
+	// The read's index covers the KV and catalog tables (a transaction may
+	// read both), so the agent's own catalog sync can move it past idx.
+	if rr.Index < idx || !rr.KnownLeader {
+		t.Errorf("Txn.Read() meta = index %d, known leader %v, want at least %d, true", rr.Index, rr.KnownLeader, idx)
 	}
 }
 
