@@ -179,10 +179,12 @@ func (a *Agent) Start() (err error) {
 		return err
 	}
 	a.startEvents()
-	if err := a.startHTTP(); err != nil {
+	// DNS before HTTP: /v1/agent/self reports the DNS addresses, and the
+	// first HTTP request may come at once.
+	if err := a.startDNS(); err != nil {
 		return err
 	}
-	if err := a.startDNS(); err != nil {
+	if err := a.startHTTP(); err != nil {
 		return err
 	}
 	if err := a.startWatches(); err != nil {

@@ -106,9 +106,11 @@ function key(ctx, path) {
           ctx.go(ctx.link('kv', path.slice(0, path.lastIndexOf('/') + 1)));
           return;
         }
-        ctx.notice(`Saved ${path}.`);
+        // The editor takes the saved pair (and its ModifyIndex) before
+        // saying so, so the next save's check-and-set starts from it.
         const now = await current();
         if (now) show(now);
+        ctx.notice(`Saved ${path}.`);
         return;
       }
       const now = await current();
