@@ -101,6 +101,38 @@ func TestCounterFlush(t *testing.T) {
 	}
 }
 
+// TestLibraryCounterBatched: raft's per-Apply raft.apply counter, bumped
+// through go-metrics' functions, is batched by the hub and reaches the
+// sinks with its full count when the telemetry stops; a labelled or
+// fractional increment of the same name is delivered at once.
+func TestLibraryCounterBatched(t *testing.T) {
+	tel, err := New(config.Default().Telemetry)
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	for range 7 {
+		metrics.IncrCounter([]string{"raft", "apply"}, 1)
+	}
+	metrics.IncrCounter([]string{"raft", "apply"}, 0.5)
+	if got := counted(t, tel, "consul.raft.apply"); got != 1 {
+		t.Errorf("consul.raft.apply count before the flush = %d, want 1 (only the fractional one)", got)
+	}
+	tel.Shutdown()
+	s, err := tel.Summary()
+	if err != nil {
+		t.Fatalf("Summary() = %v", err)
+	}
+	var sum float64
+	for _, v := range s.(metrics.MetricsSummary).Counters {
+		if v.Name == "consul.raft.apply" {
+			sum += v.Sum
+		}
+	}
+	if sum != 7.5 {
+		t.Errorf("consul.raft.apply sum = %v, want 7.5", sum)
+	}
+}
+
 func TestPrometheusOff(t *testing.T) {
 	tel, err := New(config.Default().Telemetry)
 	if err != nil {
