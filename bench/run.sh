@@ -77,4 +77,5 @@ bash "$here/compat.sh" || status=1                  # agent cache, autopilot pro
 bash "$here/snapshot.sh" || status=1                    # snapshot save/restore of 1M keys (issue 15)
 bash "$here/metrics.sh" || status=1                 # KV throughput, metrics on vs off (issue 15)
 bash "$here/acl.sh" || status=1                     # KV GET with ACLs on vs off (issue 14)
+bash "$here/writepath.sh" || status=1               # KV PUT/GET at 256 clients, two conclave drivers (issue 17)
 exit $status
