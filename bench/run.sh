@@ -78,4 +78,5 @@ bash "$here/snapshot.sh" || status=1                    # snapshot save/restore 
 bash "$here/metrics.sh" || status=1                 # KV throughput, metrics on vs off (issue 15)
 bash "$here/acl.sh" || status=1                     # KV GET with ACLs on vs off (issue 14)
 bash "$here/ui.sh" || status=1                      # web UI first render, live check flip (issue 18)
+bash "$here/writepath.sh" || status=1               # KV PUT/GET at 256 clients, two conclave drivers (issue 17)
 exit $status

@@ -186,6 +186,10 @@ func allowed(methods []string, m string) bool {
 	return false
 }
 
+// jsonTrue and jsonFalse are a bool reply's bodies, shared: net/http
+// only reads what it is given to write.
+var jsonTrue, jsonFalse = []byte("true"), []byte("false")
+
 // writeJSON writes v as the reply with status code (?pretty indents it).
 func writeJSON(w gohttp.ResponseWriter, r *gohttp.Request, code int, v any) {
 	w.Header()["Content-Type"] = []string{"application/json"}
@@ -193,7 +197,14 @@ func writeJSON(w gohttp.ResponseWriter, r *gohttp.Request, code int, v any) {
 		buf []byte
 		err error
 	)
-	if _, pretty := queryOf(r)["pretty"]; pretty {
+	if b, ok := v.(bool); ok {
+		// Every KV PUT, DELETE and lock answers a bare bool: written
+		// as it is, without a trip through encoding/json.
+		buf = jsonFalse
+		if b {
+			buf = jsonTrue
+		}
+	} else if _, pretty := queryOf(r)["pretty"]; pretty {
 		buf, err = json.MarshalIndent(v, "", "    ")
 	} else {
 		buf, err = json.Marshal(v)

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -17,6 +18,10 @@ import (
 type Counter struct {
 	key []string
 	n   atomic.Uint64
+	// viaHub marks a counter that stands in for a library's own
+	// (libraryCounters): its sum goes straight to the hub's sinks, since
+	// passing it through go-metrics' functions would batch it again.
+	viaHub bool
 }
 
 var counters struct {
@@ -46,8 +51,40 @@ func flushCounters() {
 	all := counters.all
 	counters.mu.Unlock()
 	for _, c := range all {
-		if v := c.n.Swap(0); v > 0 {
+		v := c.n.Swap(0)
+		switch {
+		case v == 0:
+		case c.viaHub:
+			theHub.deliverCounter(c.key, float32(v), nil)
+		default:
 			metrics.IncrCounter(c.key, float32(v))
 		}
 	}
+}
+
+// libraryCounters are counters a library bumps by one per request through
+// go-metrics' functions, which the hub batches as Counter does. raft's
+// raft.apply counts every Apply: under KV writes it was one of the two
+// metrics each PUT paid for in full (the in-memory sink building its name
+// and taking its lock, per agent).
+var libraryCounters = []*Counter{newLibraryCounter("raft", "apply")}
+
+func newLibraryCounter(key ...string) *Counter {
+	c := NewCounter(key...)
+	c.viaHub = true
+	return c
+}
+
+// batched returns the library counter named key when an increment of val
+// with labels can be batched: unlabelled and whole.
+func batched(key []string, val float32, labels []metrics.Label) *Counter {
+	if len(labels) != 0 || val != 1 {
+		return nil
+	}
+	for _, c := range libraryCounters {
+		if slices.Equal(c.key, key) {
+			return c
+		}
+	}
+	return nil
 }

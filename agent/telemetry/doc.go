@@ -13,6 +13,9 @@
 // metrics_prefix, hostname and prefix_filter. An agent alone in its
 // process (the normal case) sees exactly its own metrics; agents started
 // together in one test process each see everything emitted in it.
+// Counters on hot paths are batched (counter.go): conclave's own through
+// Counter, and a library's per-request counter (raft.apply) inside the
+// hub.
 //
 // It may import agent/config (the telemetry block) and libraries.
 package telemetry

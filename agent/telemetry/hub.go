@@ -83,11 +83,19 @@ func (h *hub) EmitKey(key []string, val float32) {
 }
 
 func (h *hub) IncrCounter(key []string, val float32) {
-	key = slices.Clip(key)
-	h.each(func(s metrics.MetricSink) { s.IncrCounter(key, val) })
+	h.IncrCounterWithLabels(key, val, nil)
 }
 
 func (h *hub) IncrCounterWithLabels(key []string, val float32, labels []metrics.Label) {
+	if c := batched(key, val, labels); c != nil {
+		c.Add(1)
+		return
+	}
+	h.deliverCounter(key, val, labels)
+}
+
+// deliverCounter hands a counter increment to every agent's sink.
+func (h *hub) deliverCounter(key []string, val float32, labels []metrics.Label) {
 	key = slices.Clip(key)
 	labels = slices.Clip(labels)
 	h.each(func(s metrics.MetricSink) { s.IncrCounterWithLabels(key, val, labels) })

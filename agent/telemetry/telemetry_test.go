@@ -34,6 +34,22 @@ func counted(t *testing.T, tel *Telemetry, name string) int {
 	return n
 }
 
+// counterSum is the sum of counter name in t's current summary.
+func counterSum(t *testing.T, tel *Telemetry, name string) float64 {
+	t.Helper()
+	s, err := tel.Summary()
+	if err != nil {
+		t.Fatalf("Summary() = %v", err)
+	}
+	var sum float64
+	for _, v := range s.(metrics.MetricsSummary).Counters {
+		if v.Name == name {
+			sum += v.Sum
+		}
+	}
+	return sum
+}
+
 // TestHubPrefixesAndLeaving: every running Telemetry receives what the
 // process emits, under its own prefix and filter; one that shut down
 // receives nothing more. Tests here share the process-wide hub, so they
@@ -86,18 +102,30 @@ func TestCounterFlush(t *testing.T) {
 	}
 	c.Add(10)
 	tel.Shutdown()
-	s, err := tel.Summary()
-	if err != nil {
-		t.Fatalf("Summary() = %v", err)
-	}
-	var sum float64
-	for _, v := range s.(metrics.MetricsSummary).Counters {
-		if v.Name == "consul.countertest.hits" {
-			sum += v.Sum
-		}
-	}
-	if sum != 15 {
+	if sum := counterSum(t, tel, "consul.countertest.hits"); sum != 15 {
 		t.Errorf("consul.countertest.hits sum = %v, want 15", sum)
+	}
+}
+
+// TestLibraryCounterBatched: raft's per-Apply raft.apply counter, bumped
+// through go-metrics' functions, is batched by the hub and reaches the
+// sinks with its full count when the telemetry stops; a labelled or
+// fractional increment of the same name is delivered at once.
+func TestLibraryCounterBatched(t *testing.T) {
+	tel, err := New(config.Default().Telemetry)
+	if err != nil {
+		t.Fatalf("New() = %v", err)
+	}
+	for range 7 {
+		metrics.IncrCounter([]string{"raft", "apply"}, 1)
+	}
+	metrics.IncrCounter([]string{"raft", "apply"}, 0.5)
+	if got := counted(t, tel, "consul.raft.apply"); got != 1 {
+		t.Errorf("consul.raft.apply count before the flush = %d, want 1 (only the fractional one)", got)
+	}
+	tel.Shutdown()
+	if sum := counterSum(t, tel, "consul.raft.apply"); sum != 7.5 {
+		t.Errorf("consul.raft.apply sum = %v, want 7.5", sum)
 	}
 }
 
