@@ -177,13 +177,15 @@ func TestAgentMetricsJSON(t *testing.T) {
 	c := testutil.NewCluster(t, testutil.ClusterOptions{Servers: 1, Clients: 1, NamePrefix: "metrics-json-",
 		Tweak: func(c *config.Config) { c.Telemetry.DisableHostname = true }})
 	viaClient := officialClientFor(t, c.Clients[0])
-	if _, err := viaClient.KV().Put(&api.KVPair{Key: "json/k", Value: []byte("v")}, nil); err != nil {
-		t.Fatalf("KV().Put() through the client agent = %v", err)
-	}
 	// The endpoint shows the last finished ten-second interval (as
-	// Consul's does), so the write may take until the next one to show.
+	// Consul's does), so a write shows in the next one; it is repeated on
+	// every try so that the interval where autopilot reports healthy (a
+	// just-started cluster may not yet) also holds one.
 	server := officialClientFor(t, c.Servers[0]).Agent()
-	testutil.Retry(t, 30*time.Second, func() error {
+	testutil.Retry(t, 60*time.Second, func() error {
+		if _, err := viaClient.KV().Put(&api.KVPair{Key: "json/k", Value: []byte("v")}, nil); err != nil {
+			return fmt.Errorf("KV().Put() through the client agent = %w", err)
+		}
 		info, err := server.Metrics()
 		if err != nil {
 			return fmt.Errorf("Agent().Metrics() = %w", err)
