@@ -1,13 +1,11 @@
 package commands
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/consul/api"
 
@@ -110,17 +108,8 @@ const selfID = "5a1b2c3d-0000-4000-8000-00000000a9e1"
 func newCatalogAgent(t *testing.T, regs ...*api.CatalogRegistration) *testutil.TestAgent {
 	t.Helper()
 	a := testutil.NewAgent(t, testutil.AgentOptions{Tweak: func(c *config.Config) { c.NodeID = selfID }})
+	testutil.WaitForNodeSynced(t, a)
 	cat := testutil.APIClient(t, a).Catalog()
-	testutil.Retry(t, 10*time.Second, func() error {
-		n, _, err := cat.Node(a.Config.NodeName, nil)
-		if err != nil {
-			return err
-		}
-		if n == nil || n.Services["consul"] == nil || n.Node.TaggedAddresses["lan"] == "" {
-			return fmt.Errorf("Catalog().Node(%q) = %+v, want the node with its consul service and tagged addresses", a.Config.NodeName, n)
-		}
-		return nil
-	})
 	for _, r := range regs {
 		if _, err := cat.Register(r, nil); err != nil {
 			t.Fatalf("Catalog().Register(%s/%v) = %v", r.Node, r.Service, err)

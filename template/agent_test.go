@@ -91,6 +91,7 @@ func fixtureAgent(t *testing.T) (*client.Client, *urlRecorder) {
 	a := testutil.NewAgent(t, testutil.AgentOptions{NodeName: fixtureNode, Tweak: func(cfg *config.Config) {
 		cfg.NodeID = fixtureNodeID
 	}})
+	testutil.WaitForNodeSynced(t, a)
 	rec := &urlRecorder{next: &http.Transport{}}
 	t.Cleanup(rec.next.CloseIdleConnections)
 	c, err := client.New(&client.Config{Address: a.HTTPAddr(), HTTPClient: &http.Client{Transport: rec}})

@@ -80,6 +80,26 @@ func WaitForSerfHealth(t testing.TB, a *TestAgent) {
 	})
 }
 
+// WaitForNodeSynced waits until a's own node is in the catalog as the
+// agent syncs it (tagged addresses and meta set, the consul service of a
+// server listed): the leader may create the node from gossip first, with
+// only its address.
+func WaitForNodeSynced(t testing.TB, a *TestAgent) {
+	t.Helper()
+	c := APIClient(t, a)
+	Retry(t, 30*time.Second, func() error {
+		n, _, err := c.Catalog().Node(a.Config.NodeName, nil)
+		if err != nil {
+			return err
+		}
+		if n == nil || n.Node.TaggedAddresses["lan"] == "" || n.Node.Meta["consul-version"] == "" ||
+			(a.Config.Server && n.Services["consul"] == nil) {
+			return fmt.Errorf("Catalog().Node(%q) = %+v, want the node as its agent syncs it", a.Config.NodeName, n)
+		}
+		return nil
+	})
+}
+
 // KVValues is every key under prefix with its value, read with c.
 func KVValues(t testing.TB, c *api.Client, prefix string) map[string]string {
 	t.Helper()
