@@ -46,6 +46,15 @@ type Capture struct {
 	// Run calls it from one goroutine at a time, though the targets are
 	// captured side by side.
 	Notef func(format string, args ...any)
+
+	noteMu sync.Mutex
+}
+
+// note is Notef for the capture's goroutines, one at a time.
+func (c *Capture) note(format string, args ...any) {
+	c.noteMu.Lock()
+	defer c.noteMu.Unlock()
+	c.Notef(format, args...)
 }
 
 // Index is index.json: what the bundle holds and how it was taken.
@@ -66,14 +75,6 @@ func (c *Capture) Run(ctx context.Context, dir string) error {
 	if c.Notef == nil {
 		c.Notef = func(string, ...any) {}
 	}
-	notef := c.Notef
-	var noteMu sync.Mutex
-	c.Notef = func(format string, args ...any) {
-		noteMu.Lock()
-		defer noteMu.Unlock()
-		notef(format, args...)
-	}
-	defer func() { c.Notef = notef }()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
@@ -97,7 +98,7 @@ func (c *Capture) Run(ctx context.Context, dir string) error {
 		} else {
 			skipped[target] = err.Error()
 		}
-		c.Notef("Skipped %s: %s", target, skipped[target])
+		c.note("Skipped %s: %s", target, skipped[target])
 	}
 
 	// Static answers first: the agent must answer at least self, or
@@ -188,7 +189,7 @@ func (c *Capture) sampleMetrics(ctx context.Context, file string) error {
 	t := time.NewTicker(c.Interval)
 	defer t.Stop()
 	for i := 0; ; i++ {
-		c.Notef("Capture interval %s (%d)", time.Now().UTC().Format(time.RFC3339), i)
+		c.note("Capture interval %s (%d)", time.Now().UTC().Format(time.RFC3339), i)
 		body, err := c.Client.Raw(ctx, "/v1/agent/metrics", nil)
 		if err != nil {
 			if ctx.Err() != nil {
