@@ -85,7 +85,9 @@ func (h *Handler) registerRoutes() {
 	h.handle("/v1/query", []string{gohttp.MethodGet, gohttp.MethodPost}, h.preparedQueries)
 	h.handle("/v1/query/", []string{gohttp.MethodGet, gohttp.MethodPut, gohttp.MethodDelete}, h.preparedQuery)
 	// Snapshots: save and restore the whole state (snapshot.go).
-	h.handle("/v1/snapshot", []string{gohttp.MethodGet, gohttp.MethodPut}, h.snapshot)
+	// No body limit: an archive is as large as the state, and the restore
+	// streams it to a file, checking it, rather than holding it in memory.
+	h.handle("/v1/snapshot", []string{gohttp.MethodGet, gohttp.MethodPut}, h.snapshot).limit(0)
 	// Metrics and the log stream (agent_observe.go).
 	h.handle("/v1/agent/metrics", get, h.agentMetrics)
 	h.handle("/v1/agent/monitor", get, h.agentMonitor)
