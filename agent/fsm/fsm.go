@@ -59,6 +59,7 @@ func New(logger hclog.Logger) *FSM {
 
 // State returns the current store. Callers must fetch it for every read: a
 // restore replaces it (and abandons the old one, waking its watchers).
+// While a restore builds the new store, State waits for it (see Restore).
 func (f *FSM) State() *state.Store {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
@@ -259,95 +260,124 @@ func (s *snapshot) write(w io.Writer) error {
 func (s *snapshot) Release() { s.sn.Close() }
 
 // Restore replaces the store with the snapshot's contents.
+//
+// The old store is dropped before the new one is built, and reads wait
+// (State holds them on mu) until the new one is in place: keeping the old
+// one readable meanwhile, as Consul does, puts both stores in memory at
+// once, twice the live heap at the peak of every restore and on every
+// follower receiving one. A restore is a disaster-recovery step, and
+// reads paused for its few seconds cost less than a server killed for
+// memory. Blocking queries wake on the old store's AbandonCh at once and
+// re-run on the new one.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	st := state.New()
-	r := st.Restore()
-	defer r.Abort()
-
 	// One buffered reader serves both the type bytes and the decoder, so
 	// neither reads ahead of the other.
 	br := bufio.NewReader(rc)
 	dec := codec.NewDecoder(br, structs.MsgpackHandle)
 	var hdr snapshotHeader
 	if err := dec.Decode(&hdr); err != nil {
+		// Not a snapshot at all: nothing is touched.
 		return fmt.Errorf("snapshot header: %w", err)
 	}
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.state.Abandon()
+	// From here nothing on this server points at the old store but reads
+	// already running on it, and the GC may take it as the new one grows.
+	f.state = nil
+	st, err := restoreRecords(br, dec)
+	last := hdr.LastIndex
+	if err != nil {
+		// Cut short or corrupt past its header (the leader checked the
+		// archive before raft took it, so this is a disk failing). raft
+		// keeps its snapshot and tries again: a follower is sent it anew,
+		// a restarting server loads it. Meanwhile this server serves an
+		// empty store and claims no applied index, so reads that must be
+		// current are not answered from it.
+		f.logger.Error("snapshot restore failed; serving an empty store until raft restores again", "error", err)
+		st, last = state.New(), 0
+	}
+	st.OnLockRelease(f.lockRelease)
+	f.state = st
+	// The snapshot holds every command up to at least its highest table
+	// index; a lower figure than the truth only makes a follower read wait
+	// for the next write or fall back to the leader, never read stale.
+	f.applied.Store(last)
+	return err
+}
+
+// restoreRecords decodes a snapshot's records, after its header, into a
+// new store.
+func restoreRecords(br *bufio.Reader, dec *codec.Decoder) (*state.Store, error) {
+	st := state.New()
+	r := st.Restore()
+	defer r.Abort()
 	var typ [1]byte
 	for {
 		if _, err := io.ReadFull(br, typ[:]); err == io.EOF {
 			break
 		} else if err != nil {
-			return fmt.Errorf("snapshot record: %w", err)
+			return nil, fmt.Errorf("snapshot record: %w", err)
 		}
 		switch recordType(typ[0]) {
 		case recordKV:
 			var e structs.DirEntry
 			if err := dec.Decode(&e); err != nil {
-				return fmt.Errorf("snapshot kv: %w", err)
+				return nil, fmt.Errorf("snapshot kv: %w", err)
 			}
 			if err := r.KV(&e); err != nil {
-				return err
+				return nil, err
 			}
 		case recordTombstone:
 			var t state.Tombstone
 			if err := dec.Decode(&t); err != nil {
-				return fmt.Errorf("snapshot tombstone: %w", err)
+				return nil, fmt.Errorf("snapshot tombstone: %w", err)
 			}
 			if err := r.Tombstone(t); err != nil {
-				return err
+				return nil, err
 			}
 		case recordIndex:
 			var ir indexRecord
 			if err := dec.Decode(&ir); err != nil {
-				return fmt.Errorf("snapshot index: %w", err)
+				return nil, fmt.Errorf("snapshot index: %w", err)
 			}
 			if err := r.Index(ir.Table, ir.Index); err != nil {
-				return err
+				return nil, err
 			}
 		case recordAutopilot:
 			var c structs.AutopilotConfig
 			if err := dec.Decode(&c); err != nil {
-				return fmt.Errorf("snapshot autopilot config: %w", err)
+				return nil, fmt.Errorf("snapshot autopilot config: %w", err)
 			}
 			if err := r.AutopilotConfig(&c); err != nil {
-				return err
+				return nil, err
 			}
 		case recordSession:
 			ses := new(structs.Session)
 			if err := dec.Decode(ses); err != nil {
-				return fmt.Errorf("snapshot session: %w", err)
+				return nil, fmt.Errorf("snapshot session: %w", err)
 			}
 			if err := r.Session(ses); err != nil {
-				return err
+				return nil, err
 			}
 		case recordCoordinate, recordPreparedQuery:
 			if err := restoreCoordinateOrQuery(recordType(typ[0]), dec, r); err != nil {
-				return err
+				return nil, err
 			}
 		case recordACLToken, recordACLPolicy, recordACLRole:
 			if err := restoreACL(recordType(typ[0]), dec, r); err != nil {
-				return err
+				return nil, err
 			}
 		case recordNode, recordService, recordCheck:
 			if err := restoreCatalog(recordType(typ[0]), dec, r); err != nil {
-				return err
+				return nil, err
 			}
 		default:
-			return fmt.Errorf("snapshot: unknown record type %d", typ[0])
+			return nil, fmt.Errorf("snapshot: unknown record type %d", typ[0])
 		}
 	}
 	r.Commit()
-
-	f.mu.Lock()
-	st.OnLockRelease(f.lockRelease)
-	old := f.state
-	f.state = st
-	f.mu.Unlock()
-	// The snapshot holds every command up to at least its highest table
-	// index; a lower figure than the truth only makes a follower read wait
-	// for the next write or fall back to the leader, never read stale.
-	f.applied.Store(hdr.LastIndex)
-	old.Abandon()
-	return nil
+	return st, nil
 }

@@ -379,39 +379,54 @@ func TestRestoreAbandonsOldStore(t *testing.T) {
 	}
 }
 
+// TestRestoreRejectsBadInput: input that is not a snapshot (its header
+// does not decode) is refused with the FSM left as it was; a snapshot cut
+// short or corrupt past its header fails after the old store is dropped
+// (Restore drops it first, to keep memory at one store), and the FSM is
+// left with an empty store and no applied index.
 func TestRestoreRejectsBadInput(t *testing.T) {
 	t.Parallel()
 	good := persist(t, populated(t)).Bytes()
-	cases := map[string][]byte{
-		"empty":               {},
-		"garbage":             []byte("this is not a snapshot at all"),
-		"truncated header":    good[:1],
-		"truncated record":    good[:len(good)/2],
-		"unknown record type": append(append([]byte{}, good...), 0x7f, 0x80),
-		"record type only":    append(append([]byte{}, good...), 0x01),
-		"bad record body":     append(append([]byte{}, good...), 0x01, 0xc1),
+	cases := map[string]struct {
+		data    []byte
+		touched bool // the old store is dropped
+	}{
+		"empty":               {[]byte{}, false},
+		"garbage":             {[]byte("this is not a snapshot at all"), false},
+		"truncated header":    {good[:1], false},
+		"truncated record":    {good[:len(good)/2], true},
+		"unknown record type": {append(append([]byte{}, good...), 0x7f, 0x80), true},
+		"record type only":    {append(append([]byte{}, good...), 0x01), true},
+		"bad record body":     {append(append([]byte{}, good...), 0x01, 0xc1), true},
 	}
-	for name, data := range cases {
+	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			f := New(nil)
 			f.Apply(command(t, 1, structs.KVSRequestType, kvsReq(structs.KVSet, "keep", "me", 0)))
 			old := f.State()
-			err := f.Restore(io.NopCloser(bytes.NewReader(data)))
+			err := f.Restore(io.NopCloser(bytes.NewReader(tc.data)))
 			if err == nil {
 				t.Fatalf("Restore(%s) = nil, want an error", name)
 			}
-			// A failed restore leaves the FSM as it was.
-			if f.State() != old {
-				t.Errorf("Restore(%s) replaced the store despite failing", name)
-			}
+			abandoned := false
 			select {
 			case <-old.AbandonCh():
-				t.Errorf("Restore(%s) abandoned the store despite failing", name)
+				abandoned = true
 			default:
 			}
-			if e := getKV(t, f.State(), "keep"); e == nil || string(e.Value) != "me" {
-				t.Errorf("KVSGet(%q) after failed restore = %+v, want me", "keep", e)
+			kept := getKV(t, f.State(), "keep")
+			if !tc.touched {
+				if f.State() != old || abandoned || kept == nil || string(kept.Value) != "me" {
+					t.Errorf("Restore(%s) changed the FSM (abandoned %v, keep = %+v), want it as it was", name, abandoned, kept)
+				}
+				return
+			}
+			if f.State() == old || !abandoned || kept != nil {
+				t.Errorf("Restore(%s): abandoned %v, keep = %+v, want the old store dropped for an empty one", name, abandoned, kept)
+			}
+			if got := f.AppliedIndex(); got != 0 {
+				t.Errorf("Restore(%s): AppliedIndex() = %d, want 0", name, got)
 			}
 		})
 	}
@@ -437,3 +452,68 @@ type closeRecorder struct {
 }
 
 func (c *closeRecorder) Close() error { c.closed = true; return nil }
+
+// gatedReader hands out r a byte at a time (so no buffer reads ahead)
+// and, after the first after bytes, tells started and waits for gate: a
+// restore paused mid-archive, past its header.
+type gatedReader struct {
+	r       io.Reader
+	after   int
+	started chan struct{}
+	gate    chan struct{}
+}
+
+func (g *gatedReader) Read(p []byte) (int, error) {
+	if g.after == 0 {
+		close(g.started)
+		<-g.gate
+		g.after = -1
+	}
+	if g.after > 0 {
+		g.after--
+		return g.r.Read(p[:1])
+	}
+	return g.r.Read(p)
+}
+
+// TestRestoreDropsOldStoreAndHoldsReads: while a restore builds the new
+// store the old one is abandoned (its watchers wake) and State waits,
+// rather than handing out the old store and keeping both in memory; once
+// the restore ends State returns the restored store.
+func TestRestoreDropsOldStoreAndHoldsReads(t *testing.T) {
+	t.Parallel()
+	src := populated(t)
+	archive := persist(t, src).Bytes()
+
+	dst := New(nil)
+	dst.Apply(command(t, 1, structs.KVSRequestType, kvsReq(structs.KVSet, "old", "x", 0)))
+	old := dst.State()
+	g := &gatedReader{r: bytes.NewReader(archive), after: len(archive) / 2, started: make(chan struct{}), gate: make(chan struct{})}
+	restored := make(chan error, 1)
+	go func() { restored <- dst.Restore(io.NopCloser(g)) }()
+	<-g.started
+
+	select {
+	case <-old.AbandonCh():
+	default:
+		t.Fatal("the old store is not abandoned while the restore runs")
+	}
+	read := make(chan *state.Store, 1)
+	go func() { read <- dst.State() }()
+	select {
+	case st := <-read:
+		t.Fatalf("State() during a restore returned %p (old store %p), want it to wait", st, old)
+	default:
+	}
+	close(g.gate)
+	if err := <-restored; err != nil {
+		t.Fatalf("Restore() = %v", err)
+	}
+	st := <-read
+	if st == old || getKV(t, st, "old") != nil || getKV(t, st, "a/1") == nil {
+		t.Errorf("State() after the restore is not the restored store")
+	}
+	if got := dst.AppliedIndex(); got != 9 {
+		t.Errorf("AppliedIndex() after restore = %d, want 9", got)
+	}
+}
