@@ -31,6 +31,12 @@ var (
 
 // Encode frames a raft command: one type byte, then msgpack.
 func Encode(t MessageType, msg any) ([]byte, error) {
+	if r, ok := msg.(*KVSRequest); ok {
+		// The write path's one command, without reflection.
+		b := make([]byte, 1, 128+len(r.DirEnt.Key)+len(r.DirEnt.Value))
+		b[0] = byte(t)
+		return appendKVSRequest(b, r), nil
+	}
 	var buf bytes.Buffer
 	buf.Grow(256)
 	buf.WriteByte(byte(t))
@@ -47,6 +53,12 @@ func Encode(t MessageType, msg any) ([]byte, error) {
 
 // Decode reads a msgpack body into out.
 func Decode(buf []byte, out any) error {
+	if r, ok := out.(*KVSRequest); ok {
+		if decodeKVSRequest(buf, r) == nil {
+			return nil
+		}
+		*r = KVSRequest{} // not the fast path's form: start again
+	}
 	dec := decoders.Get().(*codec.Decoder)
 	dec.ResetBytes(buf)
 	err := dec.Decode(out)
