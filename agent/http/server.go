@@ -192,7 +192,7 @@ var jsonTrue, jsonFalse = []byte("true"), []byte("false")
 
 // writeJSON writes v as the reply with status code (?pretty indents it).
 func writeJSON(w gohttp.ResponseWriter, r *gohttp.Request, code int, v any) {
-	w.Header()["Content-Type"] = []string{"application/json"}
+	w.Header()["Content-Type"] = appJSON
 	var (
 		buf []byte
 		err error

@@ -68,6 +68,9 @@ type method struct {
 	replyType  reflect.Type // *R
 	route      route
 	authorizes bool // fn takes the request's Authorizer first
+	// direct is fn as a plain call, for the hot paths' signatures
+	// (directCall); nil for the rest, which go through reflect.
+	direct func(authz acl.Authorizer, args, reply any) error
 }
 
 var (
@@ -120,7 +123,35 @@ func newMethod(name string, fn reflect.Value, r route) (*method, error) {
 	if (r != routeLocal || authorizes) && !t.In(first).Implements(rpcInfoType) {
 		return nil, fmt.Errorf("endpoint %s takes %s, which is no structs.RPCInfo: only a routeLocal endpoint without an authorizer may", name, t.In(first))
 	}
-	return &method{name: name, fn: fn, argType: t.In(first), replyType: t.In(first + 1), route: r, authorizes: authorizes}, nil
+	return &method{name: name, fn: fn, argType: t.In(first), replyType: t.In(first + 1), route: r, authorizes: authorizes,
+		direct: directCall(fn)}, nil
+}
+
+// directCall returns fn as a plain call when its signature is one of the
+// request paths every client hammers: KV writes and reads, transactions,
+// health and catalog service reads. reflect.Value.Call cost each request
+// about 1.5 µs and four allocations, some 4 % of a server's CPU under KV
+// PUT load; the others are not worth a line each.
+func directCall(fn reflect.Value) func(acl.Authorizer, any, any) error {
+	switch f := fn.Interface().(type) {
+	case func(acl.Authorizer, *structs.KVSRequest, *bool) error:
+		return typed(f)
+	case func(acl.Authorizer, *structs.KeyRequest, *structs.IndexedDirEntries) error:
+		return typed(f)
+	case func(acl.Authorizer, *structs.KeyListRequest, *structs.IndexedDirEntries) error:
+		return typed(f)
+	case func(acl.Authorizer, *structs.TxnRequest, *structs.TxnResponse) error:
+		return typed(f)
+	case func(acl.Authorizer, *structs.ServiceSpecificRequest, *structs.IndexedCheckServiceNodes) error:
+		return typed(f)
+	case func(acl.Authorizer, *structs.ServiceSpecificRequest, *structs.IndexedServiceNodes) error:
+		return typed(f)
+	}
+	return nil
+}
+
+func typed[A, R any](f func(acl.Authorizer, *A, *R) error) func(acl.Authorizer, any, any) error {
+	return func(authz acl.Authorizer, args, reply any) error { return f(authz, args.(*A), reply.(*R)) }
 }
 
 // call runs an endpoint in-process. args is copied first, as decoding it
@@ -161,11 +192,15 @@ func (e *endpoints) invoke(m *method, argv reflect.Value) (reflect.Value, error)
 	if done {
 		return replyv, err
 	}
-	in := []reflect.Value{argv, replyv}
-	if m.authorizes {
-		in = append([]reflect.Value{reflect.ValueOf(&authz).Elem()}, in...)
+	if m.direct != nil {
+		err = m.direct(authz, argv.Interface(), replyv.Interface())
+	} else {
+		in := []reflect.Value{argv, replyv}
+		if m.authorizes {
+			in = append([]reflect.Value{reflect.ValueOf(&authz).Elem()}, in...)
+		}
+		err, _ = m.fn.Call(in)[0].Interface().(error)
 	}
-	err, _ = m.fn.Call(in)[0].Interface().(error)
 	// A read narrowed by ACL says so in its reply: the gate hands out an
 	// authorizer that remembers its refusals (acl.Tracking) when ACLs
 	// are on.

@@ -161,3 +161,23 @@ func TestNewEndpointsRefusesOtherMethods(t *testing.T) {
 		t.Errorf("newEndpoints(Bad) = %v, want an error naming Bad.Helper", err)
 	}
 }
+
+// TestHotEndpointsCallDirect: the request paths directCall names bind as
+// plain calls. A signature change there would silently fall back to
+// reflect.Value.Call, which the write-path profile showed at 4 % of a
+// server's CPU.
+func TestHotEndpointsCallDirect(t *testing.T) {
+	t.Parallel()
+	s := &Server{}
+	if err := s.registerEndpoints(); err != nil {
+		t.Fatalf("registerEndpoints() = %v", err)
+	}
+	for _, name := range []string{"KVS.Apply", "KVS.Get", "KVS.List", "Txn.Apply", "Health.ServiceNodes", "Catalog.ServiceNodes"} {
+		if m := s.endpoints.methods[name]; m == nil || m.direct == nil {
+			t.Errorf("%s is not called directly", name)
+		}
+	}
+	if m := s.endpoints.methods["Status.Leader"]; m == nil || m.direct != nil {
+		t.Errorf("Status.Leader: want a reflect call (not in directCall's list)")
+	}
+}

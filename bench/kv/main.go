@@ -68,7 +68,7 @@ func parseFlags() options {
 	flag.StringVar(&o.etcdBin, "etcd", "/usr/bin/etcd", "path to the etcd binary")
 	flag.StringVar(&o.systems, "systems", "etcd,conclave", "comma-separated systems to load: etcd, conclave")
 	flag.IntVar(&o.clients, "clients", 64, "concurrent clients")
-	flag.IntVar(&o.ops, "ops", 20000, "measured operations of each kind (PUT, GET) per system")
+	flag.IntVar(&o.ops, "ops", 100000, "measured operations of each kind (PUT, GET) per system")
 	flag.IntVar(&o.rounds, "rounds", 5, "interleaved rounds the measured operations are split into (see the package comment)")
 	flag.IntVar(&o.warmup, "warmup", 1000, "unmeasured warm-up operations of each kind per system, before the first round")
 	flag.IntVar(&o.keys, "keys", 1000, "distinct keys (bench/k0000 ...)")
