@@ -119,6 +119,8 @@ type Server struct {
 	coordinates *Coordinate
 
 	shutdownCh chan struct{}
+	// applies lets the commands under way finish before raft stops.
+	applies applyGate
 	// shutdownCtx ends with shutdownCh: the context of the server's own
 	// RPCs (bootstrap, leader duties, read indexes), which no client owns.
 	shutdownCtx    context.Context
@@ -416,6 +418,11 @@ func (s *Server) Shutdown() error {
 			s.config.Listener.Close()
 		}
 		if s.raft != nil {
+			// Commands under way get their answers before raft stops
+			// (applyGate); raft drains its queue in every state.
+			if !s.applies.close(applyDrainTimeout) {
+				s.logger.Warn("commands still waiting on raft at shutdown", "waited", applyDrainTimeout)
+			}
 			if e := s.raft.Shutdown().Error(); e != nil {
 				err = errors.Join(err, e)
 			}
