@@ -47,7 +47,11 @@ func limitBody(w gohttp.ResponseWriter, r *gohttp.Request, limit int64) error {
 	if r.ContentLength > limit {
 		return errBodyTooLarge(r.ContentLength, limit)
 	}
-	r.Body = gohttp.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength < 0 {
+		// Chunked: only a reader that counts can stop it. A declared
+		// length is enforced by net/http, which reads no further.
+		r.Body = gohttp.MaxBytesReader(w, r.Body, limit)
+	}
 	return nil
 }
 
