@@ -5,8 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"go.uber.org/goleak"
-
+	"conclave/internal/leaktest"
 	"conclave/internal/testutil"
 )
 
@@ -17,7 +16,7 @@ var conclaveBin string
 // goroutine outlives them (the in-process agents, and the child processes'
 // watchers, must all be stopped by the tests that start them).
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(withBinary{m})
+	leaktest.VerifyTestMain(withBinary{m})
 }
 
 // withBinary runs the tests with the binary built (goleak's TestingM).

@@ -263,7 +263,10 @@ func TestFetchBlocks(t *testing.T) {
 		{node, "/v1/catalog/node/node9", register("node9", "db9", "db", "passing"),
 			func(v any) bool { return len(v.(*CatalogNode).Services) == 3 }},
 		{&localFile{path: file, interval: 10 * time.Millisecond}, "",
-			func() error { return os.WriteFile(file, []byte("two"), 0o644) },
+			// Written beside and renamed, as config tools write: a write in
+			// place can be read half done (empty, truncated), which the
+			// file dependency then reports, as consul-template's does.
+			func() error { return writeAtomic(file, "two") },
 			func(v any) bool { return v == "two" }},
 	} {
 		_, idx, err := tc.dep.Fetch(ctx, c, nil)
@@ -337,4 +340,13 @@ func TestKeyBlocksUntilWritten(t *testing.T) {
 	if r := <-done; r.err != nil || r.v != "here" {
 		t.Errorf("Fetch(%s) = %v, %v; want here", block, r.v, r.err)
 	}
+}
+
+// writeAtomic replaces path's content in one step.
+func writeAtomic(path, content string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

@@ -3,12 +3,12 @@ package template
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"conclave/internal/leaktest"
 )
 
 // TestMain fails the package if a goroutine outlives its tests: the
 // agents the end-to-end tests start, and any Fetch left waiting, must be
 // gone when they end.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leaktest.VerifyTestMain(m)
 }

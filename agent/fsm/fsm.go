@@ -34,6 +34,20 @@ type FSM struct {
 	// lockRelease is handed to every store this FSM opens, restored ones
 	// included (state.Store.OnLockRelease).
 	lockRelease func(state.LockRelease)
+
+	// snapshotIndex is the raft index of the newest snapshot in raft's
+	// store (SetSnapshotIndex); nil until set.
+	snapshotIndex func() uint64
+}
+
+// SetSnapshotIndex gives the FSM the raft index of the newest snapshot in
+// raft's store, which is the one a restore reads: raft writes a user
+// restore's or a leader's snapshot to its store before the FSM reads it,
+// and at start-up restores the newest. Call it before raft starts.
+func (f *FSM) SetSnapshotIndex(fn func() uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.snapshotIndex = fn
 }
 
 // OnLockRelease sets the function the state store tells of the keys
@@ -299,11 +313,23 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		f.logger.Error("snapshot restore failed; serving an empty store until raft restores again", "error", err)
 		st, last = state.New(), 0
 	}
+	if err == nil && f.snapshotIndex != nil {
+		// The store now stands for raft's log up to the snapshot's raft
+		// index, which for a user restore lies past everything applied
+		// before: the restore is a write, and a read index handed out
+		// after it must make followers wait for it. The snapshot's own
+		// header holds only its highest table index, from when it was
+		// saved, below that. (If the newest snapshot in the store could
+		// not be opened at start-up, raft restores an older one and this
+		// figure is too high until the log replay after it begins.)
+		last = max(last, f.snapshotIndex())
+	}
 	st.OnLockRelease(f.lockRelease)
 	f.state = st
-	// The snapshot holds every command up to at least its highest table
-	// index; a lower figure than the truth only makes a follower read wait
-	// for the next write or fall back to the leader, never read stale.
+	// Without the raft index, the snapshot holds every command up to at
+	// least its highest table index; a lower figure than the truth only
+	// makes a follower read wait for the next write or fall back to the
+	// leader, never read stale.
 	f.applied.Store(last)
 	return err
 }

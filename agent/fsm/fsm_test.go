@@ -517,3 +517,30 @@ func TestRestoreDropsOldStoreAndHoldsReads(t *testing.T) {
 		t.Errorf("AppliedIndex() after restore = %d, want 9", got)
 	}
 }
+
+// TestRestoreAppliedIsSnapshotIndex: after a restore the FSM reports the
+// raft index of the snapshot it read as applied, past the snapshot's own
+// highest table index: a user restore is installed past the end of the
+// log, and read indexes handed out after it must cover it.
+func TestRestoreAppliedIsSnapshotIndex(t *testing.T) {
+	t.Parallel()
+	archive := persist(t, populated(t)).Bytes() // highest table index 9
+	f := New(nil)
+	f.SetSnapshotIndex(func() uint64 { return 4242 })
+	if err := f.Restore(io.NopCloser(bytes.NewReader(archive))); err != nil {
+		t.Fatalf("Restore() = %v", err)
+	}
+	if got := f.AppliedIndex(); got != 4242 {
+		t.Errorf("AppliedIndex() = %d, want the snapshot's raft index 4242", got)
+	}
+	// A store whose newest snapshot is older than the state's own index
+	// (none yet) never lowers it.
+	g := New(nil)
+	g.SetSnapshotIndex(func() uint64 { return 0 })
+	if err := g.Restore(io.NopCloser(bytes.NewReader(archive))); err != nil {
+		t.Fatalf("Restore() = %v", err)
+	}
+	if got := g.AppliedIndex(); got != 9 {
+		t.Errorf("AppliedIndex() = %d, want the snapshot's highest table index 9", got)
+	}
+}

@@ -281,6 +281,16 @@ func (s *Server) setupRaft() error {
 		}
 	}
 	s.snapshots = snaps
+	// A restored store reflects raft's log up to its snapshot's index; the
+	// FSM reports that as applied, so the leader's read indexes after a
+	// restore cover it (readindex.go).
+	s.fsm.SetSnapshotIndex(func() uint64 {
+		list, err := snaps.List()
+		if err != nil || len(list) == 0 {
+			return 0
+		}
+		return list[0].Index
+	})
 	r, err := raft.NewRaft(&rc, s.fsm, logs, stable, snaps, s.transport)
 	if err != nil {
 		return fmt.Errorf("raft: %w", err)

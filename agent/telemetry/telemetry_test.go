@@ -7,15 +7,15 @@ import (
 	"time"
 
 	metrics "github.com/hashicorp/go-metrics/compat"
-	"go.uber.org/goleak"
 
 	"conclave/agent/config"
+	"conclave/internal/leaktest"
 )
 
 // TestMain fails the package if a goroutine outlives its tests: each
 // Telemetry's loop must stop with Shutdown.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leaktest.VerifyTestMain(m)
 }
 
 // counted is the count of counter name in t's current summary.
