@@ -49,8 +49,9 @@ func TestExecCluster(t *testing.T) {
 	cl, addr := execCluster(t)
 	// The caller stops after -wait with no new result, so a loaded machine
 	// (make test runs packages side by side) needs room before the first
-	// ack; 3 s is above Consul's default of 2 s for that reason.
-	wait := "-wait=3s"
+	// ack: 3 s once ran out with no ack at all while the jepsen package
+	// loaded both cores, so 6 s (Consul's default is 2 s).
+	wait := "-wait=6s"
 
 	got := runCLI(t, run{args: []string{"exec", addr, wait, "-node", "^wbackup", "uptime"}})
 	if got.code != 0 || !strings.HasSuffix(got.stdout, "3 / 3 node(s) completed / acknowledged\n") {
