@@ -303,7 +303,8 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.state = nil
 	st, err := restoreRecords(br, dec)
 	last := hdr.LastIndex
-	if err != nil {
+	switch {
+	case err != nil:
 		// Cut short or corrupt past its header (the leader checked the
 		// archive before raft took it, so this is a disk failing). raft
 		// keeps its snapshot and tries again: a follower is sent it anew,
@@ -312,8 +313,7 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 		// current are not answered from it.
 		f.logger.Error("snapshot restore failed; serving an empty store until raft restores again", "error", err)
 		st, last = state.New(), 0
-	}
-	if err == nil && f.snapshotIndex != nil {
+	case f.snapshotIndex != nil:
 		// The store now stands for raft's log up to the snapshot's raft
 		// index, which for a user restore lies past everything applied
 		// before: the restore is a write, and a read index handed out

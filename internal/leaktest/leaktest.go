@@ -1,10 +1,6 @@
 package leaktest
 
-import (
-	"testing"
-
-	"go.uber.org/goleak"
-)
+import "go.uber.org/goleak"
 
 // Ignored are goroutines a library leaves running for a moment after the
 // agent that started it shut down, and that end by themselves:
@@ -23,5 +19,3 @@ func Ignored() []goleak.Option {
 func VerifyTestMain(m goleak.TestingM) {
 	goleak.VerifyTestMain(m, Ignored()...)
 }
-
-var _ goleak.TestingM = (*testing.M)(nil)
