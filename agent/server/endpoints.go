@@ -97,6 +97,9 @@ func newEndpoints(g gate, receivers map[string]any) (*endpoints, error) {
 		for i := 0; i < v.NumMethod(); i++ {
 			name := v.Type().Method(i).Name
 			m, err := newMethod(service+"."+name, v.Method(i), routes[name])
+			if err == nil {
+				m.direct = directCall(rcvr, v.Type().Method(i).Func)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -123,35 +126,38 @@ func newMethod(name string, fn reflect.Value, r route) (*method, error) {
 	if (r != routeLocal || authorizes) && !t.In(first).Implements(rpcInfoType) {
 		return nil, fmt.Errorf("endpoint %s takes %s, which is no structs.RPCInfo: only a routeLocal endpoint without an authorizer may", name, t.In(first))
 	}
-	return &method{name: name, fn: fn, argType: t.In(first), replyType: t.In(first + 1), route: r, authorizes: authorizes,
-		direct: directCall(fn)}, nil
+	return &method{name: name, fn: fn, argType: t.In(first), replyType: t.In(first + 1), route: r, authorizes: authorizes}, nil
 }
 
-// directCall returns fn as a plain call when its signature is one of the
-// request paths every client hammers: KV writes and reads, transactions,
-// health and catalog service reads. reflect.Value.Call cost each request
-// about 1.5 µs and four allocations, some 4 % of a server's CPU under KV
-// PUT load; the others are not worth a line each.
-func directCall(fn reflect.Value) func(acl.Authorizer, any, any) error {
+// directCall returns a plain call of the method expression fn (receiver
+// first) on rcvr when it is one of the request paths every client hammers:
+// KV writes and reads, transactions, health and catalog service reads.
+// reflect.Value.Call cost each request about 1.5 µs and four allocations,
+// some 4 % of a server's CPU under KV PUT load; so did calling the method
+// value reflect.Value.Method gives as a func, which goes through reflect's
+// trampoline too. A method expression from the receiver's type is the
+// method's own code. The others are not worth a line each.
+func directCall(rcvr any, fn reflect.Value) func(acl.Authorizer, any, any) error {
 	switch f := fn.Interface().(type) {
-	case func(acl.Authorizer, *structs.KVSRequest, *bool) error:
-		return typed(f)
-	case func(acl.Authorizer, *structs.KeyRequest, *structs.IndexedDirEntries) error:
-		return typed(f)
-	case func(acl.Authorizer, *structs.KeyListRequest, *structs.IndexedDirEntries) error:
-		return typed(f)
-	case func(acl.Authorizer, *structs.TxnRequest, *structs.TxnResponse) error:
-		return typed(f)
-	case func(acl.Authorizer, *structs.ServiceSpecificRequest, *structs.IndexedCheckServiceNodes) error:
-		return typed(f)
-	case func(acl.Authorizer, *structs.ServiceSpecificRequest, *structs.IndexedServiceNodes) error:
-		return typed(f)
+	case func(*KVS, acl.Authorizer, *structs.KVSRequest, *bool) error:
+		return bound(rcvr, f)
+	case func(*KVS, acl.Authorizer, *structs.KeyRequest, *structs.IndexedDirEntries) error:
+		return bound(rcvr, f)
+	case func(*KVS, acl.Authorizer, *structs.KeyListRequest, *structs.IndexedDirEntries) error:
+		return bound(rcvr, f)
+	case func(*Txn, acl.Authorizer, *structs.TxnRequest, *structs.TxnResponse) error:
+		return bound(rcvr, f)
+	case func(*Health, acl.Authorizer, *structs.ServiceSpecificRequest, *structs.IndexedCheckServiceNodes) error:
+		return bound(rcvr, f)
+	case func(*Catalog, acl.Authorizer, *structs.ServiceSpecificRequest, *structs.IndexedServiceNodes) error:
+		return bound(rcvr, f)
 	}
 	return nil
 }
 
-func typed[A, R any](f func(acl.Authorizer, *A, *R) error) func(acl.Authorizer, any, any) error {
-	return func(authz acl.Authorizer, args, reply any) error { return f(authz, args.(*A), reply.(*R)) }
+func bound[T, A, R any](rcvr any, f func(T, acl.Authorizer, *A, *R) error) func(acl.Authorizer, any, any) error {
+	r := rcvr.(T)
+	return func(authz acl.Authorizer, args, reply any) error { return f(r, authz, args.(*A), reply.(*R)) }
 }
 
 // call runs an endpoint in-process. args is copied first, as decoding it
