@@ -2,7 +2,9 @@
 # Write path (issue 17): KV PUT and GET of conclave vs etcd at 256 clients,
 # on one durable server and on 3 servers vs 3 etcd members, with conclave
 # driven by both the raw net/http driver and the official Consul client
-# (the 64-client runs are run.sh's first two). Called by bench/run.sh; see
+# (the 64-client runs are run.sh's first two), and the same load against
+# an empty net/http server (-scenario floor): the least an HTTP exchange
+# costs here, server and client together. Called by bench/run.sh; see
 # "Write path" in bench/README.md.
 #
 # Extra arguments go to the driver (bench/kv), e.g. `-ops 40000 -rounds 7`.
@@ -30,6 +32,8 @@ kv=("$here/.bin/kvbench" -systems etcd,conclave -conclave "$here/.bin/conclave" 
 status=0
 log "running: 1 server, 256 clients"
 "${kv[@]}" -skip-dev "$@" || status=1
+log "running: the HTTP floor (an empty net/http server in conclave's place), 256 clients"
+"${kv[@]}" -scenario floor "$@" || status=1
 log "running: 3 servers, 256 clients"
 "${kv[@]}" -scenario cluster "$@" || status=1
 exit $status

@@ -80,14 +80,14 @@ func parseFlags() options {
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "upper bound for the whole run")
 	flag.StringVar(&o.tmpBase, "tmp", "", "parent directory for temporary data dirs (default: $TMPDIR or /tmp)")
 	flag.Float64Var(&o.maxErrRate, "max-error-rate", 0.01, "fraction of failed operations above which a phase counts as not run")
-	flag.StringVar(&o.scenario, "scenario", "kv", "what to run: kv (single node vs etcd), cluster (3 servers vs 3 etcd members), gossip (50 agents: membership, failure detection, client RSS), failover (leader kill to first write)")
+	flag.StringVar(&o.scenario, "scenario", "kv", "what to run: kv (single node vs etcd), cluster (3 servers vs 3 etcd members), gossip (50 agents: membership, failure detection, client RSS), failover (leader kill to first write), floor (etcd vs an empty net/http server in conclave's place: the least an HTTP exchange costs)")
 	flag.IntVar(&o.agents, "agents", 50, "agents in -scenario gossip (1 server, the rest clients)")
 	flag.IntVar(&o.failoverRuns, "failover-runs", 5, "leader kills in -scenario failover")
 	flag.StringVar(&o.clusterVia, "cluster-via", "spread", "-scenario cluster: send conclave requests to all servers (spread) or only to the leader (leader, a diagnostic)")
 	flag.StringVar(&o.profileDir, "profile-dir", "", "-scenario cluster: start the conclave servers with enable_debug and save a CPU profile of each server per measured phase here (a diagnostic)")
 	flag.Parse()
 	switch o.scenario {
-	case "kv", "cluster", "gossip", "failover":
+	case "kv", "cluster", "gossip", "failover", "floor":
 	default:
 		fmt.Fprintf(os.Stderr, "kv: unknown -scenario %q\n", o.scenario)
 		os.Exit(2)
@@ -133,6 +133,10 @@ func (o options) has(system string) bool {
 }
 
 func main() {
+	if addr := os.Getenv(floorEnv); addr != "" {
+		fmt.Fprintln(os.Stderr, "kv: floor server:", serveFloor(addr))
+		os.Exit(1)
+	}
 	o := parseFlags()
 	os.Exit(run(o))
 }
@@ -235,6 +239,8 @@ func (b *bench) run(ctx context.Context) int {
 		return b.runGossipScenario(ctx)
 	case "failover":
 		return b.runFailoverScenario(ctx)
+	case "floor":
+		return b.runFloorScenario(ctx)
 	}
 	fmt.Printf("KV benchmark: %d clients, %d-byte values, %d keys, %d measured ops per kind in %d interleaved rounds (after %d warm-up), %d CPUs\n",
 		b.o.clients, b.o.valueSize, b.o.keys, b.o.ops, b.o.rounds, b.o.warmup, numCPU())
@@ -413,7 +419,7 @@ func (b *bench) runLoad(ctx context.Context, suts []*sut) error {
 				r.round = round
 				b.phases = append(b.phases, r)
 				fmt.Printf("  %s %-12s %9.0f ops/s  p50 %s  p99 %s  errors %d  CPU/op: servers %.0fµs, driver %.0fµs  (round %d/%d)\n",
-					r.kind, r.system, r.opsPerSec(), fmtDur(r.p50), fmtDur(r.p99), r.errors,
+					r.kind, b.display(r.system), r.opsPerSec(), fmtDur(r.p50), fmtDur(r.p99), r.errors,
 					perOp(r.serverCPU, r.ops), perOp(r.driverCPU, r.ops), round, b.o.rounds)
 			}
 		}
@@ -534,7 +540,7 @@ func (b *bench) report() {
 	fmt.Printf(row, "kind", "system", "ops/s", "p50", "p99", "errors", "server CPU", "driver CPU")
 	for _, kind := range []string{"PUT", "GET"} {
 		for _, system := range []string{"etcd", "conclave", apiSystem} {
-			label := system
+			label := b.display(system)
 			if kind == "GET" {
 				label += map[string]string{"etcd": " (linearizable)", "conclave": " (default)", apiSystem: " (default)"}[system]
 			}
@@ -577,16 +583,20 @@ func (b *bench) report() {
 				med = medianFloat(rs)
 			}
 			fmt.Printf("  %s %s/etcd = %.2fx pooled, median of rounds %.2fx [rounds: %s]; p99 %s vs etcd %s\n",
-				kind, system, v, med, strings.Join(ss, " "), fmtDur(c.p99), fmtDur(e.p99))
+				kind, b.display(system), v, med, strings.Join(ss, " "), fmtDur(c.p99), fmtDur(e.p99))
 		}
-		if !measured {
+		switch {
+		case b.o.scenario == "floor":
+			// A measurement without a target: no verdict.
+		case !measured:
 			fmt.Printf("%s = n/a (target >= %.1fx)\n", label, target)
-			return
+		default:
+			fmt.Printf("%s = %.2fx, worse driver (target >= %.1fx) %s\n", label, worst, target, verdict(worst >= target))
 		}
-		fmt.Printf("%s = %.2fx, worse driver (target >= %.1fx) %s\n", label, worst, target, verdict(worst >= target))
 	}
 	ratio("PUT", "PUT conclave/etcd", 1.0)
 	ratio("GET", "GET conclave(default)/etcd(linearizable)", 2.0)
+	b.reportCPU()
 
 	if d := b.dev; d != nil && len(d.ready) > 0 {
 		med := medianDur(d.ready)
@@ -606,6 +616,35 @@ func (b *bench) report() {
 		fmt.Println("-dev agent ready = n/a (target <= 1s)")
 		fmt.Println("idle agent RSS = n/a (target <= 40 MiB)")
 	}
+}
+
+// reportCPU prints each system's whole CPU per operation, its servers'
+// and this driver's together: on a machine the driver shares, that sum is
+// what throughput is inversely proportional to, so it shows where a ratio
+// comes from (a costlier client library lowers it as surely as a costlier
+// server).
+func (b *bench) reportCPU() {
+	for _, kind := range []string{"PUT", "GET"} {
+		var parts []string
+		for _, system := range []string{"etcd", "conclave", apiSystem} {
+			if r, ok := b.find(kind, system); ok {
+				srv, drv := perOp(r.serverCPU, r.ops), perOp(r.driverCPU, r.ops)
+				parts = append(parts, fmt.Sprintf("%s %.0f+%.0f = %.0fµs", b.display(system), srv, drv, srv+drv))
+			}
+		}
+		if len(parts) > 0 {
+			fmt.Printf("  %s CPU per op, servers + driver: %s\n", kind, strings.Join(parts, ", "))
+		}
+	}
+}
+
+// display is the name a system is reported under: in the floor scenario
+// the conclave slot holds the empty server.
+func (b *bench) display(system string) string {
+	if b.o.scenario == "floor" {
+		return strings.Replace(system, "conclave", "floor", 1)
+	}
+	return system
 }
 
 func verdict(ok bool) string {

@@ -27,6 +27,11 @@ type proc struct {
 }
 
 func startProc(name, dir, logPath, bin string, args ...string) (*proc, error) {
+	return startProcEnv(name, dir, logPath, nil, bin, args...)
+}
+
+// startProcEnv is startProc with env added to this process's environment.
+func startProcEnv(name, dir, logPath string, env []string, bin string, args ...string) (*proc, error) {
 	lf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -36,6 +41,9 @@ func startProc(name, dir, logPath, bin string, args ...string) (*proc, error) {
 	cmd.Stdout = lf
 	cmd.Stderr = lf
 	cmd.Stdin = nil
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	// Own process group; killed if this driver dies without cleaning up.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	p := &proc{name: name, cmd: cmd, logPath: logPath, logFile: lf, done: make(chan struct{})}
