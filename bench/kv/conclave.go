@@ -140,25 +140,29 @@ func (b *bench) startConclave(ctx context.Context, s *sut) error {
 	b.track(p)
 	s.procs = append(s.procs, p)
 
-	tr := newTransport(b.o.clients)
-	s.closers = append(s.closers, tr.CloseIdleConnections)
-	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-
+	t := b.newHTTPTarget(s, cp.base())
 	t0 := time.Now()
 	err = waitFor(ctx, p, 60*time.Second, 20*time.Millisecond, func(ctx context.Context) error {
-		return conclaveReady(ctx, hc, cp.base(), "bench/ready")
+		return conclaveReady(ctx, t.hc, cp.base(), "bench/ready")
 	})
 	if err != nil {
 		return err
 	}
 	fmt.Printf("conclave server ready in %s (http %s)\n", fmtDur(time.Since(t0)), cp.base())
-
-	t := &httpTarget{hc: hc, urls: make(map[string]string, len(b.keys))}
-	for _, k := range b.keys {
-		t.urls[k] = cp.base() + "/v1/kv/" + k
-	}
 	s.target = t
 	return nil
+}
+
+// newHTTPTarget is the raw driver for the KV API at base, with a transport
+// sized for the run's clients that s closes when it stops.
+func (b *bench) newHTTPTarget(s *sut, base string) *httpTarget {
+	tr := newTransport(b.o.clients)
+	s.closers = append(s.closers, tr.CloseIdleConnections)
+	t := &httpTarget{hc: &http.Client{Transport: tr, Timeout: 10 * time.Second}, urls: make(map[string]string, len(b.keys))}
+	for _, k := range b.keys {
+		t.urls[k] = base + "/v1/kv/" + k
+	}
+	return t
 }
 
 type httpTarget struct {

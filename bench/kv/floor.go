@@ -100,11 +100,9 @@ func (b *bench) startFloor(ctx context.Context, s *sut) error {
 	b.track(p)
 	s.procs = append(s.procs, p)
 
-	tr := newTransport(b.o.clients)
-	s.closers = append(s.closers, tr.CloseIdleConnections)
-	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	t := b.newHTTPTarget(s, base)
 	err = waitFor(ctx, p, 10*time.Second, 20*time.Millisecond, func(ctx context.Context) error {
-		_, status, err := doHTTP(ctx, hc, http.MethodPut, base+"/v1/kv/bench/ready", []byte("1"))
+		_, status, err := doHTTP(ctx, t.hc, http.MethodPut, base+"/v1/kv/bench/ready", []byte("1"))
 		if err == nil && status != http.StatusOK {
 			err = fmt.Errorf("HTTP %d", status)
 		}
@@ -112,10 +110,6 @@ func (b *bench) startFloor(ctx context.Context, s *sut) error {
 	})
 	if err != nil {
 		return err
-	}
-	t := &httpTarget{hc: hc, urls: make(map[string]string, len(b.keys))}
-	for _, k := range b.keys {
-		t.urls[k] = base + "/v1/kv/" + k
 	}
 	s.target = t
 	return nil
