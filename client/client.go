@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -291,6 +292,12 @@ type QueryOptions struct {
 	WaitTime time.Duration
 	// AllowStale lets any server answer, possibly with stale data (?stale).
 	AllowStale bool
+	// MaxStale bounds AllowStale: an answer from a server that last heard
+	// from its leader longer ago than this (X-Consul-LastContact) is not
+	// used, and the read is sent again at default consistency, without
+	// blocking, as consul-template's and consul-replicate's max_stale do.
+	// Zero accepts any staleness.
+	MaxStale time.Duration
 	// RequireConsistent makes the leader confirm leadership first
 	// (?consistent).
 	RequireConsistent bool
@@ -518,12 +525,25 @@ func queryMeta(resp *http.Response, rtt time.Duration) *QueryMeta {
 // query runs a read and decodes a 200 reply into out. A 404 reply yields
 // found=false with meta and no error: for KV it means "no such key".
 func (c *Client) query(ctx context.Context, r *request, q *QueryOptions, out any) (found bool, meta *QueryMeta, err error) {
+	var again *request
+	if q != nil && q.AllowStale && q.MaxStale > 0 && r.body == nil {
+		again = &request{method: r.method, path: r.path, params: slices.Clone(r.params), header: r.header.Clone()}
+	}
 	r.applyQuery(c, q)
 	resp, rtt, err := c.do(ctx, r)
 	if err != nil {
 		return false, nil, err
 	}
 	meta = queryMeta(resp, rtt)
+	if again != nil && meta.LastContact > q.MaxStale {
+		// Too stale to use. The headers tell before the body is read, so
+		// out is decoded once, from the answer that is kept.
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		fresh := *q
+		fresh.AllowStale, fresh.WaitIndex = false, 0
+		return c.query(ctx, again, &fresh, out)
+	}
 	if resp.StatusCode == http.StatusNotFound {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()

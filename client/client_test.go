@@ -10,7 +10,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -90,6 +92,62 @@ func TestQueryMetaFromHeaders(t *testing.T) {
 	meta.RequestTime = 0
 	if *meta != want {
 		t.Errorf("Leader() meta = %+v, want %+v", *meta, want)
+	}
+}
+
+// TestQueryMaxStale: a stale answer from a server that last heard from its
+// leader longer ago than MaxStale is dropped and the read asked again at
+// default consistency, without blocking; a fresh enough one is kept.
+func TestQueryMaxStale(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var queries []string
+	var contact string
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		queries = append(queries, r.URL.RawQuery)
+		mu.Unlock()
+		w.Header().Set("X-Consul-KnownLeader", "true")
+		if _, stale := r.URL.Query()["stale"]; stale {
+			w.Header().Set("X-Consul-Index", "5")
+			mu.Lock()
+			w.Header().Set("X-Consul-LastContact", contact)
+			mu.Unlock()
+			fmt.Fprint(w, `[{"Key":"k","Value":"b2xk","ModifyIndex":5}]`) // "old"
+			return
+		}
+		w.Header().Set("X-Consul-Index", "9")
+		fmt.Fprint(w, `[{"Key":"k","Value":"bmV3","ModifyIndex":9}]`) // "new"
+	})
+	for _, tt := range []struct {
+		contact   string
+		want      string
+		wantQuery []string
+	}{
+		{"5000", "new", []string{"index=3&stale", ""}},
+		{"500", "old", []string{"index=3&stale"}},
+	} {
+		mu.Lock()
+		queries, contact = nil, tt.contact
+		mu.Unlock()
+		ctx := context.Background()
+		q := &QueryOptions{AllowStale: true, MaxStale: time.Second, WaitIndex: 3}
+		p, meta, err := c.KV().Get(ctx, "k", q)
+		if err != nil || p == nil {
+			t.Fatalf("Get with last contact %sms = %v, %v", tt.contact, p, err)
+		}
+		if string(p.Value) != tt.want {
+			t.Errorf("Get with last contact %sms = %q, want %q", tt.contact, p.Value, tt.want)
+		}
+		if tt.want == "new" && meta.LastIndex != 9 {
+			t.Errorf("Get with last contact %sms: index %d, want the leader's 9", tt.contact, meta.LastIndex)
+		}
+		mu.Lock()
+		got := slices.Clone(queries)
+		mu.Unlock()
+		if !slices.Equal(got, tt.wantQuery) {
+			t.Errorf("Get with last contact %sms asked %q, want %q", tt.contact, got, tt.wantQuery)
+		}
 	}
 }
 

@@ -564,7 +564,7 @@ func addToolFlags(cmd *cobra.Command, f *Factory, t *toolFlags, once, wait strin
 	fl.BoolVar(&t.Once, "once", false, once)
 	fl.StringVar(&t.Wait, "wait", "", wait)
 	fl.StringVar(&t.LogLevel, "log-level", "warn", "Log `level`: trace, debug, info, warn or err.")
-	fl.DurationVar(&t.MaxStale, "max-stale", 0, "When positive (a `duration`, as consul-template's), let any server answer reads (?stale); 0 asks the leader.")
+	fl.DurationVar(&t.MaxStale, "max-stale", 0, "When positive (a `duration`, as consul-template's), let any server answer reads (?stale) unless it last heard from its leader longer ago than this, when the read is asked of the leader again; 0 asks the leader.")
 	t.HTTP = addHTTPFlags(cmd, false)
 	t.HTTPClient = func() (*client.Client, error) { return f.HTTPClient(t.HTTP) }
 }

@@ -305,14 +305,9 @@ func (f *follower) list(ctx context.Context, index uint64, wait time.Duration, s
 	cfg := f.r.cfg
 	q := &client.QueryOptions{
 		Datacenter: f.prefix.Datacenter, Token: cfg.Token,
-		WaitIndex: index, WaitTime: wait, AllowStale: stale,
+		WaitIndex: index, WaitTime: wait, AllowStale: stale, MaxStale: cfg.MaxStale,
 	}
-	kv := cfg.Client.KV()
-	pairs, meta, err := kv.List(ctx, f.prefix.Source, q)
-	if err == nil && q.AllowStale && meta.LastContact > cfg.MaxStale {
-		q.AllowStale, q.WaitIndex = false, 0
-		pairs, meta, err = kv.List(ctx, f.prefix.Source, q)
-	}
+	pairs, meta, err := cfg.Client.KV().List(ctx, f.prefix.Source, q)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the source: %w", err)
 	}

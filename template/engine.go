@@ -109,7 +109,9 @@ type EngineConfig struct {
 	// Once fetches each dependency once (no blocking queries), applies
 	// every job once and returns; the first failed read is an error.
 	Once bool
-	// MaxStale, when positive, lets any server answer the reads (?stale).
+	// MaxStale, when positive, lets any server answer the reads (?stale)
+	// whose last contact with its leader is at most this long ago; a
+	// staler answer is read again from the leader.
 	MaxStale time.Duration
 	// Retry is the backoff of failed reads (not used with Once).
 	Retry Retry

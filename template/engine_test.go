@@ -27,11 +27,12 @@ type fakeStore struct {
 	fails   map[string]int // reads of a key still to fail
 	reads   map[string]int
 	waiting map[string]int
+	opts    map[string]client.QueryOptions // the last read's, per key
 }
 
 func newFakeStore() *fakeStore {
 	return &fakeStore{vals: map[string]string{}, changed: make(chan struct{}), fails: map[string]int{},
-		reads: map[string]int{}, waiting: map[string]int{}}
+		reads: map[string]int{}, waiting: map[string]int{}, opts: map[string]client.QueryOptions{}}
 }
 
 func (s *fakeStore) set(kv ...string) {
@@ -73,6 +74,7 @@ func (d fakeDep) Fetch(ctx context.Context, _ *client.Client, opts *client.Query
 	s := d.s
 	s.mu.Lock()
 	s.reads[d.key]++
+	s.opts[d.key] = *opts
 	if s.fails[d.key] > 0 {
 		s.fails[d.key]--
 		s.mu.Unlock()
@@ -334,6 +336,31 @@ func TestEngineOnce(t *testing.T) {
 	}
 	if err := e.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "agent unreachable") {
 		t.Errorf("Run() with a failing read = %v, want the read's error", err)
+	}
+}
+
+// TestEngineMaxStale: with max_stale the reads may go to any server, and
+// carry the bound, so that the client asks the leader again when the
+// answering server is staler than that (client.TestQueryMaxStale).
+func TestEngineMaxStale(t *testing.T) {
+	t.Parallel()
+	for _, maxStale := range []time.Duration{0, 2 * time.Second} {
+		s := newFakeStore()
+		s.set("a", "1")
+		j := &fakeJob{s: s, keys: []string{"a"}}
+		e, err := NewEngine(EngineConfig{Client: testClient(t), Jobs: []*Job{j.job("a")}, Once: true, MaxStale: maxStale})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Run(context.Background()); err != nil {
+			t.Fatalf("Run() = %v, want nil", err)
+		}
+		s.mu.Lock()
+		got := s.opts["a"]
+		s.mu.Unlock()
+		if got.AllowStale != (maxStale > 0) || got.MaxStale != maxStale {
+			t.Errorf("max_stale %s: read with stale %v, max stale %s", maxStale, got.AllowStale, got.MaxStale)
+		}
 	}
 }
 

@@ -52,7 +52,7 @@ func (e *Engine) watch(ctx context.Context, w *watcher) {
 	var index uint64
 	failures := 0
 	for {
-		opts := &client.QueryOptions{WaitIndex: index, AllowStale: e.cfg.MaxStale > 0}
+		opts := &client.QueryOptions{WaitIndex: index, AllowStale: e.cfg.MaxStale > 0, MaxStale: e.cfg.MaxStale}
 		value, next, err := w.dep.Fetch(ctx, e.cfg.Client, opts)
 		if ctx.Err() != nil {
 			return
