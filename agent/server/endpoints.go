@@ -97,12 +97,10 @@ func newEndpoints(g gate, receivers map[string]any) (*endpoints, error) {
 		for i := 0; i < v.NumMethod(); i++ {
 			name := v.Type().Method(i).Name
 			m, err := newMethod(service+"."+name, v.Method(i), routes[name])
-			if err == nil {
-				m.direct = directCall(rcvr, v.Type().Method(i).Func)
-			}
 			if err != nil {
 				return nil, err
 			}
+			m.direct = directCall(rcvr, v.Type().Method(i).Func)
 			e.methods[m.name] = m
 			delete(routes, name)
 		}
