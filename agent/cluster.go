@@ -168,6 +168,7 @@ func (a *Agent) serfTags(wan bool) map[string]string {
 		t[router.TagRole] = router.RoleServer
 		t[router.TagPort] = strconv.Itoa(a.serverAddr.Port)
 		t[router.TagRaftVsn] = "3"
+		t[router.TagKVBatch] = "1"
 		if a.config.Bootstrap || a.config.DevMode {
 			t[router.TagBootstrap] = "1"
 		}

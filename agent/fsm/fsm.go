@@ -93,31 +93,51 @@ func (f *FSM) Apply(l *raft.Log) any {
 // ApplyBatch applies a leader batch in order. Runs of KV writes share one
 // state-store transaction: under load most of a batch is KV writes, and
 // one commit per batch instead of per write is most of the FSM's cost.
+// A KVSBatchRequestType entry is several writes at its one index; its
+// answer is the []any of theirs, in order.
 func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	st := f.State()
 	out := make([]any, len(logs))
 	var (
-		run    []state.KVSWrite
-		runPos []int
+		run []state.KVSWrite
+		// where each write of run answers: out[pos], or, for a write of
+		// a batch entry, element sub of the []any at out[pos]
+		pos, sub []int
 	)
 	flush := func() {
 		if len(run) == 0 {
 			return
 		}
 		for i, r := range st.KVSApplyBatch(run) {
-			out[runPos[i]] = r
+			if sub[i] < 0 {
+				out[pos[i]] = r
+			} else {
+				out[pos[i]].([]any)[sub[i]] = r
+			}
 		}
-		run, runPos = run[:0], runPos[:0]
+		run, pos, sub = run[:0], pos[:0], sub[:0]
 	}
 	for i, l := range logs {
 		if l.Type != raft.LogCommand || len(l.Data) == 0 {
 			continue
 		}
-		if structs.MessageType(l.Data[0]) == structs.KVSRequestType {
+		switch structs.MessageType(l.Data[0]) {
+		case structs.KVSRequestType:
 			req := new(structs.KVSRequest)
 			mustDecode(structs.KVSRequestType, l.Index, l.Data[1:], req)
 			run = append(run, state.KVSWrite{Index: l.Index, Req: req})
-			runPos = append(runPos, i)
+			pos, sub = append(pos, i), append(sub, -1)
+			continue
+		case structs.KVSBatchRequestType:
+			reqs, err := structs.DecodeKVSBatch(l.Data[1:])
+			if err != nil {
+				panic(fmt.Sprintf("fsm: decode type %d at index %d: %v", structs.KVSBatchRequestType, l.Index, err))
+			}
+			out[i] = make([]any, len(reqs))
+			for j, req := range reqs {
+				run = append(run, state.KVSWrite{Index: l.Index, Req: req})
+				pos, sub = append(pos, i), append(sub, j)
+			}
 			continue
 		}
 		flush()
@@ -146,6 +166,16 @@ func (f *FSM) apply(st *state.Store, idx uint64, buf []byte) any {
 		var req structs.KVSRequest
 		mustDecode(t, idx, body, &req)
 		return st.KVSApplyBatch([]state.KVSWrite{{Index: idx, Req: &req}})[0]
+	case structs.KVSBatchRequestType:
+		reqs, err := structs.DecodeKVSBatch(body)
+		if err != nil {
+			panic(fmt.Sprintf("fsm: decode type %d at index %d: %v", t, idx, err))
+		}
+		writes := make([]state.KVSWrite, len(reqs))
+		for i, req := range reqs {
+			writes[i] = state.KVSWrite{Index: idx, Req: req}
+		}
+		return st.KVSApplyBatch(writes)
 	case structs.TxnRequestType:
 		var req structs.TxnRequest
 		mustDecode(t, idx, body, &req)

@@ -176,6 +176,44 @@ func TestApplyBatch(t *testing.T) {
 	}
 }
 
+// TestApplyKVSBatch: a batch entry's writes land in order at the entry's
+// one index, beside ordinary entries in the same leader batch, and its
+// answer lists theirs. Apply (one entry) gives the same.
+func TestApplyKVSBatch(t *testing.T) {
+	t.Parallel()
+	batch := func(index uint64, reqs ...*structs.KVSRequest) *raft.Log {
+		return &raft.Log{Index: index, Term: 1, Type: raft.LogCommand, Data: structs.EncodeKVSBatch(reqs)}
+	}
+	f := New(nil)
+	got := f.ApplyBatch([]*raft.Log{
+		command(t, 1, structs.KVSRequestType, kvsReq(structs.KVSet, "a", "1", 0)),
+		batch(2, kvsReq(structs.KVSet, "b", "1", 0), kvsReq(structs.KVSet, "a", "2", 0), kvsReq(structs.KVSet, "b", "3", 0)),
+		command(t, 3, structs.KVSRequestType, kvsReq(structs.KVCAS, "a", "4", 2)),
+	})
+	want := []any{true, []any{true, true, true}, true}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ApplyBatch() = %#v, want %#v", got, want)
+	}
+	st := f.State()
+	if a := getKV(t, st, "a"); string(a.Value) != "4" || a.CreateIndex != 1 || a.ModifyIndex != 3 {
+		t.Errorf("a = %+v, want value 4, created at 1, modified at 3 (the CAS on the batch's index won)", a)
+	}
+	if b := getKV(t, st, "b"); string(b.Value) != "3" || b.CreateIndex != 2 || b.ModifyIndex != 2 {
+		t.Errorf("b = %+v, want value 3 (the batch's later write), created and modified at 2", b)
+	}
+	if f.AppliedIndex() != 3 {
+		t.Errorf("AppliedIndex() = %d, want 3", f.AppliedIndex())
+	}
+
+	g := New(nil)
+	if r := g.Apply(batch(7, kvsReq(structs.KVSet, "c", "1", 0), kvsReq(structs.KVSet, "d", "2", 0))); !reflect.DeepEqual(r, []any{true, true}) {
+		t.Errorf("Apply(batch) = %#v, want [true true]", r)
+	}
+	if d := getKV(t, g.State(), "d"); d == nil || string(d.Value) != "2" || d.ModifyIndex != 7 {
+		t.Errorf("d = %+v, want value 2 at index 7", d)
+	}
+}
+
 // memSink is a raft.SnapshotSink over a buffer.
 type memSink struct {
 	bytes.Buffer

@@ -52,6 +52,20 @@ func TestIsServer(t *testing.T) {
 	}
 }
 
+// TestIsServerKVBatch: the kv_batch tag says whether a server applies
+// batched KV raft entries; a server without it (an older build) does not.
+func TestIsServerKVBatch(t *testing.T) {
+	t.Parallel()
+	m := member("s1", "dc1", "consul", "8300", serf.StatusAlive)
+	if s, _ := IsServer(m); s.KVBatch {
+		t.Error("a server without the kv_batch tag: KVBatch true")
+	}
+	m.Tags[TagKVBatch] = "1"
+	if s, _ := IsServer(m); !s.KVBatch {
+		t.Error("a server with kv_batch=1: KVBatch false")
+	}
+}
+
 func TestRouterMembership(t *testing.T) {
 	t.Parallel()
 	r := New(Config{Datacenter: "dc1"})

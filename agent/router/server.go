@@ -25,6 +25,9 @@ const (
 	TagBootstrap   = "bootstrap"
 	TagSegment     = "segment"
 	TagWANJoinPort = "wan_join_port"
+	// TagKVBatch ("1") marks a server that applies KVSBatchRequestType
+	// raft entries; the leader writes them only while every server does.
+	TagKVBatch = "kv_batch"
 
 	RoleServer = "consul"
 	RoleClient = "node"
@@ -50,6 +53,8 @@ type Server struct {
 	RaftVersion int
 	// Status is the member's gossip status.
 	Status serf.MemberStatus
+	// KVBatch is true for a server that applies batched KV raft entries.
+	KVBatch bool
 }
 
 // String is "name (dc) addr", for logs.
@@ -81,6 +86,7 @@ func IsServer(m serf.Member) (*Server, bool) {
 		Bootstrap:   bootstrap,
 		RaftVersion: raftVsn,
 		Status:      m.Status,
+		KVBatch:     m.Tags[TagKVBatch] == "1",
 	}, true
 }
 

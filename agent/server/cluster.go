@@ -509,6 +509,19 @@ func (s *Server) numVoters() (int, error) {
 type serverLookup struct {
 	mu   sync.RWMutex
 	byID map[raft.ServerID]*router.Server
+	// noKVBatch is set while a known server of the datacenter cannot apply
+	// KVSBatchRequestType entries (an older build during an upgrade): the
+	// leader then writes each KV write as its own entry.
+	noKVBatch atomic.Bool
+}
+
+// recheckLocked recomputes what depends on the whole set of servers.
+func (l *serverLookup) recheckLocked() {
+	old := false
+	for _, s := range l.byID {
+		old = old || !s.KVBatch
+	}
+	l.noKVBatch.Store(old)
 }
 
 func (l *serverLookup) upsert(s *router.Server) {
@@ -521,6 +534,7 @@ func (l *serverLookup) upsert(s *router.Server) {
 		l.byID = map[raft.ServerID]*router.Server{}
 	}
 	l.byID[raft.ServerID(s.ID)] = s
+	l.recheckLocked()
 }
 
 func (l *serverLookup) remove(s *router.Server) {
@@ -528,6 +542,7 @@ func (l *serverLookup) remove(s *router.Server) {
 	defer l.mu.Unlock()
 	if old, ok := l.byID[raft.ServerID(s.ID)]; ok && old.Name == s.Name {
 		delete(l.byID, raft.ServerID(s.ID))
+		l.recheckLocked()
 	}
 }
 

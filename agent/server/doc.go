@@ -26,6 +26,10 @@
 // which the server feeds through blocking.Backend (query.go); a list read
 // narrowed by ACL and ?filter is one listRead call (read.go).
 //
+// Writes reach raft through raftApply (rpc.go), which waits on the entry's
+// own future; plain KV sets that arrive together on the leader are
+// committed as one entry (coalesce.go).
+//
 // Network coordinates (coordinate_endpoint.go: the leader batches the
 // agents' updates into raft; near.go: ?near sorting) and prepared queries
 // (prepared_query_endpoint.go: execution and failover to other

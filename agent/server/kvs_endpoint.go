@@ -32,7 +32,15 @@ func (k *KVS) Apply(authz acl.Authorizer, args *structs.KVSRequest, reply *bool)
 		*reply = false
 		return nil
 	}
-	resp, err := k.srv.raftApply(structs.KVSRequestType, args)
+	var (
+		resp any
+		err  error
+	)
+	if args.Op == structs.KVSet && !ackBeforeCommit && !k.srv.cluster.lookup.noKVBatch.Load() {
+		resp, err = k.srv.kvc.apply(args)
+	} else {
+		resp, err = k.srv.raftApply(structs.KVSRequestType, args)
+	}
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,13 @@ func (s *Server) raftApply(t structs.MessageType, msg any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.raftApplyBytes(buf)
+}
+
+// raftApplyBytes is raftApply of an encoded command (its first byte the
+// message type).
+func (s *Server) raftApplyBytes(buf []byte) (any, error) {
+	t := structs.MessageType(buf[0])
 	if !s.applies.enter() {
 		return nil, structs.ErrNoLeader // shutting down
 	}

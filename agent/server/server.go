@@ -121,6 +121,8 @@ type Server struct {
 	shutdownCh chan struct{}
 	// applies lets the commands under way finish before raft stops.
 	applies applyGate
+	// kvc batches concurrent KV writes into one raft entry (coalesce.go).
+	kvc kvCoalescer
 	// shutdownCtx ends with shutdownCh: the context of the server's own
 	// RPCs (bootstrap, leader duties, read indexes), which no client owns.
 	shutdownCtx    context.Context
@@ -162,6 +164,7 @@ func New(cfg *Config) (_ *Server, err error) {
 		pool:       pool.New(),
 		shutdownCh: make(chan struct{}),
 	}
+	s.kvc.s = s
 	s.fsm.OnLockRelease(s.lockDelays.record)
 	if cfg.ACL.Enabled {
 		cfg.ACLResolver = s.newStateResolver()

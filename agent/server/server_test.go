@@ -387,6 +387,66 @@ func TestDurableRestartFromSnapshot(t *testing.T) {
 	}
 }
 
+// TestConcurrentWritesCoalesce: concurrent plain writes are committed
+// together, several to a raft entry (they share its index), and every
+// one of them is answered true and lands with its own value; a CAS beside
+// them keeps its own entry and its answer.
+func TestConcurrentWritesCoalesce(t *testing.T) {
+	t.Parallel()
+	a := testutil.NewAgent(t, testutil.AgentOptions{DataDir: t.TempDir()})
+	put(t, a, "warm", "up")
+	const writers, each = 64, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				var ok bool
+				args := structs.KVSRequest{Op: structs.KVSet, DirEnt: structs.DirEntry{Key: fmt.Sprintf("c/%d/%d", w, i), Value: []byte(fmt.Sprint(w*each + i))}}
+				if err := a.RPC(context.Background(), "KVS.Apply", &args, &ok); err != nil || !ok {
+					errs <- fmt.Errorf("set %s = %v, %v", args.DirEnt.Key, ok, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var list structs.IndexedDirEntries
+	if err := a.RPC(context.Background(), "KVS.List", &structs.KeyListRequest{Prefix: "c/"}, &list); err != nil {
+		t.Fatalf("KVS.List = %v", err)
+	}
+	if len(list.Entries) != writers*each {
+		t.Fatalf("%d keys under c/, want %d", len(list.Entries), writers*each)
+	}
+	indexes := map[uint64]int{}
+	for _, e := range list.Entries {
+		var w, i int
+		if _, err := fmt.Sscanf(e.Key, "c/%d/%d", &w, &i); err != nil || string(e.Value) != fmt.Sprint(w*each+i) {
+			t.Errorf("%s = %q, want %d", e.Key, e.Value, w*each+i)
+		}
+		indexes[e.ModifyIndex]++
+	}
+	if len(indexes) == len(list.Entries) {
+		t.Errorf("%d writes from %d writers took %d raft indexes: none were committed together", len(list.Entries), writers, len(indexes))
+	}
+
+	// A CAS is not batched: it decides on the state as it finds it.
+	e := getEntries(t, a, structs.KeyRequest{Key: "c/0/0"}).Entries[0]
+	for _, want := range []bool{true, false} {
+		var ok bool
+		args := structs.KVSRequest{Op: structs.KVCAS, DirEnt: structs.DirEntry{Key: "c/0/0", Value: []byte("cas"), ModifyIndex: e.ModifyIndex}}
+		if err := a.RPC(context.Background(), "KVS.Apply", &args, &ok); err != nil || ok != want {
+			t.Errorf("CAS at index %d = %v, %v, want %v", e.ModifyIndex, ok, err, want)
+		}
+	}
+}
+
 // TestShutdownUnderWrites: a server shut down while many writers wait on
 // raft answers every one of them (with the write, or no leader) and
 // stops; none is left blocked on a future raft dropped (the package's
