@@ -15,18 +15,20 @@ import (
 // CPU per PUT from about 54 µs to 43 µs (bench/README.md, "Fourth
 // round").
 //
-// A writer that finds fewer than coalesceInflight entries under way leads:
-// it takes every write waiting (its own among them), applies them as one
-// entry and answers each. The others wait; the lead passes to the first
-// of them still waiting when a leader is done, so no write waits for a
-// writer that has gone. A lone writer leads a batch of one, written as
-// the ordinary KVSRequestType entry: with no concurrency nothing changes.
+// A writer that finds fewer than coalesceInflight batches under way leads
+// at once. Otherwise it waits; when a leader is done, it hands the lead to
+// the writer that has waited longest, which takes every write waiting by
+// then (its own first) and applies them as one entry, answering each. A
+// lone writer leads a batch of one, written as the ordinary KVSRequestType
+// entry: with no concurrency nothing changes.
 //
 // The writes of one entry commit at one raft index, in the order they
 // arrived, and each gets its own answer. As with the operations of a
 // transaction, they share that index as their ModifyIndex.
 type kvCoalescer struct {
-	s *Server
+	// commit applies writes as one raft entry and returns the answer of
+	// each (Server.applyKVSets).
+	commit func(reqs []*structs.KVSRequest) ([]any, error)
 
 	mu      sync.Mutex
 	waiting []*kvWrite
@@ -54,68 +56,40 @@ type kvAnswer struct {
 func (c *kvCoalescer) apply(req *structs.KVSRequest) (any, error) {
 	w := &kvWrite{req: req, ch: make(chan kvAnswer, 1)}
 	c.mu.Lock()
-	c.waiting = append(c.waiting, w)
-	lead := c.leaders < coalesceInflight
-	if lead {
+	if c.leaders < coalesceInflight {
 		c.leaders++
+		batch := append(c.waiting, w)
+		c.waiting = nil
+		c.mu.Unlock()
+		return c.lead(batch, w)
 	}
+	c.waiting = append(c.waiting, w)
 	c.mu.Unlock()
-	if !lead {
-		if a := <-w.ch; !a.lead {
-			return a.resp, a.err
-		}
+	a := <-w.ch
+	if !a.lead {
+		return a.resp, a.err
 	}
-
+	// Handed the lead (and taken off the waiting list by the leader
+	// before): w is the oldest write, then whatever queued behind it.
 	c.mu.Lock()
-	batch := c.waiting
+	batch := append([]*kvWrite{w}, c.waiting...)
 	c.waiting = nil
 	c.mu.Unlock()
-	mine, answered := c.commit(batch, w)
-
-	c.mu.Lock()
-	if len(c.waiting) > 0 {
-		// Under the lock, so that no other leader takes it meanwhile and
-		// its answer and the lead cannot both be sent to it.
-		c.waiting[0].ch <- kvAnswer{lead: true}
-	} else {
-		c.leaders--
-	}
-	c.mu.Unlock()
-	if !answered {
-		// A leader promoted while its own write was already in another
-		// leader's batch: that leader answers it.
-		mine = <-w.ch
-	}
-	return mine.resp, mine.err
+	return c.lead(batch, w)
 }
 
-// commit applies batch as one raft entry and answers every write in it
-// but self's, which it returns (answered is false when self is not in
-// batch).
-func (c *kvCoalescer) commit(batch []*kvWrite, self *kvWrite) (mine kvAnswer, answered bool) {
-	var (
-		resps []any
-		err   error
-	)
-	switch len(batch) {
-	case 0:
-		return kvAnswer{}, false
-	case 1:
-		var resp any
-		resp, err = c.s.raftApply(structs.KVSRequestType, batch[0].req)
-		resps = []any{resp}
-	default:
-		reqs := make([]*structs.KVSRequest, len(batch))
-		for i, w := range batch {
-			reqs[i] = w.req
-		}
-		var resp any
-		resp, err = c.s.raftApplyBytes(structs.EncodeKVSBatch(reqs))
-		resps, _ = resp.([]any)
-		if err == nil && len(resps) != len(batch) {
-			err = structs.Errorf(structs.KindInternal, "kv batch of %d writes answered %d", len(batch), len(resps))
-		}
+// lead commits batch, whose writer self leads it, answers every write in
+// it but self's, then hands the lead on and returns self's answer.
+func (c *kvCoalescer) lead(batch []*kvWrite, self *kvWrite) (any, error) {
+	reqs := make([]*structs.KVSRequest, len(batch))
+	for i, w := range batch {
+		reqs[i] = w.req
 	}
+	resps, err := c.commit(reqs)
+	if err == nil && len(resps) != len(batch) {
+		err = structs.Errorf(structs.KindInternal, "kv batch of %d writes answered %d", len(batch), len(resps))
+	}
+	var mine kvAnswer
 	for i, w := range batch {
 		a := kvAnswer{err: err}
 		if err == nil {
@@ -125,10 +99,34 @@ func (c *kvCoalescer) commit(batch []*kvWrite, self *kvWrite) (mine kvAnswer, an
 			}
 		}
 		if w == self {
-			mine, answered = a, true
+			mine = a
 		} else {
 			w.ch <- a
 		}
 	}
-	return mine, answered
+
+	c.mu.Lock()
+	if len(c.waiting) > 0 {
+		// Off the list before it hears, so that no other leader takes
+		// its write or hands it the lead again: its channel is empty.
+		next := c.waiting[0]
+		c.waiting = c.waiting[1:]
+		next.ch <- kvAnswer{lead: true}
+	} else {
+		c.leaders--
+	}
+	c.mu.Unlock()
+	return mine.resp, mine.err
+}
+
+// applyKVSets is the coalescer's commit: one write is the ordinary
+// KVSRequestType entry, several one KVSBatchRequestType entry.
+func (s *Server) applyKVSets(reqs []*structs.KVSRequest) ([]any, error) {
+	if len(reqs) == 1 {
+		resp, err := s.raftApply(structs.KVSRequestType, reqs[0])
+		return []any{resp}, err
+	}
+	resp, err := s.raftApplyBytes(structs.EncodeKVSBatch(reqs))
+	resps, _ := resp.([]any)
+	return resps, err
 }

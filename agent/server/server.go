@@ -164,7 +164,7 @@ func New(cfg *Config) (_ *Server, err error) {
 		pool:       pool.New(),
 		shutdownCh: make(chan struct{}),
 	}
-	s.kvc.s = s
+	s.kvc.commit = s.applyKVSets
 	s.fsm.OnLockRelease(s.lockDelays.record)
 	if cfg.ACL.Enabled {
 		cfg.ACLResolver = s.newStateResolver()
