@@ -129,10 +129,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			pos, sub = append(pos, i), append(sub, -1)
 			continue
 		case structs.KVSBatchRequestType:
-			reqs, err := structs.DecodeKVSBatch(l.Data[1:])
-			if err != nil {
-				panic(fmt.Sprintf("fsm: decode type %d at index %d: %v", structs.KVSBatchRequestType, l.Index, err))
-			}
+			reqs := mustDecodeKVSBatch(l.Index, l.Data[1:])
 			out[i] = make([]any, len(reqs))
 			for j, req := range reqs {
 				run = append(run, state.KVSWrite{Index: l.Index, Req: req})
@@ -167,10 +164,7 @@ func (f *FSM) apply(st *state.Store, idx uint64, buf []byte) any {
 		mustDecode(t, idx, body, &req)
 		return st.KVSApplyBatch([]state.KVSWrite{{Index: idx, Req: &req}})[0]
 	case structs.KVSBatchRequestType:
-		reqs, err := structs.DecodeKVSBatch(body)
-		if err != nil {
-			panic(fmt.Sprintf("fsm: decode type %d at index %d: %v", t, idx, err))
-		}
+		reqs := mustDecodeKVSBatch(idx, body)
 		writes := make([]state.KVSWrite, len(reqs))
 		for i, req := range reqs {
 			writes[i] = state.KVSWrite{Index: idx, Req: req}
@@ -214,6 +208,15 @@ func mustDecode(t structs.MessageType, idx uint64, body []byte, out any) {
 	if err := structs.Decode(body, out); err != nil {
 		panic(fmt.Sprintf("fsm: decode type %d at index %d: %v", t, idx, err))
 	}
+}
+
+// mustDecodeKVSBatch is mustDecode for a KVSBatchRequestType entry.
+func mustDecodeKVSBatch(idx uint64, body []byte) []*structs.KVSRequest {
+	reqs, err := structs.DecodeKVSBatch(body)
+	if err != nil {
+		panic(fmt.Sprintf("fsm: decode type %d at index %d: %v", structs.KVSBatchRequestType, idx, err))
+	}
+	return reqs
 }
 
 // Snapshot records types. The stream is a header, then (type, record) pairs

@@ -11,8 +11,7 @@ import (
 // writes a burst of entries with one fsync, but it pays for every entry
 // on its way: a future, the WAL encoding, the commit bookkeeping, a hand-
 // off to the FSM and an answer. Under 256 concurrent writers that was
-// about a fifth of a server's CPU per PUT; one entry per burst cut server
-// CPU per PUT from about 54 µs to 43 µs (bench/README.md, "Fourth
+// about a fifth of a server's CPU per PUT (bench/README.md, "Fourth
 // round").
 //
 // A writer that finds fewer than coalesceInflight batches under way leads
