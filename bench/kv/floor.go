@@ -23,8 +23,13 @@ import (
 // server plus driver, is the least any server on net/http can cost on
 // this machine; set beside etcd's whole PUT it shows how much is left for
 // the raft log, the fsync and the state store, which is what decides
-// whether conclave can lead etcd here at all. It is a measurement, with no
-// target of its own.
+// whether conclave can lead etcd here at all. Its p99 is a floor too:
+// with 256 clients each on its own HTTP/1.1 connection, the spread of an
+// exchange's latency comes from the transport and the two processes'
+// schedulers more than from the work behind it, and a server that makes
+// each answer a durable write cannot expect a tighter tail than this one
+// (bench/README.md, "Fifth round"). It is a measurement, with no target of
+// its own.
 
 // floorEnv names the environment variable that turns kvbench into the
 // floor server (the scenario starts itself again with it, so that the
